@@ -1,0 +1,192 @@
+"""One look for every chart, rendered statically so it shows everywhere.
+
+Charts are Altair specifications rendered by vl-convert into a single output bundle holding
+both SVG and PNG:
+
+- the HTML report (nbconvert prefers SVG) shows crisp vector charts with no JavaScript and
+  no network access;
+- JupyterLab shows the PNG while a freshly cloned notebook is untrusted and the SVG once
+  trusted;
+- GitHub's notebook viewer shows the image as well.
+
+The SVG is byte-identical between runs, so committed outputs can be compared by nbval;
+the PNG is not compared.
+
+Chart builders used by several notebooks live here too; each returns an ``alt.Chart`` whose
+``to_dict()`` is tested.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import altair as alt
+import pandas as pd
+
+THEME_NAME = "hwcost"
+RENDERER_NAME = "hwcost-static"
+
+# Colour-blind-safe categorical palette (Okabe & Ito, 2008).
+PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7",
+    "#56B4E9", "#F0E442", "#000000",
+)
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+WIDTH = 520
+HEIGHT = 300
+PNG_SCALE = 1.5
+
+
+def theme_config() -> dict:
+    """The Vega-Lite ``config`` of the hwcost theme."""
+    return {
+        "config": {
+            "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "stroke": None},
+            "background": "white",
+            "font": FONT,
+            "range": {"category": list(PALETTE)},
+            "axis": {
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "titleFontWeight": "normal",
+                "gridColor": "#e6e6e6",
+                "domainColor": "#888888",
+                "tickColor": "#888888",
+            },
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal"},
+            "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold", "subtitleFontSize": 11,
+                      "subtitleColor": "#555555"},
+            "line": {"strokeWidth": 2},
+            "point": {"size": 50, "filled": True},
+            "bar": {"color": PALETTE[0]},
+        }
+    }
+
+
+def _render_bundle(spec: dict, **_metadata) -> dict:
+    """Altair renderer: one display bundle with SVG and PNG made by vl-convert."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(spec)
+    png = vlc.vegalite_to_png(spec, scale=PNG_SCALE)
+    return {
+        "image/svg+xml": svg,
+        "image/png": base64.b64encode(png).decode("ascii"),
+        "text/plain": "<chart: " + _title_of(spec) + ">",
+    }
+
+
+def _title_of(spec: dict) -> str:
+    title = spec.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    if isinstance(title, list):
+        title = " ".join(title)
+    return str(title) if title else "chart"
+
+
+def enable() -> None:
+    """Register and enable the hwcost theme and static renderer (idempotent)."""
+    if THEME_NAME not in alt.theme.names():
+        alt.theme.register(THEME_NAME, enable=False)(lambda: alt.theme.ThemeConfig(theme_config()))
+    alt.theme.enable(THEME_NAME)
+    if RENDERER_NAME not in alt.renderers.names():
+        alt.renderers.register(RENDERER_NAME, _render_bundle)
+    alt.renderers.enable(RENDERER_NAME)
+    alt.data_transformers.disable_max_rows()
+
+
+def to_png(chart: alt.TopLevelMixin, scale: float = PNG_SCALE) -> bytes:
+    """PNG bytes of a chart, with the hwcost theme applied."""
+    import vl_convert as vlc
+
+    enable()
+    return vlc.vegalite_to_png(chart.to_dict(), scale=scale)
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """SVG text of a chart, with the hwcost theme applied."""
+    import vl_convert as vlc
+
+    enable()
+    return vlc.vegalite_to_svg(chart.to_dict())
+
+
+# ----------------------------------------------------------------------------------------
+# Shared chart builders
+# ----------------------------------------------------------------------------------------
+def _require(df: pd.DataFrame, columns) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"chart data lacks column(s) {', '.join(missing)}; has {', '.join(map(str, df.columns))}"
+        )
+
+
+def line(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "",
+         x_title: str | None = None, y_title: str | None = None, log_x: bool = False,
+         log_y: bool = False, points: bool = True) -> alt.Chart:
+    """A line chart of ``y`` against ``x`` (one line per ``color`` value)."""
+    _require(df, [c for c in (x, y, color) if c])
+    enc = {
+        "x": alt.X(x, title=x_title or x, scale=alt.Scale(type="log") if log_x else alt.Undefined),
+        "y": alt.Y(y, title=y_title or y, scale=alt.Scale(type="log") if log_y else alt.Undefined),
+        "tooltip": [c for c in (x, y, color) if c],
+    }
+    if color:
+        enc["color"] = alt.Color(color, title=color)
+    return alt.Chart(df, title=title).mark_line(point=points).encode(**enc)
+
+
+def bar(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "",
+        x_title: str | None = None, y_title: str | None = None, sort: str | None = "-x") -> alt.Chart:
+    """A horizontal bar chart: quantitative ``x`` per category ``y``."""
+    _require(df, [c for c in (x, y, color) if c])
+    enc = {
+        "x": alt.X(x, title=x_title or x),
+        "y": alt.Y(y, title=y_title or y, sort=sort),
+        "tooltip": [c for c in (y, x, color) if c],
+    }
+    if color:
+        enc["color"] = alt.Color(color, title=color)
+    return alt.Chart(df, title=title).mark_bar().encode(**enc)
+
+
+def scatter(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "",
+            x_title: str | None = None, y_title: str | None = None, log_x: bool = False,
+            log_y: bool = False, label: str | None = None) -> alt.Chart:
+    """A scatter plot; ``label`` adds a text label next to each point."""
+    _require(df, [c for c in (x, y, color, label) if c])
+    enc = {
+        "x": alt.X(x, title=x_title or x, scale=alt.Scale(type="log") if log_x else alt.Undefined),
+        "y": alt.Y(y, title=y_title or y, scale=alt.Scale(type="log") if log_y else alt.Undefined),
+        "tooltip": [c for c in (label, x, y, color) if c],
+    }
+    if color:
+        enc["color"] = alt.Color(color, title=color)
+    base = alt.Chart(df, title=title)
+    chart = base.mark_point().encode(**enc)
+    if label:
+        text = base.mark_text(align="left", dx=6, fontSize=10).encode(
+            x=enc["x"], y=enc["y"], text=alt.Text(label)
+        )
+        return chart + text
+    return chart
+
+
+def tornado(df: pd.DataFrame, *, input_col: str = "input", low_col: str = "output_low",
+            high_col: str = "output_high", base_value: float | None = None,
+            title: str = "", x_title: str = "") -> alt.Chart:
+    """A tornado chart: one bar per input from its low to its high output, widest on top."""
+    _require(df, [input_col, low_col, high_col])
+    data = df.assign(_swing=(df[high_col] - df[low_col]).abs())
+    bars = alt.Chart(data, title=title).mark_bar().encode(
+        x=alt.X(low_col, title=x_title or "output"),
+        x2=high_col,
+        y=alt.Y(input_col, title=None, sort=alt.EncodingSortField("_swing", order="descending")),
+        tooltip=[input_col, low_col, high_col],
+    )
+    if base_value is None:
+        return bars
+    rule = alt.Chart(pd.DataFrame({"base": [base_value]})).mark_rule(color="#333333").encode(x="base")
+    return bars + rule

@@ -1,0 +1,283 @@
+"""Execute notebooks with papermill and build the offline HTML report in ``reports/``.
+
+The report is a folder: each executed notebook as ``.ipynb`` and ``.html``, and an
+``index.html`` linking them with the question each answers. The HTML needs no network:
+charts are inline SVG (see :mod:`hwcost.charts`), and no external script is referenced.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+REPORT_DIR = ROOT / "reports"
+CELL_TIMEOUT_S = 300
+# A known race in headless execution can leave the client waiting for a reply the kernel
+# already sent (nbclient issue 312) until the cell timeout; one retry, announced, covers it.
+RETRIES = 1
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised while executing; the message names the notebook and the cell."""
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    path: Path
+    title: str
+    question: str
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+
+def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The collection's notebooks in reading order (file name order)."""
+    return sorted(p for p in Path(directory).glob("*.ipynb") if not p.name.startswith("."))
+
+
+def resolve_notebook(name: str, directory: Path = NOTEBOOK_DIR) -> Path:
+    """Find a notebook by path, file name, stem, or unique prefix ("03")."""
+    candidate = Path(name)
+    if candidate.suffix == ".ipynb" and candidate.exists():
+        return candidate
+    pool = notebooks(directory)
+    stems = {p.stem: p for p in pool}
+    key = candidate.stem if candidate.suffix == ".ipynb" else candidate.name
+    if key in stems:
+        return stems[key]
+    matches = [p for p in pool if p.stem.startswith(key) or key in p.stem]
+    if len(matches) == 1:
+        return matches[0]
+    choices = ", ".join(p.stem for p in pool)
+    if matches:
+        raise ValueError(f"notebook {name!r} is ambiguous: {', '.join(p.stem for p in matches)}")
+    raise ValueError(f"unknown notebook {name!r}; expected one of: {choices}")
+
+
+def describe(path: Path) -> NotebookInfo:
+    """Title (first heading) and question (first sentence after it) of a notebook."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    title, question = path.stem, ""
+    for cell in data.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        text = "".join(cell.get("source", []))
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        for i, ln in enumerate(lines):
+            if ln.startswith("#"):
+                title = ln.lstrip("#").strip()
+                rest = " ".join(lines[i + 1:])
+                break
+        else:
+            rest = " ".join(lines)
+        rest = re.sub(r"\*\*|__|`", "", rest)
+        match = re.search(r"(.+?\?)", rest)
+        question = match.group(1).strip() if match else rest.split(". ")[0].strip()
+        break
+    return NotebookInfo(Path(path), title, question)
+
+
+def declared_parameters(path: Path) -> dict[str, str]:
+    """Names and default source text of the parameters a notebook declares."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    for cell in data.get("cells", []):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            out = {}
+            for line in "".join(cell.get("source", [])).splitlines():
+                m = re.match(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=\s*(.+?)\s*(#.*)?$", line)
+                if m:
+                    out[m.group(1)] = m.group(2)
+            return out
+    return {}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
+            timeout_s: int = CELL_TIMEOUT_S, retries: int = RETRIES, log=print) -> Path:
+    """Execute ``notebook`` with papermill into ``output`` (written atomically).
+
+    Raises
+    ------
+    NotebookFailed
+        If a cell raises; the message names the notebook, the cell and the error.
+    ValueError
+        If a parameter name is not declared in the notebook's ``parameters`` cell.
+    """
+    import papermill as pm
+
+    notebook = Path(notebook)
+    parameters = dict(parameters or {})
+    declared = declared_parameters(notebook)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"{notebook.name} declares no parameter {', '.join(map(repr, unknown))}; "
+            f"it declares: {', '.join(declared) or 'none'}"
+        )
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".ipynb")
+    os.close(fd)
+    attempt = 0
+    try:
+        while True:
+            try:
+                pm.execute_notebook(
+                    str(notebook), tmp, parameters=parameters, cwd=str(notebook.parent),
+                    execution_timeout=timeout_s, progress_bar=False, log_output=False,
+                    kernel_name="python3",
+                )
+                break
+            except pm.PapermillExecutionError as exc:
+                raise NotebookFailed(
+                    f"{notebook.name}: cell {exc.cell_index} (execution count {exc.exec_count}) "
+                    f"raised {exc.ename}: {exc.evalue}"
+                ) from None
+            except Exception as exc:  # timeouts and lost kernel replies
+                if attempt < retries and "timeout" in type(exc).__name__.lower() + str(exc).lower():
+                    attempt += 1
+                    log(f"  {notebook.name}: no reply from the kernel within {timeout_s} s; "
+                        f"retrying ({attempt}/{retries})")
+                    continue
+                raise NotebookFailed(f"{notebook.name}: execution failed: {exc}") from None
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return output
+
+
+def strip_volatile(nb_json: dict) -> dict:
+    """Drop run timestamps and other volatile metadata so committed notebooks diff cleanly."""
+    nb_json.get("metadata", {}).pop("papermill", None)
+    nb_json.get("metadata", {}).pop("widgets", None)
+    for cell in nb_json.get("cells", []):
+        meta = cell.get("metadata", {})
+        meta.pop("papermill", None)
+        meta.pop("execution", None)
+    return nb_json
+
+
+def to_html(notebook: Path, output: Path) -> Path:
+    """Convert an executed notebook to self-contained HTML (no external scripts)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    exporter = HTMLExporter(template_name="lab")
+    exporter.mathjax_url = ""
+    exporter.require_js_url = ""
+    exporter.exclude_input_prompt = False
+    body, _ = exporter.from_notebook_node(nb)
+    body = _remove_external_scripts(body)
+    _atomic_write(Path(output), body)
+    return Path(output)
+
+
+def _remove_external_scripts(text: str) -> str:
+    return re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>', "", text)
+
+
+def write_index(infos: Sequence[NotebookInfo], directory: Path, *, scenario: str | None = None,
+                elapsed_s: float | None = None) -> Path:
+    rows = "\n".join(
+        f'<li><a href="{html.escape(i.stem)}.html">{html.escape(i.title)}</a>'
+        f'<br><span class="q">{html.escape(i.question)}</span></li>'
+        for i in infos
+    )
+    subtitle = f"Scenario: {html.escape(scenario)}" if scenario else "Default parameters"
+    when = time.strftime("%Y-%m-%d")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>hwcost report</title>
+<style>
+body {{ font-family: DejaVu Sans, Helvetica, Arial, sans-serif; max-width: 52rem; margin: 2rem auto; line-height: 1.45; color: #222; }}
+li {{ margin: 0 0 0.9rem 0; }} .q {{ color: #555; }} a {{ color: #0072B2; font-weight: bold; }}
+</style></head>
+<body>
+<h1>hwcost: what to serve an LLM on, and what it costs</h1>
+<p>{subtitle}. Built {when}{f" in {elapsed_s:.0f} s" if elapsed_s else ""}. Each page is an executed notebook; the
+<code>.ipynb</code> beside it can be opened in JupyterLab.</p>
+<ol>
+{rows}
+</ol>
+</body></html>
+"""
+    out = Path(directory) / "index.html"
+    _atomic_write(out, page)
+    return out
+
+
+def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | None = None,
+          notebook_paths: Sequence[Path] | None = None, scenario: str | None = None,
+          log=print) -> Path:
+    """Execute every notebook and write the report; returns the index path.
+
+    ``parameters`` maps a notebook stem (or ``"*"`` for all notebooks that declare the
+    name) to papermill parameters.
+    """
+    directory = Path(directory)
+    paths = list(notebook_paths or notebooks())
+    if not paths:
+        raise ValueError(f"no notebooks found in {NOTEBOOK_DIR}")
+    parameters = dict(parameters or {})
+    infos = []
+    start = time.monotonic()
+    failures = []
+    for i, path in enumerate(paths, 1):
+        declared = declared_parameters(path)
+        params = {k: v for k, v in parameters.get("*", {}).items() if k in declared}
+        params.update(parameters.get(path.stem, {}))
+        log(f"[{i}/{len(paths)}] {path.name} ... (elapsed {time.monotonic() - start:.0f} s)")
+        out_nb = directory / path.name
+        try:
+            execute(path, out_nb, params, log=log)
+        except NotebookFailed as exc:
+            log(f"  FAILED: {exc}")
+            failures.append(str(exc))
+            continue
+        nb_json = strip_volatile(json.loads(out_nb.read_text(encoding="utf-8")))
+        _atomic_write(out_nb, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+        to_html(out_nb, directory / f"{path.stem}.html")
+        infos.append(describe(path))
+    elapsed = time.monotonic() - start
+    index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed)
+    if failures:
+        raise NotebookFailed(
+            f"{len(failures)} of {len(paths)} notebooks failed:\n  " + "\n  ".join(failures)
+        )
+    log(f"Report written to {index} ({len(paths)} notebooks, {elapsed:.0f} s)")
+    return index
+
+
+if __name__ == "__main__":  # pragma: no cover
+    try:
+        build()
+    except NotebookFailed as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(1)

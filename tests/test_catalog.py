@@ -1,0 +1,212 @@
+"""The sourced data catalog: bundled tables are valid, bad tables fail with file/row/column."""
+
+import datetime as dt
+import shutil
+
+import pandas as pd
+import pytest
+
+from hwcost import catalog
+
+TABLES = sorted(catalog.SCHEMAS)
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_bundled_table_loads_with_source_and_date(name):
+    df = catalog.load_table(name)
+    assert len(df) > 0
+    assert df["source"].map(lambda s: isinstance(s, str) and len(s) > 5).all()
+    assert (df["as_of"] <= dt.date.today()).all()
+    assert list(df.columns) == [c.name for c in catalog.SCHEMAS[name]]
+
+
+def test_required_gpus_present():
+    ids = set(catalog.gpus()["id"])
+    wanted = {
+        "rtx-3090", "rtx-4090", "rtx-5090", "rtx-6000-ada", "l4", "l40s", "a10",
+        "a100-40gb-sxm", "a100-80gb-pcie", "a100-80gb-sxm", "h100-pcie", "h100-sxm",
+        "h100-nvl", "h200-sxm", "b200", "mi300x",
+    }
+    assert wanted <= ids
+
+
+def test_required_models_present():
+    ids = set(catalog.llms()["id"])
+    wanted = {
+        "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3.1-8b", "llama-3.1-70b",
+        "llama-3.1-405b", "llama-3.3-70b", "mistral-7b", "mixtral-8x7b", "qwen2.5-7b",
+        "qwen2.5-32b", "qwen2.5-72b", "gemma-2-27b", "deepseek-v3", "gpt-oss-20b",
+        "gpt-oss-120b",
+    }
+    assert wanted <= ids
+
+
+def test_known_datasheet_values():
+    h100 = catalog.gpu("h100-sxm")
+    assert h100.memory_gb == 80 and h100.mem_bw_gbps == 3350
+    # dense, not the 1979 TFLOPS sparse figure
+    assert 980 <= h100.bf16_tflops <= 1000
+    a100 = catalog.gpu("a100-80gb-sxm")
+    assert a100.fp8_tflops is None  # Ampere has no FP8 tensor cores
+    assert a100.tensor_tflops("fp8") is None
+    assert a100.tensor_tflops("bf16") == 312
+    mi = catalog.gpu("mi300x")
+    assert mi.memory_gb == 192 and 1300 <= mi.fp16_tflops <= 1310
+
+
+def test_known_architectures():
+    m = catalog.llm("llama-3.1-70b")
+    assert (m.n_layers, m.n_kv_heads, m.head_dim) == (80, 8, 128)
+    assert catalog.llm("llama-2-7b").max_context_tokens == 4096
+    ds = catalog.llm("deepseek-v3")
+    assert ds.attention == "mla" and ds.kv_lora_rank == 512 and ds.is_moe
+    assert ds.active_params_b < ds.total_params_b
+
+
+def test_benchmarks_cover_regimes_and_gpus():
+    b = catalog.benchmarks()
+    assert len(b) >= 30
+    gpus = set(b["gpu_id"])
+    assert len(gpus) >= 6
+    assert gpus & {"rtx-4090", "rtx-3090"}, "a consumer card"
+    assert "mi300x" in gpus, "an AMD card"
+    metrics = set(b["metric"])
+    assert {"ttft_s", "output_tokens_per_s"} <= metrics
+    assert metrics & {"tokens_per_s_per_request", "tpot_s"}
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("H100 SXM", "h100-sxm"), ("h100", "h100-sxm"), ("RTX 4090", "rtx-4090"),
+     ("rtx_4090", "rtx-4090"), ("MI300X", "mi300x"), ("A100 80GB SXM", "a100-80gb-sxm")],
+)
+def test_gpu_lookup_is_case_insensitive_with_aliases(query, expected):
+    assert catalog.gpu(query).id == expected
+
+
+def test_llm_lookup_aliases():
+    assert catalog.llm("Llama-3.1-70B").id == "llama-3.1-70b"
+
+
+def test_unknown_gpu_lists_closest_ids():
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.gpu("h10")
+    text = str(err.value)
+    assert "'h10'" in text and "h100-sxm" in text
+
+
+def test_entity_passes_through():
+    g = catalog.gpu("l4")
+    assert catalog.gpu(g) is g
+    with pytest.raises(dataclasses_frozen_error()):
+        g.memory_gb = 1
+
+
+def dataclasses_frozen_error():
+    import dataclasses
+
+    return dataclasses.FrozenInstanceError
+
+
+# ---------------------------------------------------------------------------------------
+# Validation of user tables
+# ---------------------------------------------------------------------------------------
+def _copy_table(tmp_path, name):
+    path = tmp_path / f"{name}.csv"
+    shutil.copy(catalog.DATA_DIR / f"{name}.csv", path)
+    return path
+
+
+def _edit(path, row, column, value):
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[row, column] = value
+    df.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    "column, value, fragment",
+    [
+        ("mem_bw_gbps", "25000", "implausibly large"),
+        ("mem_bw_gbps", "-5", "positive"),
+        ("mem_bw_gbps", "3.35 TB/s", "not a number"),
+        ("memory_gb", "", "missing value"),
+        ("source", "", "missing value"),
+        ("as_of", "2999-01-01", "future"),
+        ("as_of", "last year", "not a date"),
+        ("vendor", "acme", "one of"),
+    ],
+)
+def test_bad_gpu_values_name_file_row_column(tmp_path, column, value, fragment):
+    path = _copy_table(tmp_path, "gpus")
+    _edit(path, 2, column, value)
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.gpus(path)
+    text = str(err.value)
+    assert str(path) in text
+    assert "row 4" in text  # header is row 1, data row index 2 is file line 4
+    assert f"column '{column}'" in text
+    assert fragment in text
+
+
+def test_missing_column(tmp_path):
+    path = _copy_table(tmp_path, "gpus")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["mem_bw_gbps"])
+    df.to_csv(path, index=False)
+    with pytest.raises(catalog.CatalogError, match="missing column.*mem_bw_gbps"):
+        catalog.gpus(path)
+
+
+def test_duplicate_id(tmp_path):
+    path = _copy_table(tmp_path, "gpus")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    pd.concat([df, df.iloc[[0]]]).to_csv(path, index=False)
+    with pytest.raises(catalog.CatalogError, match="duplicate"):
+        catalog.gpus(path)
+
+
+def test_zero_price_rejected(tmp_path):
+    path = _copy_table(tmp_path, "cloud_prices")
+    _edit(path, 0, "usd_per_hour", "0")
+    with pytest.raises(catalog.CatalogError, match="usd_per_hour"):
+        catalog.cloud_prices(path)
+
+
+def test_per_gpu_price_must_match_instance_price(tmp_path):
+    path = _copy_table(tmp_path, "cloud_prices")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[0, "usd_per_gpu_hour"] = str(float(df.loc[0, "usd_per_gpu_hour"]) * 2)
+    df.to_csv(path, index=False)
+    with pytest.raises(catalog.CatalogError, match="inconsistent"):
+        catalog.cloud_prices(path)
+
+
+def test_unknown_gpu_reference_in_prices(tmp_path):
+    path = _copy_table(tmp_path, "cloud_prices")
+    _edit(path, 0, "gpu_id", "h100-sxn")
+    with pytest.raises(catalog.CatalogError, match="closest: h100-sxm"):
+        catalog.cloud_prices(path)
+
+
+def test_range_order_checked(tmp_path):
+    path = _copy_table(tmp_path, "energy")
+    _edit(path, 0, "usd_per_kwh_low", "1.5")
+    with pytest.raises(catalog.CatalogError, match="low <= typical <= high"):
+        catalog.energy(path)
+
+
+def test_env_var_substitutes_a_table(tmp_path, monkeypatch):
+    path = _copy_table(tmp_path, "gpus")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = df[df["id"] == "h100-sxm"].copy()
+    row["id"] = "my-gpu"
+    row["aliases"] = "My GPU"
+    row["mem_bw_gbps"] = "4000"
+    pd.concat([df, row]).to_csv(path, index=False)
+    monkeypatch.setenv(catalog.ENV_VARS["gpus"], str(path))
+    assert catalog.gpu("my gpu").mem_bw_gbps == 4000
+
+
+def test_returned_frames_are_copies():
+    df = catalog.gpus()
+    df.loc[0, "memory_gb"] = -1
+    assert catalog.gpus().loc[0, "memory_gb"] > 0

@@ -464,7 +464,7 @@ def _cross_check(name: str, path: Path, df: pd.DataFrame) -> None:
     for col, other in refs:
         known = set(load_table(other)["id"])
         for pos, value in enumerate(df[col]):
-            if value is None or value in known:
+            if value is None or (isinstance(value, float) and math.isnan(value)) or value in known:
                 continue
             close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.5)
             raise _err(

@@ -654,6 +654,47 @@ def llm_ids(path=None) -> list[str]:
     return list(llms(path)["id"])
 
 
+def summary() -> pd.DataFrame:
+    """Rows, oldest and newest ``as_of`` and source file of every table."""
+    rows = []
+    for name in SCHEMAS:
+        df = load_table(name)
+        rows.append(
+            {
+                "table": name,
+                "rows": len(df),
+                "oldest_as_of": min(df["as_of"]),
+                "newest_as_of": max(df["as_of"]),
+                "file": Path(df.attrs["source_file"]).name,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+PRICE_TABLES = ("cloud_prices", "hardware_prices", "api_prices", "energy")
+
+
+def price_ages(today: _dt.date | None = None) -> pd.DataFrame:
+    """Every price row with its age in days: columns ``table, id, as_of, age_days, source``."""
+    today = today or _today()
+    frames = []
+    for name in PRICE_TABLES:
+        df = load_table(name)
+        ident = df["id"] if "id" in df else df["gpu_id"] + "/" + df["condition"]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "table": name,
+                    "id": ident,
+                    "as_of": df["as_of"],
+                    "age_days": [(today - d).days for d in df["as_of"]],
+                    "source": df["source"],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def price_age_days(as_of: Iterable[_dt.date], today: _dt.date | None = None) -> list[int]:
     """Age of each ``as_of`` date in days, relative to ``today`` (default: the current date)."""
     today = today or _today()

@@ -115,19 +115,21 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 # ----------------------------------------------------------------------------------------
 # Shared chart builders
 # ----------------------------------------------------------------------------------------
-def _require(df: pd.DataFrame, columns) -> None:
+def _require(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """The columns a chart uses (only those travel into the specification)."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(
             f"chart data lacks column(s) {', '.join(missing)}; has {', '.join(map(str, df.columns))}"
         )
+    return df[list(dict.fromkeys(columns))].reset_index(drop=True)
 
 
 def line(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "",
          x_title: str | None = None, y_title: str | None = None, log_x: bool = False,
          log_y: bool = False, points: bool = True) -> alt.Chart:
     """A line chart of ``y`` against ``x`` (one line per ``color`` value)."""
-    _require(df, [c for c in (x, y, color) if c])
+    df = _require(df, [c for c in (x, y, color) if c])
     enc = {
         "x": alt.X(x, title=x_title or x, scale=alt.Scale(type="log") if log_x else alt.Undefined),
         "y": alt.Y(y, title=y_title or y, scale=alt.Scale(type="log") if log_y else alt.Undefined),
@@ -141,7 +143,7 @@ def line(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: s
 def bar(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "",
         x_title: str | None = None, y_title: str | None = None, sort: str | None = "-x") -> alt.Chart:
     """A horizontal bar chart: quantitative ``x`` per category ``y``."""
-    _require(df, [c for c in (x, y, color) if c])
+    df = _require(df, [c for c in (x, y, color) if c])
     enc = {
         "x": alt.X(x, title=x_title or x),
         "y": alt.Y(y, title=y_title or y, sort=sort),
@@ -156,7 +158,7 @@ def scatter(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title
             x_title: str | None = None, y_title: str | None = None, log_x: bool = False,
             log_y: bool = False, label: str | None = None) -> alt.Chart:
     """A scatter plot; ``label`` adds a text label next to each point."""
-    _require(df, [c for c in (x, y, color, label) if c])
+    df = _require(df, [c for c in (x, y, color, label) if c])
     enc = {
         "x": alt.X(x, title=x_title or x, scale=alt.Scale(type="log") if log_x else alt.Undefined),
         "y": alt.Y(y, title=y_title or y, scale=alt.Scale(type="log") if log_y else alt.Undefined),
@@ -178,7 +180,7 @@ def tornado(df: pd.DataFrame, *, input_col: str = "input", low_col: str = "outpu
             high_col: str = "output_high", base_value: float | None = None,
             title: str = "", x_title: str = "") -> alt.Chart:
     """A tornado chart: one bar per input from its low to its high output, widest on top."""
-    _require(df, [input_col, low_col, high_col])
+    df = _require(df, [input_col, low_col, high_col])
     data = df.assign(_swing=(df[high_col] - df[low_col]).abs())
     bars = alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X(low_col, title=x_title or "output"),

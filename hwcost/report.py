@@ -103,12 +103,19 @@ def declared_parameters(path: Path) -> dict[str, str]:
     return {}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -153,6 +160,8 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
                 )
                 break
             except pm.PapermillExecutionError as exc:
+                if exc.ename == "KeyboardInterrupt":
+                    raise
                 raise NotebookFailed(
                     f"{notebook.name}: cell {exc.cell_index} (execution count {exc.exec_count}) "
                     f"raised {exc.ename}: {exc.evalue}"
@@ -164,6 +173,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
                         f"retrying ({attempt}/{retries})")
                     continue
                 raise NotebookFailed(f"{notebook.name}: execution failed: {exc}") from None
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):
@@ -182,13 +192,38 @@ def strip_volatile(nb_json: dict) -> dict:
     return nb_json
 
 
+def refresh(notebook: Path, *, log=print) -> Path:
+    """Re-execute a committed notebook with its defaults and replace it with the result.
+
+    The notebook is executed into a temporary file first; the original is replaced only
+    when every cell succeeded, with volatile metadata stripped.
+    """
+    notebook = Path(notebook)
+    fd, tmp = tempfile.mkstemp(dir=notebook.parent, prefix=f".{notebook.stem}.", suffix=".ipynb")
+    os.close(fd)
+    try:
+        execute(notebook, Path(tmp), {}, log=log)
+        os.chmod(tmp, 0o666 & ~_umask())
+        nb_json = strip_volatile(json.loads(Path(tmp).read_text(encoding="utf-8")))
+        _atomic_write(notebook, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return notebook
+
+
 def to_html(notebook: Path, output: Path) -> Path:
     """Convert an executed notebook to self-contained HTML (no external scripts)."""
     import nbformat
     from nbconvert import HTMLExporter
 
+    from .notebook import RESULTS_MIME
+
     nb = nbformat.read(str(notebook), as_version=4)
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    for cell in nb.cells:  # recorded results are for tests, not readers
+        if cell.get("outputs"):
+            cell.outputs = [o for o in cell.outputs if RESULTS_MIME not in o.get("data", {})]
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = ""
     exporter.require_js_url = ""
@@ -200,7 +235,8 @@ def to_html(notebook: Path, output: Path) -> Path:
 
 
 def _remove_external_scripts(text: str) -> str:
-    return re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>', "", text)
+    """Drop script tags that load from the network (or from an empty URL)."""
+    return re.sub(r'<script[^>]*\ssrc="(https?://[^"]*|)"[^>]*>\s*</script>', "", text)
 
 
 def write_index(infos: Sequence[NotebookInfo], directory: Path, *, scenario: str | None = None,

@@ -1,0 +1,124 @@
+"""The HTML report: builds, names failures, and renders offline with every chart visible."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from hwcost import report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _tiny_notebook(path: Path, body: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A tiny notebook\n\nDoes it run?"),
+        nbformat.v4.new_code_cell("x = 1  # int"),
+        nbformat.v4.new_code_cell(body),
+    ]
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.notebooks
+def test_build_reports_progress_and_writes_index(tmp_path):
+    src = _tiny_notebook(tmp_path / "01_tiny.ipynb", "print(x * 2)")
+    lines = []
+    index = report.build(tmp_path / "out", notebook_paths=[src], log=lines.append)
+    assert index.exists() and (tmp_path / "out" / "01_tiny.html").exists()
+    assert (tmp_path / "out" / "01_tiny.ipynb").exists()
+    assert any(line.startswith("[1/1] 01_tiny.ipynb") and "elapsed" in line for line in lines)
+    assert "Does it run?" in index.read_text()
+    executed = json.loads((tmp_path / "out" / "01_tiny.ipynb").read_text())
+    assert "".join(executed["cells"][-1]["outputs"][0]["text"]) == "2\n"
+
+
+@pytest.mark.notebooks
+def test_build_names_failing_notebook_and_cell(tmp_path):
+    good = _tiny_notebook(tmp_path / "01_good.ipynb", "print(x)")
+    bad = _tiny_notebook(tmp_path / "02_bad.ipynb", "1 / 0")
+    with pytest.raises(report.NotebookFailed) as err:
+        report.build(tmp_path / "out", notebook_paths=[good, bad], log=lambda s: None)
+    text = str(err.value)
+    assert "02_bad.ipynb" in text and "cell" in text and "ZeroDivisionError" in text
+    assert (tmp_path / "out" / "01_good.html").exists()
+
+
+def test_existing_output_replaced_only_on_success(tmp_path):
+    bad = _tiny_notebook(tmp_path / "bad.ipynb", "raise RuntimeError('boom')")
+    out = tmp_path / "result.ipynb"
+    out.write_text("previous result")
+    with pytest.raises(report.NotebookFailed):
+        report.execute(bad, out, {}, timeout_s=60)
+    assert out.read_text() == "previous result"
+
+
+def test_describe_and_declared_parameters():
+    path = report.resolve_notebook("00")
+    info = report.describe(path)
+    assert info.question.endswith("?")
+    assert "max_price_age_days" in report.declared_parameters(path)
+
+
+def test_resolve_unknown_notebook_lists_choices():
+    with pytest.raises(ValueError, match="unknown notebook 'zz'.*00_index"):
+        report.resolve_notebook("zz")
+
+
+def _chart_count(path: Path) -> int:
+    nb = json.loads(path.read_text())
+    return sum(
+        1 for c in nb["cells"] if c["cell_type"] == "code"
+        for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})
+    )
+
+
+PROBE = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var charts = imgs.filter(function (i) { return i.src.indexOf('data:image/svg+xml') === 0; });
+  var broken = charts.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
+  document.body.setAttribute('data-charts', charts.length);
+  document.body.setAttribute('data-broken', broken.length);
+});
+</script></body>"""
+
+
+def _render(html: Path) -> str:
+    cmd = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
+        "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+        "--virtual-time-budget=5000", "--dump-dom", html.as_uri(),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+def test_report_renders_offline_with_every_chart(tmp_path):
+    infos = []
+    for path in report.notebooks():
+        report.to_html(path, tmp_path / f"{path.stem}.html")
+        infos.append(report.describe(path))
+    index = report.write_index(infos, tmp_path)
+    dom = _render(index)
+    links = re.findall(r'href="([^"]+\.html)"', dom)
+    assert sorted(links) == sorted(f"{p.stem}.html" for p in report.notebooks())
+    for path in report.notebooks():
+        page = tmp_path / f"{path.stem}.html"
+        text = page.read_text()
+        assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', text), "no network resources"
+        probe = tmp_path / f"probe_{path.stem}.html"
+        probe.write_text(text.replace("</body>", PROBE, 1))
+        dom = _render(probe)
+        charts = int(re.search(r'data-charts="(\d+)"', dom).group(1))
+        broken = int(re.search(r'data-broken="(\d+)"', dom).group(1))
+        assert charts == _chart_count(path) and charts > 0, path.name
+        assert broken == 0, f"{broken} charts did not render in {page.name}"

@@ -76,8 +76,8 @@ def _non_negative(name, value) -> float:
 
 
 def _positive_int(name, value) -> int:
-    number = _positive(name, value)
-    if number != int(number):
+    number = _number(name, value)
+    if number <= 0 or number != int(number):
         raise ParameterError(f"parameter {name}={value!r}: expected a whole number > 0")
     return int(number)
 

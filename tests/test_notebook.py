@@ -1,0 +1,73 @@
+"""Notebook helpers: parameter validation, recorded results, formatting."""
+
+import json
+
+import pytest
+
+from hwcost import notebook as nb
+
+
+def test_coerces_papermill_types():
+    p = nb.parameters(input_tokens="512", utilization=1, gpu="H100 SXM", model="Llama-3.1-70B",
+                      requests_per_day=50, precision="INT4", gpus="h100,a100")
+    assert p.input_tokens == 512 and isinstance(p.input_tokens, int)
+    assert p.utilization == 1.0
+    assert p.gpu == "h100-sxm" and p.model == "llama-3.1-70b"
+    assert p.precision == "int4"
+    assert p.gpus == ("h100-sxm", "a100-80gb-sxm")
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"input_tokens": 0}, "input_tokens=0: expected a whole number > 0"),
+        ({"input_tokens": 12.5}, "whole number"),
+        ({"utilization": 1.5}, "fraction in (0, 1]"),
+        ({"gpu": "h10"}, "closest ids"),
+        ({"precision": "fp4"}, "one of fp16, bf16, fp8, int8, int4"),
+        ({"requests_per_day": "many"}, "expected a number"),
+        ({"mystery": 3}, "no validation rule"),
+    ],
+)
+def test_bad_values_are_named(kwargs, fragment):
+    with pytest.raises(nb.ParameterError) as err:
+        nb.parameters(**kwargs)
+    assert fragment in str(err.value)
+    assert list(kwargs)[0] in str(err.value)
+
+
+def test_all_problems_reported_at_once():
+    with pytest.raises(nb.ParameterError) as err:
+        nb.parameters(input_tokens=-1, output_tokens=0)
+    assert "input_tokens" in str(err.value) and "output_tokens" in str(err.value)
+
+
+def test_recorded_results_roundtrip():
+    notebook = {"cells": [
+        {"cell_type": "code", "outputs": [{"output_type": "display_data",
+                                            "data": {nb.RESULTS_MIME: {"a": 1}}}]},
+        {"cell_type": "code", "outputs": [{"output_type": "display_data",
+                                            "data": {nb.RESULTS_MIME: {"b": 2.5, "a": 3}}}]},
+    ]}
+    assert nb.recorded_results(json.loads(json.dumps(notebook))) == {"a": 3, "b": 2.5}
+
+
+def test_record_refuses_non_finite():
+    with pytest.raises(ValueError, match="not finite"):
+        nb._jsonable(float("nan"))
+
+
+def test_formatting():
+    assert nb.usd(1.2449) == "$1.24"
+    assert nb.usd(0.06088) == "$0.0609"
+    assert nb.usd(26280) == "$26,280"
+    assert nb.pct(0.0031) == "0.31%"
+    assert nb.pct(0.53) == "53%"
+    assert nb.num(1234.5678) == "1,235"
+    assert nb.num(0.012345) == "0.0123"
+
+
+def test_rerun_command_quotes_values():
+    cmd = nb.rerun_command("07_cost_scenarios", requests_per_day=2000, model="llama-3.1-70b")
+    assert cmd == ("papermill notebooks/07_cost_scenarios.ipynb reports/07_cost_scenarios.ipynb "
+                   "-p requests_per_day 2000 -r model llama-3.1-70b")

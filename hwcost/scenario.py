@@ -1,0 +1,284 @@
+"""Scenario files: one team's situation in YAML, validated on load.
+
+A scenario names a workload, its latency targets, the constraints on where it may run, and
+optionally the notebook parameters ``hwcost report --scenario`` passes to the collection.
+The bundled scenarios are in ``data/scenarios/``. Layout (all keys but ``name``,
+``workload`` and one of ``source``/``description`` are optional)::
+
+    name: article-scenario-2
+    description: What the file represents, in a sentence or two.
+    source: Where the numbers come from (document + section, or URL).
+    workload:
+      model: llama-3.1-70b          # catalog id
+      requests_per_day: 2000        # [1/day]
+      input_tokens: 500             # [tokens]
+      output_tokens: 200            # [tokens]
+      daily_profile: flat           # flat | business-hours | 24 relative hourly weights
+      input_tokens_cv: 0.0          # coefficient of variation of lengths
+      output_tokens_cv: 0.0
+    slo:
+      ttft_p95_s: 1.0               # [s]
+      tpot_p95_s: 0.1               # [s]
+      e2e_p95_s: 30                 # [s]
+      percentile: 95                # the percentile the three targets apply to
+    constraints:                    # any field of hwcost.recommend.Constraints but slo
+      availability: 0.999
+      privacy: false
+      horizon_months: 12
+    notebook_parameters:            # notebook stem, or "*" for every notebook declaring it
+      "*": {energy_setting: us-commercial}
+
+Every error names the file, the key (dotted path) and what is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from . import catalog
+from .workload import BUSINESS_HOURS_PROFILE, FLAT_PROFILE, SLO, Workload
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+
+TOP_KEYS = ("name", "description", "source", "workload", "slo", "constraints",
+            "notebook_parameters")
+WORKLOAD_KEYS = ("model", "requests_per_day", "input_tokens", "output_tokens", "daily_profile",
+                 "input_tokens_cv", "output_tokens_cv")
+SLO_KEYS = ("ttft_p95_s", "tpot_p95_s", "e2e_p95_s", "percentile")
+PROFILES = {"flat": FLAT_PROFILE, "business-hours": BUSINESS_HOURS_PROFILE}
+
+
+class ScenarioError(ValueError):
+    """A scenario file cannot be used; the message names the file, the key and the reason."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario file.
+
+    Attributes
+    ----------
+    name, description, source : str
+    workload : Workload
+    slo : SLO
+    constraints : hwcost.recommend.Constraints
+        With ``slo`` filled in.
+    notebook_parameters : dict
+        ``{notebook stem or "*": {parameter: value}}`` as written in the file.
+    path : Path or None
+    """
+
+    name: str
+    description: str
+    source: str
+    workload: Workload
+    slo: SLO
+    constraints: Any
+    notebook_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+    def report_parameters(self) -> dict[str, dict[str, Any]]:
+        """Parameters for :func:`hwcost.report.build`.
+
+        The workload's canonical names (``model``, ``requests_per_day``, ``input_tokens``,
+        ``output_tokens``) go to every notebook that declares them (``"*"``); the file's
+        ``notebook_parameters`` override them.
+        """
+        derived = {
+            "model": self.workload.model,
+            "requests_per_day": self.workload.requests_per_day,
+            "input_tokens": self.workload.input_tokens,
+            "output_tokens": self.workload.output_tokens,
+        }
+        if self.slo.ttft_s is not None:
+            derived["ttft_slo_s"] = self.slo.ttft_s
+        if self.slo.tpot_s is not None:
+            derived["tpot_slo_s"] = self.slo.tpot_s
+        out: dict[str, dict[str, Any]] = {"*": derived}
+        for key, values in self.notebook_parameters.items():
+            out.setdefault(key, {}).update(values)
+        return out
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML loader that rejects a key given twice in one mapping."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} given twice (first on line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _fail(path, key: str, reason: str) -> ScenarioError:
+    where = f"{path}: " if path else ""
+    return ScenarioError(f"{where}key '{key}': {reason}" if key else f"{where}{reason}")
+
+
+def _mapping(path, key: str, value, accepted: tuple[str, ...] | None) -> dict:
+    if not isinstance(value, Mapping):
+        raise _fail(path, key, f"expected a mapping, got {type(value).__name__} {value!r}")
+    if accepted is not None:
+        for k in value:
+            if k not in accepted:
+                dotted = f"{key}.{k}" if key else str(k)
+                raise _fail(path, dotted, f"unknown key; accepted keys: {', '.join(accepted)}")
+    return dict(value)
+
+
+def _profile(path, value):
+    if value is None:
+        return FLAT_PROFILE
+    if isinstance(value, str):
+        if value not in PROFILES:
+            raise _fail(path, "workload.daily_profile",
+                        f"unknown profile {value!r}; expected {', '.join(PROFILES)} or 24 numbers")
+        return PROFILES[value]
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise _fail(path, "workload.daily_profile",
+                f"expected {', '.join(PROFILES)} or a list of 24 numbers, got {value!r}")
+
+
+def _constraint_fields() -> tuple[str, ...]:
+    from .recommend import Constraints
+
+    return tuple(f.name for f in dataclasses.fields(Constraints) if f.name != "slo")
+
+
+def parse(data: Any, path: str | Path | None = None) -> Scenario:
+    """Validate a scenario given as a mapping (what ``yaml.safe_load`` returns).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the key and the reason.
+    """
+    from . import notebook
+    from .recommend import Constraints
+
+    if data is None:
+        raise _fail(path, "", "empty file; expected a mapping with keys " + ", ".join(TOP_KEYS))
+    top = _mapping(path, "", data, TOP_KEYS)
+    for key in ("name", "workload"):
+        if key not in top:
+            raise _fail(path, key, "missing; a scenario needs " + ", ".join(("name", "workload")))
+    if not (top.get("source") or top.get("description")):
+        raise _fail(path, "source",
+                    "missing; say what the scenario represents in 'source' or 'description'")
+    for key in ("name", "description", "source"):
+        if key in top and not isinstance(top[key], str):
+            raise _fail(path, key, f"expected text, got {top[key]!r}")
+    name = top["name"].strip()
+    if not name:
+        raise _fail(path, "name", "expected a non-empty name")
+
+    w = _mapping(path, "workload", top["workload"], WORKLOAD_KEYS)
+    for key in ("model", "requests_per_day"):
+        if key not in w:
+            raise _fail(path, f"workload.{key}", "missing")
+    try:
+        model = catalog.llm(str(w["model"])).id
+    except catalog.CatalogError as exc:
+        raise _fail(path, "workload.model", str(exc)) from None
+    kwargs = {k: v for k, v in w.items() if k not in ("model", "daily_profile")}
+    try:
+        workload = Workload(model=model, daily_profile=_profile(path, w.get("daily_profile")),
+                            **kwargs)
+    except ScenarioError:
+        raise
+    except (ValueError, TypeError) as exc:
+        key = next((k for k in WORKLOAD_KEYS if k in str(exc)), "")
+        raise _fail(path, f"workload.{key}" if key else "workload", str(exc)) from None
+
+    s = _mapping(path, "slo", top.get("slo") or {}, SLO_KEYS)
+    try:
+        slo = SLO(ttft_s=s.get("ttft_p95_s"), tpot_s=s.get("tpot_p95_s"),
+                  e2e_s=s.get("e2e_p95_s"), percentile=s.get("percentile", 95))
+    except (ValueError, TypeError) as exc:
+        key = {"ttft_s": "ttft_p95_s", "tpot_s": "tpot_p95_s", "e2e_s": "e2e_p95_s"}
+        bad = next((v for k, v in key.items() if str(exc).startswith(k)), "percentile")
+        raise _fail(path, f"slo.{bad}", str(exc)) from None
+
+    allowed = _constraint_fields()
+    c = _mapping(path, "constraints", top.get("constraints") or {}, allowed)
+    try:
+        constraints = Constraints(slo=slo, **c)
+    except (ValueError, TypeError) as exc:
+        key = next((k for k in sorted(c, key=len, reverse=True) if k in str(exc)), "")
+        raise _fail(path, f"constraints.{key}" if key else "constraints", str(exc)) from None
+
+    nb_params = _mapping(path, "notebook_parameters", top.get("notebook_parameters") or {}, None)
+    clean_params: dict[str, dict[str, Any]] = {}
+    for stem, values in nb_params.items():
+        values = _mapping(path, f"notebook_parameters.{stem}", values, None)
+        try:
+            notebook.parameters(**{str(k): v for k, v in values.items()})
+        except ValueError as exc:
+            raise _fail(path, f"notebook_parameters.{stem}", str(exc)) from None
+        clean_params[str(stem)] = dict(values)
+
+    return Scenario(
+        name=name,
+        description=(top.get("description") or "").strip(),
+        source=(top.get("source") or "").strip(),
+        workload=workload,
+        slo=slo,
+        constraints=constraints,
+        notebook_parameters=clean_params,
+        path=Path(path) if path else None,
+    )
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML file, or the stem of a bundled scenario (``article-scenario-2``).
+
+    Raises
+    ------
+    ScenarioError
+        File missing, malformed YAML (with the line), unknown key (with the accepted keys)
+        or a bad value.
+    """
+    p = Path(path)
+    if not p.exists() and p.suffix == "" and (SCENARIO_DIR / f"{p.name}.yaml").exists():
+        p = SCENARIO_DIR / f"{p.name}.yaml"
+    if not p.exists():
+        known = ", ".join(s.stem for s in bundled())
+        raise ScenarioError(f"{path}: scenario file not found; bundled scenarios: {known}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{p}: cannot read: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{p}: malformed YAML: {where}{problem}") from None
+    return parse(data, p)
+
+
+def bundled() -> list[Path]:
+    """The scenario files shipped in ``data/scenarios/``."""
+    return sorted(SCENARIO_DIR.glob("*.yaml"))

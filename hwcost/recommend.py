@@ -306,7 +306,10 @@ class Thresholds:
     small_model_below_b: float = 13.0  # "<13B -> RTX 4090"
     medium_model_up_to_b: float = 30.0  # "13-30B -> A100"
     large_model_up_to_b: float = 70.0  # "30-70B -> H100"; above: "70B+ -> B200/Multi-GPU"
-    size_tolerance: float = 0.05  # models are named by rounded size: 70.55B is a "70B" model
+    # Models are named by a rounded size (Llama 3.1 70B has 70.55B parameters): the upper
+    # bounds "up to 30B" and "up to 70B" include models up to this fraction larger. "<13B" is
+    # strict (a 13.02B model is a 13B model).
+    size_tolerance: float = 0.05
     tight_latency_below_s: float = 0.1  # "<100ms SLA"
     relaxed_latency_above_s: float = 0.5  # ">500ms SLA"
     redundant_availability_from: float = 0.99  # "99%+ -> Redundant cloud or premium provider"
@@ -590,12 +593,14 @@ def flowchart(
     votes: dict[str, list[str]] = {"cloud": [], "self-hosted": [], "hybrid": []}
     for rule in FLOWCHART_RULES + WHEN_TO_USE_RULES:
         value = values[rule.factor]
+        if rule.factor == "model_size_b" and rule.op == "<":
+            value = size  # "<13B" is strict: a 13.02B model is a 13B model, not a small one
         limit = getattr(thresholds, rule.threshold) if isinstance(rule.threshold, str) and hasattr(
             thresholds, rule.threshold) else rule.threshold
         shown = size if rule.factor == "model_size_b" else value
         test = f"{rule.factor} {rule.op} {limit:g}" if isinstance(limit, (int, float)) and not isinstance(
             limit, bool) else f"{rule.factor} {rule.op} {limit}"
-        if rule.factor == "model_size_b":
+        if rule.factor == "model_size_b" and rule.op != "<":
             test += f" (with {thresholds.size_tolerance:.0%} tolerance)"
         if value is None:
             path.append(Step(rule.id, rule.factor, None, test, False, rule.text, rule.section,

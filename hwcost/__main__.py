@@ -1,0 +1,7 @@
+"""``python -m hwcost`` runs the ``hwcost`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,671 @@
+"""The ``hwcost`` command: recommend, estimate, run and report notebooks, list the catalog.
+
+Every subcommand has ``--help`` with examples. Errors print one line,
+``hwcost: error: ...``, on stderr and exit with status 2 (bad usage or input) or 1 (a run
+that failed, such as a notebook raising); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|sec|m|min|h)?\s*$")
+_UNITS_S = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+class UsageError(ValueError):
+    """Bad command-line input (exit status 2)."""
+
+
+def parse_duration(text: str) -> float:
+    """``"1s"``, ``"500ms"``, ``"0.8"`` (seconds), ``"2min"`` -> seconds. [s]"""
+    m = _DURATION.match(str(text))
+    if not m:
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r}; use e.g. 1s, 500ms, 0.8 (seconds) or 2min"
+        )
+    value = float(m.group(1)) * _UNITS_S[m.group(2)]
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"duration must be > 0, got {text!r}")
+    return value
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(str(text).replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _positive_number(text)
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
+    return int(value)
+
+
+def _csv_list(text: str) -> list[str]:
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return items
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``hwcost: error: ... (see 'hwcost X --help')``."""
+
+    def error(self, message):  # noqa: D401
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="output format (default: a human-readable table)")
+
+
+# ----------------------------------------------------------------------------------------
+# Output
+# ----------------------------------------------------------------------------------------
+def _json_default(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    return str(value)
+
+
+def _clean_records(df: pd.DataFrame) -> list[dict]:
+    records = []
+    for row in df.to_dict(orient="records"):
+        clean = {}
+        for k, v in row.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                v = None
+            elif v is pd.NA or v is pd.NaT:
+                v = None
+            clean[k] = v
+        records.append(clean)
+    return records
+
+
+def _emit(df: pd.DataFrame, fmt: str, out, *, float_format=None) -> None:
+    if fmt == "csv":
+        df.to_csv(out, index=False, lineterminator="\n")
+    elif fmt == "json":
+        json.dump(_clean_records(df), out, indent=1, default=_json_default)
+        out.write("\n")
+    else:
+        with pd.option_context("display.width", 250, "display.max_columns", 50,
+                               "display.max_colwidth", 60):
+            text = df.to_string(index=False, na_rep="-", float_format=float_format)
+        out.write(text + "\n")
+
+
+def _fmt_float(x: float) -> str:
+    """Compact number for tables: 4 significant digits, thousands separators from 10,000."""
+    if x is None or not math.isfinite(x):
+        return "-"
+    a = abs(x)
+    if a == 0:
+        return "0"
+    if a >= 10_000:
+        return f"{x:,.0f}"
+    if a < 1e-3:
+        return f"{x:.3g}"
+    return f"{x:.4g}"
+
+
+# ----------------------------------------------------------------------------------------
+# recommend
+# ----------------------------------------------------------------------------------------
+RECOMMEND_EXAMPLES = """\
+examples:
+  hwcost recommend --model llama-3.1-70b --requests-per-day 2000 \\
+      --input-tokens 500 --output-tokens 200 --ttft-p95 1s --tpot-p95 100ms
+  hwcost recommend --scenario data/scenarios/privacy-enterprise-rag.yaml --top 5
+  hwcost recommend --model llama-3.1-8b --requests-per-day 50000 --ttft-p95 500ms \\
+      --availability 99.9% --no-api --format csv > options.csv
+  hwcost recommend --model qwen2.5-72b --requests-per-day 8000 --privacy --all
+
+Columns: rank, option, kind (cloud / self-hosted / api), gpu_id, n_gpus, precision,
+replicas, ttft_s and tpot_s (at the SLO percentile), total_usd over the horizon,
+usd_per_million_tokens, limit (what caps the option), pareto (on the cost-latency frontier),
+fails (the hard constraint an option fails) and why (why the options above it win).
+"""
+
+TABLE_COLUMNS = ("rank", "option", "n_gpus", "precision", "replicas", "ttft_s", "tpot_s",
+                 "usd_per_hour", "total_usd", "usd_per_million_tokens", "limit", "pareto")
+
+
+def _recommend_inputs(args):
+    from . import recommend, scenario
+    from .workload import BUSINESS_HOURS_PROFILE, FLAT_PROFILE, SLO, Workload
+
+    base_w = base_c = None
+    if args.scenario:
+        sc = scenario.load(args.scenario)
+        base_w, base_c = sc.workload, sc.constraints
+    model = args.model or (base_w.model if base_w else None)
+    rpd = args.requests_per_day or (base_w.requests_per_day if base_w else None)
+    if not model or not rpd:
+        raise UsageError("--model and --requests-per-day are required unless --scenario is given "
+                         "(see 'hwcost recommend --help')")
+    from . import catalog
+
+    model = catalog.llm(model).id
+    w_kwargs = {}
+    if base_w:
+        w_kwargs = dict(input_tokens=base_w.input_tokens, output_tokens=base_w.output_tokens,
+                        daily_profile=base_w.daily_profile, input_tokens_cv=base_w.input_tokens_cv,
+                        output_tokens_cv=base_w.output_tokens_cv)
+    if args.input_tokens:
+        w_kwargs["input_tokens"] = args.input_tokens
+    if args.output_tokens:
+        w_kwargs["output_tokens"] = args.output_tokens
+    if args.profile:
+        w_kwargs["daily_profile"] = {"flat": FLAT_PROFILE, "business-hours": BUSINESS_HOURS_PROFILE}[
+            args.profile]
+    workload = Workload(model=model, requests_per_day=rpd, **w_kwargs)
+
+    base_slo = base_c.slo if base_c else SLO()
+    slo = SLO(
+        ttft_s=args.ttft_p95 if args.ttft_p95 is not None else base_slo.ttft_s,
+        tpot_s=args.tpot_p95 if args.tpot_p95 is not None else base_slo.tpot_s,
+        e2e_s=args.e2e_p95 if args.e2e_p95 is not None else base_slo.e2e_s,
+        percentile=args.percentile if args.percentile is not None else base_slo.percentile,
+    )
+    changes = {"slo": slo}
+    if args.availability is not None:
+        changes["availability"] = args.availability
+    if args.privacy:
+        changes["privacy"] = True
+    if args.data_residency:
+        changes["data_residency"] = args.data_residency
+    if args.horizon_months is not None:
+        changes["horizon_months"] = args.horizon_months
+    if args.budget_usd is not None:
+        changes["budget_usd"] = args.budget_usd
+    for flag, name in (("no_cloud", "allow_cloud"), ("no_self_hosted", "allow_self_hosted"),
+                       ("no_api", "allow_api")):
+        if getattr(args, flag):
+            changes[name] = False
+    for opt in ("engines", "precisions", "gpus", "providers"):
+        value = getattr(args, opt)
+        if value:
+            changes[opt] = tuple(v for group in value for v in group)
+    if args.energy:
+        changes["energy_id"] = args.energy
+    if args.max_gpus:
+        changes["max_gpus"] = args.max_gpus
+    if base_c is not None:
+        from dataclasses import replace
+
+        constraints = replace(base_c, **changes)
+    else:
+        constraints = recommend.Constraints(**changes)
+    return workload, constraints
+
+
+def cmd_recommend(args, out, err) -> int:
+    from . import recommend
+
+    workload, constraints = _recommend_inputs(args)
+    table = recommend.rank(workload, constraints, strict=not args.all)
+    feasible = table[table["feasible"]]
+    shown = table if args.all else feasible
+    if args.top and not args.all:
+        shown = shown.head(args.top)
+    if args.format != "table":
+        _emit(shown, args.format, out)
+        return 0
+    slo = constraints.slo
+    targets = ", ".join(f"{k} <= {v:g} s" for k, v in slo.targets().items()) or "none"
+    out.write(
+        f"{workload.model}: {workload.requests_per_day:,.0f} requests/day, "
+        f"{workload.input_tokens} input + {workload.output_tokens} output tokens; "
+        f"p{slo.percentile:g} {targets}; availability {constraints.availability:.2%}; "
+        f"horizon {constraints.horizon_months:g} months"
+        + ("; privacy: self-hosted only" if constraints.privacy else "") + "\n"
+    )
+    out.write(f"{len(feasible)} feasible of {len(table)} options considered"
+              f" (showing {len(shown)}).\n\n")
+    cols = [c for c in TABLE_COLUMNS if c in shown.columns]
+    if args.all:
+        cols += [c for c in ("fails",) if c in shown.columns]
+    view = shown[cols].copy()
+    if "pareto" in view:
+        view["pareto"] = view["pareto"].map(lambda v: "*" if v is True else "")
+    _emit(view, "table", out, float_format=_fmt_float)
+    if len(feasible):
+        best = feasible.iloc[0]
+        out.write(f"\nBest: {best['option']} -- {best['why']}\n")
+        for _, row in feasible.iloc[1:min(len(feasible), 4)].iterrows():
+            out.write(f"  #{int(row['rank'])} {row['option']}: {row['why']}\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# estimate
+# ----------------------------------------------------------------------------------------
+ESTIMATE_EXAMPLES = """\
+examples:
+  hwcost estimate --model llama-3.1-70b --gpu h100-sxm --n-gpus 2 --precision fp8
+  hwcost estimate --model llama-3.1-8b --gpu rtx-4090 --batch-size 8 \\
+      --input-tokens 500 --output-tokens 200 --format json
+"""
+
+
+def cmd_estimate(args, out, err) -> int:
+    from . import perf
+
+    est = perf.estimate(
+        args.model, args.gpu, n_gpus=args.n_gpus, precision=args.precision,
+        kv_precision=args.kv_precision, batch_size=args.batch_size,
+        input_tokens=args.input_tokens, output_tokens=args.output_tokens, engine=args.engine,
+    )
+    import dataclasses
+
+    record = {k: v for k, v in dataclasses.asdict(est).items()}
+    if args.format == "json":
+        json.dump(_clean_records(pd.DataFrame([record]))[0], out, indent=1, default=_json_default)
+        out.write("\n")
+        return 0
+    if args.format == "csv":
+        _emit(pd.DataFrame([record]), "csv", out)
+        return 0
+    width = max(len(k) for k in record)
+    for key, value in record.items():
+        if isinstance(value, float):
+            value = _fmt_float(value)
+        elif value is None:
+            value = "-"
+        out.write(f"{key:<{width}}  {value}\n")
+    if not est.fits:
+        out.write(f"\ndoes not fit: {est.reason}\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# run / report
+# ----------------------------------------------------------------------------------------
+RUN_EXAMPLES = """\
+examples:
+  hwcost run 03 -p gpu h100-sxm -p requests_per_day 5000
+  hwcost run notebooks/02_cost_per_token.ipynb -f my_params.yaml
+  hwcost run cost_per_token -p model llama-3.1-8b --output-dir /tmp/out
+
+Writes reports/NAME.ipynb and reports/NAME.html (written atomically). A parameter the
+notebook does not declare is refused. Values are read as YAML scalars (-p n_gpus 2 is a
+number, -p gpu h100-sxm a string); the notebook validates them.
+"""
+
+REPORT_EXAMPLES = """\
+examples:
+  hwcost report
+  hwcost report --scenario data/scenarios/startup-chat-app.yaml
+  hwcost report --scenario article-scenario-2 --output-dir /tmp/report
+
+Executes every notebook in notebooks/ (with the scenario's workload and notebook_parameters
+when given, the notebooks' defaults otherwise) and writes REPORT/index.html.
+"""
+
+
+def _scalar(text: str):
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, (dict, list)) or value is None and text.strip().lower() not in (
+            "null", "none", "~"):
+        return text
+    return value
+
+
+def _read_params_file(path: str) -> dict:
+    import yaml
+
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{path}: parameters file not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise UsageError(f"{path}: malformed YAML: {where}{getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of parameter names to values")
+    return {str(k): v for k, v in data.items()}
+
+
+def cmd_run(args, out, err) -> int:
+    from . import report
+
+    nb_path = report.resolve_notebook(args.notebook)
+    params = {}
+    if args.file:
+        params.update(_read_params_file(args.file))
+    for name, value in args.param or []:
+        params[name] = _scalar(value)
+    declared = report.declared_parameters(nb_path)
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise UsageError(
+            f"{nb_path.name} declares no parameter {', '.join(map(repr, unknown))}; "
+            f"it declares: {', '.join(declared) or 'none'}"
+        )
+    out_dir = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
+    target = out_dir / f"{nb_path.stem}.ipynb"
+    err.write(f"executing {nb_path.name} -> {target}\n")
+    report.execute(nb_path, target, params, log=lambda m: err.write(m + "\n"))
+    nb_json = report.strip_volatile(json.loads(target.read_text(encoding="utf-8")))
+    report._atomic_write(target, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+    if not args.no_html:
+        html = report.to_html(target, out_dir / f"{nb_path.stem}.html")
+        out.write(f"{target}\n{html}\n")
+    else:
+        out.write(f"{target}\n")
+    return 0
+
+
+class _Progress:
+    """Turn report.build's ``[i/n] name ...`` lines into a progress bar on stderr."""
+
+    _LINE = re.compile(r"^\[(\d+)/(\d+)\]\s+(\S+)")
+
+    def __init__(self, stream, width: int = 24):
+        self.stream = stream
+        self.width = width
+
+    def __call__(self, message: str) -> None:
+        m = self._LINE.match(message)
+        if m:
+            i, n = int(m.group(1)), int(m.group(2))
+            done = int(self.width * (i - 1) / n)
+            bar = "#" * done + "." * (self.width - done)
+            self.stream.write(f"[{bar}] {i}/{n} {m.group(3)}{message[m.end():]}\n")
+        else:
+            self.stream.write(message + "\n")
+        self.stream.flush()
+
+
+def cmd_report(args, out, err) -> int:
+    from . import report, scenario
+
+    parameters = None
+    name = None
+    if args.scenario:
+        sc = scenario.load(args.scenario)
+        parameters = sc.report_parameters()
+        name = sc.name
+    directory = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
+    index = report.build(directory, parameters=parameters, scenario=name, log=_Progress(err))
+    out.write(f"{index}\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# catalog
+# ----------------------------------------------------------------------------------------
+CATALOG_EXAMPLES = """\
+examples:
+  hwcost catalog gpus
+  hwcost catalog llms --format csv
+  hwcost catalog prices --gpu h100-sxm
+  hwcost catalog api-prices --format json
+"""
+
+CATALOG_VIEWS = {
+    "gpus": ("gpus", ("id", "name", "memory_gb", "mem_bw_gbps", "bf16_tflops", "fp8_tflops",
+                      "int4_tops", "tdp_w", "interconnect", "launch_year")),
+    "llms": ("llms", ("id", "name", "total_params_b", "active_params_b", "n_layers",
+                      "n_kv_heads", "attention", "max_context_tokens", "native_precision")),
+    "prices": ("cloud_prices", ("id", "provider", "pricing", "gpu_id", "gpus_per_instance",
+                                "usd_per_hour", "usd_per_gpu_hour", "billing_granularity_s",
+                                "as_of")),
+    "hardware-prices": ("hardware_prices", ("gpu_id", "condition", "usd_low", "usd_typical",
+                                            "usd_high", "server_share_usd_typical", "as_of")),
+    "api-prices": ("api_prices", ("id", "provider", "model", "llm_id",
+                                  "usd_per_million_input_tokens",
+                                  "usd_per_million_output_tokens", "as_of")),
+    "energy": ("energy", ("id", "region", "setting", "usd_per_kwh_low", "usd_per_kwh_typical",
+                          "usd_per_kwh_high", "pue_typical", "as_of")),
+    "benchmarks": ("benchmarks", ("id", "engine", "gpu_id", "n_gpus", "model_id", "precision",
+                                  "batch_size", "input_tokens", "output_tokens", "metric",
+                                  "value")),
+}
+
+
+def cmd_catalog(args, out, err) -> int:
+    from . import catalog
+
+    table, columns = CATALOG_VIEWS[args.table]
+    df = catalog.load_table(table)
+    if args.gpu:
+        gpu_id = catalog.gpu(args.gpu).id
+        col = "id" if table == "gpus" else "gpu_id"
+        if col not in df:
+            raise UsageError(f"--gpu does not apply to 'catalog {args.table}'")
+        df = df[df[col] == gpu_id]
+    if args.format == "table":
+        df = df[list(columns)]
+        for col in df.columns:
+            if df[col].map(lambda v: isinstance(v, tuple)).any():
+                df[col] = df[col].map(lambda v: ";".join(v) if isinstance(v, tuple) else v)
+    else:
+        df = df.copy()
+        for col in df.columns:
+            if df[col].map(lambda v: isinstance(v, tuple)).any():
+                df[col] = df[col].map(lambda v: ";".join(v) if isinstance(v, tuple) else v)
+    _emit(df, args.format, out, float_format=_fmt_float)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# Parser
+# ----------------------------------------------------------------------------------------
+MAIN_DESCRIPTION = """\
+hwcost: what hardware to serve an LLM on, and what it costs.
+
+examples:
+  hwcost recommend --model llama-3.1-70b --requests-per-day 2000 \\
+      --input-tokens 500 --output-tokens 200 --ttft-p95 1s
+  hwcost estimate --model llama-3.1-8b --gpu rtx-4090 --precision int4
+  hwcost run 02 -p gpu h100-sxm
+  hwcost report --scenario data/scenarios/startup-chat-app.yaml
+  hwcost catalog gpus
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hwcost", description=MAIN_DESCRIPTION, formatter_class=_Formatter)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"hwcost {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("recommend", help="rank every hardware option for a workload",
+                       description="Rank every feasible way to serve a workload by total cost "
+                                   "over the planning horizon, subject to the latency SLO.\n\n"
+                                   + RECOMMEND_EXAMPLES,
+                       formatter_class=_Formatter)
+    g = p.add_argument_group("workload")
+    g.add_argument("--scenario", metavar="FILE",
+                   help="scenario YAML (data/scenarios/...); other options override it")
+    g.add_argument("--model", help="catalog model id, e.g. llama-3.1-70b")
+    g.add_argument("--requests-per-day", type=_positive_number, metavar="N",
+                   help="mean requests per day [1/day]")
+    g.add_argument("--input-tokens", type=_positive_int, metavar="N",
+                   help="mean prompt length [tokens] (default 512)")
+    g.add_argument("--output-tokens", type=_positive_int, metavar="N",
+                   help="mean generated length [tokens] (default 256)")
+    g.add_argument("--profile", choices=("flat", "business-hours"),
+                   help="daily traffic shape (default flat)")
+    g = p.add_argument_group("latency SLO (durations: 1s, 500ms, 0.8)")
+    g.add_argument("--ttft-p95", type=parse_duration, metavar="T", help="time to first token target")
+    g.add_argument("--tpot-p95", type=parse_duration, metavar="T", help="time per output token target")
+    g.add_argument("--e2e-p95", type=parse_duration, metavar="T", help="end-to-end latency target")
+    g.add_argument("--percentile", type=_positive_number, metavar="P",
+                   help="percentile the targets apply to (default 95)")
+    g = p.add_argument_group("constraints")
+    g.add_argument("--availability", metavar="A", help="target, e.g. 99.9%% or 0.999 (default 99%%)")
+    g.add_argument("--privacy", action="store_true", help="data may not leave your infrastructure "
+                                                          "(self-hosted only)")
+    g.add_argument("--data-residency", metavar="REGION", help="region the data must stay in")
+    g.add_argument("--horizon-months", type=_positive_number, metavar="M",
+                   help="planning horizon [months] (default 12)")
+    g.add_argument("--budget-usd", type=_positive_number, metavar="USD",
+                   help="cap on total cost over the horizon [USD]")
+    g.add_argument("--no-cloud", action="store_true", help="exclude cloud GPU rentals")
+    g.add_argument("--no-self-hosted", action="store_true", help="exclude buying hardware")
+    g.add_argument("--no-api", action="store_true", help="exclude hosted APIs")
+    g.add_argument("--gpu", dest="gpus", action="append", type=_csv_list, metavar="IDS",
+                   help="only these GPU ids (repeat or comma-separate)")
+    g.add_argument("--precision", dest="precisions", action="append", type=_csv_list,
+                   metavar="P", help="only these precisions (fp16, bf16, fp8, int8, int4)")
+    g.add_argument("--engine", dest="engines", action="append", type=_csv_list, metavar="E",
+                   help="serving engines to consider (default: generic)")
+    g.add_argument("--provider", dest="providers", action="append", type=_csv_list, metavar="P",
+                   help="only these cloud/API providers")
+    g.add_argument("--energy", metavar="ID", help="energy.csv id for self-hosted power "
+                                                  "(default us-commercial)")
+    g.add_argument("--max-gpus", type=_positive_int, metavar="N", help="cap on GPUs in a plan")
+    g = p.add_argument_group("output")
+    g.add_argument("--top", type=_positive_int, default=15, metavar="N",
+                   help="feasible rows to show (default 15)")
+    g.add_argument("--all", action="store_true",
+                   help="show every option, with the constraint each infeasible one fails")
+    _add_format(g)
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("estimate", help="one perf.estimate result",
+                       description="Memory fit, latency and throughput of one configuration "
+                                   "(hwcost.perf.estimate).\n\n" + ESTIMATE_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("--model", required=True, help="catalog model id")
+    p.add_argument("--gpu", required=True, help="catalog GPU id")
+    p.add_argument("--n-gpus", type=_positive_int, default=1, metavar="N",
+                   help="GPUs per replica (tensor parallel) (default 1)")
+    p.add_argument("--precision", default="bf16", help="weight precision (default bf16)")
+    p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: as weights)")
+    p.add_argument("--batch-size", type=_positive_int, default=1, metavar="N",
+                   help="concurrent sequences (default 1)")
+    p.add_argument("--input-tokens", type=_positive_int, default=512, metavar="N")
+    p.add_argument("--output-tokens", type=_positive_int, default=128, metavar="N")
+    p.add_argument("--engine", default=None, help="serving engine id (default generic)")
+    _add_format(p)
+    p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("run", help="execute one notebook with parameters into reports/",
+                       description="Execute one notebook with papermill and write the "
+                                   "executed notebook and its HTML.\n\n" + RUN_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("notebook", help="notebook path, file name, stem or unique prefix (03)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="set a parameter (repeatable)")
+    p.add_argument("-f", "--file", metavar="PARAMS.yaml", help="parameters from a YAML mapping")
+    p.add_argument("--output-dir", metavar="DIR", help="where to write (default reports/)")
+    p.add_argument("--no-html", action="store_true", help="skip the HTML conversion")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="execute the whole collection into an HTML report",
+                       description="Execute every notebook and write an offline HTML report."
+                                   "\n\n" + REPORT_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("--scenario", metavar="FILE",
+                   help="scenario YAML or bundled stem (default: notebook defaults)")
+    p.add_argument("--output-dir", metavar="DIR", help="where to write (default reports/)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("catalog", help="list the data catalog",
+                       description="List a catalog table (validated on load).\n\n"
+                                   + CATALOG_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("table", choices=tuple(CATALOG_VIEWS),
+                   help="gpus, llms, prices (cloud), hardware-prices, api-prices, energy, "
+                        "benchmarks")
+    p.add_argument("--gpu", help="only rows for this GPU")
+    _add_format(p)
+    p.set_defaults(func=cmd_catalog)
+    return parser
+
+
+def _one_line(message: str) -> str:
+    lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
+    return "; ".join(lines) if lines else "failed"
+
+
+def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
+    """Entry point of the ``hwcost`` console script; returns the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help / --version
+            return int(exc.code or 0)
+        if not getattr(args, "func", None):
+            parser.print_help(out)
+            return EXIT_USAGE
+        if getattr(args, "availability", None) is not None:
+            from .recommend import _fraction_or_percent
+
+            args.availability = _fraction_or_percent("--availability", args.availability)
+        return args.func(args, out, err)
+    except UsageError as exc:
+        err.write(f"hwcost: error: {_one_line(exc)}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("hwcost: error: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 -- the CLI never shows a traceback
+        from .report import NotebookFailed
+
+        from .recommend import NoFeasibleOption
+
+        if isinstance(exc, (NotebookFailed, NoFeasibleOption)):
+            err.write(f"hwcost: error: {_one_line(exc)}\n")
+            return EXIT_FAILED
+        if isinstance(exc, (ValueError, LookupError, OSError)):
+            err.write(f"hwcost: error: {_one_line(exc)}\n")
+            return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
+        err.write(f"hwcost: error: unexpected {type(exc).__name__}: {_one_line(exc)}\n")
+        return EXIT_FAILED
+
+
+def _entry() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _entry()

@@ -1,0 +1,224 @@
+"""The ``hwcost`` command, end to end: through ``hwcost.cli.main`` and through the installed
+entry point (``python -m hwcost.cli`` in a subprocess)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from hwcost import catalog, cli, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_subprocess(*argv, timeout=120):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-m", "hwcost.cli", *argv], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_one_line_error(code, err, *fragments, expected_code=2):
+    assert code == expected_code, err
+    # progress lines may precede it; the error itself is one line, the last
+    lines = [ln for ln in err.strip().splitlines() if not ln.startswith(("executing ", "[IPKernelApp]"))]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("hwcost: error: ")
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+# ----------------------------------------------------------------------------------------
+# Parsing helpers
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, seconds", [("1s", 1.0), ("500ms", 0.5), ("0.8", 0.8),
+                                           ("2min", 120.0), (" 250 ms ", 0.25), ("1e-1s", 0.1)])
+def test_parse_duration(text, seconds):
+    assert cli.parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "fast", "-1s", "0s", "1 parsec"])
+def test_parse_duration_rejects(text):
+    with pytest.raises(Exception, match="duration"):
+        cli.parse_duration(text)
+
+
+# ----------------------------------------------------------------------------------------
+# Help and usage errors
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [[], ["recommend"], ["estimate"], ["run"], ["report"],
+                                     ["catalog"]])
+def test_help_everywhere_has_examples(command, capsys):
+    code = cli.main(command + ["--help"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "usage: hwcost" in text
+    assert "examples:" in text
+
+
+def test_no_command_prints_help():
+    code, out, err = run()
+    assert code == 2 and "usage: hwcost" in out
+
+
+def test_usage_errors_are_one_line():
+    code, out, err = run("catalog", "nothing")
+    assert_one_line_error(code, err, "invalid choice", "hwcost catalog --help")
+    code, out, err = run("recommend", "--ttft-p95", "soon")
+    assert_one_line_error(code, err, "invalid duration 'soon'")
+    code, out, err = run("recommend", "--model", "llama-3.1-8b")
+    assert_one_line_error(code, err, "--requests-per-day")
+    code, out, err = run("bogus")
+    assert_one_line_error(code, err, "invalid choice")
+
+
+# ----------------------------------------------------------------------------------------
+# catalog
+# ----------------------------------------------------------------------------------------
+def test_catalog_gpus_table_lists_every_gpu():
+    code, out, err = run("catalog", "gpus")
+    assert code == 0, err
+    for gpu_id in catalog.gpu_ids():
+        assert gpu_id in out
+    assert "mem_bw_gbps" in out.splitlines()[0]
+
+
+def test_catalog_csv_and_json_round_trip():
+    code, out, _ = run("catalog", "llms", "--format", "csv")
+    assert code == 0
+    df = pd.read_csv(io.StringIO(out))
+    assert list(df["id"]) == catalog.llm_ids()
+    assert list(df.columns) == list(catalog.llms().columns)
+    code, out, _ = run("catalog", "prices", "--format", "json", "--gpu", "H100 SXM")
+    rows = json.loads(out)
+    assert rows and {r["gpu_id"] for r in rows} == {"h100-sxm"}
+    assert all("usd_per_gpu_hour" in r for r in rows)
+
+
+def test_catalog_unknown_gpu_names_closest():
+    code, out, err = run("catalog", "prices", "--gpu", "h100-sx")
+    assert_one_line_error(code, err, "unknown GPU 'h100-sx'", "closest ids", "h100-sxm")
+
+
+# ----------------------------------------------------------------------------------------
+# run / report with a tiny notebook
+# ----------------------------------------------------------------------------------------
+def _tiny_notebook(directory: Path, name="tiny.ipynb", body="y = 2 * x\nprint('y =', y)"):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny\n\nWhat is twice x?"),
+        nbformat.v4.new_code_cell("x = 1  # a number\nlabel = 'a'  # text",
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = directory / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _outputs_text(path: Path) -> str:
+    nb = nbformat.read(str(path), as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+
+
+@pytest.mark.notebooks
+def test_run_executes_with_parameters_and_writes_html(tmp_path):
+    nb = _tiny_notebook(tmp_path)
+    params = tmp_path / "p.yaml"
+    params.write_text("label: b\nx: 3\n", encoding="utf-8")
+    out_dir = tmp_path / "reports"
+    code, out, err = run("run", str(nb), "-f", str(params), "-p", "x", "21",
+                         "--output-dir", str(out_dir))
+    assert code == 0, err
+    executed = out_dir / "tiny.ipynb"
+    assert executed.exists() and (out_dir / "tiny.html").exists()
+    assert "y = 42" in _outputs_text(executed)  # -p overrides -f, and "21" arrives as a number
+    assert not list(out_dir.glob(".*"))  # no temporary files left behind
+    html = (out_dir / "tiny.html").read_text(encoding="utf-8")
+    assert "y = 42" in html and 'src="http' not in html
+
+
+def test_run_refuses_undeclared_parameter(tmp_path):
+    nb = _tiny_notebook(tmp_path)
+    code, out, err = run("run", str(nb), "-p", "z", "1", "--output-dir", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "declares no parameter 'z'", "x, label")
+    assert not (tmp_path / "r" / "tiny.ipynb").exists()
+
+
+def test_run_bad_parameters_file(tmp_path):
+    nb = _tiny_notebook(tmp_path)
+    bad = tmp_path / "p.yaml"
+    bad.write_text("x: [1\n", encoding="utf-8")
+    code, out, err = run("run", str(nb), "-f", str(bad))
+    assert_one_line_error(code, err, "p.yaml", "malformed YAML")
+    code, out, err = run("run", str(nb), "-f", str(tmp_path / "none.yaml"))
+    assert_one_line_error(code, err, "not found")
+
+
+@pytest.mark.notebooks
+def test_run_failing_notebook_exits_1_with_cell(tmp_path):
+    nb = _tiny_notebook(tmp_path, body="raise ValueError('x must be even')")
+    code, out, err = run("run", str(nb), "--output-dir", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "tiny.ipynb", "ValueError", "x must be even",
+                          expected_code=1)
+    assert not (tmp_path / "r" / "tiny.ipynb").exists()
+
+
+@pytest.mark.notebooks
+def test_report_with_scenario_runs_collection(tmp_path, monkeypatch):
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    _tiny_notebook(nb_dir, "01_a.ipynb")
+    nb = nbformat.read(str(_tiny_notebook(nb_dir, "02_b.ipynb")), as_version=4)
+    nb.cells[1].source = "requests_per_day = 1.0  # [1/day]"
+    nb.cells[2].source = "print('rpd =', requests_per_day)"
+    nbformat.write(nb, str(nb_dir / "02_b.ipynb"))
+    real_build = report.build
+    monkeypatch.setattr(report, "build", lambda directory, **kw: real_build(
+        directory, notebook_paths=report.notebooks(nb_dir), **kw))
+    code, out, err = run("report", "--scenario", "article-scenario-2",
+                         "--output-dir", str(tmp_path / "rep"))
+    assert code == 0, err
+    assert "[" in err and "1/2" in err and "2/2" in err  # progress bar lines
+    assert (tmp_path / "rep" / "index.html").exists()
+    assert "rpd = 2000.0" in _outputs_text(tmp_path / "rep" / "02_b.ipynb")
+    index = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    assert "article-scenario-2" in index
+
+
+def test_report_malformed_scenario(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsource: y\nworkload:\n  model: llama-3.1-8b\n  rpd: 3\n",
+                   encoding="utf-8")
+    code, out, err = run("report", "--scenario", str(bad))
+    assert_one_line_error(code, err, "bad.yaml", "workload.rpd", "accepted keys")
+
+
+# ----------------------------------------------------------------------------------------
+# The installed entry point
+# ----------------------------------------------------------------------------------------
+def test_entry_point_subprocess_catalog_and_error():
+    code, out, err = run_subprocess("catalog", "gpus", "--format", "csv")
+    assert code == 0, err
+    assert pd.read_csv(io.StringIO(out))["id"].tolist() == catalog.gpu_ids()
+    code, out, err = run_subprocess("catalog", "prices", "--gpu", "a1000")
+    assert_one_line_error(code, err, "unknown GPU")

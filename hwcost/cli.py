@@ -255,6 +255,9 @@ def cmd_recommend(args, out, err) -> int:
     if args.all:
         cols += [c for c in ("fails",) if c in shown.columns]
     view = shown[cols].copy()
+    for col in view.columns:
+        if str(view[col].dtype) == "Int64":
+            view[col] = view[col].astype(object).where(view[col].notna(), "-")
     if "pareto" in view:
         view["pareto"] = view["pareto"].map(lambda v: "*" if v is True else "")
     _emit(view, "table", out, float_format=_fmt_float)

@@ -139,6 +139,13 @@ class Constraints:
         ``energy.csv`` id used for self-hosted electricity price and PUE.
     hardware_condition : str
         ``new`` or ``used`` hardware prices for self-hosted options.
+    amortization_years : float
+        Service life over which self-hosted hardware is written off (straight line, no
+        resale). A horizon shorter than this is charged its share of the purchase, as if the
+        hardware kept its book value (resold or reused); set it equal to the horizon to
+        charge the whole purchase to the project. [years]
+    operations_usd_per_year : float
+        Staff time and overhead of running your own hardware, whole deployment. [USD/year]
     cloud_autoscale : bool
         Cloud options follow the daily profile hour by hour (replicas are added and
         removed); self-hosted options are sized for the peak hour and run all day.
@@ -167,6 +174,8 @@ class Constraints:
     max_utilization: float = 0.8
     energy_id: str = "us-commercial"
     hardware_condition: str = "new"
+    amortization_years: float = 3.0
+    operations_usd_per_year: float = 0.0
     cloud_autoscale: bool = True
     include_substitute_models: bool = True
 
@@ -207,6 +216,15 @@ class Constraints:
         set_("n_gpus_options", tuple(sorted(set(counts))))
         if self.max_gpus is not None and int(self.max_gpus) < 1:
             raise ValueError(f"max_gpus must be >= 1, got {self.max_gpus!r}")
+        for name in ("amortization_years",):
+            v = float(getattr(self, name))
+            if not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
+            set_(name, v)
+        ops = float(self.operations_usd_per_year)
+        if not math.isfinite(ops) or ops < 0:
+            raise ValueError(f"operations_usd_per_year must be a number >= 0, got {self.operations_usd_per_year!r}")
+        set_("operations_usd_per_year", ops)
         if self.hardware_condition not in ("new", "used"):
             raise ValueError(f"hardware_condition must be 'new' or 'used', got {self.hardware_condition!r}")
         self._check_contradictions()
@@ -665,3 +683,917 @@ def flowchart(
         reason=reason,
         path=tuple(path),
     )
+
+
+# ----------------------------------------------------------------------------------------
+# Ranking every option for a workload
+# ----------------------------------------------------------------------------------------
+# Batch sizes evaluated per configuration (concurrent sequences of one replica). Values below
+# one stand for light load (a replica idle part of the time) and reuse the batch-1 step.
+BATCH_GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+_LIGHT = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75)
+SIMULATED_CONFIGS = 6  # leading configurations checked with the serving simulator
+SIM_REQUESTS = 1000  # simulated requests per check
+IDLE_POWER_FRACTION = 0.2  # share of board power an idle GPU draws (economics: 10-20 %)
+MAX_GPUS_PER_MACHINE = 8  # per-GPU cloud offers: GPUs rentable together in one machine
+
+COLUMNS = (
+    "rank", "option", "kind", "provider", "offer_id", "gpu_id", "n_gpus", "precision", "engine",
+    "replicas", "spares", "gpus_total", "batch_size", "max_batch_size",
+    "capacity_requests_per_s", "utilization", "ttft_s", "tpot_s", "e2e_s", "latency_source",
+    "usd_per_gpu_hour", "usd_per_hour", "total_usd", "usd_per_million_tokens", "limit",
+    "sized_by", "pareto", "feasible", "fails", "why", "notes",
+)
+
+
+def _z(q: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(min(max(q, 1e-9), 1 - 1e-9))
+
+
+def _poisson_quantile(q: float, mu: np.ndarray) -> np.ndarray:
+    """Smallest k with P(Poisson(mu) <= k) >= q, vectorized (normal approximation above 400)."""
+    mu = np.asarray(mu, dtype=float)
+    out = np.zeros(mu.shape)
+    small = mu <= 400
+    if np.any(small):
+        m = mu[small]
+        kmax = int(np.ceil(m.max() + 12 * np.sqrt(m.max() + 1) + 20)) if m.size else 0
+        pmf = np.exp(-m)
+        cdf = pmf.copy()
+        k_at = np.where(cdf >= q, 0.0, np.nan)
+        for k in range(1, kmax + 1):
+            pmf = pmf * m / k
+            cdf = cdf + pmf
+            k_at = np.where(np.isnan(k_at) & (cdf >= q), float(k), k_at)
+        out[small] = np.where(np.isnan(k_at), kmax, k_at)
+    if np.any(~small):
+        m = mu[~small]
+        out[~small] = np.ceil(m + _z(q) * np.sqrt(m) + 0.5)
+    return out
+
+
+def _residency_ok(region, wanted: str) -> bool:
+    if not isinstance(region, str):
+        return False
+    text = region.lower()
+    if "not stated" in text or text.startswith("varies"):
+        return False
+    return wanted.lower() in text
+
+
+_STEP_CACHE: dict = {}
+_OBJECTS: dict = {}
+
+
+def _obj(kind: str, key):
+    """Catalog entity by id, looked up once per process run (lookups scan the table)."""
+    if not isinstance(key, str):
+        return key
+    k = (kind, key)
+    if k not in _OBJECTS:
+        _OBJECTS[k] = catalog.gpu(key) if kind == "gpu" else catalog.llm(key)
+    return _OBJECTS[k]
+
+
+def _step_times(model_id, gpu_id, n, precision, engine):
+    """``perf.step_times`` cached per (model, gpu, n_gpus, precision, engine)."""
+    from . import perf
+
+    key = (model_id, gpu_id, n, precision, engine)
+    if key not in _STEP_CACHE:
+        if len(_STEP_CACHE) > 4096:
+            _STEP_CACHE.clear()
+        _STEP_CACHE[key] = perf.step_times(_obj("llm", model_id), _obj("gpu", gpu_id), n_gpus=n,
+                                           precision=precision, engine=engine)
+    return _STEP_CACHE[key]
+
+
+def _interconnect_share(model_id, gpu_id, n, precision, engine, batch, context) -> float:
+    """Share of one decode step spent in tensor-parallel communication (0 for one GPU)."""
+    if n <= 1:
+        return 0.0
+    from . import _perf_core as core
+
+    st = _step_times(model_id, gpu_id, n, precision, engine)
+    b = float(max(batch, 1.0))
+    mem, comp, fixed = core.decode_step_terms(st._f, b, float(context))
+    comm = float(core.comm_seconds(st._f, b))
+    return comm / (max(float(mem), float(comp)) + float(fixed))
+
+
+@dataclass(frozen=True)
+class _Config:
+    gpu_id: str
+    n_gpus: int
+    precision: str
+    engine: str | None
+
+
+def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> pd.DataFrame:
+    """Every GPU x precision x n_gpus x engine configuration, sized analytically.
+
+    For each configuration and each batch size ``b`` on :data:`BATCH_GRID` (and light-load
+    fractions below one), ``perf.sweep`` gives the mean decode step ``tpot(b)`` over the
+    request's context range and the prefill time ``p`` of one prompt. A continuous-batching
+    replica holding ``b`` sequences on average serves
+
+        lambda(b) = b / (output_tokens * tpot(b) + b * p)            [requests/s]
+
+    (each request costs ``output_tokens`` decode iterations shared by ``b`` sequences and
+    its own prefill); prefills take a share ``rho = lambda p`` of the time and stretch the
+    decode steps to ``tpot(b) / (1 - rho)``. At percentile q the screen takes the
+    q-quantile of the batch (Poisson, mean b), the q-quantile of prefills interleaved
+    during one request's decode (Poisson, mean ``lambda (output_tokens - 1) tpot``), and the
+    prefill queue's wait ``p / (2 (1 - rho)) ln(rho / (1 - q))`` (exponential tail of an
+    M/D/1 queue, Kingman's heavy-traffic approximation). The largest ``lambda(b)`` meeting
+    every target, capped at ``max_utilization`` of the saturation rate, is the planning
+    capacity of one replica. The serving simulator then checks the leading options.
+    """
+    from . import perf
+
+    q = constraints.slo.percentile / 100.0
+    I, O = workload.input_tokens, workload.output_tokens
+    precisions = constraints.precisions or catalog.PRECISIONS
+    counts = tuple(n for n in constraints.n_gpus_options
+                   if constraints.max_gpus is None or n <= constraints.max_gpus)
+    frames = []
+    for engine in engines:
+        df = perf.sweep(_obj("llm", workload.model), [_obj("gpu", g) for g in gpu_ids],
+                        precisions=precisions, n_gpus=counts,
+                        batch_sizes=BATCH_GRID, input_tokens=I, output_tokens=O, engine=engine)
+        df["engine"] = engine
+        frames.append(df)
+    B = len(BATCH_GRID)
+    out = []
+    for df in frames:
+        C = len(df) // B
+
+        def grid(col, dtype=float):
+            return df[col].to_numpy(dtype=dtype, na_value=np.nan).reshape(C, B) if dtype is float else \
+                df[col].to_numpy().reshape(C, B)
+
+        n_arr = grid("n_gpus")
+        if not np.all(n_arr == n_arr[:, :1]):  # pragma: no cover - guards the reshape
+            raise RuntimeError("perf.sweep row order changed; cannot reshape by batch size")
+        fits = grid("fits", None).astype(bool)
+        tpot = grid("tpot_s")
+        ttft = grid("ttft_s")
+        prefill = grid("prefill_s")
+        bound = grid("bound", None)
+        bmax = df["max_batch_size"].to_numpy().reshape(C, B)[:, 0].astype(float)
+        reason = df["reason"].astype(str).to_numpy().reshape(C, B)[:, 0]
+        gpu = df["gpu_id"].astype(str).to_numpy().reshape(C, B)[:, 0]
+        prec = df["precision"].astype(str).to_numpy().reshape(C, B)[:, 0]
+        n_gpus = n_arr[:, 0].astype(int)
+        weights_gb = df["weights_gb"].to_numpy().reshape(C, B)[:, 0]
+        mem_gb = df["memory_per_gpu_gb"].to_numpy().reshape(C, B)[:, 0]
+        engine = df["engine"].iloc[0]
+
+        # Batch axis: light-load fractions (batch-1 step) then the grid.
+        b_all = np.array(_LIGHT + BATCH_GRID, dtype=float)
+        L = len(_LIGHT)
+        tp = np.concatenate([np.repeat(tpot[:, :1], L, axis=1), tpot], axis=1)
+        ok_fit = np.concatenate([np.repeat(fits[:, :1], L, axis=1), fits], axis=1)
+        ok_fit &= b_all[None, :] <= np.maximum(bmax[:, None], 1.0)
+        p1 = prefill[:, :1]
+        step1 = (ttft[:, :1] - prefill[:, :1])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lam = b_all / (O * tp + b_all * p1)
+            rho = lam * p1
+            tau = tp / (1 - rho)
+            b_q = _poisson_quantile(q, np.where(ok_fit, b_all, 0.0))
+            # decode step at the q-quantile batch (interpolated on the grid, log-b)
+            logb = np.log(np.asarray(BATCH_GRID, dtype=float))
+            tp_q = np.empty_like(tp)
+            for c in range(C):
+                valid = np.isfinite(tpot[c])
+                if valid.sum() >= 2:
+                    tp_q[c] = np.interp(np.log(np.maximum(b_q[c], 1.0)), logb[valid], tpot[c][valid])
+                else:
+                    tp_q[c] = tp[c]
+            n_int = _poisson_quantile(q, np.where(ok_fit, lam * max(O - 1, 0) * tau, 0.0))
+            tpot_q = (tp_q + n_int * p1 / max(O - 1, 1)) / 1.0
+            wait_q = np.where(rho > 1 - q, p1 / (2 * (1 - rho)) * np.log(np.maximum(rho, 1e-300) / (1 - q)), 0.0)
+            ttft_q = p1 + step1 + tp + wait_q
+            e2e_q = ttft_q + max(O - 1, 0) * tpot_q
+        slo = constraints.slo
+        ok_mem = b_q <= np.maximum(bmax[:, None], 1.0)
+        ok_tpot = tpot_q <= slo.tpot_s if slo.tpot_s is not None else np.ones_like(ok_fit)
+        ok_ttft = ttft_q <= slo.ttft_s if slo.ttft_s is not None else np.ones_like(ok_fit)
+        ok_e2e = e2e_q <= slo.e2e_s if slo.e2e_s is not None else np.ones_like(ok_fit)
+        ok = ok_fit & ok_mem & ok_tpot & ok_ttft & ok_e2e
+        lam_ok = np.where(ok, lam, -1.0)
+        j_best = np.argmax(lam_ok, axis=1)
+        lam_slo = np.where(ok.any(axis=1), lam_ok[np.arange(C), j_best], 0.0)
+        lam_sat = np.nanmax(np.where(ok_fit, lam, np.nan), axis=1, initial=0.0)
+        lam_sat = np.where(np.isfinite(lam_sat), lam_sat, 0.0)
+        lam_plan = np.minimum(lam_slo, constraints.max_utilization * lam_sat)
+        engine_cap = perf.ENGINES.get(engine or "generic", {}).get("max_batch_size") or math.inf
+        for c in range(C):
+            row = {
+                "gpu_id": gpu[c], "n_gpus": int(n_gpus[c]), "precision": prec[c],
+                "engine": engine, "weights_gb": float(weights_gb[c]),
+                "memory_per_gpu_gb": float(mem_gb[c]), "max_batch_size": int(max(bmax[c], 0)),
+                "fits": bool(fits[c, 0]), "reason": reason[c],
+                "capacity_rps": float(lam_plan[c]), "saturation_rps": float(lam_sat[c]),
+                "p1_s": float(p1[c, 0]) if np.isfinite(p1[c, 0]) else None,
+                "fail": "", "fail_kind": "", "limit": "", "relax": None,
+            }
+            if not fits[c, 0]:
+                kind = {"does not fit in memory": "memory capacity",
+                        "precision not supported on this GPU/engine": "precision",
+                        "n_gpus not allowed by the model's heads": "parallelism",
+                        "exceeds the model's context window": "context window"}.get(reason[c], reason[c])
+                detail = reason[c]
+                if kind == "memory capacity":
+                    detail = (f"{workload.model} at {prec[c]} needs {mem_gb[c]:.1f} GB per GPU on "
+                              f"{n_gpus[c]} x {gpu[c]} (weights {weights_gb[c]:.0f} GB in total)")
+                row.update(fail=f"{kind}: {detail}", fail_kind=kind, limit=kind)
+                out.append(row)
+                continue
+            # Latency floor (light load) for messages about an SLO nothing meets.
+            floor = {"ttft_s": float(ttft_q[c, 0]), "tpot_s": float(tpot_q[c, 0]),
+                     "e2e_s": float(e2e_q[c, 0])}
+            row["floor"] = floor
+            if not ok[c].any():
+                misses = [(m, floor[m], t) for m, t in slo.targets().items() if floor[m] > t]
+                if not misses:
+                    misses = [("queueing", float("nan"), float("nan"))]
+                m, v, t = misses[0]
+                b1_bound = "bandwidth" if bound[c, 0] == "memory" else "compute"
+                if m == "ttft_s":
+                    lim = "compute"
+                elif m == "queueing":
+                    lim = "queueing"
+                else:
+                    lim = b1_bound
+                if math.isfinite(v):
+                    detail = "; ".join(f"p{slo.percentile:g} {mm} {vv:.3g} s > {tt:g} s"
+                                       for mm, vv, tt in misses) + " even at light load"
+                else:
+                    detail = "no load level meets every target at once"
+                row.update(fail=f"slo: {detail}", fail_kind="slo", limit=lim,
+                           relax={mm: vv for mm, vv, tt in misses if math.isfinite(vv)})
+                out.append(row)
+                continue
+            j = int(j_best[c])
+            row.update(batch=float(b_all[j]), ttft_q=float(ttft_q[c, j]),
+                       tpot_q=float(tpot_q[c, j]), e2e_q=float(e2e_q[c, j]))
+            # Latency against load up to the planning point, for rows loaded below it.
+            upto = ok_fit[c] & (lam[c] <= lam[c, j] + 1e-12)
+            order = np.argsort(lam[c][upto], kind="stable")
+            row["curve"] = tuple(np.asarray(a[c][upto][order], dtype=float)
+                                 for a in (lam, ttft_q, tpot_q, e2e_q, np.broadcast_to(b_all, lam.shape)))
+            # What stops the replica taking more load.
+            if lam_slo[c] > constraints.max_utilization * lam_sat[c]:
+                jb = int(np.nanargmax(np.where(ok_fit[c], lam[c], np.nan)))
+                if bmax[c] < engine_cap:
+                    lim = "memory capacity"
+                else:
+                    lim = _bound_label(bound[c, max(jb - L, 0)], workload, gpu[c], int(n_gpus[c]),
+                                       prec[c], engine, b_all[jb])
+            elif j + 1 >= len(b_all) or not ok_fit[c, j + 1]:
+                lim = "memory capacity"
+            else:
+                k = j + 1
+                if not ok_mem[c, k]:
+                    lim = "memory capacity"
+                elif slo.ttft_s is not None and not ok_ttft[c, k]:
+                    lim = "queueing" if wait_q[c, k] > p1[c, 0] else "compute"
+                else:
+                    lim = _bound_label(bound[c, max(k - L, 0)], workload, gpu[c], int(n_gpus[c]),
+                                       prec[c], engine, b_all[k])
+            row["limit"] = lim
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def _bound_label(bound, workload, gpu_id, n, precision, engine, batch) -> str:
+    """``bandwidth`` / ``compute`` from the decode step, ``interconnect`` when the
+    tensor-parallel all-reduces take at least 40% of the step."""
+    share = _interconnect_share(workload.model, gpu_id, n, precision, engine, batch,
+                                workload.input_tokens + workload.output_tokens / 2)
+    if share >= 0.4:
+        return "interconnect"
+    return "bandwidth" if bound == "memory" else "compute"
+
+
+def _engines(constraints: Constraints) -> tuple:
+    from . import perf
+
+    if not constraints.engines:
+        return (None,)
+    known = sorted(perf.ENGINES)
+    out = []
+    for e in constraints.engines:
+        if e in ("generic", "none"):
+            out.append(None)
+            continue
+        if e not in known:
+            import difflib
+
+            close = difflib.get_close_matches(e, known, n=3, cutoff=0.4)
+            raise ValueError(f"unknown engine {e!r}; "
+                             + (f"closest: {', '.join(close)}" if close else f"expected one of {', '.join(known)}"))
+        out.append(e)
+    return tuple(dict.fromkeys(out))
+
+
+def _label(gpu_id, n, precision, engine) -> str:
+    text = f"{n}x {gpu_id} {precision}"
+    return text + (f" [{engine}]" if engine else "")
+
+
+def _quality_note(precision: str, native: str) -> str:
+    if precision in ("int4", "int8") or (precision == "fp8" and native not in ("fp8",)):
+        return (f"{precision} weights: expect a small quality loss (the article: 1-5%); test on "
+                "your task")
+    return ""
+
+
+class _Plan:
+    """Per-configuration sizing: replicas at peak, latencies and where they came from."""
+
+    __slots__ = ("key", "screen", "n_peak", "ttft", "tpot", "e2e", "source", "fail", "batch",
+                 "capacity")
+
+    def __init__(self, key, screen_row, peak_rps):
+        self.key = key
+        self.screen = screen_row
+        self.fail = screen_row["fail"]
+        self.source = "analytic"
+        self.capacity = screen_row["capacity_rps"]
+        self.n_peak = None
+        self.ttft = self.tpot = self.e2e = self.batch = None
+        if not self.fail:
+            self.set_replicas(max(1, math.ceil(peak_rps / self.capacity - 1e-9)), peak_rps)
+
+    def set_replicas(self, n_peak: int, peak_rps: float) -> None:
+        self.n_peak = int(n_peak)
+        lam, ttft, tpot, e2e, b = self.screen["curve"]
+        load = peak_rps / self.n_peak
+        if lam.size == 0:
+            return
+        self.ttft = float(np.interp(load, lam, ttft))
+        self.tpot = float(np.interp(load, lam, tpot))
+        self.e2e = float(np.interp(load, lam, e2e))
+        self.batch = float(np.interp(load, lam, b))
+
+
+def _simulate_plan(plan: _Plan, workload: Workload, constraints: Constraints, peak_rps: float):
+    """Check a configuration with the serving simulator; update its plan in place."""
+    from . import serving
+
+    gpu_id, n, precision, engine = plan.key
+    st = _step_times(workload.model, gpu_id, n, precision, engine)
+    try:
+        res = serving.replicas_needed(st, None, workload, constraints.slo,
+                                      n_requests=SIM_REQUESTS, seed=0,
+                                      max_replicas=max(4 * (plan.n_peak or 1), 64))
+    except ValueError as exc:
+        plan.fail = f"slo: simulation: {exc}"
+        return
+    plan.source = "simulated"
+    if not res.feasible:
+        reason = res.reason.split(": ", 1)[-1]
+        plan.fail = f"slo: simulated at the peak rate: {reason}"
+        return
+    plan.set_replicas(int(res.replicas), peak_rps)
+    plan.ttft, plan.tpot, plan.e2e = res.ttft_s, res.tpot_s, res.e2e_s
+    plan.capacity = min(plan.capacity, res.saturation_requests_per_s or plan.capacity) \
+        if plan.capacity else res.saturation_requests_per_s
+
+
+def rank(workload: Workload, constraints: Constraints | None = None, *, strict: bool = True,
+         simulate: bool = True, sort_by: str = "total_usd") -> pd.DataFrame:
+    """Every way to serve ``workload``, priced over the horizon and ranked.
+
+    Parameters
+    ----------
+    workload : hwcost.workload.Workload
+        Model, requests per day with their daily profile, input and output tokens.
+    constraints : Constraints, optional
+        SLO, availability, privacy, horizon, budget and what to consider.
+    strict : bool
+        Raise :class:`NoFeasibleOption` when no option meets every constraint (the
+        message names the binding constraint and what would relax it). With False, the
+        table is returned with no ranked row.
+    simulate : bool
+        Check the leading configurations with :func:`hwcost.serving.replicas_needed`
+        (discrete-event simulation at the peak-hour rate) when the SLO sets targets.
+    sort_by : {"total_usd", "usd_per_million_tokens"}
+        Ranking key (the two give the same order for one workload).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per option, the ranked ones first (``rank`` 1, 2, ...), then those that
+        fail a hard constraint (``feasible`` False, ``fails`` naming every constraint they
+        fail). Columns (units in the names): ``option, kind`` (cloud, self-hosted, api, or
+        hardware for a configuration that fails before any offer is priced), ``provider,
+        offer_id, gpu_id, n_gpus, precision, engine, replicas`` (at the peak hour,
+        spares included), ``spares, gpus_total, batch_size`` (mean concurrent sequences per
+        replica at peak), ``max_batch_size, capacity_requests_per_s`` (per replica, within
+        the SLO), ``utilization`` (mean busy share of what is paid for), ``ttft_s, tpot_s,
+        e2e_s`` (at the SLO percentile at the peak hour), ``latency_source`` (simulated,
+        analytic, or not modelled for APIs), ``usd_per_gpu_hour, usd_per_hour`` (mean),
+        ``total_usd`` (over the horizon), ``usd_per_million_tokens`` (input + output),
+        ``limit`` (what caps a replica: memory capacity, bandwidth, compute,
+        interconnect, queueing), ``sized_by`` (what set the GPU count), ``pareto`` (on the
+        cost-latency frontier), ``why`` (why the options above it win) and ``notes``.
+
+    Notes
+    -----
+    Pricing: cloud offers bill whole instances (an 8-GPU instance costs 8 GPUs even when
+    the replica uses 2; several replicas share an instance when they fit); offers sold per
+    GPU (one GPU per instance in the catalog) rent up to 8 together in one machine. With
+    ``cloud_autoscale`` on-demand and spot replicas follow the hourly profile (at least one
+    replica, spares kept all day); reserved capacity runs all the time and bills at least
+    its commitment. Self-hosted options buy replicas for the peak hour and pay the
+    catalog's typical price, their share of a server, electricity (idle GPUs draw
+    :data:`IDLE_POWER_FRACTION` of board power) and ``operations_usd_per_year``, through
+    :func:`hwcost.economics.self_hosted_usd_per_gpu_hour`. APIs bill tokens
+    (:func:`hwcost.economics.api_cost`); their latency and availability are not modelled.
+    """
+    from . import economics
+
+    if not isinstance(workload, Workload):
+        raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+    constraints = constraints or Constraints()
+    if not isinstance(constraints, Constraints):
+        raise ValueError(f"constraints must be a recommend.Constraints, got {type(constraints).__name__}")
+    if sort_by not in ("total_usd", "usd_per_million_tokens"):
+        raise ValueError(f"sort_by must be 'total_usd' or 'usd_per_million_tokens', got {sort_by!r}")
+    model = _obj("llm", catalog.llm(workload.model).id)
+    if model.id != workload.model:
+        workload = replace(workload, model=model.id)
+    kinds = constraints.allowed_kinds()
+    engines = _engines(constraints)
+    gpu_ids = list(constraints.gpus or catalog.gpu_ids())
+    peak = workload.peak_requests_per_s
+    days = constraints.horizon_hours / 24.0
+    tokens_total = workload.requests_per_day * workload.tokens_per_request * days
+
+    screen = _screen(workload, constraints, gpu_ids, engines)
+    plans: dict[tuple, _Plan] = {}
+    for row in screen.to_dict(orient="records"):
+        key = (row["gpu_id"], row["n_gpus"], row["precision"], row["engine"])
+        plans[key] = _Plan(key, row, peak)
+    # Fewest GPUs that hold the model, per (gpu, precision, engine): to tell sizing apart.
+    min_fit: dict[tuple, int] = {}
+    for (g, n, p, e), plan in plans.items():
+        if plan.screen["fits"]:
+            min_fit[(g, p, e)] = min(n, min_fit.get((g, p, e), n))
+
+    tco_inputs = {}
+    for g in gpu_ids:
+        try:
+            tco_inputs[g] = economics.typical_inputs(economics.tco_inputs_from_catalog(
+                _obj("gpu", g), energy=constraints.energy_id,
+                condition=constraints.hardware_condition))
+        except ValueError as exc:
+            if "energy" in str(exc):
+                raise
+            tco_inputs[g] = str(exc)
+    offer_rows: dict[str, list[dict]] = {}
+    if constraints.allow_cloud:
+        offers = catalog.cloud_prices()
+        if constraints.providers:
+            offers = offers[offers["provider"].isin(constraints.providers)]
+        for o in offers[offers["gpu_id"].isin(gpu_ids)].to_dict(orient="records"):
+            offer_rows.setdefault(o["gpu_id"], []).append(o)
+    apis = _api_rows(workload, constraints) if constraints.allow_api else []
+
+    def build() -> list[dict]:
+        rows = []
+        for key, plan in plans.items():
+            rows.extend(_option_rows(key, plan, workload, constraints, kinds, offer_rows,
+                                     tco_inputs, min_fit, days, tokens_total))
+        rows.extend(_api_option_rows(apis, workload, constraints, days, tokens_total))
+        return rows
+
+    rows = build()
+    targets = constraints.slo.targets()
+    if simulate and targets:
+        checked = 0
+        for _ in range(3 * SIMULATED_CONFIGS):
+            feasible = sorted((r for r in rows if not r["fails"] and r["kind"] != "api"),
+                              key=lambda r: (r[sort_by], r["e2e_s"] or 0.0))
+            todo = None
+            seen = []
+            for r in feasible:
+                key = (r["gpu_id"], r["n_gpus"], r["precision"],
+                       None if r["engine"] == "generic" else r["engine"])
+                if key in seen:
+                    continue
+                seen.append(key)
+                if plans[key].source != "simulated":
+                    todo = key
+                    break
+                if len(seen) >= SIMULATED_CONFIGS:
+                    break
+            if todo is None or checked >= 3 * SIMULATED_CONFIGS:
+                break
+            _simulate_plan(plans[todo], workload, constraints, peak)
+            checked += 1
+            rows = build()
+    table = _finish(rows, workload, constraints, sort_by)
+    if strict and not table["feasible"].any():
+        raise NoFeasibleOption(_explain_infeasible(table, plans, workload, constraints), table)
+    return table
+
+
+def _api_rows(workload: Workload, constraints: Constraints) -> list[tuple]:
+    """(ApiPrice, served model id) for the workload's model, or same-size substitutes."""
+    from . import economics
+
+    prices = catalog.api_prices()
+    if constraints.providers:
+        prices = prices[prices["provider"].isin(constraints.providers)]
+    own = economics.api_prices_for(_obj("llm", workload.model), prices=prices)
+    out = [(economics.api_price(r["id"], prices=prices), workload.model)
+           for r in own.to_dict(orient="records")]
+    if out or not constraints.include_substitute_models:
+        return out
+    size = _obj("llm", workload.model).total_params_b
+    llms = catalog.llms()
+    for r in prices.to_dict(orient="records"):
+        llm_id = r["llm_id"]
+        if not isinstance(llm_id, str):
+            continue
+        other = float(llms.loc[llms["id"] == llm_id, "total_params_b"].iloc[0])
+        if abs(other / size - 1) <= 0.15:
+            out.append((economics.api_price(r["id"], prices=prices), llm_id))
+    return out
+
+
+def _api_option_rows(apis, workload, constraints, days, tokens_total) -> list[dict]:
+    from . import economics
+
+    rows = []
+    for price, served in apis:
+        fails = []
+        if constraints.privacy:
+            fails.append("privacy: prompts would be sent to a third-party API")
+        if constraints.data_residency:
+            fails.append(f"data_residency: where {price.provider} processes data is not in the "
+                         f"catalog (needed: {constraints.data_residency})")
+        cost = economics.api_cost(workload, price)
+        total = cost.usd_per_day * days
+        notes = ["latency and availability are the provider's (not modelled)"]
+        if served != workload.model:
+            notes.insert(0, f"serves {served}, a model of the same size class, not {workload.model}")
+        rows.append(_row(
+            option=f"API {price.id}", kind="api", provider=price.provider, offer_id=price.id,
+            total_usd=total, usd_per_hour=total / (days * 24.0),
+            usd_per_million_tokens=total / tokens_total * 1e6, latency_source="not modelled",
+            limit="provider", sized_by="per token", fails=fails, notes="; ".join(notes),
+            utilization=1.0,
+        ))
+    return rows
+
+
+def _row(**values) -> dict:
+    row = {c: None for c in COLUMNS}
+    row.update(values)
+    return row
+
+
+def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco_inputs,
+                 min_fit, days, tokens_total) -> list[dict]:
+    from . import economics
+
+    gpu_id, n, precision, engine = key
+    scr = plan.screen
+    common = dict(gpu_id=gpu_id, n_gpus=n, precision=precision, engine=engine or "generic",
+                  max_batch_size=scr["max_batch_size"], limit=scr["limit"])
+    label = _label(gpu_id, n, precision, engine)
+    if plan.fail:
+        return [_row(option=label, kind="hardware", fails=[plan.fail],
+                     latency_source=plan.source if plan.fail.startswith("slo") else None,
+                     notes="fails before any offer is priced", **common)]
+    peak = workload.peak_requests_per_s
+    rates = workload.hourly_requests() / 3600.0
+    needed = np.maximum(1, np.ceil(plan.n_peak * rates / peak - 1e-9)).astype(int)
+    sat = scr["saturation_rps"] or plan.capacity
+    busy_replica_h_per_day = workload.requests_per_day / sat / 3600.0
+    mf = min_fit.get((gpu_id, precision, engine), n)
+    if plan.n_peak > 1:
+        sized = f"traffic: {plan.n_peak} replicas at the peak hour"
+    elif n == mf:
+        sized = f"memory: the model needs {n} GPU(s) of this type"
+    else:
+        sized = f"latency: {n} GPUs where {mf} would hold the model"
+    quality = _quality_note(precision, _obj("llm", workload.model).native_precision)
+    lat = dict(ttft_s=plan.ttft, tpot_s=plan.tpot, e2e_s=plan.e2e, latency_source=plan.source,
+               batch_size=plan.batch, capacity_requests_per_s=plan.capacity)
+    out = []
+
+    def finish(row, fails, total, paid_gpu_h, gpus_total, spares):
+        if constraints.max_gpus is not None and gpus_total > constraints.max_gpus:
+            fails.append(f"max_gpus: needs {gpus_total} GPUs > {constraints.max_gpus}")
+        if constraints.budget_usd is not None and total > constraints.budget_usd:
+            fails.append(f"budget: {total:,.0f} USD over {constraints.horizon_months:g} months "
+                         f"> {constraints.budget_usd:,.0f} USD")
+        row.update(total_usd=total, usd_per_hour=total / (days * 24.0),
+                   usd_per_million_tokens=total / tokens_total * 1e6,
+                   usd_per_gpu_hour=total / paid_gpu_h if paid_gpu_h > 0 else None,
+                   gpus_total=int(gpus_total), spares=int(spares), fails=fails,
+                   sized_by=sized + (f"; +{spares} spare(s) for {constraints.availability:.2%}"
+                                     if spares else ""),
+                   **lat, **common)
+        out.append(row)
+
+    if constraints.allow_self_hosted:
+        fails = []
+        k = spares_needed(plan.n_peak, constraints.availability, constraints.replica_availability)
+        if k is None:
+            fails.append("availability: no number of spare replicas reaches the target")
+            k = 0
+        replicas = plan.n_peak + k
+        gpus = replicas * n
+        inputs = tco_inputs.get(gpu_id)
+        busy = min(1.0, busy_replica_h_per_day / (24.0 * replicas))
+        if isinstance(inputs, str):
+            fails.append(f"price: {inputs}")
+            total, usd_gpu_h = 0.0, None
+        else:
+            load = IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * busy
+            parts = economics.self_hosted_usd_per_gpu_hour(
+                inputs["gpu_usd"], inputs["tdp_w"], inputs["usd_per_kwh"], n_gpus=gpus,
+                server_share_usd=inputs["server_share_usd"], pue=inputs["pue"],
+                average_load=load, amortization_years=constraints.amortization_years,
+                operations_usd_per_year=constraints.operations_usd_per_year)
+            usd_gpu_h = float(parts["total"])
+            total = usd_gpu_h * gpus * constraints.horizon_hours
+        row = _row(option=f"{label} self-hosted", kind="self-hosted", provider="self-hosted",
+                   offer_id=f"{gpu_id}-{constraints.hardware_condition}", replicas=replicas,
+                   utilization=busy, notes=quality)
+        finish(row, fails, total, gpus * constraints.horizon_hours, gpus, k)
+
+    for o in offer_rows.get(gpu_id, []):
+        fails = []
+        notes = [quality] if quality else []
+        if constraints.privacy:
+            fails.append("privacy: the data would leave your infrastructure")
+        if constraints.data_residency and not _residency_ok(o["region"], constraints.data_residency):
+            fails.append(f"data_residency: offer region {o['region']!r} is not "
+                         f"{constraints.data_residency!r}")
+        per_gpu = int(o["gpus_per_instance"]) == 1
+        if per_gpu:
+            inst_gpus, per_inst = n, 1
+            if n > MAX_GPUS_PER_MACHINE:
+                fails.append(f"interconnect: a replica needs {n} GPUs in one machine")
+        elif n > int(o["gpus_per_instance"]):
+            inst_gpus, per_inst = int(o["gpus_per_instance"]), 1
+            fails.append(f"interconnect: a replica needs {n} GPUs in one instance; this "
+                         f"instance has {inst_gpus}")
+        else:
+            inst_gpus = int(o["gpus_per_instance"])
+            per_inst = inst_gpus // n
+        inst_price = float(o["usd_per_gpu_hour"]) * inst_gpus
+        spot = o["pricing"] == "spot"
+        a = constraints.spot_availability if spot else constraints.replica_availability
+        k = spares_needed(plan.n_peak, constraints.availability, a)
+        if k is None:
+            fails.append(f"availability: {o['pricing']} replicas (assumed up {a:.0%}) cannot "
+                         f"reach {constraints.availability:.2%}")
+            k = 0
+        reserved = o["pricing"] == "reserved"
+        if reserved or not constraints.cloud_autoscale:
+            replicas_h = np.full(24, plan.n_peak + k)
+        else:
+            replicas_h = needed + k
+        inst_h = np.ceil(replicas_h / per_inst).astype(int)
+        if reserved:
+            months = max(constraints.horizon_months, float(o["commitment_months"]))
+            if o["commitment_months"] > constraints.horizon_months:
+                notes.append(f"pays the {o['commitment_months']}-month commitment, longer than "
+                             "the horizon")
+            total = int(inst_h.max()) * inst_price * months * HOURS_PER_MONTH
+            paid = int(inst_h.max()) * inst_gpus * months * HOURS_PER_MONTH
+        else:
+            total = float(inst_h.sum()) * inst_price * days
+            paid = float(inst_h.sum()) * inst_gpus * days
+        if not per_gpu and per_inst * n < inst_gpus:
+            notes.append(f"{inst_gpus}-GPU instance, {per_inst * n} GPUs used")
+        if spot:
+            notes.append("spot: may be interrupted")
+        busy_gpu_h = busy_replica_h_per_day * n * days
+        row = _row(option=f"{label} @ {o['id']}", kind="cloud", provider=o["provider"],
+                   offer_id=o["id"], replicas=int(replicas_h.max()),
+                   utilization=min(1.0, busy_gpu_h / paid) if paid else None,
+                   notes="; ".join(notes))
+        finish(row, fails, total, paid, int(inst_h.max()) * inst_gpus, k)
+    return out
+
+
+_KIND_ORDER = {"self-hosted": 0, "cloud": 1, "api": 2, "hardware": 3}
+
+
+def _cost_driver(a: Mapping, b: Mapping) -> str:
+    """Why option ``b`` is cheaper than option ``a``, in a clause."""
+    if b["kind"] == "api" and a["kind"] != "api":
+        return (f"#1 is a hosted API billed per token ({b['usd_per_million_tokens']:.3g} USD/1M), "
+                f"while this pays for {a['gpus_total']} GPU(s) busy "
+                f"{a['utilization']:.0%} of the time")
+    if a["kind"] == "api":
+        if b["kind"] == "api":
+            return (f"its tokens cost {a['usd_per_million_tokens']:.3g} USD/1M vs "
+                    f"{b['usd_per_million_tokens']:.3g}")
+        return (f"token pricing ({a['usd_per_million_tokens']:.3g} USD/1M) costs more than "
+                f"{b['gpus_total']} GPU(s) at {b['utilization']:.0%} utilization")
+    gh_a = a["total_usd"] / a["usd_per_gpu_hour"]
+    gh_b = b["total_usd"] / b["usd_per_gpu_hour"]
+    parts = []
+    if gh_a > 1.05 * gh_b:
+        extra = ""
+        if a["notes"] and "GPUs used" in a["notes"]:
+            extra = ", part of an instance idle"
+        elif a["replicas"] and b["replicas"] and a["replicas"] > b["replicas"]:
+            extra = f", {a['replicas']} replicas vs {b['replicas']}"
+        parts.append(f"{gh_a / gh_b:.1f}x the GPU-hours ({a['gpus_total']} GPUs vs "
+                     f"{b['gpus_total']}{extra})")
+    if a["usd_per_gpu_hour"] > 1.05 * b["usd_per_gpu_hour"]:
+        how = {"self-hosted": "owned", "cloud": "rented"}
+        parts.append(f"{a['usd_per_gpu_hour']:.3g} USD per GPU-hour {how[a['kind']]} vs "
+                     f"{b['usd_per_gpu_hour']:.3g} {how[b['kind']]}")
+    if not parts:
+        return "about the same GPU-hours at about the same price"
+    return " and ".join(parts)
+
+
+def _finish(rows: list[dict], workload: Workload, constraints: Constraints,
+            sort_by: str) -> pd.DataFrame:
+    for r in rows:
+        r["feasible"] = not r["fails"]
+    ok = [r for r in rows if r["feasible"]]
+    bad = [r for r in rows if not r["feasible"]]
+    ok.sort(key=lambda r: (r[sort_by], r["e2e_s"] if r["e2e_s"] is not None else math.inf,
+                           r["option"]))
+    bad.sort(key=lambda r: (_KIND_ORDER.get(r["kind"], 9), r["total_usd"] or 0.0, r["option"]))
+    # Pareto frontier of cost against latency (rows whose latency is modelled).
+    best_e2e = math.inf
+    for r in ok:
+        e2e = r["e2e_s"]
+        r["pareto"] = e2e is not None and e2e < best_e2e - 1e-12
+        if r["pareto"]:
+            best_e2e = e2e
+    for i, r in enumerate(ok):
+        r["rank"] = i + 1
+        if i == 0:
+            if r["kind"] == "api":
+                r["why"] = (f"cheapest option meeting every constraint: tokens at "
+                            f"{r['usd_per_million_tokens']:.3g} USD/1M (latency not modelled)")
+            else:
+                r["why"] = (f"cheapest option meeting every constraint; a replica is limited by "
+                            f"{r['limit']}; {r['sized_by']}")
+            continue
+        top = ok[0]
+        pct = (r["total_usd"] / top["total_usd"] - 1) * 100 if top["total_usd"] > 0 else 0.0
+        text = f"costs {pct:.0f}% more than #1: {_cost_driver(r, top)}"
+        if r["pareto"]:
+            text += "; on the cost-latency frontier (faster than every cheaper option)"
+        elif r["e2e_s"] is not None:
+            dom = next((o for o in ok[:i] if o["e2e_s"] is not None and o["e2e_s"] <= r["e2e_s"]),
+                       None)
+            if dom is not None:
+                text += f"; #{dom['rank']} is cheaper and at least as fast"
+        r["why"] = text
+    for r in bad:
+        r["rank"] = None
+        r["pareto"] = False
+        r["fails"] = "; ".join(r["fails"])
+        r["why"] = f"fails {r['fails'].split(':')[0]}"
+    for r in ok:
+        r["fails"] = ""
+    df = pd.DataFrame(ok + bad, columns=list(COLUMNS))
+    for col in ("rank", "n_gpus", "replicas", "spares", "gpus_total", "max_batch_size"):
+        df[col] = pd.array([None if v is None or (isinstance(v, float) and math.isnan(v))
+                            else int(v) for v in df[col]], dtype="Int64")
+    for col in ("batch_size", "capacity_requests_per_s", "utilization", "ttft_s", "tpot_s",
+                "e2e_s", "usd_per_gpu_hour", "usd_per_hour", "total_usd",
+                "usd_per_million_tokens"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    df["pareto"] = df["pareto"].astype(bool)
+    df["feasible"] = df["feasible"].astype(bool)
+    df = df.fillna({"fails": "", "notes": "", "why": "", "provider": "", "offer_id": "",
+                    "sized_by": "", "limit": "", "latency_source": ""})
+    df.attrs["workload"] = workload
+    df.attrs["constraints"] = constraints
+    return df
+
+
+_RELAX = {
+    "privacy": "allow cloud or API options (privacy=false) or allow self-hosted hardware",
+    "data_residency": "choose offers in that region or allow self-hosted hardware",
+    "precision": "allow a precision the GPUs support (int8/int4 run anywhere)",
+    "parallelism": "allow a GPU count that divides the model's attention heads",
+    "context window": "shorten input_tokens + output_tokens to the model's context window",
+    "interconnect": "choose offers with enough GPUs per instance",
+}
+
+
+def _explain_infeasible(table: pd.DataFrame, plans: Mapping, workload: Workload,
+                        constraints: Constraints) -> str:
+    """One line: which constraint binds, and what would relax it."""
+    fails = [f for f in table["fails"] if f]
+    if not fails:
+        return "no option to consider: check allow_cloud/allow_self_hosted/allow_api and gpus"
+    kinds = [[part.split(":")[0].strip() for part in f.split("; ")] for f in fails]
+    single = [k[0] for k in kinds if len(k) == 1]
+    pool = single or [k for ks in kinds for k in ks]
+    counts = pd.Series(pool).value_counts()
+    order = ("budget", "slo", "max_gpus", "availability", "privacy", "data_residency",
+             "memory capacity", "interconnect", "price")
+    binding = next((k for k in order if k in counts.index), counts.index[0])
+    slo = constraints.slo
+    if binding == "budget":
+        over = table[table["fails"].str.startswith("budget") & ~table["fails"].str.contains("; ")]
+        best = over.sort_values("total_usd").iloc[0] if len(over) else table.sort_values(
+            "total_usd").iloc[0]
+        return (f"contradictory constraints: budget_usd={constraints.budget_usd:,.0f} is below the "
+                f"cheapest option meeting the other constraints ({best['option']}: "
+                f"{best['total_usd']:,.0f} USD over {constraints.horizon_months:g} months); "
+                f"raise the budget to at least that")
+    if binding == "slo":
+        floors = {}
+        for plan in plans.values():
+            for m, v in (plan.screen.get("relax") or {}).items():
+                if m not in floors or v < floors[m][0]:
+                    floors[m] = (v, _label(*plan.key))
+        if floors:
+            parts = [f"{m} p{slo.percentile:g} <= {getattr(slo, m):g} s (the fastest option, "
+                     f"{who}, reaches {v:.3g} s even at light load)" for m, (v, who) in floors.items()]
+            relax = "; ".join(f"relax {m.replace('_s', '')}_p{slo.percentile:g} to >= {v:.3g} s"
+                              for m, (v, _) in floors.items())
+            return (f"no option meets the latency SLO: binding: {', '.join(parts)}; {relax}, or "
+                    f"allow faster GPUs, more GPUs per replica or a lower precision")
+        sim = [f for f in fails if "simulat" in f]
+        detail = sim[0] if sim else fails[0]
+        return (f"no option meets the latency SLO at the peak rate ({detail}); relax the "
+                f"targets or allow more GPUs per replica")
+    if binding == "memory capacity":
+        return (f"no GPU configuration holds {workload.model} with up to "
+                f"{max(constraints.n_gpus_options)} GPUs per replica at the allowed precisions; "
+                f"allow more GPUs per replica, int4/int8 precision, or GPUs with more memory")
+    if binding == "max_gpus":
+        need = min(int(v) for v in table["gpus_total"].dropna()) if table["gpus_total"].notna().any() else 0
+        return (f"every option needs more than max_gpus={constraints.max_gpus} GPUs (the smallest "
+                f"needs {need}); raise max_gpus")
+    if binding == "availability":
+        return (f"availability {constraints.availability:.4%} cannot be reached; lower the target "
+                f"or raise replica_availability")
+    example = next(f for f in fails if f.startswith(binding))
+    return (f"no option meets every constraint: binding: {example}; "
+            f"{_RELAX.get(binding, 'relax that constraint')}")
+
+
+def compare(flow: FlowchartResult, table: pd.DataFrame) -> pd.DataFrame:
+    """The article's verdict beside the computed optimum.
+
+    Parameters
+    ----------
+    flow : FlowchartResult
+        From :func:`flowchart`.
+    table : DataFrame
+        From :func:`rank`.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``deployment`` and ``gpu`` with columns ``article``, ``computed``, ``agree``
+        and ``note`` (where the article's choice ranks in the computed table).
+    """
+    ok = table[table["feasible"]]
+    if ok.empty:
+        raise ValueError("the table has no feasible option to compare with")
+    best = ok.iloc[0]
+    kind = best["kind"]
+    deploy_agree = flow.deployment == "either" or flow.deployment == kind or (
+        flow.deployment == "hybrid")
+    same_kind = ok[ok["kind"] == flow.deployment] if flow.deployment in ("cloud", "self-hosted") else ok
+    note_d = ""
+    if not same_kind.empty and flow.deployment in ("cloud", "self-hosted"):
+        r = same_kind.iloc[0]
+        note_d = (f"best {flow.deployment} option is #{int(r['rank'])} ({r['option']}), "
+                  f"{r['total_usd'] / best['total_usd']:.2f}x the cost of #1")
+    gpu_rows = ok[ok["gpu_id"].isin(flow.gpu_ids)]
+    if gpu_rows.empty:
+        gpu_note = f"no feasible option uses {', '.join(flow.gpu_ids)}"
+        failing = table[table["gpu_id"].isin(flow.gpu_ids)]
+        if not failing.empty:
+            gpu_note += f" ({failing.iloc[0]['fails'].split(';')[0]})"
+    else:
+        r = gpu_rows.iloc[0]
+        gpu_note = (f"best option on {r['gpu_id']} is #{int(r['rank'])} ({r['option']}), "
+                    f"{r['total_usd'] / best['total_usd']:.2f}x the cost of #1")
+    return pd.DataFrame([
+        {"question": "deployment", "article": flow.deployment, "computed": kind,
+         "agree": bool(deploy_agree), "note": note_d},
+        {"question": "gpu", "article": flow.gpu,
+         "computed": f"{best['gpu_id']} x{best['n_gpus']}" if best["kind"] != "api" else "API",
+         "agree": bool(best["gpu_id"] in flow.gpu_ids), "note": gpu_note},
+    ])

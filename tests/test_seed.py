@@ -1,0 +1,401 @@
+"""Tests of hwcost.seed: the source article's claims, recomputed and classified."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from hwcost import catalog, economics, perf, seed
+
+
+@pytest.fixture(scope="module")
+def audit() -> pd.DataFrame:
+    return seed.audit()
+
+
+def row(audit, claim_id) -> pd.Series:
+    hit = audit[audit["claim_id"] == claim_id]
+    assert len(hit) == 1, claim_id
+    return hit.iloc[0]
+
+
+# ----------------------------------------------------------------------------------------
+# Shape of the audit table
+# ----------------------------------------------------------------------------------------
+def test_audit_columns_and_every_claim_listed(audit):
+    required = {"claim_id", "section", "claim", "claimed_value", "claimed_unit", "inputs",
+                "recomputed_value", "status", "difference_pct", "reason"}
+    assert required <= set(audit.columns)
+    assert list(audit.columns) == list(seed.AUDIT_COLUMNS)
+    assert len(audit) == len(seed.claims())
+    assert audit["claim_id"].is_unique
+    assert set(audit["status"]) <= set(seed.STATUSES)
+    assert (audit["reason"].str.len() > 10).all()
+    assert (audit["claim"].str.len() > 5).all()
+
+
+def test_audit_has_no_nan_or_inf_and_checked_claims_have_numbers(audit):
+    for col in ("claimed_value", "recomputed_value", "recomputed_low", "recomputed_high",
+                "difference_pct", "as_written_value"):
+        assert str(audit[col].dtype) == "Float64"
+        values = audit[col].dropna().astype(float)
+        assert values.map(math.isfinite).all(), col
+    checked = audit[audit["status"] != seed.NOT_CHECKABLE]
+    assert checked["recomputed_value"].notna().all()
+    assert checked["difference_pct"].notna().all()
+    unchecked = audit[audit["status"] == seed.NOT_CHECKABLE]
+    assert unchecked["difference_pct"].isna().all()
+
+
+def test_all_four_statuses_occur(audit):
+    s = seed.summary(audit)
+    assert list(s["status"]) == list(seed.STATUSES)
+    assert (s["claims"] > 0).all()
+    assert s["claims"].sum() == len(audit)
+
+
+def test_required_claims_are_covered(audit):
+    ids = set(audit["claim_id"])
+    required = {
+        # per-provider USD per 1M tokens
+        "runpod-4090-usd-per-mtok", "runpod-a100-usd-per-mtok", "runpod-h100-usd-per-mtok",
+        # CoreWeave per-GPU prices
+        "coreweave-l40s-per-gpu", "coreweave-a100-per-gpu", "coreweave-h100-per-gpu",
+        # RTX 4090 amortization and effective hourly cost
+        "rtx4090-amortized", "rtx4090-electricity", "rtx4090-effective",
+        # 8x H100 cluster capex and hourly figures
+        "h100x8-hardware-price", "h100x8-capex", "h100x8-amortized", "h100x8-operational",
+        "h100x8-total",
+        # Scenario 1 line by line
+        "s1-throughput", "s1-requests-per-s", "s1-utilization", "s1-cloud-usd-per-request",
+        "s1-cloud-usd-per-token", "s1-self-hosted-hourly", "s1-self-hosted-usd-per-request",
+        "s1-savings",
+        # Scenario 2 line by line, with utilization
+        "s2-throughput", "s2-cloud-price", "s2-cloud-usd-per-mtok", "s2-cloud-utilization",
+        "s2-cluster-throughput", "s2-cluster-amortized-per-gpu", "s2-cluster-amortized",
+        "s2-cluster-power", "s2-cluster-total", "s2-cluster-usd-per-mtok",
+        "s2-cloud-vs-self-ratio", "s2-cluster-utilization",
+        # quantization table, batching example
+        "quant-13b-fp16-memory", "quant-13b-int8-memory", "quant-13b-int4-memory",
+        "quant-13b-int8-speedup", "quant-13b-int4-speedup", "batch-8-throughput",
+        "batch-8-more-users",
+        # FAQs: H100 vs A100, break-even, API vs self-hosted
+        "faq-h100-vs-a100-batch-1", "faq-h100-vs-a100-moderate-batch",
+        "faq-h100-vs-a100-high-batch", "faq-break-even-gpu-hours", "faq-break-even-months",
+        "faq-api-input-prices", "faq-self-hosted-usd-per-mtok", "faq-api-crossover-volume",
+    }
+    assert required <= ids, required - ids
+
+
+def test_status_follows_the_comparison_rule(audit):
+    """Each status is what compare() gives for the row's own numbers (unless forced)."""
+    by_id = {c.claim_id: c for c in seed.claims()}
+    for r in audit.itertuples():
+        c = by_id[r.claim_id]
+        if r.status == seed.NOT_CHECKABLE:
+            continue
+        chk = c.check()
+        lo = chk.low if chk.low is not None else chk.value
+        hi = chk.high if chk.high is not None else chk.value
+        a = c.claimed_value
+        b = c.claimed_high if c.claimed_high is not None else a
+        ok, diff = seed.compare(a, b, lo, hi, c.tolerance, c.relation)
+        assert r.difference_pct == pytest.approx(diff)
+        if chk.status is not None:
+            assert r.status == chk.status
+        elif not ok:
+            assert r.status == seed.DISAGREES, r.claim_id
+        else:
+            assert r.status == (seed.IMPLAUSIBLE if chk.implausible else seed.AGREES), r.claim_id
+
+
+# ----------------------------------------------------------------------------------------
+# Hand-computed claims
+# ----------------------------------------------------------------------------------------
+def test_runpod_4090_cost_figure_right_formula_wrong(audit):
+    r = row(audit, "runpod-4090-usd-per-mtok")
+    assert r["recomputed_value"] == pytest.approx(0.34 / 3600 / 120 * 1e6)  # 0.787
+    assert r["as_written_value"] == pytest.approx(100_000 * 0.34 / 3600 / 120)  # 0.0787
+    assert r["status"] == seed.AGREES
+
+
+@pytest.mark.parametrize("claim_id, price, low_tps, high_tps", [
+    ("runpod-a100-usd-per-mtok", 1.39, 250, 400),
+    ("runpod-h100-usd-per-mtok", 2.69, 500, 800),
+])
+def test_per_provider_ranges(audit, claim_id, price, low_tps, high_tps):
+    r = row(audit, claim_id)
+    assert r["recomputed_low"] == pytest.approx(price / 3600 / high_tps * 1e6)
+    assert r["recomputed_high"] == pytest.approx(price / 3600 / low_tps * 1e6)
+    assert r["status"] == seed.AGREES  # 1.39 in 0.97-1.54; 1.21 in 0.93-1.49
+
+
+@pytest.mark.parametrize("claim_id, expected", [
+    ("coreweave-l40s-per-gpu", 18.00 / 8), ("coreweave-a100-per-gpu", 21.60 / 8),
+    ("coreweave-h100-per-gpu", 49.24 / 8),
+])
+def test_coreweave_per_gpu(audit, claim_id, expected):
+    r = row(audit, claim_id)
+    assert r["recomputed_value"] == pytest.approx(expected)
+    assert r["status"] == seed.AGREES
+
+
+def test_rtx4090_amortization_and_electricity(audit):
+    assert row(audit, "rtx4090-amortized")["recomputed_value"] == pytest.approx(1600 / 26280)
+    assert row(audit, "rtx4090-amortized")["status"] == seed.AGREES
+    e = row(audit, "rtx4090-electricity")
+    assert (e["recomputed_low"], e["recomputed_high"]) == (pytest.approx(0.045), pytest.approx(0.090))
+    assert e["status"] == seed.DISAGREES
+    assert e["difference_pct"] == pytest.approx(100 * (0.20 - 0.09) / 0.09)  # the larger end gap
+    eff = row(audit, "rtx4090-effective")
+    assert eff["recomputed_low"] == pytest.approx(1600 / 26280 + 0.045)
+    assert eff["recomputed_high"] == pytest.approx(1600 / 26280 + 0.090)
+    assert eff["status"] == seed.DISAGREES
+
+
+def test_h100_cluster(audit):
+    assert row(audit, "h100x8-hardware-price")["status"] == seed.IMPLAUSIBLE
+    capex = row(audit, "h100x8-capex")
+    assert capex["recomputed_value"] == pytest.approx(15_000)
+    assert capex["status"] == seed.IMPLAUSIBLE  # arithmetic fine, $1,250 per H100 is not
+    amort = row(audit, "h100x8-amortized")
+    assert amort["recomputed_value"] == pytest.approx(15_000 / 26_280)  # 0.571, not 0.90
+    assert amort["status"] == seed.DISAGREES
+    ops = row(audit, "h100x8-operational")
+    assert ops["recomputed_value"] == pytest.approx(8_000 / 8_760)  # 0.913, not 0.40
+    assert ops["status"] == seed.DISAGREES
+    total = row(audit, "h100x8-total")
+    assert total["recomputed_value"] == pytest.approx(15_000 / 26_280 + 8_000 / 8_760)
+    assert total["status"] == seed.DISAGREES
+
+
+def test_scenario1_lines(audit):
+    u = row(audit, "s1-utilization")
+    assert u["recomputed_value"] == pytest.approx(100 * 50 * 650 / (86_400 * 120))  # 0.3135 %
+    assert u["as_written_value"] == pytest.approx(100 * 50 / (86_400 * 0.185))
+    assert u["status"] == seed.AGREES
+    assert row(audit, "s1-requests-per-s")["recomputed_value"] == pytest.approx(120 / 650)
+    cloud = row(audit, "s1-cloud-usd-per-request")
+    assert cloud["recomputed_value"] == pytest.approx(0.34 * 24 / 50)  # 0.1632
+    assert cloud["as_written_value"] == pytest.approx(0.34 * 3600 / (86_400 * 0.185 * 650) / 50)
+    assert cloud["status"] == seed.DISAGREES
+    assert cloud["difference_pct"] == pytest.approx(100 * (2.80 - 0.1632) / 0.1632)
+    token = row(audit, "s1-cloud-usd-per-token")
+    assert token["recomputed_value"] == pytest.approx(0.34 * 24 / 50 / 650)
+    assert token["status"] == seed.DISAGREES
+    own = row(audit, "s1-self-hosted-usd-per-request")
+    assert own["recomputed_value"] == pytest.approx(0.16 * 24 / 50)
+    assert own["status"] == seed.DISAGREES
+    hourly = row(audit, "s1-self-hosted-hourly")
+    assert hourly["recomputed_high"] == pytest.approx(1600 / 26280 + 0.450 * 0.20)
+    savings = row(audit, "s1-savings")
+    assert savings["recomputed_value"] == pytest.approx(100 * (1 - 0.16 / 0.34))
+    assert savings["status"] == seed.AGREES
+
+
+def test_scenario1_throughput_uses_a_precision_that_fits():
+    assert not perf.estimate("llama-2-13b", "rtx-4090", precision="bf16",
+                             input_tokens=500, output_tokens=150).fits
+    c = seed.claim("s1-throughput").check()
+    e8 = perf.estimate("llama-2-13b", "rtx-4090", precision="int8", input_tokens=500, output_tokens=150)
+    assert c.low == pytest.approx(e8.output_tokens_per_s * e8.error_band[0])
+
+
+def test_scenario2_lines(audit):
+    assert row(audit, "s2-cloud-usd-per-mtok")["recomputed_value"] == pytest.approx(2.69 / 3600 * 1e6 / 600)
+    assert row(audit, "s2-cloud-usd-per-mtok")["status"] == seed.AGREES
+    assert row(audit, "s2-cluster-throughput")["recomputed_value"] == pytest.approx(2400)
+    per_gpu = row(audit, "s2-cluster-amortized-per-gpu")
+    assert per_gpu["recomputed_value"] == pytest.approx(3600 / 26280)
+    assert per_gpu["status"] == seed.IMPLAUSIBLE
+    assert row(audit, "s2-cluster-amortized")["status"] == seed.IMPLAUSIBLE
+    assert row(audit, "s2-cluster-total")["recomputed_value"] == pytest.approx(1.35)
+    mtok = row(audit, "s2-cluster-usd-per-mtok")
+    assert mtok["recomputed_value"] == pytest.approx(1.35 / 3600 * 1e6 / 2400)  # 0.156
+    assert mtok["status"] == seed.IMPLAUSIBLE
+    ratio = row(audit, "s2-cloud-vs-self-ratio")
+    assert ratio["recomputed_value"] == pytest.approx((2.69 / 600) / (1.35 / 2400))  # 7.97
+    assert ratio["status"] == seed.DISAGREES
+    u = row(audit, "s2-cloud-utilization")
+    assert u["recomputed_value"] == pytest.approx(100 * 2000 * 700 / (86_400 * 600))  # 2.70 %
+    assert u["status"] == seed.DISAGREES
+    assert row(audit, "s2-cluster-utilization")["recomputed_value"] == pytest.approx(
+        100 * 2000 * 700 / (86_400 * 2400))
+    power = row(audit, "s2-cluster-power")
+    en = catalog.energy().set_index("id").loc["us-industrial-colo"]
+    assert power["recomputed_high"] == pytest.approx(
+        4 * 0.7 * en["pue_high"] * en["usd_per_kwh_high"])
+
+
+def test_quantization_memory_from_perf(audit):
+    for claim_id, precision in (("quant-13b-fp16-memory", "fp16"), ("quant-13b-int8-memory", "int8"),
+                                ("quant-13b-int4-memory", "int4")):
+        r = row(audit, claim_id)
+        assert r["recomputed_value"] == pytest.approx(perf.weights_bytes("llama-2-13b", precision) / 1e9)
+        assert r["status"] == seed.AGREES
+    assert row(audit, "quant-13b-fp16-memory")["recomputed_value"] == pytest.approx(26.04, abs=0.01)
+
+
+def test_quantization_speedup_understated(audit):
+    # memory-bound batch-1 decode: halving the bytes gives well over the claimed 1.33x
+    r = row(audit, "quant-13b-int8-speedup")
+    assert r["as_written_value"] == pytest.approx(200 / 150)
+    assert r["recomputed_value"] > 1.4
+    assert row(audit, "quant-13b-int4-speedup")["recomputed_value"] > r["recomputed_value"]
+
+
+def test_batching_example(audit):
+    users = row(audit, "batch-8-more-users")
+    assert users["recomputed_value"] == 7 and users["status"] == seed.DISAGREES
+    cost = row(audit, "batch-cost-per-request")
+    assert cost["recomputed_low"] == pytest.approx(80.0)  # 1 - 200/1000 by its own numbers
+    assert cost["status"] == seed.DISAGREES
+    assert row(audit, "batch-8-throughput")["as_written_value"] == pytest.approx(5.0)
+
+
+def test_h100_vs_a100_faq(audit):
+    b1 = row(audit, "faq-h100-vs-a100-batch-1")
+    bw_ratio = 3350 / 2039
+    assert b1["recomputed_value"] == pytest.approx(bw_ratio, rel=0.15)
+    assert b1["status"] == seed.DISAGREES  # 20-30 % claimed, ~1.6x memory-bound
+    assert row(audit, "faq-a100-bandwidth")["recomputed_value"] == pytest.approx(2.039)
+    assert row(audit, "faq-h100-bandwidth")["status"] == seed.AGREES
+
+
+def test_break_even_faq(audit):
+    hours = row(audit, "faq-break-even-gpu-hours")
+    expected_h = 10_000 / (2.69 - 500 / 730)
+    assert hours["recomputed_value"] == pytest.approx(expected_h, rel=1e-6)  # ~4,987 h
+    assert hours["status"] == seed.DISAGREES
+    months = row(audit, "faq-break-even-months")
+    assert months["recomputed_value"] == pytest.approx(expected_h / 730, rel=1e-6)  # ~6.8
+    assert months["status"] == seed.DISAGREES
+    assert row(audit, "faq-break-even-short-term")["status"] == seed.AGREES
+
+
+def test_api_faq(audit):
+    api = catalog.api_prices()
+    r = row(audit, "faq-api-input-prices")
+    assert r["recomputed_low"] == pytest.approx(api["usd_per_million_input_tokens"].min())
+    assert r["recomputed_high"] == pytest.approx(api["usd_per_million_input_tokens"].max())
+    crossover = row(audit, "faq-api-crossover-volume")
+    assert crossover["status"] != seed.NOT_CHECKABLE
+    assert crossover["recomputed_low"] > 1e8  # below 100M tokens/month the API wins
+    self_hosted = row(audit, "faq-self-hosted-usd-per-mtok")
+    assert self_hosted["recomputed_high"] > 2.0  # low utilization costs far more than $2/1M
+
+
+def test_coreweave_does_not_lead_on_cost(audit):
+    r = row(audit, "faq-coreweave-leads-on-cost")
+    assert r["recomputed_low"] == pytest.approx(2.70 / 1.39)
+    assert r["recomputed_high"] == pytest.approx(6.16 / 2.69)
+    assert r["status"] == seed.DISAGREES
+
+
+def test_catalog_price_claims_agree_with_catalog(audit):
+    for claim_id, provider, gpu, n in (("runpod-4090-price", "runpod", "rtx-4090", 1),
+                                       ("runpod-h100-price", "runpod", "h100-sxm", 1),
+                                       ("coreweave-h100-bundle-price", "coreweave", "h100-sxm", 8)):
+        rate = economics.cloud_rate(provider, gpu, gpus_per_instance=n)
+        assert row(audit, claim_id)["recomputed_value"] == pytest.approx(rate.usd_per_instance_hour, rel=1e-3)
+
+
+# ----------------------------------------------------------------------------------------
+# compare() and Claim validation
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, ok, diff", [
+    ((1.24, 1.24, 1.2454, 1.2454, 0.05, "approx"), True, 100 * (1.24 - 1.2454) / 1.2454),
+    ((2.80, 2.80, 0.1632, 0.1632, 0.05, "approx"), False, 100 * (2.80 - 0.1632) / 0.1632),
+    ((1.39, 1.39, 0.965, 1.544, 0.05, "approx"), True, 0.0),      # point inside range
+    ((2.00, 2.00, 0.965, 1.544, 0.05, "approx"), False, 100 * (2.0 - 1.544) / 1.544),
+    ((1.5, 2.0, 1.7, 1.7, 0.05, "approx"), True, 0.0),            # range contains point
+    ((1.2, 1.3, 1.6, 1.6, 0.05, "approx"), False, 100 * (1.3 - 1.6) / 1.6),
+    ((80, 150, 40, 90, 0.05, "approx"), True, 0.0),               # overlapping ranges
+    ((0.10, 0.20, 0.045, 0.09, 0.05, "span"), False, 100 * (0.20 - 0.09) / 0.09),
+    ((10, 50, 12, 44, 0.20, "span"), True, 100 * (10 - 12) / 12),
+    ((2.0, 2.0, 1.95, 1.95, 0.05, "at_least"), True, 100 * (2.0 - 1.95) / 1.95),
+    ((6.0, 6.0, 6.83, 6.83, 0.05, "at_least"), True, 0.0),
+    ((1.0, 1.0, 1.94, 2.29, 0.05, "at_most"), False, 100 * (1.0 - 1.94) / 1.94),
+])
+def test_compare_rules(args, ok, diff):
+    got_ok, got_diff = seed.compare(*args)
+    assert got_ok is ok
+    assert got_diff == pytest.approx(diff)
+
+
+def test_compare_rejects_bad_ranges():
+    with pytest.raises(ValueError, match="low <= high"):
+        seed.compare(2.0, 1.0, 1.0, 1.0, 0.05)
+    with pytest.raises(ValueError, match="finite"):
+        seed.compare(float("nan"), 1.0, 1.0, 1.0, 0.05)
+    with pytest.raises(ValueError, match="> 0"):
+        seed.compare(1.0, 1.0, 0.0, 1.0, 0.05)
+
+
+def test_claim_validation_and_lookup():
+    with pytest.raises(ValueError, match="low > high"):
+        seed.Claim("x", "s", "text", 5.0, "USD", claimed_high=1.0)
+    with pytest.raises(ValueError, match="relation"):
+        seed.Claim("x", "s", "text", 5.0, "USD", relation="roughly")
+    with pytest.raises(ValueError, match="s1-utilization"):
+        seed.claim("s1-utilisation")
+    assert seed.claim("s1-savings").input_values == {"self_hosted_usd_per_hour": 0.16,
+                                                     "cloud_usd_per_hour": 0.34}
+
+
+def test_audit_of_a_custom_claim_list():
+    c = seed.Claim("custom", "test", "a GPU-hour at $2 for 1,000 tokens/s costs $0.56/1M", 0.56,
+                   "USD/1M tokens", (("usd_per_hour", 2.0, "USD/h"), ("tokens_per_s", 1000, "tokens/s")),
+                   lambda x: seed.Check(value=economics.cost_per_million_tokens(x["usd_per_hour"], x["tokens_per_s"]),
+                                        reason="2 / 3600 / 1000 x 1e6"))
+    df = seed.audit([c])
+    assert df.loc[0, "status"] == seed.AGREES
+    assert df.loc[0, "recomputed_value"] == pytest.approx(0.5556, rel=1e-3)
+    assert df.loc[0, "inputs"] == "usd_per_hour=2 USD/h; tokens_per_s=1000 tokens/s"
+
+
+# ----------------------------------------------------------------------------------------
+# Scenario comparison
+# ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def comparison() -> pd.DataFrame:
+    return seed.scenario_comparison()
+
+
+def test_scenario_comparison_shape(comparison):
+    assert list(comparison.columns) == list(seed.COMPARISON_COLUMNS)
+    assert set(comparison["basis"]) == {"article", "corrected"}
+    assert comparison["scenario"].nunique() == 2
+    for col in ("usd_per_day", "usd_per_request", "usd_per_million_tokens", "utilization"):
+        values = comparison[col].dropna().astype(float)
+        assert values.map(math.isfinite).all()
+    corrected = comparison[comparison["basis"] == "corrected"]
+    assert corrected["usd_per_request"].notna().all()
+
+
+def test_scenario_comparison_known_answers(comparison):
+    c = comparison[comparison["basis"] == "corrected"].set_index("option")
+    # always-on: the whole day's rent lands on the few requests
+    assert c.loc["RunPod RTX 4090, on demand, always on", "usd_per_request"] == pytest.approx(0.34 * 24 / 50)
+    assert c.loc["RunPod H100, on demand, always on", "usd_per_request"] == pytest.approx(2.69 * 24 / 2000)
+    gpu_rows = c[c["gpu_id"].notna()]
+    assert (gpu_rows["utilization"].astype(float) < 0.05).all()  # both scenarios leave GPUs idle
+    # scale-to-zero never costs more than always-on at per-second billing
+    assert c.loc["RunPod RTX 4090, scale to zero", "usd_per_request"] <= \
+        c.loc["RunPod RTX 4090, on demand, always on", "usd_per_request"]
+    # at these volumes the open-model API is the cheapest option
+    api = c[c.index.str.startswith("API")]["usd_per_request"].min()
+    assert api < gpu_rows["usd_per_request"].min()
+
+
+def test_scenario_comparison_single_and_bad_input():
+    one = seed.scenario_comparison(1)
+    assert one["scenario"].nunique() == 1
+    with pytest.raises(ValueError, match="scenario"):
+        seed.scenario_comparison(3)
+    with pytest.raises(ValueError, match="us-residentail"):
+        seed.scenario_comparison(1, energy_home="us-residentail")
+    with pytest.raises(ValueError, match="read_gbps"):
+        seed.scenario_comparison(1, read_gbps=0)

@@ -1,0 +1,497 @@
+"""Fitting :mod:`hwcost.perf`'s efficiency factors to published measurements, and validation.
+
+Few, physically meaningful factors, each bounded to its physical range:
+
+- per engine (and a generic centre the engines shrink towards): achieved fraction of memory
+  bandwidth and of peak tensor throughput, both in (0, 1) through a logistic link, and a
+  fixed per-forward-pass overhead (> 0, log link);
+- per GPU class (NVIDIA HBM = reference, GDDR, AMD): shifts of the two efficiency logits,
+  for memory systems and software stacks that reach a different share of their peak;
+- one factor in (0, 1) for what weight-only int8/int4 kernels reach relative to 16-bit ones,
+  on bandwidth and compute alike (dequantizing costs instructions in both regimes);
+- one factor in (0, 1) for the share of their (doubled) peak that FP8 matrix products reach
+  relative to 16-bit ones;
+- the latency of one all-reduce over NVLink / Infinity Fabric;
+- the ratio of a prefill pass's fixed cost to a decode step's (prefill passes run without
+  captured CUDA graphs and carry request setup).
+
+No per-row corrections. The fit minimizes a robust (soft-L1) sum of squared log errors plus
+Gaussian priors on every parameter: weak on the generic centre, tight on engine deviations
+(logit sd 0.5) and looser on GPU-class shifts (sd 1.0). Engine deviations are kept tight on
+purpose: in the bundled table some engines were measured on one GPU family only (vLLM only on
+MI300X), and a loose engine prior would let the engine absorb what belongs to the hardware
+class, then carry it to other GPUs. Leave-one-source-out validation agreed with this choice.
+``scipy.optimize.least_squares`` from a fixed start makes the fit deterministic.
+
+References
+----------
+Huber, "Robust Estimation of a Location Parameter", 1964 (robust loss). Gelman et al.,
+"Bayesian Data Analysis", ch. 5 (hierarchical shrinkage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hwcost import _perf_core as core
+from hwcost import catalog
+from hwcost import perf
+
+CLASSES = ("hbm", "gddr", "amd")
+METRICS = ("output_tokens_per_s", "tokens_per_s_per_request", "tpot_s", "ttft_s",
+           "prefill_tokens_per_s")
+REQUIRED = ("engine", "gpu_id", "n_gpus", "model_id", "precision", "batch_size",
+            "input_tokens", "output_tokens", "metric", "value")
+
+# Priors: (centre, standard deviation) on the link scale.
+PRIOR_GENERIC = {"zb": (perf._logit(0.8), 1.5), "zc": (perf._logit(0.6), 1.5),
+                 "lo": (math.log(1e-3), 2.0)}
+PRIOR_ENGINE_SD = {"zb": 0.5, "zc": 0.5, "lo": 1.0}
+PRIOR_CLASS_SD = {"zb": 1.0, "zc": 1.0}
+PRIOR_WEIGHT_ONLY = (perf._logit(0.85), 1.0)
+PRIOR_ALLREDUCE = (math.log(10e-6), 1.0)
+PRIOR_FP8 = (perf._logit(0.75), 1.0)
+PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
+ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
+BAND_PERCENTILES = (10, 90)
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _table(benchmarks) -> pd.DataFrame:
+    if benchmarks is None:
+        df = catalog.benchmarks()
+    elif isinstance(benchmarks, (str, os.PathLike)):
+        df = catalog.benchmarks(path=benchmarks)
+    elif isinstance(benchmarks, pd.DataFrame):
+        df = benchmarks.copy()
+    else:
+        raise ValueError(
+            f"benchmarks must be None, a path or a DataFrame, got {type(benchmarks).__name__}")
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise ValueError(f"benchmarks table lacks column(s) {', '.join(missing)}; "
+                         f"expected the data/benchmarks.csv columns")
+    df = df.reset_index(drop=True)
+    if "id" not in df.columns:
+        df["id"] = [f"row-{k}" for k in range(len(df))]
+    if "source" not in df.columns:
+        df["source"] = "user"
+    if "kv_precision" not in df.columns:
+        df["kv_precision"] = None
+    bad = ~df["metric"].isin(METRICS)
+    if bad.any():
+        raise ValueError(f"unknown metric {df.loc[bad, 'metric'].iloc[0]!r}; accepted: {', '.join(METRICS)}")
+    vals = pd.to_numeric(df["value"], errors="coerce")
+    if (~np.isfinite(vals) | (vals <= 0)).any():
+        raise ValueError("benchmark values must be positive numbers")
+    df["value"] = vals.astype(float)
+    return df
+
+
+def source_key(source: str) -> str:
+    """The document a row comes from: its first URL (without fragment), else its text."""
+    text = str(source or "")
+    m = re.search(r"https?://[^\s;,)]+", text)
+    if m:
+        return m.group(0).split("#")[0].rstrip(".")
+    return text.split(" (")[0].strip() or "unknown"
+
+
+def regime(metric: str, batch) -> str:
+    """decode / ttft / throughput for a benchmark metric."""
+    if metric in ("ttft_s", "prefill_tokens_per_s"):
+        return "ttft"
+    if metric in ("tpot_s", "tokens_per_s_per_request"):
+        return "decode"
+    return "decode" if str(batch).strip() == "1" else "throughput"
+
+
+class _Design:
+    """Benchmark rows turned into stacked feature arrays, ready for fast re-evaluation."""
+
+    def __init__(self, df: pd.DataFrame):
+        feats, keep, skipped = [], [], []
+        self.engine, self.klass, self.weight_only, self.fast, self.fp8 = [], [], [], [], []
+        batches, want_max = [], []
+        unit = perf.Calibration({"engines": {}, "gpu_classes": {}})
+        for pos, row in df.iterrows():
+            try:
+                kv = row["kv_precision"] if isinstance(row["kv_precision"], str) and row["kv_precision"] else None
+                m, g, eid, spec, prec, kvp, n = perf._resolve(
+                    row["model_id"], row["gpu_id"], int(row["n_gpus"]), row["precision"], kv, row["engine"])
+                f = perf._features(m, g, spec, eid, prec, kvp, n, True, unit)
+            except ValueError as exc:
+                skipped.append((row["id"], str(exc)))
+                continue
+            feats.append(f)
+            keep.append(pos)
+            self.engine.append(eid)
+            self.klass.append(perf.gpu_class(g))
+            self.weight_only.append(prec in perf.WEIGHT_ONLY)
+            self.fp8.append(prec == "fp8")
+            self.fast.append(perf._fast_link(g, n) and spec["multi_gpu_mode"] == "tensor" and n > 1)
+            bs = str(row["batch_size"]).strip().lower()
+            want_max.append(bs == "max")
+            batches.append(1.0 if bs == "max" else float(bs))
+        if not feats:
+            raise ValueError("no benchmark row could be evaluated: " + "; ".join(s for _, s in skipped[:3]))
+        self.df = df.loc[keep].reset_index(drop=True)
+        self.skipped = skipped
+        self.f = {k: np.array([x[k] for x in feats]) for k in feats[0]}
+        self.engine = np.array(self.engine)
+        self.klass = np.array(self.klass)
+        self.weight_only = np.array(self.weight_only)
+        self.fp8 = np.array(self.fp8)
+        self.fast = np.array(self.fast)
+        self.i = self.df["input_tokens"].to_numpy(float)
+        self.o = self.df["output_tokens"].to_numpy(float)
+        self.want_max = np.array(want_max)
+        b = np.array(batches)
+        bmax_mem = core.max_batch_by_memory(self.f, self.i, self.o)
+        bmax = np.maximum(np.minimum(bmax_mem, self.f["cap"]), 0.0)
+        # "max" runs the largest batch that fits; a requested concurrency above what fits is
+        # served at the memory-limited batch (the engine queues the rest).
+        used = np.where(self.want_max, bmax, np.minimum(b, np.maximum(bmax_mem, 1.0)))
+        self.batch = np.maximum(used, 1.0)
+        self.memory_ok = (bmax_mem >= 1) & (self.want_max | (b <= bmax_mem))
+        self.metric = self.df["metric"].to_numpy()
+        self.measured = self.df["value"].to_numpy(float)
+        self.regime = np.array([regime(mt, bs) for mt, bs in zip(self.metric, self.df["batch_size"])])
+        self.sources = np.array([source_key(s) for s in self.df["source"]])
+
+    # -- parameters ---------------------------------------------------------------------
+    def layout(self, mask=None):
+        sel = np.ones(len(self.df), bool) if mask is None else mask
+        engines = sorted(e for e in set(self.engine[sel]) if e != "generic")
+        classes = [c for c in CLASSES[1:] if (self.klass[sel] == c).any()]
+        names = ["zb", "zc", "lo"]
+        for e in engines:
+            names += [f"{e}:zb", f"{e}:zc", f"{e}:lo"]
+        for c in classes:
+            names += [f"class-{c}:zb", f"class-{c}:zc"]
+        names.append("prefill_overhead")
+        if self.weight_only[sel].any():
+            names.append("weight_only")
+        if self.fp8[sel].any():
+            names.append("fp8")
+        if self.fast[sel].any():
+            names.append("allreduce")
+        return names
+
+    @staticmethod
+    def prior(names):
+        centre, sd = [], []
+        for name in names:
+            if name in PRIOR_GENERIC:
+                c, s = PRIOR_GENERIC[name]
+            elif name.startswith("class-"):
+                c, s = 0.0, PRIOR_CLASS_SD[name.split(":")[1]]
+            elif name == "weight_only":
+                c, s = PRIOR_WEIGHT_ONLY
+            elif name == "allreduce":
+                c, s = PRIOR_ALLREDUCE
+            elif name == "fp8":
+                c, s = PRIOR_FP8
+            elif name == "prefill_overhead":
+                c, s = PRIOR_PREFILL_OVERHEAD
+            else:
+                c, s = 0.0, PRIOR_ENGINE_SD[name.split(":")[1]]
+            centre.append(c)
+            sd.append(s)
+        return np.array(centre), np.array(sd)
+
+    def factor_arrays(self, theta, names):
+        p = dict(zip(names, theta))
+        zb = np.full(len(self.df), p["zb"])
+        zc = np.full(len(self.df), p["zc"])
+        lo = np.full(len(self.df), p["lo"])
+        for e in set(self.engine):
+            sel = self.engine == e
+            zb[sel] += p.get(f"{e}:zb", 0.0)
+            zc[sel] += p.get(f"{e}:zc", 0.0)
+            lo[sel] += p.get(f"{e}:lo", 0.0)
+        for c in CLASSES[1:]:
+            sel = self.klass == c
+            zb[sel] += p.get(f"class-{c}:zb", 0.0)
+            zc[sel] += p.get(f"class-{c}:zc", 0.0)
+        eta_bw = _sig(zb) * np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
+        lat = math.exp(p["allreduce"]) if "allreduce" in p else 10e-6
+        link_lat = np.where(self.fast, lat, self.f["link_lat"])
+        eta_c = _sig(zc) * np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
+        eta_c = eta_c * np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
+        return eta_bw, eta_c, np.exp(lo), link_lat, math.exp(p.get("prefill_overhead", 0.0))
+
+    def predict(self, theta, names):
+        f = dict(self.f)
+        f["eta_bw"], f["eta_c"], f["ovh"], f["link_lat"], ratio = self.factor_arrays(theta, names)
+        f["ovh_prefill"] = f["ovh"] * ratio
+        r = perf._evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))
+        out = np.select(
+            [self.metric == "output_tokens_per_s", self.metric == "tokens_per_s_per_request",
+             self.metric == "tpot_s", self.metric == "ttft_s"],
+            [r["tput"], 1.0 / r["tpot"], r["tpot"], r["ttft"]],
+            self.batch * self.i / r["prefill"],
+        )
+        return out
+
+    def fit(self, mask=None):
+        from scipy.optimize import least_squares
+
+        sel = np.ones(len(self.df), bool) if mask is None else mask
+        names = self.layout(sel)
+        centre, sd = self.prior(names)
+        log_meas = np.log(self.measured[sel])
+
+        def residuals(theta):
+            pred = self.predict(theta, names)[sel]
+            return np.concatenate([np.log(pred) - log_meas, (theta - centre) / sd])
+
+        res = least_squares(residuals, centre.copy(), method="trf", loss="soft_l1",
+                            f_scale=ROBUST_SCALE, x_scale=1.0, max_nfev=2000)
+        return names, res.x
+
+
+def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
+    p = dict(zip(names, theta))
+    engines = {}
+    n_rows = pd.Series(design.engine).value_counts().to_dict()
+    generic = {"bandwidth_efficiency": float(_sig(p["zb"])), "compute_efficiency": float(_sig(p["zc"])),
+               "step_overhead_s": float(math.exp(p["lo"])), "n_rows": int(len(design.df)),
+               "fitted": True}
+    for key in perf._engine_specs():
+        if key == "generic":
+            engines[key] = generic
+            continue
+        if f"{key}:zb" in p:
+            engines[key] = {
+                "bandwidth_efficiency": float(_sig(p["zb"] + p[f"{key}:zb"])),
+                "compute_efficiency": float(_sig(p["zc"] + p[f"{key}:zc"])),
+                "step_overhead_s": float(math.exp(p["lo"] + p[f"{key}:lo"])),
+                "n_rows": int(n_rows.get(key, 0)), "fitted": True,
+            }
+        else:
+            engines[key] = dict(generic, n_rows=0, fitted=False)
+    classes = {}
+    kcount = pd.Series(design.klass).value_counts().to_dict()
+    for c in CLASSES:
+        classes[c] = {"bandwidth_logit_shift": float(p.get(f"class-{c}:zb", 0.0)),
+                      "compute_logit_shift": float(p.get(f"class-{c}:zc", 0.0)),
+                      "n_rows": int(kcount.get(c, 0))}
+    return {
+        "engines": engines,
+        "gpu_classes": classes,
+        "weight_only_efficiency_factor": float(_sig(p["weight_only"])) if "weight_only" in p else 1.0,
+        "allreduce_latency_s": float(math.exp(p["allreduce"])) if "allreduce" in p else 10e-6,
+        "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
+        "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
+    }
+
+
+def _round(x, digits=6):
+    if isinstance(x, float):
+        return float(f"{x:.{digits}g}") if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _round(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_round(v, digits) for v in x]
+    return x
+
+
+def _mdape(err_pct: pd.Series, regimes: pd.Series) -> dict:
+    out = {}
+    for r in perf._REGIMES:
+        sel = regimes == r
+        out[r] = float(err_pct[sel].abs().median()) if sel.any() else None
+    out["all"] = float(err_pct.abs().median()) if len(err_pct) else None
+    return out
+
+
+def _bands(measured, predicted, regimes) -> dict:
+    ratio = pd.Series(np.asarray(measured) / np.asarray(predicted))
+    rg = pd.Series(np.asarray(regimes))
+    bands = {}
+    for r in perf._REGIMES:
+        x = ratio[(rg == r).to_numpy()].dropna()
+        if len(x) >= 3:
+            lo, hi = np.percentile(x, BAND_PERCENTILES)
+            bands[r] = [float(min(lo, 1.0)), float(max(hi, 1.0))]
+    return bands
+
+
+def _frame(design: _Design, pred, memory_ok) -> pd.DataFrame:
+    d = design.df
+    out = pd.DataFrame({
+        "id": d["id"].to_numpy(), "engine": design.engine, "gpu_id": d["gpu_id"].to_numpy(),
+        "model_id": d["model_id"].to_numpy(), "n_gpus": d["n_gpus"].to_numpy(int),
+        "precision": d["precision"].to_numpy(), "batch_size": d["batch_size"].astype(str).to_numpy(),
+        "input_tokens": design.i.astype(int), "output_tokens": design.o.astype(int),
+        "metric": design.metric, "regime": design.regime, "measured": design.measured,
+        "predicted": pred, "error_pct": (pred - design.measured) / design.measured * 100.0,
+        "batch_size_used": design.batch.astype(int), "memory_ok": memory_ok,
+        "source": design.sources,
+    })
+    return out
+
+
+def _fit_all(df):
+    design = _Design(df)
+    names, theta = design.fit()
+    return design, names, theta
+
+
+def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
+    design = _Design(_table(benchmarks))
+    cal = perf._calibration(calibration)
+    data = cal.data
+    # Re-express the stored factors as a parameter vector for the design's rows.
+    names, theta = _theta_from_calibration(design, data)
+    pred = design.predict(theta, names)
+    out = _frame(design, pred, design.memory_ok)
+    out.attrs["mdape_pct"] = _mdape(out["error_pct"], out["regime"])
+    out.attrs["skipped"] = design.skipped
+    return out
+
+
+def _theta_from_calibration(design: _Design, data: dict):
+    names = ["zb", "zc", "lo"]
+    engines = data.get("engines", {})
+    gen = engines.get("generic") or perf._engine_specs()["generic"]["prior"]
+    theta = [perf._logit(gen["bandwidth_efficiency"]), perf._logit(gen["compute_efficiency"]),
+             math.log(gen["step_overhead_s"])]
+    for e in sorted(set(design.engine) - {"generic"}):
+        ef = engines.get(e) or perf._engine_specs()[e]["prior"]
+        names += [f"{e}:zb", f"{e}:zc", f"{e}:lo"]
+        theta += [perf._logit(ef["bandwidth_efficiency"]) - theta[0],
+                  perf._logit(ef["compute_efficiency"]) - theta[1],
+                  math.log(ef["step_overhead_s"]) - theta[2]]
+    for c in CLASSES[1:]:
+        cl = data.get("gpu_classes", {}).get(c, {})
+        names += [f"class-{c}:zb", f"class-{c}:zc"]
+        theta += [float(cl.get("bandwidth_logit_shift", 0.0)), float(cl.get("compute_logit_shift", 0.0))]
+    q = float(data.get("weight_only_efficiency_factor", 1.0))
+    names.append("weight_only")
+    theta.append(perf._logit(min(q, 1 - 1e-12)) if q < 1 else 50.0)
+    names.append("allreduce")
+    theta.append(math.log(float(data.get("allreduce_latency_s", 10e-6))))
+    names.append("prefill_overhead")
+    theta.append(math.log(float(data.get("prefill_overhead_ratio", 1.0))))
+    q8 = float(data.get("fp8_compute_factor", 1.0))
+    names.append("fp8")
+    theta.append(perf._logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
+    return names, np.array(theta)
+
+
+def leave_one_source_out(benchmarks=None) -> pd.DataFrame:
+    design = _Design(_table(benchmarks))
+    pred = np.full(len(design.df), np.nan)
+    held = np.empty(len(design.df), dtype=object)
+    for src in sorted(set(design.sources)):
+        test = design.sources == src
+        if test.all():
+            continue
+        names, theta = design.fit(~test)
+        pred[test] = design.predict(theta, names)[test]
+        held[test] = src
+    out = _frame(design, pred, design.memory_ok)
+    out["held_out_source"] = held
+    out = out[np.isfinite(out["predicted"])].reset_index(drop=True)
+    out.attrs["mdape_pct"] = _mdape(out["error_pct"], out["regime"])
+    out.attrs["mdape_by_source_pct"] = out.groupby("source")["error_pct"].apply(
+        lambda e: float(e.abs().median())).to_dict()
+    return out
+
+
+def _table_hash(df: pd.DataFrame) -> str:
+    cols = [c for c in ("id", *REQUIRED, "kv_precision", "source") if c in df.columns]
+    text = df[cols].astype(str).to_csv(index=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> perf.Calibration:
+    df = _table(benchmarks)
+    design, names, theta = _fit_all(df)
+    data = _calibration_dict(design, names, theta, df)
+    pred = design.predict(theta, names)
+    frame = _frame(design, pred, design.memory_ok)
+    mdape = _mdape(frame["error_pct"], frame["regime"])
+    bands = _bands(frame["measured"], frame["predicted"], frame["regime"])
+    band_source = "in-sample residuals"
+    loso_mdape, loso_err = None, {}
+    if loso and len(set(design.sources)) > 1:
+        lo = leave_one_source_out(df)
+        loso_mdape = lo.attrs["mdape_pct"]
+        loso_err = dict(zip(lo["id"], lo["error_pct"]))
+        loso_bands = _bands(lo["measured"], lo["predicted"], lo["regime"])
+        for r, b in loso_bands.items():
+            bands[r] = b
+        band_source = "leave-one-source-out residuals (in-sample where a regime has < 3 rows)"
+    residuals = [
+        {"id": str(r.id), "engine": r.engine, "gpu_id": r.gpu_id, "metric": r.metric,
+         "regime": r.regime, "measured": float(r.measured), "predicted": float(r.predicted),
+         "error_pct": float(r.error_pct),
+         "loso_error_pct": float(loso_err[r.id]) if r.id in loso_err else None,
+         "memory_ok": bool(r.memory_ok), "batch_size_used": int(r.batch_size_used)}
+        for r in frame.itertuples(index=False)
+    ]
+    src = df.attrs.get("source_file")
+    data = {
+        "format_version": 1,
+        "about": ("Efficiency factors of hwcost.perf fitted by hwcost.perf.calibrate() to the "
+                  "benchmark table below; engines with n_rows 0 use the generic factors. "
+                  "Efficiencies are for NVIDIA HBM GPUs; gpu_classes shift their logits. "
+                  "error_bands: 10th-90th percentile of measured / predicted per regime."),
+        "benchmarks": {"file": Path(src).name if src else "user table", "rows": int(len(df)),
+                       "rows_used": int(len(design.df)),
+                       "skipped": [{"id": str(i), "why": w} for i, w in design.skipped],
+                       "sha256": _table_hash(df)},
+        "method": ("robust (soft-L1, scale 0.15) least squares on log(predicted / measured) with "
+                   "Gaussian priors; scipy.optimize.least_squares, trf, fixed start at the priors"),
+        **data,
+        "error_bands": bands,
+        "error_band_source": band_source,
+        "mdape_pct": mdape,
+        "loso_mdape_pct": loso_mdape,
+        "residuals": residuals,
+    }
+    data = _round(data)
+    cal = perf.Calibration(data)
+    if write:
+        _write_atomic(Path(path) if path else perf.CALIBRATION_PATH, cal.to_json())
+        if path is None:
+            perf._default_calibration.cache_clear()
+    return cal
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=str(path.parent))
+    try:
+        if path.exists():
+            mode = path.stat().st_mode & 0o777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

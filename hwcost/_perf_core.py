@@ -1,0 +1,277 @@
+"""Vectorized physics of LLM inference: the arithmetic behind :mod:`hwcost.perf`.
+
+Everything here works on numpy arrays that broadcast against each other, so one code path
+serves a single :func:`hwcost.perf.estimate`, the serving simulator's per-step calls and a
+million-configuration :func:`hwcost.perf.sweep`. Inputs are plain numbers (SI units: bytes,
+seconds, FLOP, FLOP/s, bytes/s); turning catalog entries into these numbers is done in
+:mod:`hwcost.perf`.
+
+Model of one forward pass (per GPU of a replica of ``n`` GPUs)::
+
+    t = max(bytes / (bandwidth * eta_bw), flops / (peak * eta_c)) + overhead + communication
+
+- bytes: weights read once per pass (MoE: shared weights plus the experts the pass's tokens
+  touch), KV cache read and written, and, without flash attention, the attention score
+  matrix written and read back;
+- flops: 2 x (active parameters excluding the embedding lookup) per token, plus
+  4 x heads x head_dim per (query, key) pair and layer for attention;
+- communication: tensor parallelism does 2 all-reduces per layer of tokens x hidden x 2 bytes,
+  a ring costs 2 (n-1)/n x message / link bandwidth plus a fixed latency per all-reduce;
+  layer (pipeline) split passes activations n-1 times and runs the stages one after another.
+
+References
+----------
+Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023 (memory- vs compute-bound
+decode, partitioning). Kaplan et al., "Scaling Laws for Neural Language Models", 2020
+(2 FLOPs per parameter per token). Patarasuk & Yuan, "Bandwidth optimal all-reduce
+algorithms for clusters of workstations", JPDC 2009 (ring all-reduce 2 (n-1)/n). Dao et al.,
+"FlashAttention", NeurIPS 2022 (no materialized T^2 score matrix).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Bytes moved per element of the attention score matrix when it is materialized (no flash
+# attention): write S = QK^T, read it for softmax, write P, read P for PV, 2 bytes each.
+SCORE_BYTES_PER_ELEMENT = 8.0
+# Bytes per element of the materialized score buffer held in memory (FP32 softmax input).
+SCORE_BUFFER_BYTES = 4.0
+# Activation bytes per element (BF16/FP16 hidden states).
+ACT_BYTES = 2.0
+# A window so large it never binds (finite so that 0 x window stays 0).
+NO_WINDOW = float(2**52)
+
+
+def expected_experts_fraction(moe_k_over_e, tokens):
+    """Expected fraction of a layer's experts touched by ``tokens`` tokens.
+
+    With top-k routing over E experts and independent uniform routing, the expected number
+    of distinct experts is ``E * (1 - (1 - k/E)**tokens)``; this returns that over E.
+    Dense models pass ``moe_k_over_e = 0`` and get 0.
+    """
+    return 1.0 - (1.0 - moe_k_over_e) ** tokens
+
+
+def weights_read_bytes(f, tokens):
+    """Bytes of weights one forward pass over ``tokens`` tokens reads, whole replica [B]."""
+    return f["w_fixed"] + f["w_expert"] * expected_experts_fraction(f["moe_frac"], tokens)
+
+
+def time_divisor(f):
+    """How many GPUs work in parallel on one pass: n for tensor parallel, 1 for layer split."""
+    return np.where(f["tensor"], f["n"], 1.0)
+
+
+def kv_time_share(f):
+    """Share of the replica's KV traffic on the critical path of one GPU.
+
+    Tensor parallel splits KV heads across GPUs; with more GPUs than KV heads each head is
+    replicated on n / n_kv GPUs, so a GPU holds 1/n_kv of the KV. MLA's latent cache is
+    replicated on every GPU. Layer split runs all layers in sequence: the whole KV.
+    """
+    n = f["n"]
+    gqa = np.maximum(n, f["n_kv"]) / (f["n_kv"] * n)
+    share = np.where(f["mla"], 1.0, gqa)
+    return np.where(f["tensor"], share, 1.0)
+
+
+def kv_memory_share(f):
+    """Share of the replica's KV cache stored on one GPU (with replication, see above)."""
+    n = f["n"]
+    gqa = np.maximum(n, f["n_kv"]) / (f["n_kv"] * n)
+    share = np.where(f["mla"], 1.0, gqa)
+    return np.where(f["tensor"], share, 1.0 / n)
+
+
+def comm_seconds(f, tokens, passes=1.0):
+    """Inter-GPU communication time of ``passes`` forward passes over ``tokens`` tokens [s]."""
+    n = f["n"]
+    msg = tokens * f["hidden"] * ACT_BYTES
+    ring = 2.0 * f["n_layers"] * (passes * f["link_lat"] + 2.0 * (n - 1.0) / n * msg / f["link_bw"])
+    pipe = (n - 1.0) * (passes * f["link_lat"] + msg / f["link_bw"])
+    return np.where(n > 1, np.where(f["tensor"], ring, pipe), 0.0)
+
+
+def decode_coefficients(f, batch):
+    """Affine coefficients of one decode step of ``batch`` sequences.
+
+    Returns ``(m0, mf, ms, c0, cf, cs, sf, ss, fixed)`` such that, for a per-sequence
+    context of ``c`` tokens and ``cw = min(c, window)``: memory time = m0 + mf c + ms cw,
+    compute time = c0 + cf c + cs cw, and the step takes
+    ``max(memory, compute) + sf c + ss cw + fixed`` [s]. The ``sf``/``ss`` terms are the
+    materialized score matrix without flash attention: separate memory-bound kernels
+    (softmax) that do not overlap the matrix products.
+    """
+    tdiv = time_divisor(f)
+    bw = f["bw"] * f["eta_bw"]
+    peak = f["peak"] * f["eta_c"]
+    kv_t = kv_time_share(f)
+    noflash = 1.0 - f["flash"]
+    m0 = weights_read_bytes(f, batch) / tdiv / bw
+    mf = batch * f["kv_f"] * kv_t / bw
+    ms = batch * f["kv_s"] * kv_t / bw
+    c0 = 2.0 * f["p_flops"] * batch / tdiv / peak
+    cf = batch * f["attn_f"] / tdiv / peak
+    cs = batch * f["attn_s"] / tdiv / peak
+    sf = noflash * batch * f["score_f"] / tdiv / bw
+    ss = noflash * batch * f["score_s"] / tdiv / bw
+    fixed = f["ovh"] + comm_seconds(f, batch)
+    return m0, mf, ms, c0, cf, cs, sf, ss, fixed
+
+
+def decode_step_terms(f, batch, context):
+    """(memory time, compute time, additive time) of one decode step; context per sequence [s]."""
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
+    cw = np.minimum(context, f["window"])
+    return m0 + mf * context + ms * cw, c0 + cf * context + cs * cw, sf * context + ss * cw + fixed
+
+
+def decode_step_seconds(f, batch, context):
+    """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s]."""
+    mem, comp, extra = decode_step_terms(f, batch, context)
+    return np.maximum(mem, comp) + extra
+
+
+def _sum_affine(a, b, lo, hi):
+    """sum_{i=lo}^{hi-1} (a + b i) for integer i (0 when hi <= lo)."""
+    k = np.maximum(hi - lo, 0.0)
+    return k * a + b * k * (lo + hi - 1.0) * 0.5
+
+
+def _sum_max_affine(p0, p1, q0, q1, lo, hi):
+    """Exact sum over integers i in [lo, hi) of max(p0 + p1 i, q0 + q1 i)."""
+    d0 = np.asarray(p0 - q0, dtype=float)
+    d1 = np.asarray(p1 - q1, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = -d0 / d1
+    # d1 > 0: p wins from ceil(root) on; d1 < 0: p wins up to floor(root); d1 == 0: everywhere or nowhere.
+    up = np.clip(np.ceil(np.where(d1 > 0, root, 0.0)), lo, hi)
+    down = np.clip(np.floor(np.where(d1 < 0, root, 0.0)) + 1.0, lo, hi)
+    flat = np.where(d0 >= 0, lo, hi)  # split point: p used on [split, hi)
+    split_up = np.where(d1 > 0, up, flat)
+    # For d1 < 0 p is used on [lo, down), q on [down, hi).
+    p_sum = np.where(d1 < 0, _sum_affine(p0, p1, lo, down), _sum_affine(p0, p1, split_up, hi))
+    q_sum = np.where(d1 < 0, _sum_affine(q0, q1, down, hi), _sum_affine(q0, q1, lo, split_up))
+    return p_sum + q_sum
+
+
+def decode_total_seconds(f, batch, first_context, steps):
+    """Sum of ``steps`` decode steps at contexts first_context, first_context + 1, ... [s].
+
+    Exact closed form (no loop over steps): within each side of the sliding window the
+    memory and compute times are affine in the step index, so the sum of their maximum
+    splits at the crossing point.
+    """
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
+    w = f["window"]
+    i0 = first_context
+    n_out = steps
+    # Steps i with context i0 + i <= window see min(c, w) = c.
+    n_a = np.clip(w - i0 + 1.0, 0.0, n_out)
+    # Segment A: context c = i0 + i.
+    pa0 = m0 + (mf + ms) * i0
+    pa1 = mf + ms
+    qa0 = c0 + (cf + cs) * i0
+    qa1 = cf + cs
+    sum_a = _sum_max_affine(pa0, pa1, qa0, qa1, 0.0, n_a)
+    extra_a = _sum_affine((sf + ss) * i0, sf + ss, 0.0, n_a)
+    # Segment B: min(c, w) = w.
+    pb0 = m0 + ms * w + mf * i0
+    qb0 = c0 + cs * w + cf * i0
+    sum_b = _sum_max_affine(pb0, mf, qb0, cf, n_a, n_out)
+    extra_b = _sum_affine(ss * w + sf * i0, sf, n_a, n_out)
+    return sum_a + sum_b + extra_a + extra_b + n_out * fixed
+
+
+def _window_pairs(new, ctx, window):
+    """Causal (query, key) pairs of ``new`` queries after ``ctx`` cached keys, keys capped at window."""
+    m = np.clip(window - ctx, 0.0, new)
+    return m * ctx + m * (m + 1.0) * 0.5 + (new - m) * window
+
+
+def prefill_terms(f, sequences, new_tokens, context_tokens=0.0):
+    """Work of a prefill, per GPU: ``(kv_bytes, score_bytes, flops, tokens)``.
+
+    kv_bytes: cached KV read once plus the new tokens' KV written; score_bytes: without
+    flash attention, the score matrix written and read back; flops: linear layers and
+    attention. Weights are accounted for by the caller.
+    """
+    tokens = sequences * new_tokens
+    tdiv = time_divisor(f)
+    kv_t = kv_time_share(f)
+    w = f["window"]
+    pairs_f = sequences * (new_tokens * context_tokens + new_tokens * (new_tokens + 1.0) * 0.5)
+    pairs_s = sequences * _window_pairs(new_tokens, context_tokens, w)
+    kv_bytes = (
+        sequences * (f["kv_f"] * context_tokens + f["kv_s"] * np.minimum(context_tokens, w)) * kv_t
+        + tokens * (f["kv_f"] + f["kv_s"]) * kv_t
+    )
+    score_bytes = (1.0 - f["flash"]) * (f["score_f"] * pairs_f + f["score_s"] * pairs_s) / tdiv
+    flops = (2.0 * f["p_flops"] * tokens + f["attn_f"] * pairs_f + f["attn_s"] * pairs_s) / tdiv
+    return kv_bytes, score_bytes, flops, tokens
+
+
+def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
+    """One prefill of ``sequences`` prompts of ``new_tokens`` each after ``context_tokens`` cached [s].
+
+    The pass is split into chunks of at most ``chunk`` tokens (``max(1, T / chunk)`` passes),
+    each re-reading the weights and paying the per-pass overhead ``ovh_prefill`` (larger
+    than a decode step's: prefill passes have variable shapes, so engines run them without
+    captured CUDA graphs, and they carry request setup). The forward pass over the
+    prompt also yields each sequence's first output token.
+    """
+    kv_bytes, score_bytes, flops, tokens = prefill_terms(f, sequences, new_tokens, context_tokens)
+    passes = np.maximum(1.0, tokens / f["chunk"])
+    per_pass = np.minimum(tokens, f["chunk"])
+    bw = f["bw"] * f["eta_bw"]
+    mem_bytes = passes * weights_read_bytes(f, per_pass) / time_divisor(f) + kv_bytes
+    t = np.maximum(mem_bytes / bw, flops / (f["peak"] * f["eta_c"])) + score_bytes / bw
+    return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
+
+
+def kv_sequence_bytes(f, seq_tokens):
+    """KV-cache bytes of one sequence of ``seq_tokens`` tokens, whole replica, no replication [B]."""
+    return f["kv_f"] * seq_tokens + f["kv_s"] * np.minimum(seq_tokens, f["window"])
+
+
+def memory_terms(f, input_tokens, output_tokens):
+    """Per-GPU memory model: ``(fixed, per_sequence, kv_per_sequence, act_per_sequence)`` [B].
+
+    fixed = weights / n + activation workspace of one prefill chunk + runtime (CUDA context,
+    graphs); per_sequence = KV of one full-length sequence (with replication) + its logits
+    (FP32) + without flash attention its materialized prompt score matrix.
+    """
+    n = f["n"]
+    adiv = time_divisor(f)
+    seq = input_tokens + output_tokens
+    kv_seq = kv_sequence_bytes(f, seq) * kv_memory_share(f)
+    act_fixed = f["chunk"] * (4.0 * f["hidden"] + 2.0 * f["i_mlp"] / adiv) * ACT_BYTES
+    act_seq = f["vocab"] * 4.0 + (1.0 - f["flash"]) * SCORE_BUFFER_BYTES * f["n_heads"] / adiv * input_tokens * input_tokens
+    fixed = f["w_bytes"] / n + act_fixed + f["runtime"]
+    return fixed, kv_seq + act_seq, kv_seq, act_seq
+
+
+def max_batch_by_memory(f, input_tokens, output_tokens):
+    """Largest batch whose weights, workspace and KV fit one GPU's budget (float, may be < 1)."""
+    fixed, per_seq, kv_seq, act_seq = memory_terms(f, input_tokens, output_tokens)
+    mem = f["mem"]
+    frac = f["mem_frac"]
+    total_mode = (frac * mem - fixed) / per_seq
+    free_mode = frac * (mem - fixed) / (kv_seq + frac * act_seq)
+    return np.floor(np.where(f["free_mode"], free_mode, total_mode))
+
+
+def memory_needed(f, batch, input_tokens, output_tokens):
+    """Per-GPU memory a batch needs: weights, workspace, runtime and KV [B]."""
+    fixed, per_seq, _, _ = memory_terms(f, input_tokens, output_tokens)
+    return fixed + batch * per_seq
+
+
+def memory_usable(f, batch, input_tokens, output_tokens):
+    """Per-GPU memory the engine lets the configuration use (its reserve excluded) [B]."""
+    fixed, per_seq, kv_seq, act_seq = memory_terms(f, input_tokens, output_tokens)
+    mem = f["mem"]
+    frac = f["mem_frac"]
+    free_budget = fixed + batch * act_seq + frac * (mem - fixed - batch * act_seq)
+    return np.where(f["free_mode"], free_budget, frac * mem)

@@ -1,0 +1,613 @@
+"""Tests for hwcost.perf: hand-computed answers, physical invariants, calibration."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from hwcost import _perf_core as core
+from hwcost import catalog, perf
+
+TODAY = dt.date(2026, 11, 27)
+FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def make_gpu(**kw) -> catalog.GPU:
+    base = dict(
+        id="test-gpu", vendor="nvidia", name="Test GPU", aliases=(), segment="datacenter",
+        memory_gb=80.0, memory_type="HBM3", mem_bw_gbps=2000.0, bf16_tflops=500.0,
+        fp16_tflops=500.0, fp8_tflops=1000.0, int8_tops=1000.0, int4_tops=None, tdp_w=500.0,
+        interconnect="nvlink4", interconnect_gbps=800.0, pcie_gen=5, form_factor="sxm",
+        launch_year=2024, source="test", as_of=TODAY,
+    )
+    base.update(kw)
+    return catalog.GPU(**base)
+
+
+def make_llm(**kw) -> catalog.LLM:
+    """Llama-2-7B shapes (6.74e9 parameters, MHA)."""
+    base = dict(
+        id="test-llm", name="Test LLM", hf_repo=None, aliases=(), total_params_b=6.74,
+        active_params_b=6.74, n_layers=32, hidden_size=4096, n_heads=32, n_kv_heads=32,
+        head_dim=128, intermediate_size=11008, n_experts=None, n_experts_active=None,
+        n_shared_experts=None, moe_intermediate_size=None, n_dense_layers=None,
+        vocab_size=32000, max_context_tokens=4096, attention="mha",
+        sliding_window_tokens=None, sliding_layer_fraction=None, kv_lora_rank=None,
+        qk_rope_head_dim=None, native_precision="fp16", source="test", as_of=TODAY,
+    )
+    base.update(kw)
+    return catalog.LLM(**base)
+
+
+def unit_cal(bw=0.5, comp=0.5, overhead=0.0, **extra) -> perf.Calibration:
+    """Calibration with round factors for hand computation."""
+    engines = {k: {"bandwidth_efficiency": bw, "compute_efficiency": comp,
+                   "step_overhead_s": overhead} for k in perf._engine_specs()}
+    data = {"engines": engines, "gpu_classes": {}, "weight_only_efficiency_factor": 1.0,
+            "fp8_compute_factor": 1.0, "prefill_overhead_ratio": 1.0,
+            "allreduce_latency_s": 10e-6, "error_bands": {}}
+    data.update(extra)
+    return perf.Calibration(data)
+
+
+# ------------------------------------------------------------------------------------------
+# Hand-computed sizes
+# ------------------------------------------------------------------------------------------
+def test_llama2_7b_fp16_weights_13_5_gb():
+    assert perf.weights_bytes(make_llm(), "fp16") == pytest.approx(13.48e9, rel=1e-12)
+    assert perf.weights_bytes("llama-2-7b", "fp16") / 1e9 == pytest.approx(13.5, abs=0.05)
+
+
+def test_llama31_70b_kv_bytes_per_token():
+    # 2 (K and V) x 80 layers x 8 KV heads x 128 x 2 bytes
+    assert perf.kv_cache_bytes_per_token("llama-3.1-70b", "bf16") == 327_680
+    assert perf.kv_cache_bytes_per_token("llama-3.1-70b", "fp8") == 163_840
+
+
+def test_mla_kv_is_latent_plus_rope():
+    # DeepSeek-V3: 61 layers x (512 + 64) x 2 bytes
+    assert perf.kv_cache_bytes_per_token("deepseek-v3", "bf16") == 61 * 576 * 2 == 70_272
+
+
+def test_sliding_window_caps_kv():
+    m = make_llm(n_kv_heads=8, sliding_window_tokens=4096, sliding_layer_fraction=0.5,
+                 max_context_tokens=32768)
+    per_layer = 2 * 8 * 128 * 2
+    assert perf.kv_cache_bytes(m, "bf16", 1000) == 32 * per_layer * 1000
+    # 16 full layers hold 10000 tokens, 16 windowed layers only 4096.
+    assert perf.kv_cache_bytes(m, "bf16", 10000) == 16 * per_layer * 10000 + 16 * per_layer * 4096
+
+
+def test_int4_weights_keep_16_bit_embeddings():
+    m = make_llm()
+    emb = 32000 * 4096
+    body = 6.74e9 - 2 * emb
+    expected = body * (4 + 20 / 128) / 8 + 2 * emb * 2
+    assert perf.weights_bytes(m, "int4") == pytest.approx(expected, rel=1e-12)
+    assert 4.125 <= perf.WEIGHT_BITS["int4"] <= 4.25  # group-128 FP16 scales (+ 4-bit zeros)
+    bits = perf.weights_bytes(m, "int4") * 8 / 6.74e9
+    assert 4.5 < bits < 4.7  # the 16-bit embeddings (4% of the parameters) add ~0.46 bits
+    # llama.cpp GGUF Q4_K_M quantizes every tensor at about 4.85 bits.
+    assert perf.weights_bytes(m, "int4", engine="llama.cpp") == pytest.approx(6.74e9 * 4.85 / 8)
+
+
+def test_tied_embeddings_detected_from_parameter_count():
+    assert perf._tied_embeddings(catalog.llm("llama-3.2-3b"))
+    assert perf._tied_embeddings(catalog.llm("gemma-2-27b"))
+    assert not perf._tied_embeddings(catalog.llm("llama-2-7b"))
+    assert not perf._tied_embeddings(catalog.llm("qwen2.5-7b"))
+
+
+def test_moe_expected_distinct_experts():
+    assert core.expected_experts_fraction(2 / 8, 1) == pytest.approx(0.25)
+    assert core.expected_experts_fraction(2 / 8, 4) == pytest.approx(1 - 0.75**4)
+    assert core.expected_experts_fraction(0.0, 1000) == 0.0
+
+
+def test_moe_reads_only_active_experts_at_batch_1():
+    m = catalog.llm("mixtral-8x7b")
+    f = perf._model_numbers(m, "bf16", "bf16", perf._engine_specs()["generic"])
+    read1 = float(core.weights_read_bytes(f, 1))
+    read_all = float(core.weights_read_bytes(f, 10_000))
+    assert read1 / 1e9 == pytest.approx(2 * 12.9, rel=0.03)  # ~active parameters x 2 bytes
+    assert read_all == pytest.approx(f["w_fixed"] + f["w_expert"])
+    assert read_all / 1e9 == pytest.approx(2 * 46.7, rel=0.02)
+
+
+def test_model_load_seconds():
+    assert perf.model_load_seconds(make_llm(), "fp16", read_gbps=6.74) == pytest.approx(2.0)
+    assert perf.model_load_seconds("llama-3.1-70b", "bf16", 2.0) == pytest.approx(
+        perf.weights_bytes("llama-3.1-70b", "bf16") / 2e9)
+    with pytest.raises(ValueError, match="read_gbps"):
+        perf.model_load_seconds("llama-2-7b", "fp16", 0)
+
+
+def test_speculative_speedup_known_values():
+    # Leviathan et al.: (1 - a^(k+1)) / ((1 - a) (k c + 1))
+    assert perf.speculative_speedup(0.8, 4, 0.05) == pytest.approx((1 - 0.8**5) / 0.2 / 1.2)
+    assert perf.speculative_speedup(1.0, 4, 0.0) == pytest.approx(5.0)
+    assert perf.speculative_speedup(0.0, 3, 0.1) == pytest.approx(1 / 1.3)
+    out = perf.speculative_speedup(np.array([0.5, 0.9]), 3, 0.0)
+    assert out.shape == (2,) and out[1] > out[0]
+    for bad in ((1.2, 4, 0.1), (0.5, 0, 0.1), (0.5, 2.5, 0.1), (0.5, 4, -1)):
+        with pytest.raises(ValueError):
+            perf.speculative_speedup(*bad)
+
+
+# ------------------------------------------------------------------------------------------
+# Hand-computed times
+# ------------------------------------------------------------------------------------------
+def test_batch1_decode_is_bandwidth_bound_by_hand():
+    g = make_gpu()
+    m = make_llm()
+    st_ = perf.step_times(m, g, precision="fp16", calibration=unit_cal(bw=0.5, overhead=0.001))
+    # Bytes read per step: all weights except the input embedding table.
+    read = 6.74e9 * 2 - 32000 * 4096 * 2
+    expected = read / (2000e9 * 0.5) + 0.001
+    assert st_.decode_step_seconds(1, 0) == pytest.approx(expected, rel=1e-12)
+    # With 1000 cached tokens: + 1000 x 524,288 bytes of KV.
+    expected_kv = (read + 1000 * 524_288) / (2000e9 * 0.5) + 0.001
+    assert st_.decode_step_seconds(1, 1000) == pytest.approx(expected_kv, rel=1e-12)
+
+
+def test_long_prefill_is_compute_bound_by_hand():
+    g = make_gpu()
+    m = make_llm()
+    cal = unit_cal(bw=0.5, comp=0.5, overhead=0.0)
+    st_ = perf.step_times(m, g, precision="fp16", engine="vllm", calibration=cal)
+    t = 4096
+    flops = 2 * (6.74e9 - 32000 * 4096) * t + 4 * 32 * 128 * 32 * t * (t + 1) / 2
+    assert st_.prefill_seconds(t) == pytest.approx(flops / (500e12 * 0.5), rel=1e-12)
+
+
+def test_tensor_parallel_allreduce_cost_by_hand():
+    g = make_gpu()
+    m = make_llm()
+    cal = unit_cal(bw=0.5, overhead=0.0, allreduce_latency_s=10e-6)
+    one = perf.step_times(m, g, precision="fp16", calibration=cal)
+    two = perf.step_times(m, g, precision="fp16", n_gpus=2, calibration=cal)
+    link = 800e9 / 2 * perf.LINK_EFFICIENCY  # per direction, achieved
+    msg = 4096 * 2  # one token x hidden x 2 bytes
+    comm = 2 * 32 * (10e-6 + 2 * (2 - 1) / 2 * msg / link)
+    assert two.decode_step_seconds(1, 0) == pytest.approx(one.decode_step_seconds(1, 0) / 2 + comm)
+    # Over PCIe the all-reduce latency is the fixed PCIe figure.
+    pcie = perf.step_times(m, make_gpu(interconnect="pcie5", interconnect_gbps=128.0),
+                           precision="fp16", n_gpus=2, calibration=cal)
+    comm_p = 2 * 32 * (perf.PCIE_ALLREDUCE_LATENCY_S + msg / (64e9 * perf.LINK_EFFICIENCY))
+    assert pcie.decode_step_seconds(1, 0) == pytest.approx(one.decode_step_seconds(1, 0) / 2 + comm_p)
+
+
+def test_layer_split_divides_memory_not_time():
+    g = make_gpu(interconnect="pcie4", interconnect_gbps=64.0)
+    m = make_llm()
+    cal = unit_cal()
+    one = perf.estimate(m, g, precision="fp16", engine="llama.cpp", calibration=cal)
+    two = perf.estimate(m, g, precision="fp16", engine="llama.cpp", n_gpus=2, calibration=cal)
+    assert two.memory_per_gpu_gb < one.memory_per_gpu_gb
+    assert two.tpot_s >= one.tpot_s
+    assert perf.estimate(m, g, precision="fp16", engine="llama.cpp", n_gpus=3, calibration=cal).fits
+
+
+def test_consumer_fp16_accumulate_doubles_llama_cpp_rate():
+    g = catalog.gpu("rtx-4090")
+    assert perf.ridge_point(g, "fp16", engine="llama.cpp") == pytest.approx(
+        2 * perf.ridge_point(g, "fp16"))
+    assert perf.ridge_point("h100-sxm", "fp16", engine="llama.cpp") == pytest.approx(
+        perf.ridge_point("h100-sxm", "fp16"))
+
+
+def test_roofline_helpers():
+    assert perf.ridge_point("h100-sxm", "bf16") == pytest.approx(989.4e12 / 3350e9)
+    # Dense bf16 at batch 1: 2 FLOPs per 2-byte weight.
+    assert perf.arithmetic_intensity(make_llm(), "fp16", 1) == pytest.approx(1.0)
+    assert perf.arithmetic_intensity(make_llm(), "fp16", 64) > perf.arithmetic_intensity(make_llm(), "fp16", 8)
+    b = perf.ridge_batch_size("llama-3.1-8b", "h100-sxm", "bf16")
+    assert b is not None and 50 < b < 2000
+    st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
+    mem, comp, _ = core.decode_step_terms(st_._f, np.array([b - 1.0, b]), 0.0)
+    assert comp[1] >= mem[1] and comp[0] < mem[0]
+    assert perf.ridge_batch_size("llama-2-7b", "h100-sxm", "bf16", context_tokens=4000) is None
+
+
+# ------------------------------------------------------------------------------------------
+# Estimate
+# ------------------------------------------------------------------------------------------
+def test_estimate_definitions_are_consistent_with_step_times():
+    kw = dict(precision="bf16", batch_size=8, input_tokens=300, output_tokens=50)
+    e = perf.estimate("llama-3.1-8b", "h100-sxm", **kw)
+    st_ = perf.step_times("llama-3.1-8b", "h100-sxm", precision="bf16")
+    assert e.fits and e.bound == "memory"
+    assert e.prefill_s == pytest.approx(st_.prefill_seconds(8 * 300, 0, 8))
+    assert e.ttft_s == e.prefill_s
+    steps = [st_.decode_step_seconds(8, 8 * (300 + k)) for k in range(1, 50)]
+    assert e.decode_s == pytest.approx(sum(steps), rel=1e-10)
+    assert e.tpot_s == pytest.approx(np.mean(steps))
+    assert e.tokens_per_s_per_request == pytest.approx(1 / e.tpot_s)
+    assert e.output_tokens_per_s == pytest.approx(8 * 50 / (e.prefill_s + e.decode_s))
+    assert e.e2e_s == pytest.approx(e.prefill_s + e.decode_s)
+    assert 0 < e.bandwidth_efficiency <= 1 and 0 < e.compute_efficiency <= 1
+    lo, hi = e.error_band
+    assert lo <= 1 <= hi
+
+
+@pytest.mark.parametrize("model, kw", [
+    ("gemma-2-27b", dict(input_tokens=4000, output_tokens=300, flash_attention=False)),
+    ("mixtral-8x7b", dict(input_tokens=100, output_tokens=40, batch_size=16, n_gpus=2)),
+    ("gpt-oss-20b", dict(input_tokens=50, output_tokens=200, precision="int4")),
+])
+def test_closed_form_decode_sum_equals_step_by_step(model, kw):
+    kw = dict(kw)
+    b = kw.pop("batch_size", 1)
+    n = kw.pop("n_gpus", 1)
+    prec = kw.pop("precision", "bf16")
+    flash = kw.pop("flash_attention", True)
+    e = perf.estimate(model, "h200-sxm", batch_size=b, n_gpus=n, precision=prec,
+                      flash_attention=flash, **kw)
+    st_ = perf.step_times(model, "h200-sxm", n_gpus=n, precision=prec, flash_attention=flash)
+    i, o = kw["input_tokens"], kw["output_tokens"]
+    steps = st_.decode_step_seconds(np.full(o - 1, b), b * (i + np.arange(1, o)))
+    assert e.fits
+    assert e.decode_s == pytest.approx(float(np.sum(steps)), rel=1e-10)
+
+
+def test_output_tokens_1_has_no_decode_steps():
+    e = perf.estimate("llama-3.1-8b", "h100-sxm", output_tokens=1)
+    assert e.decode_s == 0 and e.ttft_s == e.prefill_s and e.tpot_s > 0
+    assert e.output_tokens_per_s == pytest.approx(1 / e.prefill_s)
+
+
+def test_batch_max_uses_memory_and_engine_cap():
+    e = perf.estimate("llama-3.1-8b", "h100-sxm", engine="vllm", batch_size="max",
+                      input_tokens=128, output_tokens=128)
+    assert e.fits and e.batch_size == e.max_batch_size == 256  # vLLM max_num_seqs
+    e2 = perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=4, engine="vllm", batch_size="max",
+                       input_tokens=8000, output_tokens=2000)
+    assert e2.fits and 1 <= e2.batch_size == e2.max_batch_size < 256
+    over = perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=4, engine="vllm",
+                         batch_size=e2.max_batch_size + 1, input_tokens=8000, output_tokens=2000)
+    assert not over.fits
+
+
+def test_not_fitting_gives_reason_and_suggestion_never_nan():
+    e = perf.estimate("llama-3.1-70b", "h100-sxm", precision="bf16")
+    assert not e.fits
+    assert "needs" in e.reason and "h100-sxm" in e.reason
+    assert e.ttft_s is None and e.tpot_s is None and e.output_tokens_per_s is None
+    assert e.bound is None
+    for name, value in e.to_dict().items():
+        if isinstance(value, float):
+            assert math.isfinite(value), name
+    n = e.suggested_n_gpus
+    assert n is not None and perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=n).fits
+    smaller = [k for k in perf.valid_gpu_counts("llama-3.1-70b") if k < n]
+    assert all(not perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=k).fits for k in smaller)
+    assert e.suggested_precision in ("fp8", "int8", "int4")
+    assert perf.estimate("llama-3.1-70b", "h100-sxm", precision=e.suggested_precision).fits
+    assert str(n) in e.suggestion
+    assert perf.min_gpus_to_fit("llama-3.1-70b", "h100-sxm", "bf16") == n
+
+
+def test_context_window_exceeded():
+    e = perf.estimate("llama-2-7b", "h100-sxm", input_tokens=4000, output_tokens=200)
+    assert not e.fits and "context window" in e.reason
+    assert perf.min_gpus_to_fit("llama-2-7b", "h100-sxm", input_tokens=4000, output_tokens=200) is None
+
+
+def test_flash_attention_off_costs_memory_and_time_on_long_prompts():
+    on = perf.estimate("llama-3.1-8b", "h100-sxm", input_tokens=8000, output_tokens=10)
+    off = perf.estimate("llama-3.1-8b", "h100-sxm", input_tokens=8000, output_tokens=10,
+                        flash_attention=False)
+    assert off.fits and off.prefill_s > on.prefill_s and off.activation_gb > on.activation_gb
+    # 32 heads x 32768^2 fp32 scores (137 GB) cannot be materialized on one H100.
+    assert not perf.estimate("llama-3.1-8b", "h100-sxm", input_tokens=32768, output_tokens=10,
+                             flash_attention=False).fits
+    assert perf.estimate("llama-3.1-8b", "h100-sxm", input_tokens=32768, output_tokens=10).fits
+
+
+def test_kv_head_replication_and_mla_replication():
+    e8 = perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=8, batch_size=4)
+    e16 = perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=16, batch_size=4)
+    e4 = perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=4, batch_size=4)
+    assert e4.kv_cache_gb == pytest.approx(e8.kv_cache_gb)
+    assert e16.kv_cache_gb == pytest.approx(2 * e8.kv_cache_gb)  # each KV head on 2 GPUs
+    d8 = perf.estimate("deepseek-v3", "h200-sxm", n_gpus=8, precision="fp8", batch_size=4)
+    d16 = perf.estimate("deepseek-v3", "h200-sxm", n_gpus=16, precision="fp8", batch_size=4)
+    assert d16.kv_cache_gb == pytest.approx(2 * d8.kv_cache_gb)  # latent on every GPU
+
+
+def test_int4_faster_than_bf16_at_batch_1_on_any_gpu():
+    a = perf.estimate("llama-3.1-8b", "a100-80gb-sxm", precision="bf16")
+    q = perf.estimate("llama-3.1-8b", "a100-80gb-sxm", precision="int4")
+    assert q.fits and q.tpot_s < a.tpot_s
+    assert q.kv_precision == "bf16"  # weight-only: activations and KV stay 16-bit
+    assert perf.estimate("llama-3.1-8b", "h100-sxm", precision="fp8").kv_precision == "fp8"
+
+
+def test_sweep_matches_estimate():
+    df = perf.sweep(["llama-3.1-8b", "mixtral-8x7b"], ["h100-sxm", "a100-80gb-sxm", "rtx-4090"],
+                    precisions=("bf16", "fp8", "int4"), n_gpus=(1, 2, 3), batch_sizes=(1, 32, "max"),
+                    input_tokens=(256, 2000), output_tokens=(1, 300), engine="vllm")
+    assert len(df) == 2 * 3 * 3 * 3 * 3 * 2 * 2
+    assert not df.loc[df.fits, ["ttft_s", "tpot_s", "output_tokens_per_s"]].isna().any().any()
+    assert df.loc[~df.fits, "tpot_s"].isna().all()
+    fp8_a100 = df[(df.gpu_id == "a100-80gb-sxm") & (df.precision == "fp8")]
+    assert (~fp8_a100.fits).all() and (fp8_a100.reason == "precision not supported on this GPU/engine").all()
+    three = df[(df.n_gpus == 3) & (df.reason != "precision not supported on this GPU/engine")]
+    assert len(three) and (three.reason == "n_gpus not allowed by the model's heads").all()
+    sample = df[df.fits].iloc[::7]
+    assert len(sample) > 10
+    for r in sample.itertuples():
+        bs = r.batch_size
+        e = perf.estimate(r.model_id, r.gpu_id, n_gpus=r.n_gpus, precision=r.precision,
+                          batch_size=bs, input_tokens=r.input_tokens,
+                          output_tokens=r.output_tokens, engine="vllm")
+        assert e.fits
+        assert r.ttft_s == pytest.approx(e.ttft_s, rel=1e-9)
+        assert r.tpot_s == pytest.approx(e.tpot_s, rel=1e-9)
+        assert r.output_tokens_per_s == pytest.approx(e.output_tokens_per_s, rel=1e-9)
+        assert r.memory_per_gpu_gb == pytest.approx(e.memory_per_gpu_gb, rel=1e-9)
+        assert r.kv_cache_gb == pytest.approx(e.kv_cache_gb, rel=1e-9)
+        assert r.bound == e.bound
+    maxed = df[df.fits & (df.batch_size == df.max_batch_size)]
+    assert len(maxed) > 0
+
+
+def test_iteration_seconds_reads_weights_once():
+    st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
+    mixed = st_.iteration_seconds(256, 16, 16 * 1000)
+    assert mixed < st_.prefill_seconds(256) + st_.decode_step_seconds(16, 16 * 1000)
+    assert mixed >= st_.decode_step_seconds(16, 16 * 1000) * 0.999
+    assert st_.iteration_seconds(0, 16, 16 * 1000) == pytest.approx(st_.decode_step_seconds(16, 16 * 1000))
+    assert st_.kv_capacity_tokens > 100_000
+    assert st_.max_batch_size == 256
+
+
+# ------------------------------------------------------------------------------------------
+# Bad input
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kw, match", [
+    (dict(precision="fp4"), r"unknown precision 'fp4'; accepted: fp16, bf16, fp8, int8, int4"),
+    (dict(kv_precision="q4"), "unknown kv_precision"),
+    (dict(engine="magic"), r"unknown engine 'magic'; accepted: None, vllm"),
+    (dict(batch_size=0), "batch_size must be a positive integer"),
+    (dict(batch_size="lots"), "batch_size"),
+    (dict(batch_size=2.5), "batch_size"),
+    (dict(input_tokens=-5), "input_tokens must be a positive integer"),
+    (dict(output_tokens=0), "output_tokens"),
+    (dict(n_gpus=3), r"n_gpus=3 does not divide the 32 attention heads.*accepted: 1, 2, 4, 8"),
+    (dict(n_gpus=0), "n_gpus must be a positive integer"),
+])
+def test_bad_input_raises_value_error(kw, match):
+    with pytest.raises(ValueError, match=match):
+        perf.estimate("llama-3.1-8b", "h100-sxm", **kw)
+
+
+def test_gpu_precision_support():
+    with pytest.raises(ValueError, match=r"no fp8 tensor support.*accepted on this GPU"):
+        perf.estimate("llama-3.1-8b", "a100-80gb-sxm", precision="fp8")
+    assert perf.estimate("llama-3.1-8b", "a100-80gb-sxm", precision="int8").fits
+    with pytest.raises(ValueError, match="does not run on AMD"):
+        perf.estimate("llama-3.1-8b", "mi300x", engine="tensorrt-llm")
+    with pytest.raises(ValueError, match="does not serve 'fp8' weights"):
+        perf.estimate("llama-3.1-8b", "rtx-4090", engine="llama.cpp", precision="fp8")
+    with pytest.raises(ValueError, match="no bf16 tensor support"):
+        perf.estimate("llama-3.1-8b", make_gpu(bf16_tflops=None))
+
+
+def test_kv_head_rule_for_more_gpus_than_kv_heads():
+    # 8 KV heads: 16 GPUs replicate each twice (allowed).
+    assert perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=16).fits
+    # Mixtral 8x22B: 48 heads, 8 KV heads. 12 divides the heads but is not a multiple of 8;
+    # 6 does not divide the 8 KV heads.
+    with pytest.raises(ValueError, match="not a multiple"):
+        perf.estimate("mixtral-8x22b", "h100-sxm", n_gpus=12, precision="fp8")
+    with pytest.raises(ValueError, match="does not divide the 8 KV heads"):
+        perf.estimate("mixtral-8x22b", "h100-sxm", n_gpus=6, precision="fp8")
+    assert perf.valid_gpu_counts("mixtral-8x22b", max_gpus=48) == [1, 2, 4, 8, 16, 24, 48]
+    # MLA has no KV-head constraint; layer split has none either.
+    assert 32 in perf.valid_gpu_counts("deepseek-v3")
+    assert 3 in perf.valid_gpu_counts("llama-3.1-8b", engine="llama.cpp")
+
+
+def test_step_times_rejects_bad_sizes():
+    st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
+    with pytest.raises(ValueError, match="batch_size"):
+        st_.decode_step_seconds(0, 100)
+    with pytest.raises(ValueError, match="new_tokens"):
+        st_.prefill_seconds(-3)
+
+
+# ------------------------------------------------------------------------------------------
+# Physical invariants (hypothesis)
+# ------------------------------------------------------------------------------------------
+MODELS = ["llama-3.1-8b", "llama-2-13b", "mixtral-8x7b", "gemma-2-27b", "gpt-oss-20b", "qwen2.5-7b"]
+GPUS = ["h100-sxm", "a100-80gb-sxm", "l40s", "rtx-4090", "mi300x", "h200-sxm"]
+ENGINES = [None, "vllm", "tensorrt-llm", "llama.cpp", "sglang"]
+
+
+def _supported(gpu, engine, precision):
+    try:
+        perf._resolve("llama-3.1-8b", gpu, 1, precision, None, engine)
+        return True
+    except ValueError:
+        return False
+
+
+@FAST
+@given(model=st.sampled_from(MODELS), gpu=st.sampled_from(GPUS),
+       precision=st.sampled_from(["bf16", "int4", "fp8"]), engine=st.sampled_from(ENGINES),
+       factor=st.floats(1.0, 5.0), batch=st.integers(1, 64),
+       i=st.integers(1, 6000), o=st.integers(1, 1500), flash=st.booleans())
+def test_more_bandwidth_is_never_slower(model, gpu, precision, engine, factor, batch, i, o, flash):
+    assume(_supported(gpu, engine, precision))
+    g = catalog.gpu(gpu)
+    fast = dataclasses.replace(g, mem_bw_gbps=g.mem_bw_gbps * factor)
+    kw = dict(precision=precision, engine=engine, batch_size=batch, input_tokens=i,
+              output_tokens=o, flash_attention=flash)
+    a = perf.estimate(model, g, **kw)
+    b = perf.estimate(model, fast, **kw)
+    assert a.fits == b.fits
+    if a.fits:
+        assert b.tpot_s <= a.tpot_s * (1 + 1e-12)
+        assert b.ttft_s <= a.ttft_s * (1 + 1e-12)
+        assert b.output_tokens_per_s >= a.output_tokens_per_s * (1 - 1e-12)
+
+
+@FAST
+@given(model=st.sampled_from(MODELS), gpu=st.sampled_from(GPUS), engine=st.sampled_from(ENGINES),
+       b1=st.integers(1, 300), extra=st.integers(1, 300), i=st.integers(1, 4000),
+       o=st.integers(1, 1000), n=st.sampled_from([1, 2]), flash=st.booleans())
+def test_more_batch_never_less_aggregate_throughput(model, gpu, engine, b1, extra, i, o, n, flash):
+    assume(_supported(gpu, engine, "bf16"))
+    b2 = b1 + extra
+    kw = dict(engine=engine, input_tokens=i, output_tokens=o, n_gpus=n, flash_attention=flash)
+    try:
+        small = perf.estimate(model, gpu, batch_size=b1, **kw)
+    except ValueError:
+        assume(False)
+    big = perf.estimate(model, gpu, batch_size=b2, **kw)
+    assume(small.fits and big.fits)
+    # Throughput rises with the batch and saturates at the compute roof; it never falls.
+    assert big.output_tokens_per_s >= small.output_tokens_per_s * (1 - 1e-9)
+    assert big.tpot_s >= small.tpot_s * (1 - 1e-9)  # each sequence waits at least as long
+
+
+@FAST
+@given(model=st.sampled_from(MODELS + ["llama-3.1-70b", "deepseek-v3"]), gpu=st.sampled_from(GPUS),
+       engine=st.sampled_from(ENGINES), mem1=st.floats(8, 300), extra=st.floats(0, 300),
+       batch=st.integers(1, 128), i=st.integers(1, 8000), o=st.integers(1, 2000),
+       flash=st.booleans())
+def test_fits_is_monotone_in_memory(model, gpu, engine, mem1, extra, batch, i, o, flash):
+    precision = "fp8" if model == "deepseek-v3" else "bf16"
+    assume(_supported(gpu, engine, precision))
+    g = catalog.gpu(gpu)
+    small = dataclasses.replace(g, memory_gb=mem1)
+    big = dataclasses.replace(g, memory_gb=mem1 + extra)
+    kw = dict(engine=engine, batch_size=batch, input_tokens=i, output_tokens=o,
+              flash_attention=flash, precision=precision)
+    a = perf.estimate(model, small, **kw)
+    b = perf.estimate(model, big, **kw)
+    if a.fits:
+        assert b.fits
+    assert b.max_batch_size >= a.max_batch_size
+
+
+@FAST
+@given(p0=st.floats(-5, 5), p1=st.floats(-2, 2), q0=st.floats(-5, 5), q1=st.floats(-2, 2),
+       lo=st.integers(0, 50), n=st.integers(0, 80))
+def test_sum_of_max_of_affine_is_exact(p0, p1, q0, q1, lo, n):
+    hi = lo + n
+    i = np.arange(lo, hi)
+    brute = float(np.maximum(p0 + p1 * i, q0 + q1 * i).sum())
+    fast = float(core._sum_max_affine(p0, p1, q0, q1, float(lo), float(hi)))
+    assert fast == pytest.approx(brute, rel=1e-9, abs=1e-9)
+
+
+@FAST
+@given(a=st.floats(0, 1), da=st.floats(0, 1), k=st.integers(1, 16), c=st.floats(0, 1))
+def test_speculative_speedup_grows_with_acceptance(a, da, k, c):
+    b = min(1.0, a + da)
+    assert perf.speculative_speedup(b, k, c) >= perf.speculative_speedup(a, k, c) * (1 - 1e-12)
+    assert perf.speculative_speedup(a, k, c) <= (k + 1) / (k * c + 1) + 1e-12
+
+
+# ------------------------------------------------------------------------------------------
+# Engines, calibration and validation
+# ------------------------------------------------------------------------------------------
+def test_engines_table_has_capabilities_sources_and_factors():
+    df = perf.engines()
+    for col in ("continuous_batching", "paged_attention", "speculative_decoding", "flash_attention",
+                "quantization_formats", "multi_gpu", "amd_support", "docs_url",
+                "bandwidth_efficiency", "compute_efficiency", "step_overhead_s"):
+        assert col in df.columns, col
+    assert {"vllm", "tensorrt-llm", "sglang", "tgi", "llama.cpp", "exllamav2"} <= set(df.index)
+    assert df["docs_url"].str.startswith("https://").all()
+    assert ((df.bandwidth_efficiency > 0) & (df.bandwidth_efficiency <= 1)).all()
+    assert ((df.compute_efficiency > 0) & (df.compute_efficiency <= 1)).all()
+    assert (df.step_overhead_s > 0).all()
+    assert not df.loc["tensorrt-llm", "amd_support"] and df.loc["vllm", "amd_support"]
+    assert perf.ENGINES["vllm"]["memory_fraction"] == 0.9
+    assert perf.ENGINES["llama.cpp"]["memory_fraction"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def stored():
+    with open(perf.CALIBRATION_PATH, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def test_stored_calibration_is_reproducible_from_the_table(stored):
+    fresh = perf.calibrate(loso=False).data
+    assert fresh["benchmarks"]["sha256"] == stored["benchmarks"]["sha256"], (
+        "data/benchmarks.csv changed since calibration.json was written: run "
+        "hwcost.perf.calibrate(write=True)")
+    for key, ef in stored["engines"].items():
+        for name in ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s"):
+            assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4), (key, name)
+    for name in ("weight_only_efficiency_factor", "fp8_compute_factor", "allreduce_latency_s",
+                 "prefill_overhead_ratio"):
+        assert fresh[name] == pytest.approx(stored[name], rel=1e-4)
+    assert fresh == perf.calibrate(loso=False).data  # deterministic
+
+
+def test_stored_factors_are_physical(stored):
+    for ef in stored["engines"].values():
+        assert 0 < ef["bandwidth_efficiency"] <= 1
+        assert 0 < ef["compute_efficiency"] <= 1
+        assert 0 < ef["step_overhead_s"] < 0.05
+    assert 0 < stored["weight_only_efficiency_factor"] <= 1
+    assert 0 < stored["fp8_compute_factor"] <= 1
+    assert 1e-6 < stored["allreduce_latency_s"] < 1e-3
+    for lo, hi in stored["error_bands"].values():
+        assert 0 < lo <= 1 <= hi
+
+
+def test_validation_meets_target_and_covers_every_row(stored):
+    v = perf.validate()
+    assert len(v) == len(catalog.benchmarks())
+    assert set(v.regime) == {"decode", "ttft", "throughput"}
+    assert np.isfinite(v.predicted).all() and (v.predicted > 0).all()
+    np.testing.assert_allclose(v.error_pct, (v.predicted - v.measured) / v.measured * 100)
+    mdape = v.attrs["mdape_pct"]
+    for regime in ("decode", "ttft", "throughput"):
+        assert mdape[regime] <= 15.0, (regime, mdape)
+        assert mdape[regime] == pytest.approx(stored["mdape_pct"][regime], rel=1e-3)
+    assert stored["loso_mdape_pct"]["all"] is not None
+
+
+def test_calibrate_from_user_dataframe_writes_atomically(tmp_path):
+    table = catalog.benchmarks()
+    mine = table[table.engine == "llama.cpp"].copy()
+    out = tmp_path / "cal.json"
+    cal = perf.calibrate(mine, write=True, path=out, loso=True)
+    on_disk = json.loads(out.read_text())
+    assert on_disk["benchmarks"]["rows"] == len(mine)
+    assert on_disk["engines"]["llama.cpp"]["n_rows"] == len(mine)
+    assert not list(tmp_path.glob("*.tmp"))
+    assert on_disk["loso_mdape_pct"]["all"] is not None
+    e = perf.estimate("llama-3.1-8b", "rtx-4090", engine="llama.cpp", precision="int4",
+                      calibration=cal)
+    shift = on_disk["gpu_classes"]["gddr"]["bandwidth_logit_shift"]
+    eta = perf._sigmoid(perf._logit(on_disk["engines"]["llama.cpp"]["bandwidth_efficiency"]) + shift)
+    assert e.fits
+    assert e.bandwidth_efficiency == pytest.approx(eta * on_disk["weight_only_efficiency_factor"])
+    lo = perf.leave_one_source_out(mine)
+    assert set(lo.held_out_source) == set(lo.source)
+    assert len(lo) == len(mine)
+
+
+def test_calibrate_rejects_bad_tables():
+    with pytest.raises(ValueError, match="lacks column"):
+        perf.calibrate(pd.DataFrame({"engine": ["vllm"]}), loso=False)
+    bad = catalog.benchmarks().head(3).copy()
+    bad["metric"] = "joules"
+    with pytest.raises(ValueError, match="unknown metric"):
+        perf.calibrate(bad, loso=False)

@@ -442,7 +442,8 @@ def request_cost(workload: Workload, deployment: Deployment) -> RequestCost:
     """Cost per request, per day and per million tokens of serving ``workload``.
 
     Utilization is derived, not assumed: busy GPU-hours (requests x output tokens /
-    throughput) over billed GPU-hours. An always-on GPU that is 0.3 % busy costs its full
+    throughput at the operating batch, i.e. the share of the replica's capacity the volume
+    uses) over billed GPU-hours. An always-on GPU that is 0.3 % busy costs its full
     hourly price; the cost lands on the few requests it serves.
 
     Billing modes (per hour ``h`` of the workload's daily profile, arrival rate ``r_h``,
@@ -598,13 +599,31 @@ class CloudRate:
         """Total paid for a reserved commitment per GPU (0 for on-demand/spot). [USD]"""
         return self.usd_per_gpu_hour * self.commitment_months * HOURS_PER_MONTH
 
-    def deployment(self, output_tokens_per_s: float, *, n_gpus: int = 1, **kwargs) -> Deployment:
-        """A :class:`Deployment` at this rate (reserved capacity is always on)."""
+    def replica_usd_per_gpu_hour(self, n_gpus: int = 1, *, whole_instance: bool = False) -> float:
+        """Effective price per GPU-hour of a replica of ``n_gpus`` GPUs. [USD/h]
+
+        With ``whole_instance=False`` (default) the per-GPU price applies: the instance's
+        other GPUs run other replicas. With ``whole_instance=True`` a replica pays for every
+        instance it touches: a 1-GPU replica on an 8-GPU node at USD 49.24/h costs
+        USD 49.24/h, i.e. USD 49.24 per GPU-hour it uses.
+        """
+        n = _count("n_gpus", n_gpus)
+        if not whole_instance:
+            return self.effective_usd_per_gpu_hour
+        instances = math.ceil(n / self.gpus_per_instance)
+        return self.effective_usd_per_gpu_hour * instances * self.gpus_per_instance / n
+
+    def deployment(self, output_tokens_per_s: float, *, n_gpus: int = 1, whole_instance: bool = False,
+                   **kwargs) -> Deployment:
+        """A :class:`Deployment` at this rate (reserved capacity is always on).
+
+        ``whole_instance``: see :meth:`replica_usd_per_gpu_hour`.
+        """
         kwargs.setdefault("billing_granularity_s", self.billing_granularity_s)
         if self.pricing == "reserved":
             kwargs["billing"] = "always-on"
         kwargs.setdefault("label", self.offer_id or f"{self.provider} {self.pricing}")
-        return Deployment(usd_per_gpu_hour=self.effective_usd_per_gpu_hour,
+        return Deployment(usd_per_gpu_hour=self.replica_usd_per_gpu_hour(n_gpus, whole_instance=whole_instance),
                           output_tokens_per_s=output_tokens_per_s, n_gpus=n_gpus, **kwargs)
 
 
@@ -1346,6 +1365,38 @@ def api_crossover(api: ApiPrice, *, replica_usd_per_hour: float, output_tokens_p
     return Crossover(True, first, first / (i + o), k * first, reason=(
         f"one replica costs USD {monthly:,.0f}/month = {first / 1e6:,.0f}M tokens at the API's "
         f"USD {p * 1e6:.3g}/1M; a replica holds {capacity / 1e6:,.0f}M tokens/month"), **common)
+
+
+def api_crossovers(llm, *, replica_usd_per_hour: float, output_tokens_per_s: float,
+                   input_tokens: float, output_tokens: float, max_utilization: float = 1.0,
+                   prices: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`api_crossover` against every API offer serving the model class ``llm``.
+
+    Returns
+    -------
+    DataFrame
+        ``id, provider, api_usd_per_million_tokens, reached, tokens_per_month,
+        requests_per_month, always_cheaper_above_tokens_per_month``, earliest crossover
+        first (offers where self-hosting never wins last, with ``reached`` False and empty
+        volumes).
+    """
+    offers = api_prices_for(llm, prices=prices)
+    if offers.empty:
+        raise ValueError(f"no API offer in the catalog serves {catalog.llm(llm).id!r}")
+    rows = []
+    for _, row in offers.iterrows():
+        c = api_crossover(_api_row_to_price(row), replica_usd_per_hour=replica_usd_per_hour,
+                          output_tokens_per_s=output_tokens_per_s, input_tokens=input_tokens,
+                          output_tokens=output_tokens, max_utilization=max_utilization)
+        rows.append({"id": row["id"], "provider": row["provider"],
+                     "api_usd_per_million_tokens": c.api_usd_per_million_tokens, "reached": c.reached,
+                     "tokens_per_month": c.tokens_per_month, "requests_per_month": c.requests_per_month,
+                     "always_cheaper_above_tokens_per_month": c.always_cheaper_above_tokens_per_month})
+    df = pd.DataFrame(rows)
+    for col in ("tokens_per_month", "requests_per_month", "always_cheaper_above_tokens_per_month"):
+        df[col] = pd.array([None if v is None else float(v) for v in df[col]], dtype="Float64")
+    order = df["tokens_per_month"].astype("float64").fillna(float(np.finfo(float).max))
+    return df.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------------------

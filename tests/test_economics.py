@@ -528,3 +528,38 @@ def test_profile_shape_does_not_change_always_on_single_replica_cost():
     shaped = Workload("x", 1000, 500, 150, daily_profile=BUSINESS_HOURS_PROFILE)
     d = e.Deployment(1.0, 500)
     assert e.request_cost(flat, d).usd_per_day == e.request_cost(shaped, d).usd_per_day
+
+
+def test_whole_instance_bundle_pricing():
+    node = e.CloudRate(49.24 / 8, gpus_per_instance=8)
+    assert node.replica_usd_per_gpu_hour(1) == pytest.approx(49.24 / 8)
+    # a lone 1-GPU replica pays for the whole 8-GPU node
+    assert node.replica_usd_per_gpu_hour(1, whole_instance=True) == pytest.approx(49.24)
+    assert node.replica_usd_per_gpu_hour(8, whole_instance=True) == pytest.approx(49.24 / 8)
+    d = node.deployment(500.0, n_gpus=2, whole_instance=True)
+    assert d.usd_per_replica_hour == pytest.approx(49.24)
+
+
+def test_api_crossovers_table_for_a_model_class():
+    df = e.api_crossovers("llama-3.1-70b", replica_usd_per_hour=1.6, output_tokens_per_s=300,
+                          input_tokens=500, output_tokens=200)
+    assert set(df["id"]) == set(e.api_prices_for("llama-3.1-70b")["id"])
+    reached = df[df["reached"]]
+    # 1.6 USD/h x 730 h / blended price per token
+    for r in reached.itertuples():
+        assert r.tokens_per_month == pytest.approx(1.6 * 730 / (r.api_usd_per_million_tokens / 1e6))
+    assert df["tokens_per_month"].dropna().is_monotonic_increasing
+    with pytest.raises(ValueError, match="llama-3.1-70"):
+        e.api_crossovers("llama-3.1-70c", replica_usd_per_hour=1.6, output_tokens_per_s=300,
+                         input_tokens=500, output_tokens=200)
+
+
+def test_monte_carlo_self_hosted_cost_with_utilization_range():
+    inputs = {**e.tco_inputs_from_catalog("h100-sxm"), "tokens_per_s": 600.0,
+              "utilization": e.Range(0.1, 0.4, 0.9)}
+    mc = e.monte_carlo(lambda **k: e.self_hosted_usd_per_million_tokens(**k), inputs, n=3000, seed=5)
+    p10, p50, p90 = mc.p()
+    typical = e.self_hosted_tco(e.tco_from_catalog("h100-sxm")).usd_per_million_tokens(600, 0.4)
+    assert p10 < typical < p90
+    tor = e.tornado(lambda **k: e.self_hosted_usd_per_million_tokens(**k), inputs)
+    assert tor.loc[0, "input"] == "utilization"  # utilization moves the answer most

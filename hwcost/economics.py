@@ -389,7 +389,9 @@ class Deployment:
             f"{estimate.gpu_id} x{estimate.n_gpus} {estimate.precision} batch {estimate.batch_size}",
         )
         if "single_request_s" not in kwargs and estimate.batch_size == 1:
-            kwargs["single_request_s"] = estimate.ttft_s + max(estimate.output_tokens - 1, 0) * estimate.tpot_s
+            e2e = getattr(estimate, "e2e_s", None)
+            kwargs["single_request_s"] = e2e if e2e is not None else (
+                estimate.ttft_s + max(estimate.output_tokens - 1, 0) * estimate.tpot_s)
         return cls(usd_per_gpu_hour=usd_per_gpu_hour,
                    output_tokens_per_s=estimate.output_tokens_per_s, **kwargs)
 

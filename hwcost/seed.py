@@ -347,7 +347,8 @@ def _rc_min_gpus(model, gpu, precisions):
         if not found:
             return Check(status=NOT_CHECKABLE, reason=f"{model} fits no replica of {gpu}")
         text = ", ".join(f"{p}: {n}" for p, n in counts.items())
-        return Check(value=min(found), low=min(found), high=max(found),
+        first = counts[precisions[0]]
+        return Check(value=first if first is not None else max(found), low=min(found), high=max(found),
                      reason=f"fewest {catalog.gpu(gpu).id} GPUs that hold {model} "
                             f"(500+200 tokens, batch 1) by precision: {text}")
     return run
@@ -623,11 +624,12 @@ def _rc_break_even_hours(x):
     implied = [x["capex_usd"] / h + x["opex_usd_per_month"] / economics.HOURS_PER_MONTH for h in (10_000, 8_000)]
     real = economics.tco_from_catalog("h100-sxm")
     rb = economics.break_even(real, x["cloud_usd_per_gpu_hour"])
+    at_catalog = (f"{rb.gpu_hours:,.0f} h" if rb.reached else "never")
     return Check(value=b.gpu_hours, reason=(
         f"{_usd(x['capex_usd'])} / ({_usd(x['cloud_usd_per_gpu_hour'])}/h - $500/730 h) = "
         f"{b.gpu_hours:,.0f} GPU-hours; 8,000-10,000 h would need a cloud rate of "
         f"{_usd(implied[0])}-{_usd(implied[1])}/h; at catalog prices (H100 + server "
-        f"{_usd(real.capex_usd)}) {rb.gpu_hours:,.0f} h" if rb.reached else ""),
+        f"{_usd(real.capex_usd)}) {at_catalog}"),
         implausible=_implausible_gpu_price("h100-sxm", x["capex_usd"]))
 
 
@@ -888,8 +890,8 @@ CLAIMS: tuple[Claim, ...] = (
            + economics.power_usd_per_hour(x["tdp_w"], 1, 1, x["usd_per_kwh"][1]),
            reason=f"$3,000 / 26,280 h + 300 W at $0.10-0.20/kWh = $0.144-0.174/h; at the catalog's "
                   f"typical price the same method gives "
-                  f"{_usd(_hardware_range('rtx-6000-ada')[1] / 26280 + 0.03)}-"
-                  f"{_usd(_hardware_range('rtx-6000-ada')[1] / 26280 + 0.06)}/h, inside the claim",
+                  f"{_usd(economics.amortized_usd_per_hour(_hardware_range('rtx-6000-ada')[1], x['years']) + economics.power_usd_per_hour(x['tdp_w'], 1, 1, x['usd_per_kwh'][0]))}-"
+                  f"{_usd(economics.amortized_usd_per_hour(_hardware_range('rtx-6000-ada')[1], x['years']) + economics.power_usd_per_hour(x['tdp_w'], 1, 1, x['usd_per_kwh'][1]))}/h",
            implausible=_implausible_gpu_price("rtx-6000-ada", x["gpu_usd"])),
        claimed_high=0.35, relation="span"),
     _c("h100x8-hardware-price", SELF, "GPU Cluster (8x H100): $10,000 hardware cost", 10_000, "USD (8 GPUs)",

@@ -15,7 +15,7 @@ import pytest
 
 from hwcost import catalog, report
 from hwcost import notebook as nb
-from notebook_cases import CASES
+from nbcases import CASES
 
 NOTEBOOKS = report.notebooks()
 STEMS = [p.stem for p in NOTEBOOKS]

@@ -1,0 +1,36 @@
+"""Canonical names of quantities, with units, used in code, tables, the CLI and notebooks."""
+
+import pandas as pd
+
+TERMS = {
+    "ttft_s": ("s", "time to first token: queueing + prefill of the prompt + the first decode step"),
+    "tpot_s": ("s", "time per output token after the first (mean decode step seen by a request)"),
+    "e2e_s": ("s", "end-to-end request latency: ttft_s + (output_tokens - 1) x tpot_s"),
+    "output_tokens_per_s": ("tokens/s", "generated tokens per second, summed over all requests in flight"),
+    "tokens_per_s_per_request": ("tokens/s", "decode speed one request sees (1 / tpot_s)"),
+    "input_tokens": ("tokens", "prompt length of a request"),
+    "output_tokens": ("tokens", "generated length of a request"),
+    "requests_per_day": ("1/day", "request volume"),
+    "batch_size": ("sequences", "sequences decoded together in one step"),
+    "n_gpus": ("GPUs", "GPUs in one replica (tensor parallel degree)"),
+    "precision": ("-", "weight precision: fp16, bf16, fp8, int8, int4 (weight-only)"),
+    "kv_precision": ("-", "KV-cache precision"),
+    "memory_gb": ("GB", "device memory, 10^9 bytes"),
+    "mem_bw_gbps": ("GB/s", "peak memory bandwidth"),
+    "weights_gb": ("GB", "model weights resident in memory"),
+    "kv_cache_gb": ("GB", "key/value cache for the batch at full length"),
+    "usd_per_hour": ("USD/h", "price of an instance or a GPU for one hour"),
+    "usd_per_gpu_hour": ("USD/h", "price of one GPU for one hour"),
+    "usd_per_million_tokens": ("USD/1M tokens", "cost of generating (or processing) a million tokens"),
+    "utilization": ("0-1", "fraction of paid time the hardware does useful work"),
+    "tdp_w": ("W", "board power"),
+    "usd_per_kwh": ("USD/kWh", "electricity price"),
+    "pue": ("-", "power usage effectiveness: facility power / IT power"),
+}
+
+
+def table() -> pd.DataFrame:
+    """The glossary as a DataFrame: name, unit, meaning."""
+    return pd.DataFrame(
+        [{"name": k, "unit": u, "meaning": m} for k, (u, m) in TERMS.items()]
+    )

@@ -1171,7 +1171,9 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
         for key, plan in plans.items():
             rows.extend(_option_rows(key, plan, workload, constraints, kinds, offer_rows,
                                      tco_inputs, min_fit, days, tokens_total))
-        rows.extend(_api_option_rows(apis, workload, constraints, days, tokens_total))
+        slo_met = any(not p.fail or not p.fail.startswith("slo") for p in plans.values()
+                      if p.screen["fits"])
+        rows.extend(_api_option_rows(apis, workload, constraints, days, tokens_total, slo_met))
         return rows
 
     rows = build()
@@ -1229,12 +1231,18 @@ def _api_rows(workload: Workload, constraints: Constraints) -> list[tuple]:
     return out
 
 
-def _api_option_rows(apis, workload, constraints, days, tokens_total) -> list[dict]:
+def _api_option_rows(apis, workload, constraints, days, tokens_total,
+                     slo_met_somewhere: bool) -> list[dict]:
+    """Rows for hosted APIs. Their latency is not modelled: they pass the SLO unless no
+    modelled hardware meets it at all (an API runs on the same kind of hardware)."""
     from . import economics
 
     rows = []
     for price, served in apis:
         fails = []
+        if constraints.slo.targets() and not slo_met_somewhere:
+            fails.append("slo: API latency is not modelled, and no modelled hardware meets "
+                         "the targets")
         if constraints.privacy:
             fails.append("privacy: prompts would be sent to a third-party API")
         if constraints.data_residency:
@@ -1242,6 +1250,9 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total) -> list[di
                          f"catalog (needed: {constraints.data_residency})")
         cost = economics.api_cost(workload, price)
         total = cost.usd_per_day * days
+        if constraints.budget_usd is not None and total > constraints.budget_usd:
+            fails.append(f"budget: {total:,.0f} USD over {constraints.horizon_months:g} months "
+                         f"> {constraints.budget_usd:,.0f} USD")
         notes = ["latency and availability are the provider's (not modelled)"]
         if served != workload.model:
             notes.insert(0, f"serves {served}, a model of the same size class, not {workload.model}")
@@ -1356,17 +1367,19 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
         inst_price = float(o["usd_per_gpu_hour"]) * inst_gpus
         spot = o["pricing"] == "spot"
         a = constraints.spot_availability if spot else constraints.replica_availability
-        k = spares_needed(plan.n_peak, constraints.availability, a)
+        # An instance is the unit that fails (replicas sharing it go down together): spares
+        # are whole instances, by the same binomial rule as replicas.
+        n_inst = math.ceil(plan.n_peak / per_inst)
+        k = spares_needed(n_inst, constraints.availability, a)
         if k is None:
-            fails.append(f"availability: {o['pricing']} replicas (assumed up {a:.0%}) cannot "
+            fails.append(f"availability: {o['pricing']} instances (assumed up {a:.0%}) cannot "
                          f"reach {constraints.availability:.2%}")
             k = 0
         reserved = o["pricing"] == "reserved"
         if reserved or not constraints.cloud_autoscale:
-            replicas_h = np.full(24, plan.n_peak + k)
+            inst_h = np.full(24, n_inst + k)
         else:
-            replicas_h = needed + k
-        inst_h = np.ceil(replicas_h / per_inst).astype(int)
+            inst_h = np.ceil(needed / per_inst).astype(int) + k
         if reserved:
             months = max(constraints.horizon_months, float(o["commitment_months"]))
             if o["commitment_months"] > constraints.horizon_months:
@@ -1377,16 +1390,19 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
         else:
             total = float(inst_h.sum()) * inst_price * days
             paid = float(inst_h.sum()) * inst_gpus * days
-        if not per_gpu and per_inst * n < inst_gpus:
-            notes.append(f"{inst_gpus}-GPU instance, {per_inst * n} GPUs used")
+        spare_replicas = k * per_inst
+        used = (plan.n_peak + spare_replicas) * n
+        billed = int(inst_h.max()) * inst_gpus
+        if not per_gpu and used < billed:
+            notes.append(f"{inst_gpus}-GPU instances: {used} of {billed} GPUs used at peak")
         if spot:
             notes.append("spot: may be interrupted")
         busy_gpu_h = busy_replica_h_per_day * n * days
         row = _row(option=f"{label} @ {o['id']}", kind="cloud", provider=o["provider"],
-                   offer_id=o["id"], replicas=int(replicas_h.max()),
+                   offer_id=o["id"], replicas=plan.n_peak + spare_replicas,
                    utilization=min(1.0, busy_gpu_h / paid) if paid else None,
                    notes="; ".join(notes))
-        finish(row, fails, total, paid, int(inst_h.max()) * inst_gpus, k)
+        finish(row, fails, total, paid, billed, spare_replicas)
     return out
 
 
@@ -1410,8 +1426,8 @@ def _cost_driver(a: Mapping, b: Mapping) -> str:
     parts = []
     if gh_a > 1.05 * gh_b:
         extra = ""
-        if a["notes"] and "GPUs used" in a["notes"]:
-            extra = ", part of an instance idle"
+        if a["notes"] and "GPUs used at peak" in a["notes"]:
+            extra = ", part of the instance idle"
         elif a["replicas"] and b["replicas"] and a["replicas"] > b["replicas"]:
             extra = f", {a['replicas']} replicas vs {b['replicas']}"
         parts.append(f"{gh_a / gh_b:.1f}x the GPU-hours ({a['gpus_total']} GPUs vs "
@@ -1536,9 +1552,13 @@ def _explain_infeasible(table: pd.DataFrame, plans: Mapping, workload: Workload,
         return (f"no option meets the latency SLO at the peak rate ({detail}); relax the "
                 f"targets or allow more GPUs per replica")
     if binding == "memory capacity":
-        return (f"no GPU configuration holds {workload.model} with up to "
-                f"{max(constraints.n_gpus_options)} GPUs per replica at the allowed precisions; "
-                f"allow more GPUs per replica, int4/int8 precision, or GPUs with more memory")
+        most = max(constraints.n_gpus_options)
+        cap = ""
+        if constraints.max_gpus is not None and constraints.max_gpus < most:
+            most, cap = constraints.max_gpus, f" (max_gpus={constraints.max_gpus})"
+        return (f"no GPU configuration holds {workload.model} with up to {most} GPUs per "
+                f"replica{cap} at the allowed precisions; allow more GPUs per replica, int4/int8 "
+                f"precision, or GPUs with more memory")
     if binding == "max_gpus":
         need = min(int(v) for v in table["gpus_total"].dropna()) if table["gpus_total"].notna().any() else 0
         return (f"every option needs more than max_gpus={constraints.max_gpus} GPUs (the smallest "

@@ -222,3 +222,117 @@ def test_entry_point_subprocess_catalog_and_error():
     assert pd.read_csv(io.StringIO(out))["id"].tolist() == catalog.gpu_ids()
     code, out, err = run_subprocess("catalog", "prices", "--gpu", "a1000")
     assert_one_line_error(code, err, "unknown GPU")
+
+
+# ----------------------------------------------------------------------------------------
+# recommend / estimate
+# ----------------------------------------------------------------------------------------
+ARTICLE_2 = ["recommend", "--model", "llama-3.1-70b", "--requests-per-day", "2000",
+             "--input-tokens", "500", "--output-tokens", "200", "--ttft-p95", "1s",
+             "--tpot-p95", "100ms"]
+
+
+def test_recommend_table_output():
+    code, out, err = run(*ARTICLE_2, "--top", "5")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("llama-3.1-70b: 2,000 requests/day, 500 input + 200 output tokens")
+    assert "p95 ttft_s <= 1 s, tpot_s <= 0.1 s" in lines[0]
+    start = next(i for i, ln in enumerate(lines) if ln.strip().startswith("rank"))
+    header = lines[start]
+    for col in ("option", "total_usd", "usd_per_million_tokens", "limit", "pareto"):
+        assert col in header
+    ranked = []
+    for ln in lines[start + 1:]:
+        if not ln.strip():
+            break
+        ranked.append(ln)
+    assert [int(ln.split()[0]) for ln in ranked] == [1, 2, 3, 4, 5]
+    assert any(ln.startswith("Best: ") for ln in lines)
+
+
+def test_recommend_csv_and_json_agree_with_rank():
+    from hwcost import recommend
+    from hwcost.workload import SLO, Workload
+
+    code, out, err = run(*ARTICLE_2, "--format", "csv", "--top", "8")
+    assert code == 0, err
+    df = pd.read_csv(io.StringIO(out))
+    assert list(df.columns) == list(recommend.COLUMNS)
+    assert list(df["rank"]) == list(range(1, 9))
+    expected = recommend.rank(Workload("llama-3.1-70b", 2000, 500, 200),
+                              recommend.Constraints(slo=SLO(ttft_s=1.0, tpot_s=0.1)))
+    assert list(df["option"]) == list(expected["option"].head(8))
+    assert df["total_usd"].tolist() == pytest.approx(expected["total_usd"].head(8).tolist())
+    code, out, err = run(*ARTICLE_2, "--format", "json", "--top", "3")
+    rows = json.loads(out)
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert rows[0]["option"] == expected["option"].iloc[0]
+
+
+def test_recommend_privacy_and_all():
+    code, out, err = run(*ARTICLE_2, "--privacy", "--gpu", "h100-sxm,a100-80gb-sxm",
+                         "--format", "csv", "--all")
+    assert code == 0, err
+    df = pd.read_csv(io.StringIO(out), keep_default_na=False)
+    ok = df[df["feasible"]]
+    assert set(ok["kind"]) == {"self-hosted"}
+    assert df.loc[df["kind"].isin(["cloud", "api"]), "fails"].str.contains("privacy").all()
+
+
+def test_recommend_scenario_with_override():
+    code, out, err = run("recommend", "--scenario", "article-scenario-2", "--requests-per-day",
+                         "4000", "--format", "json", "--top", "1")
+    assert code == 0, err
+    code2, out2, _ = run("recommend", "--scenario", "data/scenarios/article-scenario-2.yaml",
+                         "--format", "json", "--top", "1")
+    a, b = json.loads(out)[0], json.loads(out2)[0]
+    assert a["total_usd"] > b["total_usd"]  # twice the traffic costs more
+
+
+@pytest.mark.parametrize("argv, fragments, code", [
+    (["--budget-usd", "10"], ["budget_usd=10", "cheapest"], 1),
+    (["--tpot-p95", "1ms"], ["tpot_s p95 <= 0.001 s", "relax tpot_p95"], 1),
+    (["--privacy", "--no-self-hosted"], ["contradictory constraints", "privacy"], 2),
+    (["--availability", "101%"], ["availability"], 2),
+    (["--gpu", "h100-sx"], ["unknown GPU 'h100-sx'", "closest ids"], 2),
+    (["--engine", "vlm"], ["unknown engine 'vlm'", "vllm"], 2),
+])
+def test_recommend_bad_input_one_line(argv, fragments, code):
+    rc, out, err = run(*ARTICLE_2, *argv)
+    assert_one_line_error(rc, err, *fragments, expected_code=code)
+
+
+def test_recommend_unknown_model():
+    code, out, err = run("recommend", "--model", "llama-3.1-7b", "--requests-per-day", "10")
+    assert_one_line_error(code, err, "unknown model 'llama-3.1-7b'", "llama-3.1-8b")
+
+
+def test_estimate_prints_one_result():
+    from hwcost import perf
+
+    code, out, err = run("estimate", "--model", "llama-3.1-70b", "--gpu", "h100-sxm",
+                         "--n-gpus", "2", "--precision", "fp8", "--format", "json")
+    assert code == 0, err
+    got = json.loads(out)
+    want = perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=2, precision="fp8",
+                         input_tokens=512, output_tokens=128)
+    assert got["fits"] is True
+    assert got["tpot_s"] == pytest.approx(want.tpot_s)
+    assert got["ttft_s"] == pytest.approx(want.ttft_s)
+    code, out, err = run("estimate", "--model", "llama-3.1-70b", "--gpu", "rtx-4090")
+    assert code == 0
+    assert "does not fit" in out and "rtx-4090" in out
+    code, out, err = run("estimate", "--model", "llama-3.1-70b", "--gpu", "rtx-409")
+    assert_one_line_error(code, err, "unknown GPU 'rtx-409'")
+
+
+def test_entry_point_subprocess_recommend():
+    code, out, err = run_subprocess(*ARTICLE_2, "--format", "csv", "--top", "3")
+    assert code == 0, err
+    df = pd.read_csv(io.StringIO(out))
+    assert list(df["rank"]) == [1, 2, 3]
+    code, out, err = run_subprocess(*ARTICLE_2, "--tpot-p95", "1ms")
+    assert_one_line_error(code, err, "relax", expected_code=1)
+    code, out, err = run_subprocess("recommend", "--scenario", "nope.yaml")
+    assert_one_line_error(code, err, "nope.yaml", "not found")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from pathlib import Path
 
 import pandas as pd
@@ -260,3 +262,232 @@ def test_scenario_report_parameters_merge(tmp_path):
     assert params["*"]["model"] == "llama-3.1-70b"  # the file overrides the workload
     assert params["*"]["requests_per_day"] == 100
     assert params["02_x"] == {"gpu": "h100-sxm"}
+
+
+# ----------------------------------------------------------------------------------------
+# rank
+# ----------------------------------------------------------------------------------------
+from hwcost import economics  # noqa: E402
+
+W70 = Workload("llama-3.1-70b", 2000, 500, 200)
+SLO1 = SLO(ttft_s=1.0, tpot_s=0.1)
+LIMITS = {"memory capacity", "bandwidth", "compute", "interconnect", "queueing", "provider",
+          "precision", "parallelism", "context window"}
+
+
+@pytest.fixture(scope="module")
+def full_70b():
+    """The full catalog for the article's scenario 2 (one rank call, shared)."""
+    return recommend.rank(W70, Constraints(slo=SLO1))
+
+
+def test_70b_bf16_never_ranks_on_a_single_24gb_card(full_70b):
+    gpus = catalog.gpus().set_index("id")
+    t = full_70b
+    mem = t["gpu_id"].map(gpus["memory_gb"])
+    small = (mem <= 24) & (t["n_gpus"] == 1) & t["precision"].isin(["bf16", "fp16"])
+    assert small.any()  # the configurations are listed...
+    assert not (small & t["feasible"]).any()  # ...but never ranked
+    assert t.loc[small, "fails"].str.startswith("memory capacity").all()
+    assert t.loc[small, "rank"].isna().all()
+    # 141 GB of bf16 weights never rank on fewer GPUs than hold them
+    ok = t[t["feasible"] & t["precision"].isin(["bf16", "fp16"]) & (t["kind"] != "api")]
+    assert (ok["gpu_id"].map(gpus["memory_gb"]) * ok["n_gpus"] > 141).all()
+
+
+def test_rank_table_invariants(full_70b):
+    t = full_70b
+    assert list(t.columns) == list(recommend.COLUMNS)
+    ok = t[t["feasible"]]
+    assert list(ok["rank"]) == list(range(1, len(ok) + 1))
+    assert ok["total_usd"].is_monotonic_increasing
+    assert (ok["fails"] == "").all() and (t.loc[~t["feasible"], "fails"] != "").all()
+    assert set(t["limit"]) <= LIMITS
+    assert set(t["kind"]) == {"cloud", "self-hosted", "api", "hardware"}
+    # cost per million tokens is total cost over tokens served over the horizon
+    tokens = 2000 * 700 * 365
+    assert np.allclose(ok["usd_per_million_tokens"], ok["total_usd"] / tokens * 1e6)
+    # Pareto rows: cheaper than every faster row, faster than every cheaper row
+    timed = ok[ok["e2e_s"].notna()]
+    for _, r in timed[timed["pareto"]].iterrows():
+        cheaper = timed[timed["total_usd"] < r["total_usd"]]
+        assert (cheaper["e2e_s"] > r["e2e_s"]).all()
+    for _, r in timed[~timed["pareto"]].iterrows():
+        dominating = timed[(timed["total_usd"] <= r["total_usd"]) & (timed["e2e_s"] <= r["e2e_s"])
+                           & (timed.index != r.name)]
+        assert len(dominating)
+    # every ranked option below #1 says why the top one beats it
+    assert ok["why"].iloc[0].startswith("cheapest option")
+    assert ok["why"].iloc[1:].str.contains("more than #1").all()
+    # the leading hardware options are checked by simulation
+    hw = ok[ok["kind"] != "api"]
+    assert (hw["latency_source"].iloc[:3] == "simulated").all()
+    assert (hw["ttft_s"] <= 1.0).all() and (hw["tpot_s"] <= 0.1).all()
+
+
+def test_privacy_removes_api_and_cloud_rows():
+    c = Constraints(slo=SLO1, privacy=True, gpus=("h100-sxm", "a100-80gb-sxm", "rtx-4090"))
+    t = recommend.rank(W70, c)
+    ok = t[t["feasible"]]
+    assert len(ok) and set(ok["kind"]) == {"self-hosted"}
+    others = t[t["kind"].isin(["cloud", "api"])]
+    assert len(others) and others["fails"].str.contains("privacy").all()
+
+
+def test_cloud_prices_whole_instances_known_answers():
+    # 70B fp8 needs 2 H100s; no autoscaling, 99% availability: one replica all year.
+    c = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), allow_self_hosted=False,
+                    allow_api=False, cloud_autoscale=False, providers=("runpod", "coreweave"))
+    t = recommend.rank(W70, c).set_index("option")
+    hours = 365 * 24
+    # per-GPU offer: 2 GPUs x 2.69 USD/h
+    assert t.loc["2x h100-sxm fp8 @ runpod-community-h100-sxm-1x", "total_usd"] == pytest.approx(
+        2 * 2.69 * hours)
+    # the 8-GPU CoreWeave instance is paid in full (49.24 USD/h) although 2 GPUs are used
+    row = t.loc["2x h100-sxm fp8 @ coreweave-standard-h100-sxm-8x"]
+    assert row["total_usd"] == pytest.approx(49.24 * hours)
+    assert row["gpus_total"] == 8
+    assert "2 of 8 GPUs used" in row["notes"]
+    assert "GPU-hours" in row["why"]
+    # and 8 GPUs per replica fit that instance once; 1 GPU does not hold 70B fp8
+    assert t.loc["8x h100-sxm fp8 @ coreweave-standard-h100-sxm-8x", "total_usd"] == pytest.approx(
+        49.24 * hours)
+    assert t.loc["1x h100-sxm fp8", "fails"].startswith("memory capacity")
+
+
+def test_reserved_commitment_and_horizon_scaling():
+    base = dict(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
+                allow_self_hosted=False, allow_api=False, providers=("digitalocean", "runpod"))
+    t6 = recommend.rank(W70, Constraints(horizon_months=6, **base)).set_index("offer_id")
+    t12 = recommend.rank(W70, Constraints(horizon_months=12, **base)).set_index("offer_id")
+    od = "runpod-community-h100-sxm-1x"
+    assert t12.loc[od, "total_usd"] == pytest.approx(2 * t6.loc[od, "total_usd"])
+    # a 12-month reservation costs the same over 6 months as over 12
+    rv = "digitalocean-gpu-droplet-h100-sxm-1x-reserved-12m"
+    assert t6.loc[rv, "total_usd"] == pytest.approx(t12.loc[rv, "total_usd"])
+    assert t6.loc[rv, "total_usd"] == pytest.approx(2 * 3.26 * 12 * 730)
+    assert "commitment" in t6.loc[rv, "notes"]
+
+
+def test_availability_adds_spares():
+    base = dict(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
+                allow_api=False, providers=("runpod", "coreweave"), cloud_autoscale=False)
+    lo = recommend.rank(W70, Constraints(availability=0.99, **base)).set_index("offer_id")
+    hi = recommend.rank(W70, Constraints(availability=0.999, **base)).set_index("offer_id")
+    own = "h100-sxm-new"
+    assert (lo.loc[own, "replicas"], hi.loc[own, "replicas"]) == (1, 2)
+    assert hi.loc[own, "gpus_total"] == 2 * lo.loc[own, "gpus_total"]
+    od = "runpod-community-h100-sxm-1x"
+    assert hi.loc[od, "total_usd"] == pytest.approx(2 * lo.loc[od, "total_usd"])
+    # spot replicas are assumed less available: more spares for the same target
+    spot = "coreweave-standard-h100-sxm-8x-spot"
+    assert lo.loc[spot, "spares"] > lo.loc[od, "spares"]
+
+
+def test_self_hosted_cost_per_gpu_hour_brackets():
+    c = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
+                    allow_cloud=False, allow_api=False)
+    row = recommend.rank(W70, c).iloc[0]
+    hw = catalog.hardware_prices().query("gpu_id == 'h100-sxm' and condition == 'new'").iloc[0]
+    en = catalog.energy().set_index("id").loc["us-commercial"]
+    capex_h = (hw["usd_typical"] + hw["server_share_usd_typical"]) / (3 * 8760)
+    power_max = 700 / 1000 * en["pue_typical"] * en["usd_per_kwh_typical"]
+    assert capex_h + 0.2 * power_max <= row["usd_per_gpu_hour"] <= capex_h + power_max
+    assert row["total_usd"] == pytest.approx(row["usd_per_gpu_hour"] * 2 * 8760)
+    # operations cost is added per deployment
+    c2 = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
+                     allow_cloud=False, allow_api=False, operations_usd_per_year=10_000)
+    row2 = recommend.rank(W70, c2).iloc[0]
+    assert row2["total_usd"] - row["total_usd"] == pytest.approx(10_000, rel=1e-6)
+
+
+def test_budget_below_cheapest_is_a_contradiction():
+    with pytest.raises(recommend.NoFeasibleOption) as exc:
+        recommend.rank(W70, Constraints(slo=SLO1, budget_usd=10))
+    msg = str(exc.value)
+    assert "budget_usd=10" in msg and "cheapest" in msg and "raise the budget" in msg
+    assert isinstance(exc.value, ValueError)
+    assert not exc.value.table["feasible"].any()
+
+
+def test_slo_nothing_meets_names_binding_constraint_and_relaxation():
+    c = Constraints(slo=SLO(tpot_s=0.001), allow_api=True)
+    with pytest.raises(recommend.NoFeasibleOption) as exc:
+        recommend.rank(W70, c)
+    msg = str(exc.value)
+    assert "tpot_s p95 <= 0.001 s" in msg and "relax tpot_p95 to >=" in msg
+    floor = float(msg.split("relax tpot_p95 to >= ")[1].split(" s")[0])
+    # the floor is what the fastest configuration reaches at light load
+    assert 0.001 < floor < 0.05
+    t = recommend.rank(W70, c, strict=False)
+    assert not t["feasible"].any()
+    assert t.loc[t["kind"] == "api", "fails"].str.startswith("slo").all()
+
+
+def test_memory_bound_model_message():
+    c = Constraints(slo=SLO1, n_gpus_options=(1,), gpus=("rtx-4090", "l40s"),
+                    precisions=("bf16",), allow_api=False)
+    with pytest.raises(recommend.NoFeasibleOption, match="no GPU configuration holds"):
+        recommend.rank(W70, c)
+
+
+def test_unknown_ids_name_closest():
+    with pytest.raises(catalog.CatalogError, match="closest"):
+        recommend.rank(Workload("llama-3.1-7b", 100), Constraints(slo=SLO1))
+    with pytest.raises(ValueError, match="unknown engine 'vlm'.*vllm"):
+        recommend.rank(W70, Constraints(slo=SLO1, engines=("vlm",)))
+
+
+def test_data_residency_filters_by_region():
+    c = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), data_residency="us-east",
+                    allow_self_hosted=True)
+    t = recommend.rank(W70, c)
+    ok = t[t["feasible"]]
+    assert set(ok.loc[ok["kind"] == "cloud", "provider"]) <= {"aws"}
+    assert "self-hosted" in set(ok["kind"])
+    assert t.loc[t["kind"] == "api", "fails"].str.contains("data_residency").all()
+
+
+def test_simulation_switch_and_engines():
+    c = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), engines=("vllm", "sglang"),
+                    allow_api=False)
+    t = recommend.rank(W70, c, simulate=False)
+    assert set(t.loc[t["feasible"], "latency_source"]) == {"analytic"}
+    assert set(t["engine"]) == {"vllm", "sglang"}
+
+
+@settings(max_examples=12, deadline=None)
+@given(rpd=st.floats(100, 2e6))
+def test_more_traffic_never_costs_less(rpd):
+    c = Constraints(slo=SLO(ttft_s=2.0, tpot_s=0.1), gpus=("h100-sxm",), precisions=("fp8",),
+                    allow_api=False, providers=("runpod",), cloud_autoscale=False)
+    lo = recommend.rank(Workload("llama-3.1-8b", rpd, 500, 200), c, simulate=False)
+    hi = recommend.rank(Workload("llama-3.1-8b", rpd * 3, 500, 200), c, simulate=False)
+    for kind in ("cloud", "self-hosted"):
+        a = lo[lo["feasible"] & (lo["kind"] == kind)]["total_usd"].min()
+        b = hi[hi["feasible"] & (hi["kind"] == kind)]["total_usd"].min()
+        assert b >= a * (1 - 1e-9)
+
+
+def test_substitute_api_model_is_marked():
+    # No API serves Llama 2 70B; Llama 3.x 70B (70.55B, within 15% of 68.98B) substitutes.
+    t = recommend.rank(Workload("llama-2-70b", 500, 500, 150), Constraints(slo=SLO1),
+                       simulate=False)
+    api = t[t["kind"] == "api"]
+    assert len(api) >= 2
+    assert api["notes"].str.contains(r"serves (llama-3\.[13]-70b|qwen2\.5-72b), a model of the "
+                                     r"same size class, not llama-2-70b").all()
+    without = recommend.rank(Workload("llama-2-70b", 500, 500, 150),
+                             Constraints(slo=SLO1, include_substitute_models=False),
+                             simulate=False)
+    assert not (without["kind"] == "api").any()
+
+
+def test_compare_article_with_computed(full_70b):
+    flow = flowchart(2000, "llama-3.1-70b", latency_sla_s=1.0, availability=0.99)
+    cmp = recommend.compare(flow, full_70b)
+    assert list(cmp["question"]) == ["deployment", "gpu"]
+    assert cmp.loc[1, "article"] == "H100"
+    # the computed optimum is not an H100 replica for 2,000 requests a day
+    assert not cmp.loc[1, "agree"]
+    assert "best option on h100" in cmp.loc[1, "note"]

@@ -698,7 +698,8 @@ IDLE_POWER_FRACTION = 0.2  # share of board power an idle GPU draws (economics: 
 MAX_GPUS_PER_MACHINE = 8  # per-GPU cloud offers: GPUs rentable together in one machine
 
 COLUMNS = (
-    "rank", "option", "kind", "provider", "offer_id", "gpu_id", "n_gpus", "precision", "engine",
+    "rank", "option", "kind", "provider", "offer_id", "gpu_id", "n_gpus", "parallelism",
+    "precision", "engine",
     "replicas", "spares", "gpus_total", "batch_size", "max_batch_size",
     "capacity_requests_per_s", "utilization", "ttft_s", "tpot_s", "e2e_s", "latency_source",
     "usd_per_gpu_hour", "usd_per_hour", "total_usd", "usd_per_million_tokens", "limit",
@@ -1006,6 +1007,16 @@ def _label(gpu_id, n, precision, engine) -> str:
     return text + (f" [{engine}]" if engine else "")
 
 
+def _parallelism(n: int, engine) -> str:
+    """How a replica spreads over its GPUs: ``none``, ``tensor`` or ``layer`` (split by layers)."""
+    if n <= 1:
+        return "none"
+    from . import perf
+
+    mode = perf.ENGINES.get(engine or "generic", {}).get("multi_gpu_mode", "tensor")
+    return "layer" if mode == "layer" else "tensor"
+
+
 def _quality_note(precision: str, native: str) -> str:
     if precision in ("int4", "int8") or (precision == "fp8" and native not in ("fp8",)):
         return (f"{precision} weights: expect a small quality loss (the article: 1-5%); test on "
@@ -1093,7 +1104,8 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
         fail a hard constraint (``feasible`` False, ``fails`` naming every constraint they
         fail). Columns (units in the names): ``option, kind`` (cloud, self-hosted, api, or
         hardware for a configuration that fails before any offer is priced), ``provider,
-        offer_id, gpu_id, n_gpus, precision, engine, replicas`` (at the peak hour,
+        offer_id, gpu_id, n_gpus, parallelism`` (none, tensor, or layer split),
+        ``precision, engine, replicas`` (at the peak hour,
         spares included), ``spares, gpus_total, batch_size`` (mean concurrent sequences per
         replica at peak), ``max_batch_size, capacity_requests_per_s`` (per replica, within
         the SLO), ``utilization`` (mean busy share of what is paid for), ``ttft_s, tpot_s,
@@ -1279,7 +1291,8 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
     gpu_id, n, precision, engine = key
     scr = plan.screen
     common = dict(gpu_id=gpu_id, n_gpus=n, precision=precision, engine=engine or "generic",
-                  max_batch_size=scr["max_batch_size"], limit=scr["limit"])
+                  parallelism=_parallelism(n, engine), max_batch_size=scr["max_batch_size"],
+                  limit=scr["limit"])
     label = _label(gpu_id, n, precision, engine)
     if plan.fail:
         return [_row(option=label, kind="hardware", fails=[plan.fail],

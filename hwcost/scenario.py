@@ -95,10 +95,6 @@ class Scenario:
             "input_tokens": self.workload.input_tokens,
             "output_tokens": self.workload.output_tokens,
         }
-        if self.slo.ttft_s is not None:
-            derived["ttft_slo_s"] = self.slo.ttft_s
-        if self.slo.tpot_s is not None:
-            derived["tpot_slo_s"] = self.slo.tpot_s
         out: dict[str, dict[str, Any]] = {"*": derived}
         for key, values in self.notebook_parameters.items():
             out.setdefault(key, {}).update(values)

@@ -475,7 +475,7 @@ def test_substitute_api_model_is_marked():
                        simulate=False)
     api = t[t["kind"] == "api"]
     assert len(api) >= 2
-    assert api["notes"].str.contains(r"serves (llama-3\.[13]-70b|qwen2\.5-72b), a model of the "
+    assert api["notes"].str.contains(r"serves (?:llama-3\.[13]-70b|qwen2\.5-72b), a model of the "
                                      r"same size class, not llama-2-70b").all()
     without = recommend.rank(Workload("llama-2-70b", 500, 500, 150),
                              Constraints(slo=SLO1, include_substitute_models=False),

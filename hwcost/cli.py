@@ -423,12 +423,15 @@ def cmd_report(args, out, err) -> int:
 
     parameters = None
     name = None
+    paths = report.notebooks()
     if args.scenario:
         sc = scenario.load(args.scenario)
+        sc.check_notebooks(paths)
         parameters = sc.report_parameters()
         name = sc.name
     directory = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
-    index = report.build(directory, parameters=parameters, scenario=name, log=_Progress(err))
+    index = report.build(directory, parameters=parameters, notebook_paths=paths, scenario=name,
+                         log=_Progress(err))
     out.write(f"{index}\n")
     return 0
 

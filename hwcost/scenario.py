@@ -101,6 +101,35 @@ class Scenario:
         return out
 
 
+    def check_notebooks(self, notebooks) -> None:
+        """Check ``notebook_parameters`` against the notebooks that will run.
+
+        Every stem must name one of ``notebooks`` and every parameter given for a stem must
+        be declared by that notebook. Names under ``"*"`` go to the notebooks that declare
+        them and are only checked by value (on load).
+
+        Raises
+        ------
+        ScenarioError
+            Naming the file, the key and the accepted names.
+        """
+        from . import report
+
+        paths = list(notebooks)
+        declared = {p.stem: set(report.declared_parameters(p)) for p in paths}
+        for stem, values in self.notebook_parameters.items():
+            if stem == "*":
+                continue
+            if stem not in declared:
+                raise _fail(self.path, f"notebook_parameters.{stem}",
+                            f"no notebook named {stem!r}; notebooks: {', '.join(declared) or 'none'}")
+            for name in values:
+                if name not in declared[stem]:
+                    raise _fail(self.path, f"notebook_parameters.{stem}.{name}",
+                                f"not a parameter of {stem}; declared: "
+                                f"{', '.join(sorted(declared[stem])) or 'none'}")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """Safe YAML loader that rejects a key given twice in one mapping."""
 

@@ -192,9 +192,8 @@ def test_report_with_scenario_runs_collection(tmp_path, monkeypatch):
     nb.cells[1].source = "requests_per_day = 1.0  # [1/day]"
     nb.cells[2].source = "print('rpd =', requests_per_day)"
     nbformat.write(nb, str(nb_dir / "02_b.ipynb"))
-    real_build = report.build
-    monkeypatch.setattr(report, "build", lambda directory, **kw: real_build(
-        directory, notebook_paths=report.notebooks(nb_dir), **kw))
+    real_notebooks = report.notebooks
+    monkeypatch.setattr(report, "notebooks", lambda directory=nb_dir: real_notebooks(nb_dir))
     code, out, err = run("report", "--scenario", "article-scenario-2",
                          "--output-dir", str(tmp_path / "rep"))
     assert code == 0, err
@@ -203,6 +202,24 @@ def test_report_with_scenario_runs_collection(tmp_path, monkeypatch):
     assert "rpd = 2000.0" in _outputs_text(tmp_path / "rep" / "02_b.ipynb")
     index = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
     assert "article-scenario-2" in index
+
+
+def test_report_scenario_parameters_checked_against_notebooks(tmp_path, monkeypatch):
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    _tiny_notebook(nb_dir, "01_a.ipynb")
+    real_notebooks = report.notebooks
+    monkeypatch.setattr(report, "notebooks", lambda directory=nb_dir: real_notebooks(nb_dir))
+    sc = tmp_path / "s.yaml"
+    base = "name: s\nsource: t\nworkload: {model: llama-3.1-8b, requests_per_day: 10}\n"
+    sc.write_text(base + "notebook_parameters:\n  01_b: {input_tokens: 2}\n", encoding="utf-8")
+    code, out, err = run("report", "--scenario", str(sc), "--output-dir", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "s.yaml", "notebook_parameters.01_b", "no notebook named",
+                          "01_a")
+    sc.write_text(base + "notebook_parameters:\n  01_a: {y_count: 2}\n", encoding="utf-8")
+    code, out, err = run("report", "--scenario", str(sc), "--output-dir", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "notebook_parameters.01_a.y_count", "declared: label, x")
+    assert not (tmp_path / "r").exists()
 
 
 def test_report_malformed_scenario(tmp_path):

@@ -72,7 +72,8 @@ class Lengths:
             raise ValueError(f"a fixed token length must be a whole number, got {self.mean!r}")
         sd = _number("token length sd", self.sd, allow_zero=True)
         if self.kind != "lognormal" and sd != 0:
-            raise ValueError(f"sd applies to lognormal lengths only, got sd={self.sd!r} for {self.kind}")
+            raise ValueError(
+                f"sd applies to lognormal lengths only, got sd={self.sd!r} for {self.kind}")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "sd", sd)
 
@@ -320,7 +321,8 @@ class Arrivals:
         """
         rates = np.asarray([_number("rates_per_s", r, allow_zero=True) for r in rates_per_s])
         if rates.size < 2 or not np.any(rates > 0):
-            raise ValueError(f"rates_per_s needs >= 2 states with some rate > 0, got {rates_per_s!r}")
+            raise ValueError(
+                f"rates_per_s needs >= 2 states with some rate > 0, got {rates_per_s!r}")
         dwell_in = np.broadcast_to(np.asarray(mean_dwell_s, dtype=float), rates.shape)
         dwell = np.asarray([_number("mean_dwell_s", d) for d in dwell_in])
         n, duration = cls._horizon(n, duration_s)
@@ -337,7 +339,8 @@ class Arrivals:
             sojourn = rng.exponential(dwell[states])
             starts = t0 + np.concatenate(([0.0], np.cumsum(sojourn[:-1])))
             counts = rng.poisson(rates[states] * sojourn)
-            times = np.repeat(starts, counts) + rng.random(counts.sum()) * np.repeat(sojourn, counts)
+            times = (np.repeat(starts, counts)
+                     + rng.random(counts.sum()) * np.repeat(sojourn, counts))
             chunks.append(np.sort(times))
             total += times.size
             t0 = float(starts[-1] + sojourn[-1])

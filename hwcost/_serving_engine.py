@@ -221,11 +221,16 @@ def _affine_advance(A: float, B: float, b: int, context: int, kmax: int,
             guess = delta / a1
         k = min(kmax, max(1, math.ceil(guess)))
         # guard against rounding in the root: k is the first boundary at or after delta
-        while k > 1 and (k - 1) * A + B * ((k - 1) * context + b * (k - 1) * (k - 2) * 0.5) >= delta:
+        while k > 1 and _affine_sum(A, B, b, context, k - 1) >= delta:
             k -= 1
-        while k < kmax and k * A + B * (k * context + b * k * (k - 1) * 0.5) < delta:
+        while k < kmax and _affine_sum(A, B, b, context, k) < delta:
             k += 1
-    return k, k * A + B * (k * context + b * k * (k - 1) * 0.5)
+    return k, _affine_sum(A, B, b, context, k)
+
+
+def _affine_sum(A: float, B: float, b: int, context: int, k: int) -> float:
+    """sum_{j<k} (A + B * (context + b*j))."""
+    return k * A + B * (k * context + b * k * (k - 1) * 0.5)
 
 
 def _fit_pieces(x: np.ndarray, y: np.ndarray, xm: np.ndarray, ym: np.ndarray):
@@ -276,7 +281,7 @@ def _fit_pieces(x: np.ndarray, y: np.ndarray, xm: np.ndarray, ym: np.ndarray):
 
 def _empty_state(n: int) -> dict:
     return {
-        "admit": [_NAN] * n, "first": [_NAN] * n, "finish": [_NAN] * n,
+        "admit": [_NAN] * n, "first": [_NAN] * n, "finish": [_NAN] * n, "step0": [_NAN] * n,
         "preemptions": [0] * n, "rejected": [False] * n, "busy_s": 0.0,
     }
 
@@ -289,18 +294,18 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
     prompts of the requests just admitted, the running batch pausing meanwhile (vLLM's
     original scheduler), or runs one decode step for every running sequence. With chunked
     prefill every iteration carries one decode step for the running batch plus up to
-    ``chunk`` prompt tokens, FCFS (stall-free batching, Sarathi-Serve). A prompt's
-    prefill yields its first token; each later token takes one decode step.
+    ``chunk`` prompt tokens, FCFS (stall-free batching, Sarathi-Serve). As in
+    ``perf.estimate``, a request's k-th output token comes out of its k-th decode step
+    after its prefill, at context prompt + k - 1.
 
     Admission is FCFS while the KV cache has room for the prompt plus one token per
     running sequence; when a decode step would overflow the cache, the most recently
     admitted request is preempted: its KV is freed and on readmission its prompt and the
-    tokens generated so far are prefilled again (recomputation), which yields its next
-    token.
+    tokens generated so far are prefilled again (recomputation).
     """
     n = len(t_arr)
     out = _empty_state(n)
-    admit, first, finish = out["admit"], out["first"], out["finish"]
+    admit, first, finish, step0 = out["admit"], out["first"], out["finish"], out["step0"]
     npre, rejected = out["preemptions"], out["rejected"]
     gen = [0] * n  # tokens generated before the current admission
     waiting: deque = deque()
@@ -308,13 +313,16 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
     admitted: dict = {}  # insertion order = admission order (decode batch, then prefills)
     dec: dict = {}  # id -> (token, s, P): joined the batch at G = s with P tokens cached
     heap: list = []  # (G at which the sequence is done, token, id)
+    fresh: list = []  # joined the decode batch, first token not yet out
     G = b = S = kv_pre = tok = ia = 0
     now = busy = 0.0
     heappush, heappop = heapq.heappush, heapq.heappop
     max_q = n + 1 if max_queue is None else max_queue
     while True:
+        # queue limit: max_q waiting beyond the free batch slots (checked at the boundary)
+        limit = max_q + max_batch - len(admitted)
         while ia < n and t_arr[ia] <= now:
-            if L[ia] + N[ia] > cap or len(waiting) >= max_q:
+            if L[ia] + N[ia] > cap or len(waiting) >= limit:
                 rejected[ia] = True
             else:
                 waiting.append(ia)
@@ -354,6 +362,8 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
                 S -= P - s
                 used -= P + G - s
                 gen[v] += G - s
+                if v in fresh:
+                    fresh.remove(v)
             npre[v] += 1
             waiting.appendleft(v)
         if pre:
@@ -382,13 +392,17 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
                     done.append(pre.popleft())
             mixed = b > 0 and chunk is not None
             if mixed:
-                dur = cost.iteration(p, b, S + b * (G + 1), ctx)
+                dur = cost.iteration(p, b, S + b * G, ctx)
             else:
                 dur = cost.prefill(p, ctx, nseq)
             now += dur
             busy += dur
             if mixed:
                 G += 1
+                for i in fresh:
+                    first[i] = now
+                    step0[i] = dur
+                fresh.clear()
                 while heap and heap[0][0] <= G:
                     _, tk, i = heappop(heap)
                     d = dec.get(i)
@@ -399,22 +413,17 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
                     b -= 1
                     S -= d[2] - d[1]
                     finish[i] = now
-            for e in done:  # each finished prefill yields one token
+            for e in done:  # prompts done: join the decode batch
                 i = e[0]
                 P = e[2]
                 kv_pre -= P
-                g = gen[i] = gen[i] + 1
-                if first[i] != first[i]:
-                    first[i] = now
-                if g >= N[i]:
-                    del admitted[i]
-                    finish[i] = now
-                    continue
                 tok += 1
                 dec[i] = (tok, G, P)
                 b += 1
                 S += P - G
-                heappush(heap, (G + N[i] - g, tok, i))
+                heappush(heap, (G + N[i] - gen[i], tok, i))
+                if first[i] != first[i]:
+                    fresh.append(i)
             continue
         # -- a stretch of decode-only iterations ------------------------------------------
         while True:
@@ -430,8 +439,14 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
         delta = _INF
         if ia < n and not waiting and len(admitted) < max_batch:
             delta = t_arr[ia] - now
-        # a step's context counts each sequence's KV after the step (its new token too)
-        k, T = cost.advance(b, S + b * (G + 1), kmax, delta)
+        C = S + b * G  # total context of the batch: prompt + tokens generated so far
+        if fresh:
+            d1 = cost.first(b, C)
+            for i in fresh:
+                first[i] = now + d1
+                step0[i] = d1
+            fresh.clear()
+        k, T = cost.advance(b, C, kmax, delta)
         now += T
         busy += T
         G += k
@@ -455,7 +470,7 @@ def _latency_cap(cost: CostModel, L0: int, N0: int, max_batch: int, cap: int,
     stays within ``tpot_target`` and whose padded KV fits; at least 1."""
     kmax = max(1, min(max_batch, cap // (L0 + N0)))
     ks = np.arange(1, kmax + 1, dtype=float)
-    worst = np.asarray(cost.st.decode_step_seconds(ks, ks * max(L0 + N0 - 1, 1)), dtype=float)
+    worst = np.asarray(cost.st.decode_step_seconds(ks, ks * (L0 + N0 - 1)), dtype=float)
     bad = np.flatnonzero(~(worst <= tpot_target))
     return max(1, int(bad[0])) if bad.size else kmax
 
@@ -474,18 +489,21 @@ def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: in
     """
     n = len(t_arr)
     out = _empty_state(n)
-    admit, first, finish = out["admit"], out["first"], out["finish"]
+    admit, first, finish, step0 = out["admit"], out["first"], out["finish"], out["step0"]
     rejected = out["rejected"]
     waiting: deque = deque()
     now = busy = 0.0
     ia = 0
     max_q = n + 1 if max_queue is None else max_queue
     cap_cache: dict = {}
+    busy_until = 0.0  # end of the last batch
 
     def arrive(until: float) -> None:
+        # queue limit: max_q waiting, plus a batch's worth while the server is free
         nonlocal ia
         while ia < n and t_arr[ia] <= until:
-            if L[ia] + N[ia] > cap or len(waiting) >= max_q:
+            limit = max_q if t_arr[ia] < busy_until else max_q + max_batch
+            if L[ia] + N[ia] > cap or len(waiting) >= limit:
                 rejected[ia] = True
             else:
                 waiting.append(ia)
@@ -529,15 +547,17 @@ def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: in
             lmax, nmax = lm, nm
         k = len(ids)
         pre = cost.prefill(k * lmax, 0, k)
-        t0 = now + pre  # the prefill yields every sequence's first token
-        # decode steps j = 1 .. nmax-1 at per-sequence context lmax + j
-        cum = np.cumsum(cost.series(k, k * (lmax + 1), nmax - 1)) if nmax > 1 else np.zeros(0)
+        t0 = now + pre
+        # decode steps j = 0 .. nmax-1 at per-sequence context lmax + j; step 0 yields
+        # every sequence's first token
+        cum = np.cumsum(cost.series(k, k * lmax, nmax))
+        s0 = float(cum[0])
         for i in ids:
             admit[i] = now
-            first[i] = t0
-            finish[i] = t0 + (float(cum[N[i] - 2]) if N[i] > 1 else 0.0)
-        span = pre + (float(cum[-1]) if cum.size else 0.0)
-        now += span
-        busy += span
+            first[i] = t0 + s0
+            finish[i] = t0 + float(cum[N[i] - 1])
+            step0[i] = s0
+        busy += pre + float(cum[-1])
+        now = busy_until = t0 + float(cum[-1])  # the same sum as the last finish time
     out["busy_s"] = busy
     return out

@@ -15,6 +15,18 @@ Two answers to the same question, kept side by side so that a reader can see whe
 
 :func:`compare` puts the two side by side.
 
+How :func:`rank` sizes an option
+--------------------------------
+Every GPU x precision x GPUs-per-replica x engine configuration is evaluated at once with
+``perf.sweep`` over a grid of batch sizes; a short queueing model of continuous batching
+(see :func:`_screen`) turns that into the highest request rate one replica serves within the
+SLO percentiles, and what stops it serving more (the ``limit``: memory capacity for the KV
+cache, memory bandwidth or compute of the decode step, the tensor-parallel interconnect, or
+queueing of prefills). Replicas follow from the peak-hour rate. The configurations of the
+cheapest options are then re-sized with the discrete-event simulator
+(:func:`hwcost.serving.replicas_needed`), and the ranking is redone until the leading
+configurations are all simulated (``latency_source`` says which rows were).
+
 Availability rule
 -----------------
 A replica (one model copy on ``n_gpus`` GPUs) is assumed to be up a fraction
@@ -31,8 +43,8 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -784,14 +796,6 @@ def _interconnect_share(model_id, gpu_id, n, precision, engine, batch, context) 
     return comm / (max(float(mem), float(comp)) + float(fixed))
 
 
-@dataclass(frozen=True)
-class _Config:
-    gpu_id: str
-    n_gpus: int
-    precision: str
-    engine: str | None
-
-
 def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> pd.DataFrame:
     """Every GPU x precision x n_gpus x engine configuration, sized analytically.
 
@@ -875,7 +879,7 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
                 else:
                     tp_q[c] = tp[c]
             n_int = _poisson_quantile(q, np.where(ok_fit, lam * max(O - 1, 0) * tau, 0.0))
-            tpot_q = (tp_q + n_int * p1 / max(O - 1, 1)) / 1.0
+            tpot_q = tp_q + n_int * p1 / max(O - 1, 1)
             wait_q = np.where(rho > 1 - q, p1 / (2 * (1 - rho)) * np.log(np.maximum(rho, 1e-300) / (1 - q)), 0.0)
             ttft_q = p1 + step1 + tp + wait_q
             e2e_q = ttft_q + max(O - 1, 0) * tpot_q

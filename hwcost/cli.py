@@ -404,11 +404,15 @@ class _Progress:
     def __init__(self, stream, width: int = 24):
         self.stream = stream
         self.width = width
+        self.total = 0
 
     def __call__(self, message: str) -> None:
         m = self._LINE.match(message)
+        if message.startswith("Report written") and self.total:
+            self.stream.write(f"[{'#' * self.width}] {self.total}/{self.total} done\n")
         if m:
             i, n = int(m.group(1)), int(m.group(2))
+            self.total = n
             done = int(self.width * (i - 1) / n)
             bar = "#" * done + "." * (self.width - done)
             self.stream.write(f"[{bar}] {i}/{n} {m.group(3)}{message[m.end():]}\n")

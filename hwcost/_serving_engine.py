@@ -201,6 +201,16 @@ class CostModel:
         return j, total
 
 
+def decode_total(cost: "CostModel", b: int, context: int, k: int) -> float:
+    """Total time of ``k`` decode steps of ``b`` sequences from total ``context``. [s]"""
+    total, done = 0.0, 0
+    while done < k:
+        m, t = cost.advance(b, context + b * done, k - done, _INF)
+        total += t
+        done += m
+    return total
+
+
 def _accepts(fn, name: str) -> bool:
     try:
         return name in inspect.signature(fn).parameters

@@ -29,7 +29,9 @@ Speed: the loop advances by scheduler events (arrivals that can be admitted,
 completions, a full KV cache), not by token: a stretch of decode-only iterations is summed
 in closed form from a piecewise-affine fit of ``decode_step_seconds`` in the context,
 verified exact to 1e-9 at start-up. 100,000 requests take about a second on one core
-(``tests/benchmarks/bench_serving.py``).
+(``tests/benchmarks/bench_serving.py``). Mixed iterations (chunked prefill) are fitted the
+same way once a (prompt tokens, batch) shape recurs; with varied prompt lengths most are
+new shapes that call ``iteration_seconds`` directly, about ten times slower.
 
 Several replicas: arrivals are dealt round-robin (a stateless load balancer), so the
 replicas are independent. Join-shortest-queue balancing does somewhat better at high load,
@@ -57,7 +59,7 @@ import pandas as pd
 from scipy.special import gammaincinv
 
 from ._serving_arrivals import Arrivals, Lengths
-from ._serving_engine import CostModel, run_continuous, run_request_batched
+from ._serving_engine import CostModel, decode_total, run_continuous, run_request_batched
 from .workload import SLO, Workload
 
 __all__ = [
@@ -161,6 +163,9 @@ def _config(st, scheduler, max_batch_size, chunked_prefill_tokens, static_timeou
     tt = _non_negative("tpot_target_s", tpot_target_s, allow_none=True)
     if tt is not None and tt == 0:
         raise ValueError(f"tpot_target_s must be > 0, got {tpot_target_s!r}")
+    if tt is not None and scheduler != "dynamic":
+        raise ValueError(f"tpot_target_s applies to the dynamic scheduler only, "
+                         f"got scheduler={scheduler!r}")
     return _Config(
         scheduler=scheduler, max_batch=mb, kv_capacity=int(min(cap, 2**62)), chunk=chunk,
         static_timeout_s=_non_negative("static_timeout_s", static_timeout_s),
@@ -409,7 +414,8 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
         Batching policy (see the module docstring).
     max_batch_size : int, optional
         Concurrent sequences per replica (static: the batch it waits for). Default: the
-        step times' engine cap.
+        step times' engine cap; without one, memory alone limits continuous batching and
+        request-level batching uses 256.
     chunked_prefill_tokens : int, optional
         Continuous only: prompt tokens processed per iteration (None = whole prompts).
         [tokens]
@@ -465,7 +471,7 @@ def _unloaded_arrays(cost: CostModel, L: np.ndarray, N: np.ndarray) -> dict[str,
         if key not in cache:
             pre = cost.prefill(l, 0)
             s0 = cost.first(1, l)
-            dec = cost.advance(1, l, m, math.inf)[1]
+            dec = decode_total(cost, 1, l, m)
             cache[key] = (pre + s0, (dec - s0) / (m - 1) if m > 1 else s0, pre + dec)
         ttft[j], tpot[j], e2e[j] = cache[key]
     return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e}
@@ -628,7 +634,8 @@ class CapacityPlan:
         Peak rate per replica over saturation throughput.
     options : DataFrame
         One row per GPUs-per-replica option tried: ``n_gpus, feasible, replicas,
-        total_gpus, ttft_s, tpot_s, e2e_s, saturation_requests_per_s, reason``.
+        total_gpus, ttft_s, tpot_s, e2e_s, saturation_requests_per_s, reason`` (``<NA>``
+        where an option cannot work; ``reason`` says why).
     """
 
     feasible: bool
@@ -673,8 +680,11 @@ def _search_replicas(probe: _Probe, rate: float, max_replicas: int):
         else:
             bad = mid
     why = results[good][1]
-    if good > 1 and good - 1 in results:
+    if good - 1 in results:
         why += f"; {good - 1} replica(s) fail: {results[good - 1][1]}"
+    elif good > 1:
+        why += (f"; {good - 1} replica(s) would run above max_utilization "
+                f"{probe.max_utilization:g} x saturation")
     return good, results[good][2], why
 
 
@@ -793,6 +803,10 @@ def replicas_needed(model, gpu, workload: Workload, slo: SLO, *, n_gpus=None,
                 best = (key, row, probe)
     table = pd.DataFrame(rows, columns=list(rows[0].keys())).sort_values(
         "n_gpus", kind="stable").reset_index(drop=True)
+    # missing values (options that cannot work) as <NA>, not NaN
+    table = table.astype({"replicas": "Int64", "total_gpus": "Int64", "ttft_s": "Float64",
+                          "tpot_s": "Float64", "e2e_s": "Float64",
+                          "saturation_requests_per_s": "Float64"})
     if best is None:
         reasons = "; ".join(f"{r['n_gpus']} GPU(s)/replica: {r['reason']}" for r in rows)
         return CapacityPlan(False, f"no option meets the SLO: {reasons}", None, None, None,

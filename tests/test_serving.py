@@ -73,6 +73,17 @@ class RooflineSteps(LinearSteps):
         return self.decode_step_seconds(decode_batch_size, decode_context_tokens) + 1e-5 * p
 
 
+@dataclass(frozen=True)
+class CurvedSteps(LinearSteps):
+    """Decode cost quadratic in the context: no piecewise-affine fit exists, so the engine
+    must fall back to evaluating the step function on vectors of steps."""
+
+    def decode_step_seconds(self, batch_size, context_tokens):
+        b = np.asarray(batch_size, dtype=float)
+        c = np.asarray(context_tokens, dtype=float)
+        return 0.01 + 1e-4 * b + 1e-12 * c**2
+
+
 def constant_steps(**kw) -> LinearSteps:
     """Decode steps of a fixed cost whatever the batch: a plain single server at batch 1."""
     base = dict(decode_per_seq_s=0.0, decode_per_context_token_s=0.0)
@@ -279,14 +290,14 @@ def test_single_token_request_tpot_is_its_only_step():
     max_batch=st.integers(1, 40),
     chunk=st.one_of(st.none(), st.integers(1, 300)),
     spread=st.sampled_from([0.01, 0.3, 3.0]),
-    roofline=st.booleans(),
+    kind=st.sampled_from([LinearSteps, RooflineSteps, CurvedSteps]),
 )
-def test_engine_matches_naive_reference(seed, n, cap, max_batch, chunk, spread, roofline):
+def test_engine_matches_naive_reference(seed, n, cap, max_batch, chunk, spread, kind):
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.exponential(spread, n)).tolist()
     L = rng.integers(1, 2000, n).tolist()
     N = rng.integers(1, 400, n).tolist()
-    steps = (RooflineSteps if roofline else LinearSteps)(kv_capacity_tokens=cap)
+    steps = kind(kv_capacity_tokens=cap)
     ref_first, ref_finish, ref_pre, ref_rej = naive_continuous(
         steps, t, L, N, max_batch=max_batch, cap=cap, chunk=chunk)
     out = run_continuous(CostModel(steps, max_batch, cap), t, L, N, max_batch=max_batch,
@@ -325,6 +336,12 @@ def test_piecewise_decode_fit_is_exact():
     # compute-bound below, memory-bound above c = (4e-4 b - 0.01) / 1.5e-7 tokens
     assert len(cost.pieces[40]) == 2 and cost.pieces[40][0][0] == pytest.approx(40_000)
     assert len(cost.pieces[1]) == 1 and len(cost.pieces[200]) == 1
+    curved = CostModel(CurvedSteps(), 4, 100_000)
+    curved.first(2, 500)
+    assert curved.pieces[2] is None  # no exact fit: evaluated directly
+    floor = serving.unloaded_latency(CurvedSteps(), 1000, 300)
+    exact = sum(0.01 + 1e-4 + 1e-12 * (1000 + j) ** 2 for j in range(300))
+    assert floor["e2e_s"] == pytest.approx(0.02 + exact, rel=1e-12)
 
 
 def test_mixed_iteration_fit_is_exact():

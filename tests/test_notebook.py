@@ -71,3 +71,14 @@ def test_rerun_command_quotes_values():
     cmd = nb.rerun_command("07_cost_scenarios", requests_per_day=2000, model="llama-3.1-70b")
     assert cmd == ("papermill notebooks/07_cost_scenarios.ipynb reports/07_cost_scenarios.ipynb "
                    "-p requests_per_day 2000 -r model llama-3.1-70b")
+
+
+def test_rules_for_yearly_amounts_and_settings():
+    p = nb.parameters(ops_usd_per_year="20_000", colocation_usd_per_month=0,
+                      server_energy_setting=" us-industrial-colo ")
+    assert p.ops_usd_per_year == 20000.0 and p.colocation_usd_per_month == 0.0
+    assert p.server_energy_setting == "us-industrial-colo"
+    with pytest.raises(nb.ParameterError, match="ops_usd_per_year=-1: expected a number >= 0"):
+        nb.parameters(ops_usd_per_year=-1)
+    with pytest.raises(nb.ParameterError, match="server_energy_setting: expected a non-empty text"):
+        nb.parameters(server_energy_setting="  ")

@@ -23,7 +23,8 @@ Self-hosting
     :func:`tco_inputs_from_catalog`; :func:`break_even`; :func:`npv`.
 API
     :class:`ApiPrice`, :func:`api_price`, :func:`api_prices_for`, :func:`api_request_cost`,
-    :func:`api_crossover`.
+    :func:`api_crossover`, :func:`api_crossovers`, :func:`api_offers_for_class`,
+    :func:`api_crossovers_for_offers`, :func:`monthly_cost_curve`.
 Hybrid and refresh
     :func:`hybrid_cost`, :func:`hybrid_sweep`, :func:`refresh_comparison`.
 Uncertainty
@@ -1385,12 +1386,27 @@ def api_crossovers(llm, *, replica_usd_per_hour: float, output_tokens_per_s: flo
     offers = api_prices_for(llm, prices=prices)
     if offers.empty:
         raise ValueError(f"no API offer in the catalog serves {catalog.llm(llm).id!r}")
+    return api_crossovers_for_offers(offers, replica_usd_per_hour=replica_usd_per_hour,
+                                     output_tokens_per_s=output_tokens_per_s,
+                                     input_tokens=input_tokens, output_tokens=output_tokens,
+                                     max_utilization=max_utilization)
+
+
+def api_crossovers_for_offers(offers: pd.DataFrame, *, replica_usd_per_hour: float,
+                              output_tokens_per_s: float, input_tokens: float,
+                              output_tokens: float, max_utilization: float = 1.0) -> pd.DataFrame:
+    """:func:`api_crossover` for each row of an API price table (e.g. :func:`api_offers_for_class`).
+
+    Columns as :func:`api_crossovers` plus ``llm_id``; earliest crossover first.
+    """
+    if not isinstance(offers, pd.DataFrame) or offers.empty:
+        raise ValueError("offers must be a non-empty DataFrame with the columns of catalog.api_prices()")
     rows = []
     for _, row in offers.iterrows():
         c = api_crossover(_api_row_to_price(row), replica_usd_per_hour=replica_usd_per_hour,
                           output_tokens_per_s=output_tokens_per_s, input_tokens=input_tokens,
                           output_tokens=output_tokens, max_utilization=max_utilization)
-        rows.append({"id": row["id"], "provider": row["provider"],
+        rows.append({"id": row["id"], "provider": row["provider"], "llm_id": row["llm_id"],
                      "api_usd_per_million_tokens": c.api_usd_per_million_tokens, "reached": c.reached,
                      "tokens_per_month": c.tokens_per_month, "requests_per_month": c.requests_per_month,
                      "always_cheaper_above_tokens_per_month": c.always_cheaper_above_tokens_per_month})
@@ -1399,6 +1415,108 @@ def api_crossovers(llm, *, replica_usd_per_hour: float, output_tokens_per_s: flo
         df[col] = pd.array([None if v is None else float(v) for v in df[col]], dtype="Float64")
     order = df["tokens_per_month"].astype("float64").fillna(float(np.finfo(float).max))
     return df.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def _is_moe(m) -> bool:
+    return m.active_params_b is not None and m.active_params_b < 0.9 * m.total_params_b
+
+
+def api_offers_for_class(llm, *, size_tolerance: float = 0.15,
+                         prices: pd.DataFrame | None = None) -> pd.DataFrame:
+    """API offers for a model's size class: the open models an API sells that are nearest.
+
+    The class is anchored on the catalog model with API offers whose total parameter count
+    is nearest to ``llm``'s on a log scale (``llm`` itself when it has offers), among models
+    of the same kind (dense or mixture-of-experts); every model with offers whose total
+    parameters lie within ``size_tolerance`` of that anchor joins the class (Llama 3.1 70B,
+    Llama 3.3 70B and Qwen2.5 72B form one class). Closed models (no ``llm_id``) never do.
+
+    Parameters
+    ----------
+    llm : str or catalog.LLM
+        The model to be served.
+    size_tolerance : float
+        Relative difference in total parameters within which models share a class, >= 0. [-]
+    prices : DataFrame, optional
+        A table with the columns of ``catalog.api_prices()``; default the catalog's.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``api_prices`` in the class, with ``usd_per_million_blended_tokens``
+        (3 input : 1 output) and ``exact`` (True where the offer serves ``llm`` itself),
+        cheapest blended price first. Raises ``ValueError`` if no open model has offers.
+    """
+    tol = _non_negative("size_tolerance", size_tolerance)
+    target = catalog.llm(llm)
+    df = catalog.api_prices() if prices is None else prices
+    df = df[df["llm_id"].map(lambda v: isinstance(v, str) and bool(v))]
+    if df.empty:
+        raise ValueError("no API offer in the price table names an open catalog model (llm_id)")
+    models = {i: catalog.llm(i) for i in sorted(set(df["llm_id"]))}
+    same_kind = {i: m for i, m in models.items() if _is_moe(m) == _is_moe(target)} or models
+    anchor = min(same_kind.values(),
+                 key=lambda m: (abs(math.log(m.total_params_b / target.total_params_b)),
+                                m.id != target.id, m.id))
+    members = [i for i, m in same_kind.items()
+               if abs(m.total_params_b - anchor.total_params_b) <= tol * anchor.total_params_b]
+    out = df[df["llm_id"].isin(members)].copy()
+    out["usd_per_million_blended_tokens"] = (
+        3 * out["usd_per_million_input_tokens"] + out["usd_per_million_output_tokens"]) / 4
+    out["exact"] = out["llm_id"] == target.id
+    return out.sort_values(["usd_per_million_blended_tokens", "id"], kind="stable").reset_index(drop=True)
+
+
+def monthly_cost_curve(offers: pd.DataFrame, *, replica_usd_per_hour: float,
+                       output_tokens_per_s: float, input_tokens: float, output_tokens: float,
+                       tokens_per_month, max_utilization: float = 1.0,
+                       label: str = "self-hosted") -> pd.DataFrame:
+    """Monthly cost against monthly volume: always-on replicas vs each API offer.
+
+    Replicas: ``ceil(V / K) * M`` (the staircase of :func:`api_crossover`: ``K`` tokens a
+    replica serves per month at ``max_utilization``, ``M`` its monthly cost); API:
+    ``p * V`` with the offer's blended price ``p`` for the request mix.
+
+    Parameters
+    ----------
+    offers : DataFrame
+        Rows of ``catalog.api_prices()`` (e.g. from :func:`api_offers_for_class`).
+    replica_usd_per_hour : float
+        Cost of one replica. [USD/h]
+    output_tokens_per_s : float
+        Output tokens one replica produces per second at its operating batch. [tokens/s]
+    input_tokens, output_tokens : float
+        Mean tokens per request. [tokens]
+    tokens_per_month : array-like
+        Volumes (input + output tokens) to evaluate, > 0. [tokens/month]
+    max_utilization : float
+        Busy share at which another replica is added, in (0, 1]. [-]
+    label : str
+        Name of the replica option in the ``option`` column.
+
+    Returns
+    -------
+    DataFrame
+        Long format: ``option, kind ('replicas' or 'api'), tokens_per_month,
+        usd_per_month, usd_per_million_tokens``.
+    """
+    v = np.atleast_1d(np.asarray(_positive("tokens_per_month", tokens_per_month), dtype=float))
+    hourly = _positive("replica_usd_per_hour", replica_usd_per_hour)
+    tps = _positive("output_tokens_per_s", output_tokens_per_s)
+    i = _positive("input_tokens", input_tokens)
+    o = _positive("output_tokens", output_tokens)
+    u = _fraction("max_utilization", max_utilization)
+    capacity = tps * (i + o) / o * u * HOURS_PER_MONTH * SECONDS_PER_HOUR
+    replicas = np.ceil(v / capacity - 1e-12)
+    frames = [pd.DataFrame({"option": label, "kind": "replicas", "tokens_per_month": v,
+                            "usd_per_month": replicas * hourly * HOURS_PER_MONTH})]
+    for _, row in offers.iterrows():
+        price = float(_api_row_to_price(row).blended_usd_per_million_tokens(i, o))
+        frames.append(pd.DataFrame({"option": f"API {row['id']}", "kind": "api",
+                                    "tokens_per_month": v, "usd_per_month": price * v / TOKENS_PER_MILLION}))
+    df = pd.concat(frames, ignore_index=True)
+    df["usd_per_million_tokens"] = df["usd_per_month"] / df["tokens_per_month"] * TOKENS_PER_MILLION
+    return df
 
 
 # ----------------------------------------------------------------------------------------

@@ -163,6 +163,12 @@ def _engine(name, value):
     return text
 
 
+def _audit_status(name, value) -> str:
+    from . import seed
+
+    return _choice(("all",) + tuple(seed.STATUSES))(name, value)
+
+
 # Rules by exact name first, then by suffix.
 _BY_NAME = {
     "gpu": _gpu,
@@ -191,6 +197,7 @@ _BY_NAME = {
     "energy_setting": _text,
     "scenario": _text,
     "scheduler": _choice(("static", "dynamic", "continuous")),
+    "show_status": _audit_status,
 }
 _BY_SUFFIX = (
     ("_tokens", _positive_int),

@@ -37,15 +37,19 @@ utilization-aware answer computed with :mod:`hwcost.perf` and current catalog pr
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
-from dataclasses import dataclass
+import re
+import textwrap
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Mapping
 
 import pandas as pd
 
 from . import catalog, economics, perf
-from .workload import Workload
+from .workload import BUSINESS_HOURS_PROFILE, Workload
 
 AGREES = "agrees"
 DISAGREES = "disagrees"
@@ -561,6 +565,7 @@ def _rc_speculative(_x):
         f"below about 0.4 or a costlier draft"))
 
 
+@lru_cache(maxsize=None)
 def _largest_model_that_fits(gpu, precision="int4"):
     best = None
     for m in catalog.llm_ids():
@@ -746,6 +751,37 @@ def _rc_under_100_requests(_x):
         f"${per:.2g}/request"))
 
 
+def _rc_memory(gpu):
+    def run(_x):
+        g = catalog.gpu(gpu)
+        return Check(value=float(g.memory_gb), reason=f"catalog {g.id}: {g.memory_gb:g} GB")
+    return run
+
+
+def _daily_capacity(model, gpu, n_gpus=1, precision="bf16", input_tokens=500, output_tokens=150):
+    """Requests per day one replica serves at its largest batch (no latency target)."""
+    e = _est(model, gpu, n_gpus=n_gpus, precision=precision, batch_size="max",
+             input_tokens=input_tokens, output_tokens=output_tokens)
+    return e.output_tokens_per_s / output_tokens * 86_400, e
+
+
+def _rc_traffic_fit(model, gpu, label, n_gpus=1, precision="bf16", output_tokens=150, replicas=1):
+    """A 'best for N daily requests' rule: what share of the hardware's capacity N is."""
+    def run(x):
+        cap, e = _daily_capacity(model, gpu, n_gpus, precision, output_tokens=output_tokens)
+        cap *= replicas
+        lo, hi = x["requests_per_day"] if isinstance(x["requests_per_day"], tuple) else (
+            x["requests_per_day"], x["requests_per_day"])
+        what = f"{replicas} replicas of " if replicas > 1 else ""
+        return Check(status=NOT_CHECKABLE, reason=(
+            f"a recommendation, not a figure; {label} ({what}{catalog.llm(model).id} "
+            f"{precision.upper()} on {n_gpus} x {catalog.gpu(gpu).id}, 500+{output_tokens} tokens, "
+            f"largest batch {e.batch_size}, no latency target) serves about {cap:,.0f} requests/day, "
+            f"so {lo:,.0f}" + (f"-{hi:,.0f}" if hi != lo else "") + f" requests/day keep it "
+            f"{lo / cap:.2%}" + (f"-{hi / cap:.2%}" if hi != lo else "") + " busy"))
+    return run
+
+
 # ----------------------------------------------------------------------------------------
 # The claims
 # ----------------------------------------------------------------------------------------
@@ -799,6 +835,9 @@ CLAIMS: tuple[Claim, ...] = (
     _c("runpod-a100-throughput", CLOUD,
        "Handles 13B-30B models comfortably at 250-400 tokens/second depending on batch size.",
        250, "tokens/s", [("gpu", "a100-80gb-sxm", "")], _rc_a100_throughput, claimed_high=400),
+    _c("best-for-a100-traffic", CLOUD, "RunPod A100 ... Best for: Medium-scale inference (100-1000 daily "
+       "requests)", 100, "requests/day", [("requests_per_day", (100, 1000), "1/day")],
+       _rc_traffic_fit("llama-2-13b", "a100-80gb-sxm", "one A100 80GB"), claimed_high=1000),
     _c("runpod-a100-usd-per-mtok", CLOUD, "Cost-per-1M tokens: roughly $1.39 per million", 1.39,
        "USD/1M tokens", [("usd_per_hour", 1.39, "USD/h"), ("tokens_per_s", (250, 400), "tokens/s")],
        lambda x: Check(low=economics.cost_per_million_tokens(x["usd_per_hour"], x["tokens_per_s"][1]),
@@ -828,6 +867,9 @@ CLAIMS: tuple[Claim, ...] = (
        lambda x: Check(low=economics.cost_per_million_tokens(x["usd_per_hour"], x["tokens_per_s"][1]),
                        high=economics.cost_per_million_tokens(x["usd_per_hour"], x["tokens_per_s"][0]),
                        reason="2.69 / 3600 / (500-800) x 1e6 = $0.93-1.49 at 100 % utilization")),
+    _c("best-for-h100-traffic", CLOUD, "RunPod H100 ... Best for: Large model serving (70B+), high-volume "
+       "inference (5K+ daily requests)", 5000, "requests/day", [("requests_per_day", 5000, "1/day")],
+       _rc_traffic_fit("llama-3.1-70b", "h100-sxm", "one H100", precision="int4", output_tokens=200)),
     _c("coreweave-l40s-bundle-price", CLOUD, "CoreWeave offers L40S in 8-GPU bundles at $18/hour total.",
        18.0, "USD/h (8 GPUs)", [("provider", "coreweave", ""), ("gpu", "l40s", "")],
        _cloud_price_check("coreweave", "l40s", gpus_per_instance=8)),
@@ -853,6 +895,8 @@ CLAIMS: tuple[Claim, ...] = (
        lambda x: Check(value=economics.bundle_usd_per_gpu_hour(x["usd_per_hour"], x["gpus_per_instance"]),
                        reason="49.24 / 8 = $6.155")),
     # -- self-hosted hardware ------------------------------------------------------------
+    _c("rtx4090-memory", SELF, "Nvidia RTX 4090 (24GB VRAM)", 24, "GB", [("gpu", "rtx-4090", "")],
+       _rc_memory("rtx-4090")),
     _c("rtx4090-price", SELF, "Consumer GPU around $1,600 retail.", 1600, "USD",
        [("usd_total", 1600, "USD")], _hardware_price_check("rtx-4090")),
     _c("rtx4090-hours", SELF, "3 years (26,280 hours)", 26_280, "h", [("years", 3, "years")],
@@ -878,6 +922,11 @@ CLAIMS: tuple[Claim, ...] = (
                               "and no overhead; with 450 W at $0.10-0.20/kWh at full power: "
                               "$0.106-0.151/h"),
        claimed_high=0.26, relation="span"),
+    _c("rtx6000ada-memory", SELF, "Nvidia RTX 6000 Ada (48GB VRAM)", 48, "GB", [("gpu", "rtx-6000-ada", "")],
+       _rc_memory("rtx-6000-ada")),
+    _c("best-for-6000ada-traffic", SELF, "RTX 6000 Ada ... Best for: Small teams, modest traffic (100-1000 "
+       "daily queries)", 100, "requests/day", [("requests_per_day", (100, 1000), "1/day")],
+       _rc_traffic_fit("llama-2-13b", "rtx-6000-ada", "one RTX 6000 Ada"), claimed_high=1000),
     _c("rtx6000ada-price", SELF, "Production GPU around $3,000.", 3000, "USD",
        [("usd_total", 3000, "USD")], _hardware_price_check("rtx-6000-ada")),
     _c("rtx6000ada-effective", SELF, "Effective cost: ~$0.25-0.35/hour amortized.", 0.25, "USD/h",
@@ -913,6 +962,10 @@ CLAIMS: tuple[Claim, ...] = (
     _c("h100x8-total", SELF, "= $1.30/hour.", 1.30, "USD/h (8 GPUs)",
        [("capex_usd", 15_000, "USD"), ("hours_3y", 26_280, "h"), ("opex_usd_per_year", 8_000, "USD/year")],
        _rc_cluster_total),
+    _c("best-for-h100x8-traffic", SELF, "GPU Cluster (8x H100) ... Best for: High-volume inference (50K+ daily "
+       "requests)", 50_000, "requests/day", [("requests_per_day", 50_000, "1/day")],
+       _rc_traffic_fit("llama-3.1-70b", "h100-sxm", "an 8 x H100 cluster",
+                       n_gpus=4, output_tokens=200, replicas=2)),
     # -- scenario 1 ------------------------------------------------------------------------
     _c("s1-throughput", S1, "Using RunPod 4090: Throughput: ~120 tokens/second", 120, "tokens/s",
        [("model", "13B", ""), ("gpu", "rtx-4090", "")], _rc_4090_13b_throughput),
@@ -1051,6 +1104,9 @@ CLAIMS: tuple[Claim, ...] = (
     _c("size-405b-h100", SIZE, "405B Models: Cloud: H100 cluster (4+) or B200", 4, "GPUs (H100, at least)",
        [("model", "llama-3.1-405b", "")],
        _rc_min_gpus("llama-3.1-405b", "h100-sxm", ("bf16", "fp8", "int4")), relation="at_least"),
+    _c("size-405b-self-hosted", SIZE, "405B Models: Self-hosted: 4-8x H100, B200", 4, "GPUs (H100)",
+       [("model", "llama-3.1-405b", "")],
+       _rc_min_gpus("llama-3.1-405b", "h100-sxm", ("bf16", "fp8", "int4")), claimed_high=8),
     # -- advanced / cost optimization --------------------------------------------------
     _c("flash-attention-speedup", ADV, "On A100/H100, Flash Attention V2 provides 2-3x speedup for long "
        "sequences without accuracy loss.", 2, "x", claimed_high=3,
@@ -1074,6 +1130,11 @@ CLAIMS: tuple[Claim, ...] = (
     _c("scale-4090-concurrent-users", SCALE, "Single RTX 4090 serves 10-50 concurrent users depending on model "
        "and batch size.", 10, "sequences", [("gpu", "rtx-4090", ""), ("tokens_per_request", 650, "tokens")],
        _rc_4090_concurrency, claimed_high=50, relation="span", tolerance=0.20),
+    _c("scale-distributed-users", SCALE, "Distributed Inference (Multiple Machines): Best for: 1000+ "
+       "concurrent users", 1000, "concurrent users",
+       reason="a rule of thumb; concurrency per replica is set by KV-cache memory (e.g. "
+              "scale-4090-concurrent-users), so the number of machines follows from users / "
+              "sequences per replica, not from a fixed threshold"),
     _c("scale-tensor-parallel-threshold", SCALE, "Break-even: At 50+ concurrent users or >30B models, tensor "
        "parallelism becomes necessary.", 30, "B params",
        reason="depends on GPU memory and precision: a 70B model fits one 80 GB GPU at 4-bit, "
@@ -1183,8 +1244,17 @@ def claim(claim_id: str) -> Claim:
     raise economics._closest(claim_id, [c.claim_id for c in CLAIMS], "claim id")
 
 
-def audit(claim_list=None) -> pd.DataFrame:
+def audit(claim_list=None, *, max_tolerance: float | None = None) -> pd.DataFrame:
     """Every claim of the article with its recomputed value and status.
+
+    Parameters
+    ----------
+    claim_list : sequence of Claim, optional
+        Default: every claim (:func:`claims`).
+    max_tolerance : float, optional
+        Cap on each claim's own relative tolerance, >= 0 (0.02 = within 2 %); the stricter
+        of the two applies, so a smaller cap never adds an ``agrees``. None keeps each
+        claim's own tolerance (5 % for most, up to 25 % for rough figures). [-]
 
     Returns
     -------
@@ -1194,7 +1264,11 @@ def audit(claim_list=None) -> pd.DataFrame:
         recomputed_high, as_written_value, status, difference_pct, reason``. Numbers are
         nullable floats (``<NA>`` where a claim has no such value: ranges, not checkable).
     """
-    rows = [c.evaluate() for c in (CLAIMS if claim_list is None else claim_list)]
+    chosen = CLAIMS if claim_list is None else tuple(claim_list)
+    if max_tolerance is not None:
+        cap = economics._non_negative("max_tolerance", max_tolerance)
+        chosen = tuple(dataclasses.replace(c, tolerance=min(c.tolerance, cap)) for c in chosen)
+    rows = [c.evaluate() for c in chosen]
     return _typed_frame(rows, AUDIT_COLUMNS, floats=(
         "claimed_value", "claimed_high", "recomputed_value", "recomputed_low", "recomputed_high",
         "as_written_value", "difference_pct"))
@@ -1403,6 +1477,429 @@ def scenario_comparison(scenario=None, *, energy_home: str = "us-residential",
     return _typed_frame(rows, COMPARISON_COLUMNS, floats=(
         "usd_per_hour", "output_tokens_per_s", "utilization", "usd_per_day", "usd_per_request",
         "usd_per_million_tokens"), ints=("n_gpus",))
+
+
+# ----------------------------------------------------------------------------------------
+# Reading the audit: a compact table, and which numbers of the article it covers
+# ----------------------------------------------------------------------------------------
+ARTICLE_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "seed"
+"""Where the article's text is kept beside the repository (``../shared/seed/*.txt``)."""
+
+COVERAGE_COLUMNS = ("line", "number", "value", "coverage", "claim_ids", "note", "context")
+COVERAGE = ("audited here", "audited elsewhere", "label", "not audited")
+
+_NUMBER = re.compile(r"(?<![\w.])(\$)?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+                     r"(?:\s?([KMB])(?![A-Za-z]))?(\s?%)?")
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
+
+
+def article_text(directory: str | Path | None = None) -> str | None:
+    """The source article's text (every ``*.txt`` in ``directory``, in name order).
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        Default :data:`ARTICLE_DIR`.
+
+    Returns
+    -------
+    str or None
+        None when the folder or its text files are absent (the audit itself needs only the
+        claims stored in this module).
+    """
+    folder = Path(ARTICLE_DIR if directory is None else directory)
+    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    if not files:
+        return None
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+
+
+def _numbers(text: str):
+    """(match, raw value, value with K/M/B applied) for each number written in ``text``."""
+    out = []
+    for m in _NUMBER.finditer(text):
+        raw = float(m.group(2).replace(",", ""))
+        out.append((m, raw, raw * _SCALE.get(m.group(3), 1.0)))
+    return out
+
+
+def _claim_numbers(c: Claim) -> set:
+    values = set()
+    for _m, raw, scaled in _numbers(c.claim):
+        values |= {round(raw, 6), round(scaled, 6)}
+    for v in (c.claimed_value, c.claimed_high):
+        if v is not None:
+            values.add(round(float(v), 6))
+    for _name, v, _unit in c.inputs:
+        for x in (v if isinstance(v, tuple) else (v,)):
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                values.add(round(float(x), 6))
+    return values
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def _quote(line: str, c: Claim) -> tuple[bool, int]:
+    """Whether claim ``c`` quotes (part of) this article line, and the longest shared text."""
+    l = _norm(line)
+    best, quoted = 0, False
+    for fragment in re.split(r"\.\.\.|…|;", c.claim):
+        f = _norm(fragment)
+        if len(f) < 6:
+            continue
+        m = difflib.SequenceMatcher(None, l, f, autojunk=False).find_longest_match(0, len(l), 0, len(f))
+        best = max(best, m.size)
+        quoted |= m.size >= min(20, 0.8 * len(f), 0.8 * len(l))
+    return quoted, best
+
+
+def _label(line: str, m, raw: float) -> str | None:
+    """Why a number is a name or label rather than a quantity (None: it is a quantity)."""
+    before, after = line[:m.start()], line[m.end():]
+    plain = m.group(1) is None and m.group(4) is None and m.group(3) is None
+    if line.lstrip().lower().startswith("assumption:"):
+        return "scenario input (used by the scenario's claims)"
+    if re.search(r"\b(RTX|GTX|Pattern|Scenario)\s$", before):
+        return "product name or label"
+    if plain and before.endswith("(") and after.startswith(")"):
+        return "list marker"
+    if plain and "," not in m.group(2) and raw.is_integer() and 1990 <= raw <= 2099:
+        return "date or title"
+    if plain and re.match(r"/7\b", after) or re.search(r"\b24/$", before):
+        return "idiom (24/7)"
+    if m.group(1) is None and (m.group(3) == "B" or (plain and re.match(r"-\d+B\b", after))):
+        return "model size (names a model class)"
+    return None
+
+
+def number_coverage(text: str | None = None, claim_list=None) -> pd.DataFrame:
+    """Every number written in the article and whether a claim of the audit covers it.
+
+    A number on an article line is ``audited here`` when a claim that quotes that line (a
+    fragment of the claim's text matches the line) states the same value (as claimed value,
+    input, or in its text); else ``label`` when it is a product name, list marker, date,
+    model size or scenario input; else ``audited elsewhere`` when the value belongs to claims
+    that do not quote the line (a repeated figure, or a paraphrase: a weaker match, worth a
+    look); otherwise ``not audited``.
+
+    Parameters
+    ----------
+    text : str, optional
+        The article; default :func:`article_text`. When no text is found, the result is
+        empty (columns only).
+    claim_list : sequence of Claim, optional
+        Default: every claim.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COVERAGE_COLUMNS`: ``line`` (1-based), ``number`` (as written),
+        ``value``, ``coverage`` (one of :data:`COVERAGE`), ``claim_ids`` (up to three,
+        comma-separated), ``note``, ``context`` (the line, shortened).
+    """
+    text = article_text() if text is None else text
+    chosen = CLAIMS if claim_list is None else tuple(claim_list)
+    if text is None:
+        return pd.DataFrame(columns=list(COVERAGE_COLUMNS))
+    index = [(c, _claim_numbers(c)) for c in chosen]
+    rows = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        for m, raw, scaled in _numbers(line):
+            keys = {round(raw, 6), round(scaled, 6)}
+            scored = [(c, *_quote(line, c)) for c, values in index if values & keys]
+            scored.sort(key=lambda t: -t[2])  # closest wording first
+            having = [c for c, _q, _n in scored]
+            here = [c for c, quoted, _n in scored if quoted]
+            label = _label(line, m, raw)
+            if here:
+                coverage, ids, note = COVERAGE[0], here, ""
+            elif label:
+                coverage, ids, note = COVERAGE[2], [], label
+            elif having:
+                coverage, ids, note = COVERAGE[1], having, "same value in a claim quoting another line"
+            else:
+                coverage, ids, note = COVERAGE[3], [], ""
+            rows.append({"line": i, "number": m.group(0).strip(), "value": scaled, "coverage": coverage,
+                         "claim_ids": ", ".join(c.claim_id for c in ids[:3]), "note": note,
+                         "context": textwrap.shorten(line.strip(), 110, placeholder=" …")})
+    return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))
+
+
+def _fmt(x) -> str:
+    if x is None or pd.isna(x):
+        return ""
+    x = float(x)
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a == 0:
+        return "0"
+    return f"{x:.3g}"
+
+
+def _fmt_range(value, low, high) -> str:
+    if low is not None and not pd.isna(low) and high is not None and not pd.isna(high) \
+            and float(low) != float(high):
+        return f"{_fmt(low)}-{_fmt(high)}"
+    return _fmt(value)
+
+
+def readable_audit(df: pd.DataFrame | None = None, *, width: int = 90) -> pd.DataFrame:
+    """The audit as a table to read: numbers formatted, long text shortened.
+
+    Parameters
+    ----------
+    df : DataFrame, optional
+        An :func:`audit` table; default the full audit.
+    width : int
+        Longest claim and reason text kept, >= 20 (cut at a word, marked with "…"). [characters]
+
+    Returns
+    -------
+    DataFrame
+        ``section, claim, claimed, unit, recomputed, status, difference_pct, reason`` as
+        strings (``claimed`` and ``recomputed`` show ranges as ``low-high``; empty where
+        there is nothing); ``difference_pct`` rounded, empty when not checkable.
+    """
+    df = audit() if df is None else df
+    width = economics._count("width", width, minimum=20)
+    short = lambda t: textwrap.shorten(str(t), width, placeholder=" …")  # noqa: E731
+    out = pd.DataFrame({
+        "section": df["section"],
+        "claim": df["claim"].map(short),
+        "claimed": [_fmt_range(v, v, h) for v, h in zip(df["claimed_value"], df["claimed_high"])],
+        "unit": df["claimed_unit"].map(lambda u: textwrap.shorten(str(u), 28, placeholder=" …")),
+        "recomputed": [_fmt_range(v, lo, hi) for v, lo, hi in
+                       zip(df["recomputed_value"], df["recomputed_low"], df["recomputed_high"])],
+        "status": df["status"],
+        "difference_pct": [("" if pd.isna(d) else f"{float(d):+,.0f}") for d in df["difference_pct"]],
+        "reason": df["reason"].map(short),
+    })
+    return out.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------
+# Any workload, corrected: the options side by side
+# ----------------------------------------------------------------------------------------
+OPTION_COLUMNS = (
+    "option", "kind", "gpu_id", "n_gpus", "precision", "usd_per_hour", "output_tokens_per_s",
+    "utilization", "replicas_peak", "usd_per_day", "usd_per_request", "usd_per_million_tokens",
+    "cold_start_request_share", "notes",
+)
+OPTION_KINDS = ("cloud, always on", "cloud, scale to zero", "self-hosted", "API")
+
+
+def fitting_precision(model, gpu, *, n_gpus: int = 1, preferred: str = "bf16", input_tokens: int = 512,
+                      output_tokens: int = 128) -> tuple[str, str]:
+    """The weight precision to serve at: ``preferred`` when it fits, else the best that does.
+
+    "Fits" means at least one sequence of ``input_tokens + output_tokens`` fits the replica's
+    memory beside the weights (:func:`hwcost.perf.estimate`). Otherwise the highest
+    precision below ``preferred`` that fits on the same GPUs is used (fp8, then int8, then
+    int4, as the GPU supports them).
+
+    Returns
+    -------
+    (str, str)
+        The precision and a sentence saying why (empty when ``preferred`` fits).
+
+    Raises
+    ------
+    ValueError
+        When no precision fits ``n_gpus`` x ``gpu``; the message gives perf's suggestion.
+    """
+    e = perf.estimate(model, gpu, n_gpus=n_gpus, precision=preferred, batch_size=1,
+                      input_tokens=input_tokens, output_tokens=output_tokens)
+    if e.fits:
+        return e.precision, ""
+    if e.suggested_precision is None:
+        raise ValueError(f"{e.model_id} fits no precision on {n_gpus} x {e.gpu_id}: {e.reason}; "
+                         f"{e.suggestion}")
+    need = (f"{e.suggested_n_gpus} x {e.gpu_id} needed at {e.precision.upper()}"
+            if e.suggested_n_gpus else f"no replica holds it at {e.precision.upper()}")
+    q = perf.estimate(model, gpu, n_gpus=n_gpus, precision=e.suggested_precision, batch_size=1,
+                      input_tokens=input_tokens, output_tokens=output_tokens)
+    return e.suggested_precision, (
+        f"{e.model_id} does not fit {n_gpus} x {e.gpu_id} ({_gpu_memory_gb(e.gpu_id):g} GB each) at "
+        f"{e.precision.upper()} ({e.weights_gb:.0f} GB of weights; {need}); it fits at "
+        f"{q.precision.upper()} ({q.weights_gb:.0f} GB of weights)")
+
+
+def _gpu_memory_gb(gpu) -> float:
+    """Memory of one GPU. [GB]"""
+    return float(catalog.gpu(gpu).memory_gb)
+
+
+@dataclass(frozen=True)
+class CorrectedOptions:
+    """A workload priced every way: cloud always on, cloud scale-to-zero, owned, API.
+
+    See :func:`corrected_options`. Costs in USD; ``table`` has :data:`OPTION_COLUMNS`.
+    """
+
+    workload: Workload
+    gpu_id: str
+    n_gpus: int
+    precision: str
+    precision_note: str
+    capacity: perf.Estimate = field(repr=False)
+    single: perf.Estimate = field(repr=False)
+    cloud: economics.CloudRate
+    cloud_usd_per_replica_hour: float
+    tco: economics.TCOResult | None = field(repr=False)
+    owned_usd_per_replica_hour_full_load: float | None
+    cold_start_s: float
+    api_offers: pd.DataFrame = field(repr=False, compare=False)
+    table: pd.DataFrame = field(repr=False, compare=False)
+    notes: tuple = ()
+
+    def row(self, kind: str) -> pd.Series:
+        """The first row of ``table`` of an option kind (:data:`OPTION_KINDS`)."""
+        hit = self.table[self.table["kind"] == kind]
+        if hit.empty:
+            raise ValueError(f"no option of kind {kind!r}; present: {', '.join(dict.fromkeys(self.table['kind']))}")
+        return hit.iloc[0]
+
+    def hybrid_kwargs(self) -> dict:
+        """Keyword arguments for :func:`hwcost.economics.hybrid_cost` / ``hybrid_sweep``.
+
+        Owned replicas at their TCO with GPUs at full power (a baseline replica is busy),
+        cloud replicas at the rental rate, billed cold start = model load time.
+        """
+        if self.owned_usd_per_replica_hour_full_load is None:
+            raise ValueError(f"no purchase price for {self.gpu_id} in the catalog: no owned baseline")
+        return dict(owned_usd_per_replica_hour=self.owned_usd_per_replica_hour_full_load,
+                    cloud_usd_per_replica_hour=self.cloud_usd_per_replica_hour,
+                    replica_output_tokens_per_s=self.capacity.output_tokens_per_s,
+                    cloud_cold_start_s=self.cold_start_s)
+
+
+def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offering: str | None = None,
+                      precision: str = "bf16", n_gpus: int = 1, energy: str = "us-industrial-colo",
+                      read_gbps: float = 2.0, max_utilization: float = 1.0) -> CorrectedOptions:
+    """Price a workload the utilization-aware way on one GPU type, against hosted APIs.
+
+    Throughput from :func:`hwcost.perf.estimate`: replica capacity at the largest batch that
+    fits memory (no latency target), single-request time at batch 1 (for scale-to-zero
+    sessions). The precision is ``precision`` if the model fits, else the best that does
+    (:func:`fitting_precision`). Options:
+
+    - cloud, always on: the catalog's cheapest on-demand ``provider`` offer for ``gpu``,
+      replicas for the busiest hour running 24 h (a replica on part of a multi-GPU bundle
+      pays the whole bundle);
+    - cloud, scale to zero: the same rate, an instance started per burst of requests and
+      stopped after 5 idle minutes, billed at the offer's granularity; each start bills and
+      waits the model load (weights / ``read_gbps``);
+    - self-hosted: the catalog's typical purchase price and server share, 3 years, the
+      ``energy`` setting's electricity and PUE, power at idle draw for the idle share of the
+      day (:data:`IDLE_POWER_FRACTION`); no staff time;
+    - API: the cheapest and dearest offer for the model's size class
+      (:func:`hwcost.economics.api_offers_for_class`).
+
+    Parameters
+    ----------
+    workload : Workload
+        Requests per day, tokens per request, daily profile.
+    gpu : str
+        Catalog GPU id.
+    provider, offering : str
+        Cloud provider slug and optional offering (``community``, ``secure``, ...).
+    precision : str
+        Preferred weight precision.
+    n_gpus : int
+        GPUs per replica.
+    energy : str
+        ``catalog.energy()`` id for the owned GPUs.
+    read_gbps : float
+        Storage read rate for the model load of a cold start. [GB/s]
+    max_utilization : float
+        Busy share at which another replica is added, in (0, 1]. [-]
+
+    Returns
+    -------
+    CorrectedOptions
+    """
+    if not isinstance(workload, Workload):
+        raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+    g = catalog.gpu(gpu)
+    n_gpus = economics._count("n_gpus", n_gpus)
+    read_gbps = economics._positive("read_gbps", read_gbps)
+    known = set(catalog.energy()["id"])
+    if energy not in known:
+        raise economics._closest(energy, known, "energy setting")
+    w = workload
+    prec, note = fitting_precision(w.model, g.id, n_gpus=n_gpus, preferred=precision,
+                                   input_tokens=w.input_tokens, output_tokens=w.output_tokens)
+    single = _est(w.model, g.id, n_gpus=n_gpus, precision=prec, batch_size=1,
+                  input_tokens=w.input_tokens, output_tokens=w.output_tokens)
+    full = _est(w.model, g.id, n_gpus=n_gpus, precision=prec, batch_size="max",
+                input_tokens=w.input_tokens, output_tokens=w.output_tokens)
+    rate = economics.cloud_rate(provider, g.id, offering=offering)
+    cold = perf.model_load_seconds(w.model, prec, read_gbps)
+    common = dict(output_tokens_per_s=full.output_tokens_per_s, n_gpus=n_gpus,
+                  max_utilization=max_utilization, single_request_s=single.e2e_s)
+    whole = rate.gpus_per_instance > n_gpus
+    always = rate.deployment(whole_instance=whole, label="cloud always on", **common)
+    s2z = rate.deployment(whole_instance=whole, billing="scale-to-zero", cold_start_s=cold,
+                          label="cloud scale to zero", **common)
+    notes = []
+    if note:
+        notes.append(note)
+    if whole:
+        notes.append(f"{rate.offer_id} rents {rate.gpus_per_instance} GPUs together; a {n_gpus}-GPU replica "
+                     f"pays the whole instance")
+    rows = []
+
+    def add(option, kind, d, cost, text, precision_=prec, gpu_id=g.id):
+        rows.append(dict(option=option, kind=kind, gpu_id=gpu_id, n_gpus=n_gpus, precision=precision_,
+                         usd_per_hour=d.usd_per_replica_hour, output_tokens_per_s=full.output_tokens_per_s,
+                         utilization=cost.utilization, replicas_peak=cost.replicas_peak,
+                         usd_per_day=cost.usd_per_day, usd_per_request=cost.usd_per_request,
+                         usd_per_million_tokens=cost.usd_per_million_tokens,
+                         cold_start_request_share=cost.cold_start_request_share, notes=text))
+
+    c1 = economics.request_cost(w, always)
+    add(f"{rate.provider} {g.id}, always on", OPTION_KINDS[0], always, c1,
+        f"{rate.offer_id}, {_usd(rate.usd_per_gpu_hour)}/GPU-h as of catalog")
+    c2 = economics.request_cost(w, s2z)
+    add(f"{rate.provider} {g.id}, scale to zero", OPTION_KINDS[1], s2z, c2,
+        f"{cold:.0f} s cold start (weights at {read_gbps:g} GB/s), billed per "
+        f"{rate.billing_granularity_s:g} s")
+    tco = owned_full = None
+    try:
+        base = economics.tco_from_catalog(g.id, energy=energy, n_gpus=n_gpus)
+    except ValueError as exc:
+        notes.append(f"no self-hosted option: {exc}")
+    else:
+        owned_full = economics.self_hosted_tco(base).usd_per_hour
+        load = IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * c1.utilization
+        tco = economics.self_hosted_tco(base.replace(average_load=min(load, 1.0)))
+        own = economics.Deployment(usd_per_gpu_hour=tco.usd_per_gpu_hour, label="self-hosted", **common)
+        add(f"self-hosted {n_gpus} x {g.id}", OPTION_KINDS[2], own, economics.request_cost(w, own),
+            f"{_usd(base.gpu_usd)} per GPU + {_usd(base.server_share_usd)} server share, "
+            f"{base.amortization_years:g} years, {energy}; no staff time")
+    offers = economics.api_offers_for_class(w.model)
+    picks = offers.iloc[[0, -1]] if len(offers) > 1 else offers
+    for _, o in picks.iterrows():
+        api = economics.api_price(o["id"])
+        c = economics.api_cost(w, api)
+        rows.append(dict(option=f"API {o['id']}", kind=OPTION_KINDS[3], gpu_id=None, n_gpus=None,
+                         precision=None, usd_per_hour=None, output_tokens_per_s=None, utilization=None,
+                         replicas_peak=None, usd_per_day=c.usd_per_day, usd_per_request=c.usd_per_request,
+                         usd_per_million_tokens=c.usd_per_million_tokens, cold_start_request_share=None,
+                         notes=f"{o['llm_id']}: {_usd(api.usd_per_million_input_tokens)} in / "
+                               f"{_usd(api.usd_per_million_output_tokens)} out per 1M"
+                               + ("" if o["exact"] else " (nearest model with an API)")))
+    table = _typed_frame(rows, OPTION_COLUMNS, floats=(
+        "usd_per_hour", "output_tokens_per_s", "utilization", "usd_per_day", "usd_per_request",
+        "usd_per_million_tokens", "cold_start_request_share"), ints=("n_gpus", "replicas_peak"))
+    return CorrectedOptions(workload=w, gpu_id=g.id, n_gpus=n_gpus, precision=prec, precision_note=note,
+                            capacity=full, single=single, cloud=rate,
+                            cloud_usd_per_replica_hour=always.usd_per_replica_hour, tco=tco,
+                            owned_usd_per_replica_hour_full_load=owned_full, cold_start_s=cold,
+                            api_offers=offers, table=table, notes=tuple(notes))
 
 
 def _typed_frame(rows, columns, floats=(), ints=()) -> pd.DataFrame:

@@ -563,3 +563,91 @@ def test_monte_carlo_self_hosted_cost_with_utilization_range():
     assert p10 < typical < p90
     tor = e.tornado(lambda **k: e.self_hosted_usd_per_million_tokens(**k), inputs)
     assert tor.loc[0, "input"] == "utilization"  # utilization moves the answer most
+
+
+# ----------------------------------------------------------------------------------------
+# API offers for a model's size class, crossovers for a set of offers, cost vs volume
+# ----------------------------------------------------------------------------------------
+def _prices(rows):
+    base = {"provider": "p", "model": "m", "source": "s", "as_of": "2026-01-01", "notes": ""}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def test_api_offers_for_class_uses_the_model_itself_and_same_size_peers():
+    df = e.api_offers_for_class("llama-3.1-70b")
+    assert set(df["llm_id"]) == {"llama-3.1-70b", "llama-3.3-70b", "qwen2.5-72b"}
+    assert set(df.loc[df["exact"], "llm_id"]) == {"llama-3.1-70b"}
+    assert df["usd_per_million_blended_tokens"].is_monotonic_increasing
+    first = df.iloc[0]
+    assert first["usd_per_million_blended_tokens"] == pytest.approx(
+        (3 * first["usd_per_million_input_tokens"] + first["usd_per_million_output_tokens"]) / 4)
+
+
+def test_api_offers_for_class_falls_back_to_nearest_open_model():
+    # no API sells Llama 2 13B: the nearest dense model with offers on a log scale is 8B,
+    # not the 70B class (13/8 = 1.6x vs 70/13 = 5.4x)
+    df = e.api_offers_for_class("llama-2-13b")
+    assert set(df["llm_id"]) == {"llama-3.1-8b"} and not df["exact"].any()
+    # closed models (no llm_id) never join a class
+    assert df["llm_id"].map(lambda v: isinstance(v, str)).all()
+    prices = _prices([
+        {"id": "a-10b", "llm_id": "llama-3.1-8b", "usd_per_million_input_tokens": 1.0,
+         "usd_per_million_output_tokens": 1.0},
+        {"id": "closed", "llm_id": None, "usd_per_million_input_tokens": 0.01,
+         "usd_per_million_output_tokens": 0.01},
+    ])
+    assert list(e.api_offers_for_class("llama-3.1-70b", prices=prices)["id"]) == ["a-10b"]
+    with pytest.raises(ValueError, match="size_tolerance"):
+        e.api_offers_for_class("llama-3.1-70b", size_tolerance=-0.1)
+
+
+def test_api_crossovers_for_offers_matches_single_crossover():
+    offers = e.api_offers_for_class("llama-3.1-70b")
+    df = e.api_crossovers_for_offers(offers, replica_usd_per_hour=2.0, output_tokens_per_s=400,
+                                     input_tokens=500, output_tokens=200)
+    assert set(df["id"]) == set(offers["id"]) and "llm_id" in df
+    for r in df.itertuples():
+        one = e.api_crossover(e.api_price(r.id), replica_usd_per_hour=2.0, output_tokens_per_s=400,
+                              input_tokens=500, output_tokens=200)
+        assert r.reached == one.reached
+        if one.reached:
+            # 2 USD/h x 730 h / blended USD per token
+            assert r.tokens_per_month == pytest.approx(2.0 * 730 / (r.api_usd_per_million_tokens / 1e6))
+    with pytest.raises(ValueError, match="offers"):
+        e.api_crossovers_for_offers(offers.iloc[0:0], replica_usd_per_hour=2.0, output_tokens_per_s=400,
+                                    input_tokens=500, output_tokens=200)
+
+
+def test_monthly_cost_curve_staircase_and_api_lines():
+    prices = _prices([{"id": "x", "llm_id": "llama-3.1-70b", "usd_per_million_input_tokens": 1.0,
+                       "usd_per_million_output_tokens": 3.0}])
+    # replica: 100 output tokens/s with 300 in + 100 out -> 400 tokens/s of traffic
+    # = 400 x 3600 x 730 = 1.0512e9 tokens/month; 1 USD/h -> 730 USD/month per replica
+    cap = 400 * 3600 * 730
+    v = np.array([1e6, cap, cap * 1.5])
+    df = e.monthly_cost_curve(prices, replica_usd_per_hour=1.0, output_tokens_per_s=100,
+                              input_tokens=300, output_tokens=100, tokens_per_month=v)
+    own = df[df["kind"] == "replicas"]["usd_per_month"].to_numpy()
+    np.testing.assert_allclose(own, [730, 730, 1460])
+    api = df[df["kind"] == "api"]["usd_per_month"].to_numpy()
+    np.testing.assert_allclose(api, v * (300 * 1.0 + 100 * 3.0) / 400 / 1e6)
+    np.testing.assert_allclose(df["usd_per_million_tokens"], df["usd_per_month"] / df["tokens_per_month"] * 1e6)
+    # at half the capacity per replica (max_utilization 0.5) the staircase steps twice as often
+    half = e.monthly_cost_curve(prices, replica_usd_per_hour=1.0, output_tokens_per_s=100, input_tokens=300,
+                                output_tokens=100, tokens_per_month=v, max_utilization=0.5)
+    np.testing.assert_allclose(half[half["kind"] == "replicas"]["usd_per_month"], [730, 1460, 2190])
+    with pytest.raises(ValueError, match="tokens_per_month"):
+        e.monthly_cost_curve(prices, replica_usd_per_hour=1.0, output_tokens_per_s=100, input_tokens=300,
+                             output_tokens=100, tokens_per_month=[0.0])
+
+
+@FAST
+@given(st.floats(0.1, 50), st.floats(10, 5000), st.floats(1e6, 1e11))
+def test_monthly_cost_curve_replicas_never_cheaper_than_full_use(hourly, tps, volume):
+    prices = _prices([{"id": "x", "llm_id": "llama-3.1-70b", "usd_per_million_input_tokens": 1.0,
+                       "usd_per_million_output_tokens": 1.0}])
+    df = e.monthly_cost_curve(prices, replica_usd_per_hour=hourly, output_tokens_per_s=tps, input_tokens=500,
+                              output_tokens=200, tokens_per_month=[volume])
+    own = df[df["kind"] == "replicas"].iloc[0]
+    at_capacity = e.cost_per_million_tokens(hourly, tps * 700 / 200)
+    assert own["usd_per_million_tokens"] >= at_capacity * (1 - 1e-9)

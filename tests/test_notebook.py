@@ -82,3 +82,10 @@ def test_rules_for_yearly_amounts_and_settings():
         nb.parameters(ops_usd_per_year=-1)
     with pytest.raises(nb.ParameterError, match="server_energy_setting: expected a non-empty text"):
         nb.parameters(server_energy_setting="  ")
+
+
+def test_show_status_is_an_audit_status_or_all():
+    assert nb.parameters(show_status="Disagrees").show_status == "disagrees"
+    assert nb.parameters(show_status="all").show_status == "all"
+    with pytest.raises(nb.ParameterError, match="show_status='wrong'.*implausible input"):
+        nb.parameters(show_status="wrong")

@@ -399,3 +399,179 @@ def test_scenario_comparison_single_and_bad_input():
         seed.scenario_comparison(1, energy_home="us-residentail")
     with pytest.raises(ValueError, match="read_gbps"):
         seed.scenario_comparison(1, read_gbps=0)
+
+
+# ----------------------------------------------------------------------------------------
+# Tolerance cap, the claims added for full coverage, readable table
+# ----------------------------------------------------------------------------------------
+def _agrees(df) -> set:
+    return set(df.loc[df["status"] == seed.AGREES, "claim_id"])
+
+
+def test_stricter_tolerance_never_adds_an_agreement(audit):
+    assert seed.audit(max_tolerance=None).equals(audit)
+    # each claim's own tolerance is at most 25 %, so a 25 % cap changes nothing
+    assert seed.audit(max_tolerance=0.25).equals(audit)
+    loose, strict = _agrees(audit), _agrees(seed.audit(max_tolerance=0.02))
+    assert strict <= loose and len(strict) < len(loose)
+    # Scenario 1 utilization: 0.3 % claimed vs 0.3135 % recomputed, 4.3 % apart: agrees
+    # within its own 10 % tolerance, not within 2 %
+    assert "s1-utilization" in loose - strict
+    with pytest.raises(ValueError, match="max_tolerance"):
+        seed.audit(max_tolerance=-0.1)
+
+
+def test_added_claims_gpu_memory_and_traffic_rules(audit):
+    assert row(audit, "rtx4090-memory")["recomputed_value"] == catalog.gpu("rtx-4090").memory_gb
+    assert row(audit, "rtx6000ada-memory")["status"] == seed.AGREES
+    h100 = row(audit, "best-for-h100-traffic")
+    assert h100["status"] == seed.NOT_CHECKABLE
+    e = perf.estimate("llama-3.1-70b", "h100-sxm", precision="int4", batch_size="max",
+                      input_tokens=500, output_tokens=200)
+    capacity = e.output_tokens_per_s / 200 * 86_400
+    assert f"{capacity:,.0f} requests/day" in h100["reason"]
+    assert f"{5000 / capacity:.2%}" in h100["reason"]
+    size = row(audit, "size-405b-self-hosted")
+    # 4-8 H100s claimed; the fewest that hold 405B range from int4 to bf16 and overlap it
+    assert size["recomputed_low"] == perf.min_gpus_to_fit("llama-3.1-405b", "h100-sxm", "int4",
+                                                          input_tokens=500, output_tokens=200)
+    assert size["status"] == seed.AGREES
+
+
+def test_readable_audit_formats_without_missing_values(audit):
+    r = seed.readable_audit(audit, width=40)
+    assert list(r.columns) == ["section", "claim", "claimed", "unit", "recomputed", "status",
+                               "difference_pct", "reason"]
+    assert len(r) == len(audit)
+    text = r.to_string()
+    assert "nan" not in text.lower() and "<NA>" not in text
+    assert r["claim"].str.len().max() <= 40 and r["reason"].str.len().max() <= 40
+    s1 = r[audit["claim_id"] == "s1-cloud-usd-per-request"].iloc[0]
+    assert s1["claimed"] == "2.8" and s1["recomputed"] == "0.163"
+    assert s1["difference_pct"] == f"{100 * (2.80 - 0.1632) / 0.1632:+,.0f}"
+    span = r[audit["claim_id"] == "rtx4090-electricity"].iloc[0]
+    assert span["claimed"] == "0.1-0.2" and span["recomputed"] == "0.045-0.09"
+    unchecked = r[audit["status"] == seed.NOT_CHECKABLE]
+    assert (unchecked["difference_pct"] == "").all()
+
+
+# ----------------------------------------------------------------------------------------
+# Numbers of the article against the claims
+# ----------------------------------------------------------------------------------------
+def test_article_text_reads_txt_files_in_order_and_none_when_absent(tmp_path):
+    assert seed.article_text(tmp_path / "missing") is None
+    assert seed.article_text(tmp_path) is None
+    (tmp_path / "b.txt").write_text("second", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("first", encoding="utf-8")
+    assert seed.article_text(tmp_path) == "first\nsecond"
+
+
+def test_number_coverage_classifies_each_number():
+    c = seed.claim("runpod-h100-price")  # "RunPod H100 ($2.69/hour)", 2.69 USD/h
+    text = "\n".join([
+        "RunPod H100 ($2.69/hour):",                # quoted by the claim
+        "Scenario 2: cheaper than $2.69 per hour",  # same value, another wording; label
+        "As of March 2026 the rate was 7.77 USD",   # a date, and a number no claim has
+        "Nvidia RTX 4090 runs 13B models",          # product name, model size
+    ])
+    cov = seed.number_coverage(text, [c])
+    assert list(cov.columns) == list(seed.COVERAGE_COLUMNS)
+    got = {(r.line, r.number): (r.coverage, r.note) for r in cov.itertuples()}
+    assert got[(1, "$2.69")][0] == "audited here" and cov.iloc[0]["claim_ids"] == "runpod-h100-price"
+    assert got[(2, "2")] == ("label", "product name or label")
+    assert got[(2, "$2.69")][0] == "audited elsewhere"
+    assert got[(3, "2026")] == ("label", "date or title")
+    assert got[(3, "7.77")][0] == "not audited"
+    assert got[(4, "4090")][0] == "label" and got[(4, "13B")][0] == "label"
+    assert cov.loc[cov["number"] == "13B", "value"].iloc[0] == 13e9
+
+
+def test_number_coverage_without_article_is_empty(monkeypatch, tmp_path):
+    monkeypatch.setattr(seed, "ARTICLE_DIR", tmp_path / "absent")
+    cov = seed.number_coverage()
+    assert cov.empty and list(cov.columns) == list(seed.COVERAGE_COLUMNS)
+    # the audit itself needs no article
+    assert len(seed.audit()) == len(seed.claims())
+
+
+def test_every_number_of_the_article_is_covered():
+    text = seed.article_text()
+    if text is None:
+        pytest.skip("the source article is not beside the repository")
+    cov = seed.number_coverage(text)
+    missing = cov[cov["coverage"] == "not audited"]
+    assert missing.empty, missing[["line", "number", "context"]].to_string()
+    assert (cov["coverage"] == "audited here").mean() > 0.75
+
+
+# ----------------------------------------------------------------------------------------
+# Corrected options for any workload
+# ----------------------------------------------------------------------------------------
+def test_fitting_precision():
+    assert seed.fitting_precision("llama-3.1-8b", "h100-sxm") == ("bf16", "")
+    prec, note = seed.fitting_precision("llama-2-13b", "rtx-4090", input_tokens=500, output_tokens=150)
+    assert perf.WEIGHT_BITS[prec] < 16 and "24 GB" in note and "BF16" in note
+    assert perf.estimate("llama-2-13b", "rtx-4090", precision=prec, input_tokens=500, output_tokens=150).fits
+    with pytest.raises(ValueError, match="llama-3.1-405b"):
+        seed.fitting_precision("llama-3.1-405b", "rtx-4090")
+
+
+@pytest.fixture(scope="module")
+def s2_options():
+    w = seed.SCENARIOS[2].workload()
+    return seed.corrected_options(w, "h100-sxm", provider="runpod", offering="community")
+
+
+def test_corrected_options_known_answers(s2_options):
+    o = s2_options
+    t = o.table
+    assert list(t.columns) == list(seed.OPTION_COLUMNS)
+    assert list(dict.fromkeys(t["kind"])) == list(seed.OPTION_KINDS)
+    assert o.precision == "int4" and "does not fit" in o.precision_note  # 70B on one 80 GB GPU
+    always = o.row("cloud, always on")
+    # one replica, 24 h at the catalog's RunPod community H100 rate
+    rate = economics.cloud_rate("runpod", "h100-sxm", offering="community").usd_per_gpu_hour
+    assert always["usd_per_day"] == pytest.approx(24 * rate)
+    assert always["usd_per_request"] == pytest.approx(24 * rate / 2000)
+    tps = o.capacity.output_tokens_per_s
+    assert always["utilization"] == pytest.approx(2000 * 200 / (86_400 * tps))
+    s2z = o.row("cloud, scale to zero")
+    assert s2z["usd_per_day"] <= always["usd_per_day"] + 24 * o.cold_start_s / 3600 * rate + 1e-9
+    assert o.cold_start_s == pytest.approx(perf.model_load_seconds("llama-3.1-70b", "int4", 2.0))
+    own = o.row("self-hosted")
+    assert own["usd_per_hour"] < o.owned_usd_per_replica_hour_full_load  # idle most of the day
+    api = t[t["kind"] == "API"]
+    cheapest = economics.api_price(api.iloc[0]["option"].removeprefix("API "))
+    assert api.iloc[0]["usd_per_request"] == pytest.approx(
+        (500 * cheapest.usd_per_million_input_tokens + 200 * cheapest.usd_per_million_output_tokens) / 1e6)
+    assert api["usd_per_request"].is_monotonic_increasing
+    kw = o.hybrid_kwargs()
+    assert kw["cloud_usd_per_replica_hour"] == pytest.approx(rate)
+    assert kw["replica_output_tokens_per_s"] == tps and kw["cloud_cold_start_s"] == o.cold_start_s
+
+
+def test_corrected_options_scale_with_volume(s2_options):
+    w = seed.SCENARIOS[2].workload()
+    ten = seed.corrected_options(dataclasses_replace(w, requests_per_day=20_000), "h100-sxm",
+                                 provider="runpod", offering="community")
+    a, b = s2_options.table.set_index("option"), ten.table.set_index("option")
+    for opt in a.index[a["kind"] == "cloud, always on"]:
+        assert b.loc[opt, "utilization"] == pytest.approx(10 * a.loc[opt, "utilization"])
+        assert b.loc[opt, "usd_per_request"] == pytest.approx(a.loc[opt, "usd_per_request"] / 10)
+    for opt in a.index[a["kind"] == "API"]:
+        assert b.loc[opt, "usd_per_request"] == pytest.approx(a.loc[opt, "usd_per_request"])
+
+
+def test_corrected_options_bundle_pays_whole_instance():
+    o = seed.corrected_options(seed.SCENARIOS[2].workload(), "h100-sxm", provider="coreweave")
+    row_ = o.row("cloud, always on")
+    assert row_["usd_per_hour"] == pytest.approx(o.cloud.usd_per_instance_hour)
+    assert any("whole instance" in n for n in o.notes)
+    with pytest.raises(ValueError, match="energy"):
+        seed.corrected_options(seed.SCENARIOS[2].workload(), "h100-sxm", energy="moon")
+
+
+def dataclasses_replace(obj, **changes):
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,11 +282,27 @@ def parameters(**values) -> Parameters:
 # ----------------------------------------------------------------------------------------
 # Narration and recorded results
 # ----------------------------------------------------------------------------------------
+_CURRENCY = re.compile(r"(?<!\\)\$(?=-?\d)")
+
+
+def escape_currency(text: str) -> str:
+    """Escape each ``$`` that starts an amount (``$2.45`` -> ``\\$2.45``).
+
+    Markdown renderers with math support (JupyterLab, GitHub) read the text between two
+    dollar signs as a formula, so "costs $2.45 vs $1.91" would lose its numbers; an escaped
+    dollar shows as a plain ``$``. Dollar signs not followed by a digit are left alone.
+    """
+    return _CURRENCY.sub(r"\\$", text)
+
+
 def md(text: str) -> None:
-    """Show Markdown built from variables (so reruns never leave stale numbers)."""
+    """Show Markdown built from variables (so reruns never leave stale numbers).
+
+    Dollar amounts are escaped (:func:`escape_currency`) so they never turn into math.
+    """
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    display(Markdown(escape_currency(text)))
 
 
 def _jsonable(value):

@@ -89,3 +89,9 @@ def test_show_status_is_an_audit_status_or_all():
     assert nb.parameters(show_status="all").show_status == "all"
     with pytest.raises(nb.ParameterError, match="show_status='wrong'.*implausible input"):
         nb.parameters(show_status="wrong")
+
+
+def test_dollar_amounts_are_escaped_for_markdown():
+    assert nb.escape_currency("costs $2.45 vs $1.91") == r"costs \$2.45 vs \$1.91"
+    assert nb.escape_currency("$-0.5 and $x$ and \\$3") == r"\$-0.5 and $x$ and \$3"
+    assert nb.escape_currency(nb.usd(1234.5)) == r"\$1,234"

@@ -21,6 +21,9 @@ Cloud
 Self-hosting
     :class:`SelfHostedTCO` -> :func:`self_hosted_tco` -> :class:`TCOResult`;
     :func:`tco_inputs_from_catalog`; :func:`break_even`; :func:`npv`.
+Utilization of owned hardware
+    :func:`average_load`, :func:`self_hosted_usd_per_busy_gpu_hour`,
+    :func:`break_even_curve`, :func:`break_even_utilization`.
 API
     :class:`ApiPrice`, :func:`api_price`, :func:`api_prices_for`, :func:`api_request_cost`,
     :func:`api_crossover`, :func:`api_crossovers`, :func:`api_offers_for_class`,
@@ -1184,6 +1187,153 @@ def npv(tco, cloud_usd_per_gpu_hour, *, months: float, discount_rate: float = 0.
     life_months = inp.amortization_years * 12.0
     value = hardware - (hardware - inp.resale_fraction * hardware) * min(m / life_months, 1.0)
     return -upfront + savings * annuity + value / (1.0 + i) ** m
+
+
+# ----------------------------------------------------------------------------------------
+# Utilization of owned hardware: cost per busy hour, break-even against renting by the hour
+# ----------------------------------------------------------------------------------------
+IDLE_POWER_FRACTION = 0.10
+"""Share of full power an owned GPU (and its host) draws while idle. An assumption: idle
+draw of recent NVIDIA boards is roughly 5-15 % of their TDP. [-]"""
+
+
+def average_load(utilization, idle_power_fraction=IDLE_POWER_FRACTION):
+    """Average power draw as a share of full power, for a GPU busy ``utilization`` of the time.
+
+    ``average_load = idle_power_fraction + (1 - idle_power_fraction) * utilization``
+
+    Parameters
+    ----------
+    utilization : float or array
+        Busy share of wall-clock time, in (0, 1]. [-]
+    idle_power_fraction : float or array
+        Draw while idle as a share of full power, in [0, 1]. [-]
+
+    Returns
+    -------
+    float or ndarray
+        Share of full power, in (0, 1]. [-]
+    """
+    u = _fraction("utilization", utilization)
+    idle = _share("idle_power_fraction", idle_power_fraction)
+    return _out(np.asarray(idle) + (1.0 - np.asarray(idle)) * np.asarray(u))
+
+
+def self_hosted_usd_per_busy_gpu_hour(utilization=1.0, idle_power_fraction=IDLE_POWER_FRACTION,
+                                      **tco_fields):
+    """Cost of one busy hour of an owned GPU, by component (vectorized over every input).
+
+    Owned hardware costs every wall-clock hour whether it works or not, so each component of
+    :func:`self_hosted_usd_per_gpu_hour` is divided by ``utilization``; power is computed at
+    ``average_load(utilization, idle_power_fraction)`` instead of a given ``average_load``.
+    This is the number to set against a cloud price paid only for the hours used.
+
+    Parameters
+    ----------
+    utilization : float or array
+        Busy share of wall-clock hours, in (0, 1]. [-]
+    idle_power_fraction : float or array
+        Idle draw as a share of full power, in [0, 1]. [-]
+    **tco_fields
+        The fields of :class:`SelfHostedTCO` except ``average_load`` (e.g. a dict from
+        :func:`tco_inputs_from_catalog`, sampled by :func:`monte_carlo`).
+
+    Returns
+    -------
+    dict of float or ndarray
+        ``capex``, ``power``, ``colocation``, ``operations``, ``maintenance``, ``total``,
+        each [USD per busy GPU-hour].
+
+    Examples
+    --------
+    A USD 1,600 card over 3 years used half the time costs 2 x 0.0609 = USD 0.122 of
+    capital per busy hour.
+    """
+    if "average_load" in tco_fields:
+        raise ValueError("pass utilization (and idle_power_fraction), not average_load: the load "
+                         "follows from the utilization here")
+    tco_fields.pop("label", None)
+    u = np.asarray(_fraction("utilization", utilization))
+    load = average_load(u, idle_power_fraction)
+    gpu_usd = tco_fields.pop("gpu_usd")
+    tdp = tco_fields.pop("tdp_w")
+    kwh = tco_fields.pop("usd_per_kwh")
+    parts = self_hosted_usd_per_gpu_hour(gpu_usd, tdp, kwh, average_load=load, **tco_fields)
+    return {k: _out(np.asarray(v) / u) for k, v in parts.items()}
+
+
+def _at_utilization(tco, utilization: float, idle_power_fraction: float) -> SelfHostedTCO:
+    return _tco(tco).inputs.replace(average_load=float(average_load(utilization, idle_power_fraction)))
+
+
+def break_even_curve(tco, cloud_usd_per_gpu_hour, utilizations, *,
+                     idle_power_fraction=IDLE_POWER_FRACTION,
+                     discount_rate: float | None = None) -> pd.DataFrame:
+    """:func:`break_even` at each utilization, with the power draw that utilization implies.
+
+    Owned: the capital up front, then the running cost every month with power at
+    :func:`average_load`; cloud: ``cloud_usd_per_gpu_hour`` for the ``utilization * 730``
+    hours used each month.
+
+    Parameters
+    ----------
+    tco : SelfHostedTCO or TCOResult
+        The owned option (its ``average_load`` is replaced).
+    cloud_usd_per_gpu_hour : float
+        Rental price. [USD/h]
+    utilizations : array-like
+        Busy shares to evaluate, each in (0, 1]. [-]
+    idle_power_fraction : float
+        Idle draw as a share of full power. [-]
+    discount_rate : float, optional
+        Cost of capital per year. [1/year]
+
+    Returns
+    -------
+    DataFrame
+        ``utilization, gpu_hours_per_month, reached, months, gpu_hours,
+        savings_usd_per_gpu_month``; ``months`` and ``gpu_hours`` are ``<NA>`` where owning
+        never pays back.
+    """
+    us = np.atleast_1d(_fraction("utilizations", np.asarray(utilizations, dtype=float)))
+    rows = []
+    for u in us:
+        hours = float(u) * HOURS_PER_MONTH
+        b = break_even(_at_utilization(tco, float(u), idle_power_fraction), cloud_usd_per_gpu_hour,
+                       gpu_hours_per_month=hours, discount_rate=discount_rate)
+        rows.append({"utilization": float(u), "gpu_hours_per_month": hours, "reached": b.reached,
+                     "months": b.months, "gpu_hours": b.gpu_hours,
+                     "savings_usd_per_gpu_month": b.savings_usd_per_gpu_month})
+    df = pd.DataFrame(rows)
+    for col in ("months", "gpu_hours"):
+        df[col] = pd.array([None if v is None else float(v) for v in df[col]], dtype="Float64")
+    return df
+
+
+def break_even_utilization(tco, cloud_usd_per_gpu_hour, *,
+                           idle_power_fraction=IDLE_POWER_FRACTION) -> float | None:
+    """Lowest utilization at which owning saves money every month (so it pays back in time).
+
+    With ``F`` the running cost per GPU-hour other than power (colocation, operations,
+    maintenance), ``P`` the power cost at full draw and ``i`` the idle fraction, the monthly
+    saving ``730 * (c * u - F - P * (i + (1 - i) * u))`` is positive above
+    ``u* = (F + P * i) / (c - P * (1 - i))``.
+
+    Returns
+    -------
+    float or None
+        ``u*`` in (0, 1], or None when owning never saves money (``u* > 1``). [-]
+    """
+    cloud = _positive("cloud_usd_per_gpu_hour", cloud_usd_per_gpu_hour)
+    idle = float(_share("idle_power_fraction", idle_power_fraction))
+    full = self_hosted_tco(_at_utilization(tco, 1.0, 0.0))
+    power = full.power_usd_per_gpu_hour
+    fixed = full.running_usd_per_gpu_hour - power
+    denominator = cloud - power * (1.0 - idle)
+    if denominator <= 0:
+        return None
+    u = (fixed + power * idle) / denominator
+    return float(u) if u <= 1.0 else None
 
 
 # ----------------------------------------------------------------------------------------

@@ -566,6 +566,92 @@ def test_monte_carlo_self_hosted_cost_with_utilization_range():
 
 
 # ----------------------------------------------------------------------------------------
+# Utilization of owned hardware
+# ----------------------------------------------------------------------------------------
+def test_average_load_known_values():
+    assert e.average_load(1.0) == pytest.approx(1.0)
+    assert e.average_load(0.5, 0.1) == pytest.approx(0.55)
+    assert e.average_load(0.5, 0.0) == pytest.approx(0.5)
+    np.testing.assert_allclose(e.average_load(np.array([0.2, 1.0]), 0.2), [0.36, 1.0])
+    with pytest.raises(ValueError, match="utilization"):
+        e.average_load(0.0)
+    with pytest.raises(ValueError, match="idle_power_fraction"):
+        e.average_load(0.5, 1.5)
+
+
+def test_busy_gpu_hour_cost_hand_computed():
+    # USD 1,600 over 3 years at half use: 1600 / 26280 / 0.5 = 0.12177 of capital per busy hour;
+    # 450 W x 0.55 load x 0.15 USD/kWh / 0.5 = 0.07425 of power
+    r = e.self_hosted_usd_per_busy_gpu_hour(0.5, 0.1, gpu_usd=1600, tdp_w=450, usd_per_kwh=0.15)
+    assert r["capex"] == pytest.approx(1600 / 26280 / 0.5)
+    assert r["power"] == pytest.approx(0.45 * 0.55 * 0.15 / 0.5)
+    assert r["total"] == pytest.approx(r["capex"] + r["power"])
+
+
+def test_busy_gpu_hour_cost_at_full_use_equals_wall_clock_cost():
+    fields = dict(gpu_usd=30000, tdp_w=700, usd_per_kwh=0.09, server_share_usd=9000, pue=1.5,
+                  operations_usd_per_year=8000, n_gpus=8, maintenance_fraction_per_year=0.03)
+    busy = e.self_hosted_usd_per_busy_gpu_hour(1.0, **fields)
+    wall = e.self_hosted_usd_per_gpu_hour(average_load=1.0, **fields)
+    for k in wall:
+        assert busy[k] == pytest.approx(wall[k])
+    with pytest.raises(ValueError, match="average_load"):
+        e.self_hosted_usd_per_busy_gpu_hour(0.5, average_load=0.5, **fields)
+
+
+@FAST
+@given(u=st.floats(0.01, 1.0), idle=st.floats(0.0, 0.3))
+def test_busy_gpu_hour_cost_never_falls_as_use_falls(u, idle):
+    fields = dict(gpu_usd=2000, tdp_w=450, usd_per_kwh=0.2, operations_usd_per_year=500)
+    lo = e.self_hosted_usd_per_busy_gpu_hour(u, idle, **fields)["total"]
+    hi = e.self_hosted_usd_per_busy_gpu_hour(1.0, idle, **fields)["total"]
+    assert lo >= hi - 1e-12
+
+
+def test_busy_gpu_hour_cost_runs_through_monte_carlo():
+    inputs = e.tco_inputs_from_catalog("rtx-4090", energy="us-residential")
+    inputs["utilization"] = e.Range(0.25, 0.5, 0.75)
+    r = e.monte_carlo(lambda **kw: e.self_hosted_usd_per_busy_gpu_hour(**kw), inputs, n=500, seed=3)
+    p10, p50, p90 = r.p("total")
+    assert 0 < p10 < p50 < p90
+    again = e.monte_carlo(lambda **kw: e.self_hosted_usd_per_busy_gpu_hour(**kw), inputs, n=500, seed=3)
+    assert again.p("total") == (p10, p50, p90)
+
+
+def _simple_tco():
+    # 1 kW at 0.10 USD/kWh = 0.10 USD/h at full power; 876 USD/year of operations = 0.10 USD/h
+    return e.SelfHostedTCO(gpu_usd=10_000, tdp_w=1000, usd_per_kwh=0.1, operations_usd_per_year=876)
+
+
+def test_break_even_utilization_hand_computed():
+    # saving per hour: 1.0 u - 0.10 - 0.10 (0.1 + 0.9 u) > 0  <=>  u > 0.11 / 0.91
+    u = e.break_even_utilization(_simple_tco(), 1.0, idle_power_fraction=0.1)
+    assert u == pytest.approx(0.11 / 0.91)
+    curve = e.break_even_curve(_simple_tco(), 1.0, [u], idle_power_fraction=0.1)
+    assert curve["savings_usd_per_gpu_month"].iloc[0] == pytest.approx(0.0, abs=1e-9)
+    # a cloud rate below the running cost: never
+    assert e.break_even_utilization(_simple_tco(), 0.15) is None
+    assert e.break_even_utilization(_simple_tco(), 0.05) is None
+
+
+def test_break_even_curve_matches_break_even_and_falls_with_use():
+    curve = e.break_even_curve(_simple_tco(), 1.0, [0.05, 0.25, 0.5, 1.0], idle_power_fraction=0.1)
+    assert list(curve["reached"]) == [False, True, True, True]
+    assert pd.isna(curve["months"].iloc[0])
+    full = e.break_even(_simple_tco(), 1.0)
+    assert curve["months"].iloc[-1] == pytest.approx(full.months)
+    # 10,000 / (730 x (1.0 - 0.2)) = 17.12 months at full use
+    assert curve["months"].iloc[-1] == pytest.approx(10_000 / (730 * 0.8))
+    months = curve["months"].iloc[1:].astype(float).to_numpy()
+    assert np.all(np.diff(months) < 0)
+    np.testing.assert_allclose(curve["gpu_hours_per_month"], np.array([0.05, 0.25, 0.5, 1.0]) * 730)
+    discounted = e.break_even_curve(_simple_tco(), 1.0, [1.0], discount_rate=0.1)
+    assert discounted["months"].iloc[0] > curve["months"].iloc[-1]
+    with pytest.raises(ValueError, match="utilizations"):
+        e.break_even_curve(_simple_tco(), 1.0, [0.0, 0.5])
+
+
+# ----------------------------------------------------------------------------------------
 # API offers for a model's size class, crossovers for a set of offers, cost vs volume
 # ----------------------------------------------------------------------------------------
 def _prices(rows):

@@ -56,6 +56,8 @@ __all__ = [
     "ARTICLE_SIZE_TABLE",
     "SIZE_CLASS_MODELS",
     "fit_table",
+    "GPU_COUNT_BANDS",
+    "fit_labels",
     "max_batch_by_memory",
     "largest_fitting_models",
     "size_table",
@@ -95,13 +97,18 @@ def _sorted_precisions(precisions) -> list[str]:
     return sorted(ps, key=PRECISION_ORDER.index)
 
 
-def _ids(items, lookup, kind) -> list[str]:
+def _objects(items, lookup, kind) -> list:
+    """Catalog objects for ids or objects (each looked up once), duplicates dropped."""
     if items is None:
-        return list((catalog.gpus() if kind == "gpu" else catalog.llms())["id"])
+        items = (catalog.gpus() if kind == "gpu" else catalog.llms())["id"]
     items = [items] if isinstance(items, (str, catalog.GPU, catalog.LLM)) else list(items)
     if not items:
         raise ValueError(f"the list of {kind}s is empty")
-    return list(dict.fromkeys(lookup(x).id for x in items))
+    out = {}
+    for x in items:
+        obj = lookup(x)
+        out.setdefault(obj.id, obj)
+    return list(out.values())
 
 
 # ----------------------------------------------------------------------------------------
@@ -147,47 +154,38 @@ def fit_table(models=None, gpus=None, precisions=("bf16", "fp8", "int8", "int4")
         ``max_batch_size`` (memory and engine cap) [sequences], ``tokens_per_s_per_request``
         at batch 1 [tokens/s] and ``output_tokens_per_s`` at ``max_batch_size`` [tokens/s].
     """
-    ms = _ids(models, catalog.llm, "model")
-    gs = _ids(gpus, catalog.gpu, "gpu")
+    m_objs = _objects(models, catalog.llm, "model")
+    g_objs = _objects(gpus, catalog.gpu, "gpu")
+    ms, gs = [m.id for m in m_objs], [g.id for g in g_objs]
     ps = _sorted_precisions(precisions)
     b = perf._positive_int("batch_size", batch_size)
     top = perf._positive_int("max_gpus", max_gpus)
     batches = list(dict.fromkeys([b, 1, "max"]))
-    sw = perf.sweep(ms, gs, precisions=ps, n_gpus=list(range(1, top + 1)), batch_sizes=batches,
+    sw = perf.sweep(m_objs, g_objs, precisions=ps, n_gpus=list(range(1, top + 1)), batch_sizes=batches,
                     input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
     sw = sw.assign(model_id=sw["model_id"].astype(str), gpu_id=sw["gpu_id"].astype(str),
                    precision=sw["precision"].astype(str), reason=sw["reason"].astype(str))
     keys = ["model_id", "gpu_id", "precision"]
-    at_b = sw[(np.arange(len(sw)) % len(batches)) == 0]  # one length each: batch varies fastest
+    which = np.arange(len(sw)) % len(batches)  # one length each: batch varies fastest
+    sw["_which"] = which
+    at_b = sw[which == 0]
     first = at_b[at_b["n_gpus"] == 1].set_index(keys)
-    fits = at_b[at_b["fits"]]
-    min_n = fits.groupby(keys, observed=True)["n_gpus"].min()
+    min_n = at_b[at_b["fits"]].groupby(keys, observed=True)["n_gpus"].min()
     out = first[["weights_gb", "reason"]].copy()
     out["min_n_gpus"] = min_n.reindex(out.index).astype("Int64")
-    status = np.where(out["min_n_gpus"].notna(), "fits", np.where(
-        out["reason"].isin(["", "does not fit in memory", "n_gpus not allowed by the model's heads"]),
-        f"needs more than {top} GPUs", out["reason"]))
-    out["status"] = status
-    sel = sw.merge(out["min_n_gpus"].dropna().astype(int).rename("n_gpus").reset_index(),
-                   on=keys + ["n_gpus"])
-    rows = {}
-    for key, grp in sel[sel["fits"]].groupby(keys, observed=True, sort=False):
-        # At min_n_gpus batch_size fits, hence batch 1 and the largest batch fit too.
-        g_max = grp.sort_values("batch_size").iloc[-1]
-        rows[key] = {
-            "memory_per_gpu_gb": float(grp.loc[grp["batch_size"] == b, "memory_per_gpu_gb"].iloc[0]),
-            "max_batch_size": int(g_max["max_batch_size"]),
-            "tokens_per_s_per_request": float(
-                grp.loc[grp["batch_size"] == 1, "tokens_per_s_per_request"].iloc[0]),
-            "output_tokens_per_s": float(g_max["output_tokens_per_s"]),
-        }
-    extra = pd.DataFrame.from_dict(rows, orient="index", columns=list(_FIT_COLUMNS[-4:]))
-    extra.index = pd.MultiIndex.from_tuples(list(rows), names=keys) if rows else \
-        pd.MultiIndex.from_tuples([], names=keys)
-    out = out.join(extra)
+    out["status"] = np.where(out["min_n_gpus"].notna(), "fits", np.where(
+        out["reason"].isin(["", "does not fit in memory"]), f"needs more than {top} GPUs",
+        out["reason"]))
+    # At min_n_gpus batch_size fits, hence batch 1 and the largest batch fit too.
+    sel = sw.merge(min_n.rename("n_gpus").reset_index(), on=keys + ["n_gpus"]).set_index(keys)
+    pick = {k: sel[sel["_which"] == batches.index(v)] for k, v in (("b", b), ("one", 1), ("max", "max"))}
+    out["memory_per_gpu_gb"] = pick["b"]["memory_per_gpu_gb"].reindex(out.index)
+    out["max_batch_size"] = pick["max"]["max_batch_size"].reindex(out.index)
+    out["tokens_per_s_per_request"] = pick["one"]["tokens_per_s_per_request"].reindex(out.index)
+    out["output_tokens_per_s"] = pick["max"]["output_tokens_per_s"].reindex(out.index)
     out["max_batch_size"] = out["max_batch_size"].astype("Int64")
     out = out.reset_index()
-    params = {m: float(catalog.llm(m).total_params_b) for m in ms}
+    params = {m.id: float(m.total_params_b) for m in m_objs}
     out["params_b"] = out["model_id"].map(params)
     out["model_id"] = pd.Categorical(out["model_id"], categories=ms)
     out["gpu_id"] = pd.Categorical(out["gpu_id"], categories=gs)
@@ -196,6 +194,29 @@ def fit_table(models=None, gpus=None, precisions=("bf16", "fp8", "int8", "int4")
     for k in keys:
         out[k] = out[k].astype(str)
     return out[list(_FIT_COLUMNS)]
+
+
+#: Bands of GPU counts for charts (``band`` of :func:`fit_labels`); above 8 a replica spans
+#: several nodes.
+GPU_COUNT_BANDS = ("1", "2", "3-4", "5-8", "9-16", "over 16", "none")
+
+
+def fit_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """Add chart labels to a :func:`fit_table` result.
+
+    ``gpus_needed``: the count as text, ``n/a`` (no tensor support for the precision),
+    ``ctx`` (lengths exceed the model's context window) or ``none`` (more GPUs than tried);
+    ``band``: one of :data:`GPU_COUNT_BANDS` (``none`` for every non-fitting cell).
+    """
+    n = pd.to_numeric(table["min_n_gpus"], errors="coerce").to_numpy(dtype=float)
+    status = table["status"].astype(str).to_numpy()
+    text = np.where(status == "fits", np.nan_to_num(n, nan=0).astype(int).astype(str),
+                    np.where(np.char.startswith(status.astype(str), "precision"), "n/a",
+                             np.where(np.char.startswith(status.astype(str), "exceeds"), "ctx", "none")))
+    edges = np.array([1, 2, 4, 8, 16])
+    idx = np.searchsorted(edges, np.nan_to_num(n, nan=1e9), side="left")
+    band = np.where(np.isfinite(n), np.array(GPU_COUNT_BANDS)[np.minimum(idx, 5)], "none")
+    return table.assign(gpus_needed=text, band=band)
 
 
 def max_batch_by_memory(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
@@ -212,6 +233,8 @@ def max_batch_by_memory(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
     int
         [sequences]
     """
+    model, gpu = catalog.llm(model), catalog.gpu(gpu)
+
     def fits(batches):
         df = perf.sweep(model, gpu, precisions=precision, n_gpus=n_gpus,
                         batch_sizes=[int(x) for x in batches], input_tokens=input_tokens,
@@ -376,35 +399,39 @@ def check_size_table(precisions=("bf16", "fp8", "int8", "int4"), *, batch_size: 
     ps = _sorted_precisions(precisions)
     reps = dict(SIZE_CLASS_MODELS, **(models or {}))
     base = size_table()
-    base["model_id"] = base["size_class"].map(lambda s: catalog.llm(reps[s]).id)
+    objs = {k: catalog.llm(v) for k, v in reps.items()}
+    gobj = {g: catalog.gpu(g) for g in base["gpu_id"].unique()}
+    base["model_id"] = base["size_class"].map(lambda s: objs[s].id)
+    counts = fit_table([objs[s] for s in base["size_class"].unique()], list(gobj.values()),
+                       ["bf16", ps[-1]],
+                       batch_size=batch_size, input_tokens=input_tokens,
+                       output_tokens=output_tokens, engine=engine, max_gpus=64)
+    fewest = {(r.model_id, r.gpu_id, r.precision): (int(r.min_n_gpus) if r.status == "fits" else 0)
+            for r in counts.itertuples()}
     rows = []
     for o in base.itertuples(index=False):
-        m = catalog.llm(o.model_id)
+        m, g = objs[o.size_class], gobj[o.gpu_id]
         found = None
         for p in ps:
-            r = _replica(m, o.gpu_id, o.n_gpus, p, batch_size, input_tokens, output_tokens, engine)
+            r = _replica(m, g, o.n_gpus, p, batch_size, input_tokens, output_tokens, engine)
             if r is not None and r[0].fits:
                 found = (p, *r)
                 break
-        n16 = perf.min_gpus_to_fit(m, o.gpu_id, "bf16", batch_size=batch_size,
-                                   input_tokens=input_tokens, output_tokens=output_tokens,
-                                   engine=engine, max_gpus=64) or 0
+        n16 = fewest[(m.id, o.gpu_id, "bf16")]
         row = {"params_b": float(m.total_params_b), "min_n_gpus_16bit": int(n16)}
         gpu_text = f"{o.n_gpus} x {o.gpu_id}" if o.n_gpus > 1 else f"one {o.gpu_id}"
         if found is None:
             row.update(precision="none", weights_gb=0.0, kv_room_gb=0.0, max_sequences=0,
                        tokens_per_s_per_request=0.0, holds="no")
             need = f"{n16} at 16-bit" if n16 else "more than 64 at 16-bit"
-            lowest = perf.min_gpus_to_fit(m, o.gpu_id, ps[-1], batch_size=batch_size,
-                                          input_tokens=input_tokens, output_tokens=output_tokens,
-                                          engine=engine, max_gpus=64)
+            lowest = fewest[(m.id, o.gpu_id, ps[-1])]
             if lowest:
                 need += f", {lowest} at {ps[-1]}"
             row["verdict"] = f"{gpu_text} cannot hold {m.id} at any precision tried; needs {need}"
         else:
             p, est, st = found
             kv_gb = st.kv_capacity_tokens * st.kv_cache_bytes_per_token / 1e9
-            seqs = max_batch_by_memory(m, o.gpu_id, n_gpus=o.n_gpus, precision=p,
+            seqs = max_batch_by_memory(m, g, n_gpus=o.n_gpus, precision=p,
                                        input_tokens=input_tokens, output_tokens=output_tokens,
                                        engine=engine)
             holds = "yes, 16-bit" if p in ("bf16", "fp16") else f"only at {p}"
@@ -479,6 +506,7 @@ def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
         (FLOP per byte of a decode step at the mean context) [FLOP/B] and
         ``memory_per_gpu_gb`` [GB].
     """
+    model, gpu = catalog.llm(model), catalog.gpu(gpu)
     if batch_sizes is None:
         bmax = max_batch_by_memory(model, gpu, n_gpus=n_gpus, precision=precision,
                                    input_tokens=input_tokens, output_tokens=output_tokens,
@@ -518,6 +546,7 @@ def largest_batch_meeting(model, gpu, *, ttft_target_s: float | None = None,
     for name, v in (("ttft_target_s", ttft_target_s), ("tpot_target_s", tpot_target_s)):
         if v is not None and (not math.isfinite(float(v)) or float(v) <= 0):
             raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
+    model, gpu = catalog.llm(model), catalog.gpu(gpu)
     bmax = max_batch_by_memory(model, gpu, n_gpus=n_gpus, precision=precision,
                                input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
     if bmax < 1:
@@ -583,13 +612,14 @@ def gpu_speedup(model, gpu, baseline_gpu, *, batch_sizes=(1, 8, 32), n_gpus: int
         ``speedup`` (aggregate tokens/s ratio), ``bound`` on each GPU and
         ``bandwidth_ratio`` and ``compute_ratio`` (peak ratios at ``precision``).
     """
+    model, gpu, baseline_gpu = catalog.llm(model), catalog.gpu(gpu), catalog.gpu(baseline_gpu)
     a = perf.sweep(model, gpu, precisions=precision, n_gpus=n_gpus, batch_sizes=list(batch_sizes),
                    input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
     b = perf.sweep(model, baseline_gpu, precisions=precision, n_gpus=n_gpus,
                    batch_sizes=list(batch_sizes), input_tokens=input_tokens,
                    output_tokens=output_tokens, engine=engine)
     keep = (a["fits"] & b["fits"]).to_numpy()
-    ga, gb = catalog.gpu(gpu), catalog.gpu(baseline_gpu)
+    ga, gb = gpu, baseline_gpu
     out = pd.DataFrame({
         "batch_size": a["batch_size"].to_numpy()[keep],
         "tpot_s_gpu": a["tpot_s"].to_numpy()[keep],

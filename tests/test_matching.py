@@ -99,6 +99,17 @@ def test_longer_context_needs_at_least_as_many_gpus(m, g, longer):
             assert b >= a
 
 
+def test_fit_labels_bands(table):
+    lab = matching.fit_labels(table)
+    got = dict(zip(zip(lab.model_id, lab.gpu_id, lab.precision), zip(lab.gpus_needed, lab.band)))
+    assert got[("llama-3.1-405b", "h100-sxm", "bf16")] == ("16", "9-16")
+    assert got[("llama-3.1-8b", "rtx-4090", "bf16")] == ("1", "1")
+    assert got[("llama-3.1-8b", "a100-80gb-sxm", "fp8")] == ("n/a", "none")
+    assert set(lab["band"]) <= set(matching.GPU_COUNT_BANDS)
+    ctx = matching.fit_labels(matching.fit_table("llama-2-7b", "h100-sxm", ["bf16"], input_tokens=8000))
+    assert ctx["gpus_needed"].iloc[0] == "ctx"
+
+
 def test_bad_precision_names_accepted_values():
     with pytest.raises(ValueError, match="accepted"):
         matching.fit_table("llama-3.1-8b", "h100-sxm", ["fp4"])

@@ -3,8 +3,8 @@
 Few, physically meaningful factors, each bounded to its physical range:
 
 - per engine (and a generic centre the engines shrink towards): achieved fraction of memory
-  bandwidth and of peak tensor throughput, both in (0, 1) through a logistic link, and a
-  fixed per-forward-pass overhead (> 0, log link);
+  bandwidth and of peak tensor throughput, both in (0, 1) through a logistic link, a fixed
+  per-forward-pass overhead and a fixed per-layer overhead (both > 0, log link);
 - per GPU class (NVIDIA HBM = reference, GDDR, AMD): shifts of the two efficiency logits,
   for memory systems and software stacks that reach a different share of their peak;
 - one factor in (0, 1) for what weight-only int8/int4 kernels reach relative to 16-bit ones,
@@ -13,11 +13,16 @@ Few, physically meaningful factors, each bounded to its physical range:
   relative to 16-bit ones;
 - the latency of one all-reduce over NVLink / Infinity Fabric;
 - the ratio of a prefill pass's fixed cost to a decode step's (prefill passes run without
-  captured CUDA graphs and carry request setup).
+  captured CUDA graphs and carry request setup);
+- a logit shift from the batched-decode to the prefill compute efficiency (prefill GEMMs
+  have thousands of rows; batched decode mixes smaller GEMMs, attention and sampling);
+- the extra fixed cost of each expert a token visits in a routed-MoE layer, in units of a
+  dense layer's fixed cost (> 0, log link).
 
 No per-row corrections. The fit minimizes a robust (soft-L1) sum of squared log errors plus
 Gaussian priors on every parameter: weak on the generic centre, tight on engine deviations
-(logit sd 0.5) and looser on GPU-class shifts (sd 1.0). Engine deviations are kept tight on
+(logit sd 0.5; 1.0 for the compute efficiency of llama.cpp and ExLlamaV2, which run their own
+matrix kernels) and looser on GPU-class shifts (sd 1.0). Engine deviations are kept tight on
 purpose: in the bundled table some engines were measured on one GPU family only (vLLM only on
 MI300X), and a loose engine prior would let the engine absorb what belongs to the hardware
 class, then carry it to other GPUs. Leave-one-source-out validation agreed with this choice.
@@ -53,13 +58,21 @@ REQUIRED = ("engine", "gpu_id", "n_gpus", "model_id", "precision", "batch_size",
 
 # Priors: (centre, standard deviation) on the link scale.
 PRIOR_GENERIC = {"zb": (perf._logit(0.8), 1.5), "zc": (perf._logit(0.6), 1.5),
-                 "lo": (math.log(1e-3), 2.0)}
-PRIOR_ENGINE_SD = {"zb": 0.5, "zc": 0.5, "lo": 1.0}
+                 "lo": (math.log(3e-4), 2.0), "ll": (math.log(2e-5), 1.5)}
+PRIOR_ENGINE_SD = {"zb": 0.5, "zc": 0.5, "lo": 1.0, "ll": 1.0}
+# llama.cpp and ExLlamaV2 run their own matrix kernels (llama.cpp: MMQ integer dot products
+# for quantized weights), not the cuBLAS/CUTLASS/Triton kernels the servers share, so their
+# compute efficiency may stray further from the common centre.
+PRIOR_ENGINE_SD_BY_ENGINE = {"llama.cpp": {"zc": 1.0}, "exllamav2": {"zc": 1.0}}
 PRIOR_CLASS_SD = {"zb": 1.0, "zc": 1.0}
 PRIOR_WEIGHT_ONLY = (perf._logit(0.85), 1.0)
 PRIOR_ALLREDUCE = (math.log(10e-6), 1.0)
 PRIOR_FP8 = (perf._logit(0.75), 1.0)
 PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
+# Extra fixed cost per expert a token visits, in dense layers (log scale): a top-4 MoE layer
+# (routing, top-k, permutation, four small expert GEMMs) about doubles a dense layer's cost.
+PRIOR_MOE_EXPERT = (math.log(0.25), 1.0)
+PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
 BAND_PERCENTILES = (10, 90)
 
@@ -175,12 +188,16 @@ class _Design:
         sel = np.ones(len(self.df), bool) if mask is None else mask
         engines = sorted(e for e in set(self.engine[sel]) if e != "generic")
         classes = [c for c in CLASSES[1:] if (self.klass[sel] == c).any()]
-        names = ["zb", "zc", "lo"]
+        names = ["zb", "zc", "lo", "ll"]
         for e in engines:
-            names += [f"{e}:zb", f"{e}:zc", f"{e}:lo"]
+            names += [f"{e}:zb", f"{e}:zc", f"{e}:lo", f"{e}:ll"]
         for c in classes:
             names += [f"class-{c}:zb", f"class-{c}:zc"]
         names.append("prefill_overhead")
+        if (self.regime[sel] == "ttft").any():
+            names.append("prefill_compute_shift")
+        if (self.f["moe_visits"][sel] > 0).any():
+            names.append("moe_expert")
         if self.weight_only[sel].any():
             names.append("weight_only")
         if self.fp8[sel].any():
@@ -205,8 +222,13 @@ class _Design:
                 c, s = PRIOR_FP8
             elif name == "prefill_overhead":
                 c, s = PRIOR_PREFILL_OVERHEAD
+            elif name == "moe_expert":
+                c, s = PRIOR_MOE_EXPERT
+            elif name == "prefill_compute_shift":
+                c, s = PRIOR_PREFILL_COMPUTE_SHIFT
             else:
-                c, s = 0.0, PRIOR_ENGINE_SD[name.split(":")[1]]
+                eng, par = name.split(":")
+                c, s = 0.0, PRIOR_ENGINE_SD_BY_ENGINE.get(eng, {}).get(par, PRIOR_ENGINE_SD[par])
             centre.append(c)
             sd.append(s)
         return np.array(centre), np.array(sd)
@@ -216,26 +238,35 @@ class _Design:
         zb = np.full(len(self.df), p["zb"])
         zc = np.full(len(self.df), p["zc"])
         lo = np.full(len(self.df), p["lo"])
+        ll = np.full(len(self.df), p["ll"])
         for e in set(self.engine):
             sel = self.engine == e
             zb[sel] += p.get(f"{e}:zb", 0.0)
             zc[sel] += p.get(f"{e}:zc", 0.0)
             lo[sel] += p.get(f"{e}:lo", 0.0)
+            ll[sel] += p.get(f"{e}:ll", 0.0)
         for c in CLASSES[1:]:
             sel = self.klass == c
             zb[sel] += p.get(f"class-{c}:zb", 0.0)
             zc[sel] += p.get(f"class-{c}:zc", 0.0)
-        eta_bw = _sig(zb) * np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
+        wo = np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
+        q8 = np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
+        eta_bw = _sig(zb) * wo
         lat = math.exp(p["allreduce"]) if "allreduce" in p else 10e-6
         link_lat = np.where(self.fast, lat, self.f["link_lat"])
-        eta_c = _sig(zc) * np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
-        eta_c = eta_c * np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
-        return eta_bw, eta_c, np.exp(lo), link_lat, math.exp(p.get("prefill_overhead", 0.0))
+        eta_c = _sig(zc) * q8 * wo
+        eta_cp = _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 * wo
+        moe = math.exp(p["moe_expert"]) if "moe_expert" in p else 0.0
+        ovh = perf._overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_visits"], moe)
+        return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh,
+                "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
     def predict(self, theta, names):
         f = dict(self.f)
-        f["eta_bw"], f["eta_c"], f["ovh"], f["link_lat"], ratio = self.factor_arrays(theta, names)
-        f["ovh_prefill"] = f["ovh"] * ratio
+        fa = self.factor_arrays(theta, names)
+        for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat"):
+            f[k] = fa[k]
+        f["ovh_prefill"] = f["ovh"] * fa["ratio"]
         r = perf._evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))
         out = np.select(
             [self.metric == "output_tokens_per_s", self.metric == "tokens_per_s_per_request",
@@ -267,8 +298,8 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
     engines = {}
     n_rows = pd.Series(design.engine).value_counts().to_dict()
     generic = {"bandwidth_efficiency": float(_sig(p["zb"])), "compute_efficiency": float(_sig(p["zc"])),
-               "step_overhead_s": float(math.exp(p["lo"])), "n_rows": int(len(design.df)),
-               "fitted": True}
+               "step_overhead_s": float(math.exp(p["lo"])), "layer_overhead_s": float(math.exp(p["ll"])),
+               "n_rows": int(len(design.df)), "fitted": True}
     for key in perf._engine_specs():
         if key == "generic":
             engines[key] = generic
@@ -278,6 +309,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
                 "bandwidth_efficiency": float(_sig(p["zb"] + p[f"{key}:zb"])),
                 "compute_efficiency": float(_sig(p["zc"] + p[f"{key}:zc"])),
                 "step_overhead_s": float(math.exp(p["lo"] + p[f"{key}:lo"])),
+                "layer_overhead_s": float(math.exp(p["ll"] + p[f"{key}:ll"])),
                 "n_rows": int(n_rows.get(key, 0)), "fitted": True,
             }
         else:
@@ -295,6 +327,8 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "allreduce_latency_s": float(math.exp(p["allreduce"])) if "allreduce" in p else 10e-6,
         "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
+        "moe_expert_overhead_factor": float(math.exp(p["moe_expert"])) if "moe_expert" in p else 0.0,
+        "prefill_compute_logit_shift": float(p.get("prefill_compute_shift", 0.0)),
     }
 
 
@@ -364,17 +398,19 @@ def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
 
 
 def _theta_from_calibration(design: _Design, data: dict):
-    names = ["zb", "zc", "lo"]
+    names = ["zb", "zc", "lo", "ll"]
     engines = data.get("engines", {})
     gen = engines.get("generic") or perf._engine_specs()["generic"]["prior"]
+    tiny = 1e-30  # a zero layer overhead (old calibrations) as a vanishing one
     theta = [perf._logit(gen["bandwidth_efficiency"]), perf._logit(gen["compute_efficiency"]),
-             math.log(gen["step_overhead_s"])]
+             math.log(gen["step_overhead_s"]), math.log(max(gen.get("layer_overhead_s", 0.0), tiny))]
     for e in sorted(set(design.engine) - {"generic"}):
         ef = engines.get(e) or perf._engine_specs()[e]["prior"]
-        names += [f"{e}:zb", f"{e}:zc", f"{e}:lo"]
+        names += [f"{e}:zb", f"{e}:zc", f"{e}:lo", f"{e}:ll"]
         theta += [perf._logit(ef["bandwidth_efficiency"]) - theta[0],
                   perf._logit(ef["compute_efficiency"]) - theta[1],
-                  math.log(ef["step_overhead_s"]) - theta[2]]
+                  math.log(ef["step_overhead_s"]) - theta[2],
+                  math.log(max(ef.get("layer_overhead_s", 0.0), tiny)) - theta[3]]
     for c in CLASSES[1:]:
         cl = data.get("gpu_classes", {}).get(c, {})
         names += [f"class-{c}:zb", f"class-{c}:zc"]
@@ -389,6 +425,9 @@ def _theta_from_calibration(design: _Design, data: dict):
     q8 = float(data.get("fp8_compute_factor", 1.0))
     names.append("fp8")
     theta.append(perf._logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
+    moe = float(data.get("moe_expert_overhead_factor", 0.0))
+    names += ["moe_expert", "prefill_compute_shift"]
+    theta += [math.log(max(moe, tiny)), float(data.get("prefill_compute_logit_shift", 0.0))]
     return names, np.array(theta)
 
 

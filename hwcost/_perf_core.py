@@ -10,6 +10,9 @@ Model of one forward pass (per GPU of a replica of ``n`` GPUs)::
 
     t = max(bytes / (bandwidth * eta_bw), flops / (peak * eta_c)) + overhead + communication
 
+with ``overhead = step + layer x (n_layers + moe_factor x moe_layers)`` (kernel chains per
+layer, more of them in routed-MoE layers) and, for prefill, ``eta_cp`` in place of ``eta_c``;
+
 - bytes: weights read once per pass (MoE: shared weights plus the experts the pass's tokens
   touch), KV cache read and written, and, without flash attention, the attention score
   matrix written and read back;
@@ -218,15 +221,16 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     The pass is split into chunks of at most ``chunk`` tokens (``max(1, T / chunk)`` passes),
     each re-reading the weights and paying the per-pass overhead ``ovh_prefill`` (larger
     than a decode step's: prefill passes have variable shapes, so engines run them without
-    captured CUDA graphs, and they carry request setup). The forward pass over the
-    prompt also yields each sequence's first output token.
+    captured CUDA graphs, and they carry request setup). Matrix products run at the prefill
+    compute efficiency ``eta_cp`` (large, regular GEMMs, see :func:`decode_coefficients`).
+    The forward pass over the prompt also yields each sequence's first output token.
     """
     kv_bytes, score_bytes, flops, tokens = prefill_terms(f, sequences, new_tokens, context_tokens)
     passes = np.maximum(1.0, tokens / f["chunk"])
     per_pass = np.minimum(tokens, f["chunk"])
     bw = f["bw"] * f["eta_bw"]
-    mem_bytes = passes * weights_read_bytes(f, per_pass) / time_divisor(f) + kv_bytes
-    t = np.maximum(mem_bytes / bw, flops / (f["peak"] * f["eta_c"])) + score_bytes / bw
+    mem_t = (passes * weights_read_bytes(f, per_pass) / time_divisor(f) + kv_bytes) / bw
+    t = np.maximum(mem_t, flops / (f["peak"] * f["eta_cp"])) + score_bytes / bw
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 
 

@@ -9,15 +9,23 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
 - **Weights** [bytes] = parameters x bits per parameter / 8. Quantized formats carry scale
   overhead (int4 = 4.156 bits: group-128 FP16 scales and 4-bit zero points); embeddings and
   lm_head stay 16-bit (engines with their own file formats, e.g. llama.cpp GGUF, override).
+  MoE routed-expert weights are counted from the layer shapes (3 x hidden x expert width x
+  experts x MoE layers); models published with 4-bit experts only (gpt-oss, MXFP4) keep
+  attention and router weights 16-bit at ``int4``.
 - **KV cache** [bytes/token] = 2 x layers x KV heads x head_dim x bytes (GQA/MHA);
   MLA (DeepSeek-V3) stores (kv_lora_rank + qk_rope_head_dim) per layer; sliding-window layers
   hold at most ``window`` tokens.
 - **Decode step** [s] = max(bytes moved / (bandwidth x eta_bw), FLOPs / (peak x eta_c))
-  + per-step overhead + all-reduce time. Bytes = weights read (MoE: shared weights plus the
+  + fixed overhead + all-reduce time. Bytes = weights read (MoE: shared weights plus the
   expected distinct experts ``E (1 - (1 - k/E)^B)`` of a batch of B tokens) + KV read.
+  Fixed overhead = step + layer x (layers + moe_factor x expert visits): kernel chains run
+  per layer whatever the batch, and each expert a token visits in a MoE layer (top-k plus
+  shared experts) adds routing, permutation and a small grouped GEMM (:func:`_overhead_seconds`).
 - **Prefill** [s]: 2 x active parameters x tokens + attention (4 x heads x head_dim per
-  query-key pair and layer) against peak x eta_c, or the memory traffic if larger (without
-  flash attention the T^2 score matrix is written and read back).
+  query-key pair and layer) against peak x eta_cp (prefill GEMMs are large and regular and
+  reach a higher share of peak than batched decode), or the memory traffic if larger
+  (without flash attention the T^2 score matrix is written and read back), plus the per-pass
+  fixed cost x the prefill overhead ratio.
 - **Tensor parallel**: 2 all-reduces per layer, ring cost 2 (n-1)/n x message / link
   bandwidth + a fixed latency each. Engines that split by layers (llama.cpp) divide memory,
   not time.
@@ -107,6 +115,9 @@ KV_BITS = {"fp16": 16.0, "bf16": 16.0, "fp8": 8.0, "int8": 8.5, "int4": 4.5}
 WEIGHT_ONLY = ("int8", "int4")
 #: Bits of embeddings and lm_head under generic quantization (kept in 16-bit).
 EMBEDDING_BITS = 16.0
+#: Native checkpoint formats that quantize only the routed experts to 4 bits (the other
+#: weights stay 16-bit): gpt-oss ships MXFP4 experts with BF16 attention and router.
+NATIVE_EXPERT_ONLY_4BIT = ("mxfp4",)
 
 # All-reduce latency over a PCIe path (no NVLink); not fitted (no multi-GPU PCIe tensor
 # parallel measurements in the table). NCCL ring latency over PCIe is tens of microseconds.
@@ -185,6 +196,16 @@ class Calibration:
     def allreduce_latency_s(self) -> float:
         return float(self.data.get("allreduce_latency_s", 10e-6))
 
+    @property
+    def moe_expert_overhead_factor(self) -> float:
+        """Extra fixed cost per expert a token visits in a MoE layer, in dense layers' cost."""
+        return float(self.data.get("moe_expert_overhead_factor", 0.0))
+
+    @property
+    def prefill_compute_logit_shift(self) -> float:
+        """Logit shift from the batched-decode to the prefill compute efficiency."""
+        return float(self.data.get("prefill_compute_logit_shift", 0.0))
+
     def error_band(self, regime: str) -> tuple[float, float]:
         band = self.data.get("error_bands", {}).get(regime)
         if not band:
@@ -202,6 +223,8 @@ def _prior_calibration() -> Calibration:
         "gpu_classes": {},
         "weight_only_efficiency_factor": 1.0,
         "allreduce_latency_s": 10e-6,
+        "moe_expert_overhead_factor": 0.25,
+        "prefill_compute_logit_shift": 0.0,
         "error_bands": {},
         "note": "priors only (no calibration.json found)",
     })
@@ -247,18 +270,41 @@ def _sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _factors(cal: Calibration, engine_id: str, gclass: str, precision: str) -> tuple[float, float, float]:
-    """(bandwidth efficiency, compute efficiency, step overhead [s]) for a configuration."""
+def _factors(cal: Calibration, engine_id: str, gclass: str, precision: str) -> dict:
+    """Efficiency factors of a configuration.
+
+    Returns a dict: ``eta_bw`` (memory streaming), ``eta_c`` (batched-decode matrix
+    products), ``eta_cp`` (prefill matrix products), all fractions of peak; ``step`` (fixed cost of a forward pass [s]) and ``layer`` (fixed cost per dense
+    layer [s]) from which :func:`_overhead_seconds` builds the per-pass overhead.
+    """
     ef = cal.engine_factors(engine_id)
     sb, sc = cal.class_shift(gclass)
-    eb = _sigmoid(_logit(min(max(ef["bandwidth_efficiency"], 1e-6), 1 - 1e-9)) + sb)
-    ec = _sigmoid(_logit(min(max(ef["compute_efficiency"], 1e-6), 1 - 1e-9)) + sc)
+    zb = _logit(min(max(ef["bandwidth_efficiency"], 1e-6), 1 - 1e-9)) + sb
+    zc = _logit(min(max(ef["compute_efficiency"], 1e-6), 1 - 1e-9)) + sc
+    eb = _sigmoid(zb)
+    ec = _sigmoid(zc)
+    ecp = _sigmoid(zc + cal.prefill_compute_logit_shift)
     if precision in WEIGHT_ONLY:
-        eb *= cal.weight_only_factor
-        ec *= cal.weight_only_factor
+        q = cal.weight_only_factor
+        eb, ec, ecp = eb * q, ec * q, ecp * q
     if precision == "fp8":
         ec *= cal.fp8_compute_factor
-    return eb, ec, float(ef["step_overhead_s"])
+        ecp *= cal.fp8_compute_factor
+    return {"eta_bw": eb, "eta_c": ec, "eta_cp": ecp,
+            "step": float(ef["step_overhead_s"]), "layer": float(ef.get("layer_overhead_s", 0.0))}
+
+
+def _overhead_seconds(step, layer, n_layers, moe_visits, moe_factor):
+    """Fixed cost of one forward pass [s]: ``step + layer x (n_layers + moe_factor x moe_visits)``.
+
+    Every layer launches a chain of kernels (norms, attention, projections, MLP) whose
+    launch, synchronisation and ramp-up latencies do not shrink with the batch. A routed-MoE
+    layer adds routing (gate GEMM, top-k), token permutation and one small grouped-GEMM
+    problem per expert a token visits (``moe_visits`` = MoE layers x (top-k + shared
+    experts), see :func:`moe_expert_visits`), each worth ``moe_factor`` dense layers. Tensor
+    parallelism does not divide this time (every GPU runs every layer).
+    """
+    return step + layer * (n_layers + moe_factor * moe_visits)
 
 
 # ----------------------------------------------------------------------------------------
@@ -361,10 +407,44 @@ def _tied_embeddings(m: catalog.LLM) -> bool:
     return abs(total - (body + emb)) < abs(total - (body + 2 * emb))
 
 
+def _routed_expert_params(m: catalog.LLM) -> float:
+    """Parameters of the routed experts of a MoE model, from its layer shapes (0 for dense).
+
+    Each routed expert is a gated MLP (gate, up and down projections: 3 x hidden x
+    moe_intermediate) in every MoE layer (all layers but the leading dense ones). Shared
+    experts run for every token and count with the fixed weights. Counting from the shapes
+    avoids the ambiguity of published "active parameter" figures, which some model cards give
+    with and some without the input embedding. Falls back to the published totals when the
+    shapes do not fit inside them.
+    """
+    if not (m.is_moe and m.n_experts_active and m.n_experts > m.n_experts_active):
+        return 0.0
+    total = m.total_params_b * 1e9
+    width = m.moe_intermediate_size or m.intermediate_size
+    layers = m.n_layers - (m.n_dense_layers or 0)
+    shaped = 3.0 * m.hidden_size * width * m.n_experts * layers
+    if 0 < shaped < total:
+        return float(shaped)
+    active = m.active_params_b * 1e9
+    return (total - active) * m.n_experts / (m.n_experts - m.n_experts_active)
+
+
+def moe_expert_visits(m: catalog.LLM) -> int:
+    """Expert MLPs one token runs through, summed over layers (0 for dense models).
+
+    Routed-MoE layers x (routed experts per token + shared experts). Each visit is a separate
+    small expert GEMM plus its share of routing, permutation and combination work, so the
+    fixed cost of a MoE layer at small batch grows with it (see :func:`_overhead_seconds`).
+    """
+    if not (m.is_moe and m.n_experts_active and m.n_experts > m.n_experts_active):
+        return 0
+    per_layer = m.n_experts_active + (m.n_shared_experts or 0)
+    return int((m.n_layers - (m.n_dense_layers or 0)) * per_layer)
+
+
 def _model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict) -> dict:
     """Weights, KV and FLOP figures of ``m`` at these precisions (whole replica)."""
     total = m.total_params_b * 1e9
-    active = m.active_params_b * 1e9
     emb = float(m.vocab_size * m.hidden_size)
     tied = _tied_embeddings(m)
     emb_params = min(emb * (1 if tied else 2), 0.5 * total)
@@ -374,18 +454,24 @@ def _model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict
     else:
         body_bits = WEIGHT_BITS[precision]
         emb_bits = min(EMBEDDING_BITS, max(body_bits, EMBEDDING_BITS))
+    expert_total = _routed_expert_params(m)
+    moe_frac = m.n_experts_active / m.n_experts if expert_total > 0 else 0.0
+    # Checkpoints published with only the experts in a 4-bit format (gpt-oss: MXFP4) keep
+    # attention, router and shared weights in 16-bit; int4 serves that published layout.
+    expert_bits = body_bits
+    if (override is None and precision == "int4" and expert_total > 0
+            and str(m.native_precision).lower() in NATIVE_EXPERT_ONLY_4BIT):
+        body_bits = EMBEDDING_BITS
     body = total - emb_params
-    if m.is_moe and m.n_experts_active and m.n_experts > m.n_experts_active:
-        expert_total = (total - active) * m.n_experts / (m.n_experts - m.n_experts_active)
-        moe_frac = m.n_experts_active / m.n_experts
-    else:
-        expert_total, moe_frac = 0.0, 0.0
-    w_bytes = body * body_bits / 8 + emb_params * emb_bits / 8
+    other = max(body - expert_total, 0.0)
+    w_bytes = other * body_bits / 8 + expert_total * expert_bits / 8 + emb_params * emb_bits / 8
     # A pass reads every weight except the input-embedding table (only B rows of it); with
     # tied embeddings the shared matrix is read once as lm_head.
-    w_fixed = (body - expert_total) * body_bits / 8 + emb * emb_bits / 8
-    w_expert = expert_total * body_bits / 8
-    p_flops = active - (0.0 if tied else emb)
+    w_fixed = other * body_bits / 8 + emb * emb_bits / 8
+    w_expert = expert_total * expert_bits / 8
+    # Matrix-multiply parameters per token: every non-expert weight but the input-embedding
+    # lookup, plus the k routed experts a token visits.
+    p_flops = total - (0.0 if tied else emb) - expert_total * (1.0 - moe_frac)
 
     layers = m.n_layers
     if m.sliding_window_tokens:
@@ -413,7 +499,8 @@ def _model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict
         "kv_f": per_layer * l_full, "kv_s": per_layer * l_slide, "window": window,
         "score_f": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_full,
         "score_s": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_slide,
-        "n_layers": float(layers), "hidden": float(m.hidden_size), "i_mlp": float(i_mlp),
+        "n_layers": float(layers), "moe_visits": float(moe_expert_visits(m)),
+        "hidden": float(m.hidden_size), "i_mlp": float(i_mlp),
         "vocab": float(m.vocab_size), "n_heads": float(m.n_heads), "n_kv": float(m.n_kv_heads),
         "mla": m.attention == "mla", "max_ctx": float(m.max_context_tokens),
     }
@@ -437,7 +524,9 @@ def _link(g: catalog.GPU, n: int, cal: Calibration) -> tuple[float, float]:
 
 def _features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> dict:
     f = _model_numbers(m, precision, kv_precision, spec)
-    eb, ec, ovh = _factors(cal, engine_id, gpu_class(g), precision)
+    fac = _factors(cal, engine_id, gpu_class(g), precision)
+    ovh = _overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_visits"],
+                            cal.moe_expert_overhead_factor)
     link_bw, link_lat = _link(g, n, cal)
     cap = spec.get("max_batch_size")
     f.update({
@@ -445,7 +534,8 @@ def _features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> 
         "peak": _peak_flops(g, precision, spec),
         "link_bw": link_bw, "link_lat": link_lat,
         "n": float(n), "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
-        "eta_bw": eb, "eta_c": ec, "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio,
+        "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
+        "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio,
         "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
         "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
         "cap": float(cap) if cap else math.inf,
@@ -664,14 +754,14 @@ class StepTimes:
         ctx = np.where(b > 0, dc / np.maximum(b, 1.0), 0.0)
         m0, mf, ms, c0, cf, cs, sf, ss, _ = core.decode_coefficients(f, b)
         bw = f["bw"] * f["eta_bw"]
-        peak = f["peak"] * f["eta_c"]
         cw = np.minimum(ctx, f["window"])
-        dec_kv = (mf * ctx + ms * cw) * bw  # bytes of the decode part's KV reads
-        dec_flops = (c0 + cf * ctx + cs * cw) * peak
+        dec_kv_t = mf * ctx + ms * cw  # time of the decode part's KV reads
+        dec_flops_t = c0 + cf * ctx + cs * cw
         dec_score = (sf * ctx + ss * cw) * bw
         pkv, pscore, pflops, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
-        mem = core.weights_read_bytes(f, tokens) / core.time_divisor(f) + dec_kv + pkv
-        t = np.maximum(mem / bw, (dec_flops + pflops) / peak) + (dec_score + pscore) / bw
+        mem_t = core.weights_read_bytes(f, tokens) / core.time_divisor(f) / bw + dec_kv_t + pkv / bw
+        comp_t = dec_flops_t + pflops / (f["peak"] * f["eta_cp"])
+        t = np.maximum(mem_t, comp_t) + (dec_score + pscore) / bw
         ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"])
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
 
@@ -1106,21 +1196,23 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
         f[k] = np.array([[float(mp[a][c][k]) for c in range(P)] for a in range(M)]).reshape(M, 1, P, 1, 1, 1, 1)
     # GPU x precision features, shape (1, G, P, 1, 1, 1, 1); GPU x n for links.
     peak = np.full((G, P), np.nan)
-    eb = np.ones((G, P))
-    ec = np.ones((G, P))
-    ovh = np.zeros((G, P))
+    names = ("eta_bw", "eta_c", "eta_cp", "step", "layer")
+    fac = {k: np.ones((G, P)) for k in names}
     for gi, g in enumerate(gs):
         for pi, p in enumerate(ps):
             if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
                 pk = _peak_flops(g, p, spec)
                 peak[gi, pi] = pk if pk is not None else np.nan
-            eb[gi, pi], ec[gi, pi], ovh[gi, pi] = _factors(cal, engine_id, gpu_class(g), p)
+            one = _factors(cal, engine_id, gpu_class(g), p)
+            for k in names:
+                fac[k][gi, pi] = one[k]
     shape_gp = (1, G, P, 1, 1, 1, 1)
     valid_prec = np.isfinite(peak).reshape(shape_gp)
     f["peak"] = np.where(np.isfinite(peak), peak, 1.0).reshape(shape_gp)
-    f["eta_bw"] = eb.reshape(shape_gp)
-    f["eta_c"] = ec.reshape(shape_gp)
-    f["ovh"] = ovh.reshape(shape_gp)
+    for k in ("eta_bw", "eta_c", "eta_cp"):
+        f[k] = fac[k].reshape(shape_gp)
+    f["ovh"] = _overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
+                                 f["n_layers"], f["moe_visits"], cal.moe_expert_overhead_factor)
     f["ovh_prefill"] = f["ovh"] * cal.prefill_overhead_ratio
     f["mem"] = np.array([float(g.memory_gb) * 1e9 for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
     f["bw"] = np.array([float(g.mem_bw_gbps) * 1e9 for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
@@ -1199,8 +1291,11 @@ def engines(calibration=None) -> pd.DataFrame:
     """Engine capabilities, memory defaults, docs URL and the efficiency factors in use.
 
     Factor columns: ``bandwidth_efficiency``, ``compute_efficiency`` (for NVIDIA HBM GPUs;
-    GDDR and AMD GPUs shift them, see calibration.json), ``step_overhead_s`` and
-    ``calibration_rows`` (benchmark rows the fit used; 0 = generic factors).
+    GDDR and AMD GPUs shift them, see calibration.json), ``step_overhead_s`` (fixed cost of a
+    forward pass [s]), ``layer_overhead_s`` (fixed cost per layer [s]; each expert a token
+    visits in a routed-MoE layer adds ``moe_expert_overhead_factor`` times as much) and
+    ``calibration_rows``
+    (benchmark rows the fit used; 0 = generic factors).
     """
     cal = _calibration(calibration)
     rows = []
@@ -1214,6 +1309,7 @@ def engines(calibration=None) -> pd.DataFrame:
         row["bandwidth_efficiency"] = float(ef["bandwidth_efficiency"])
         row["compute_efficiency"] = float(ef["compute_efficiency"])
         row["step_overhead_s"] = float(ef["step_overhead_s"])
+        row["layer_overhead_s"] = float(ef.get("layer_overhead_s", 0.0))
         row["calibration_rows"] = int(cal.data.get("engines", {}).get(key, {}).get("n_rows", 0))
         rows.append(row)
     return pd.DataFrame(rows).set_index("engine")

@@ -47,13 +47,15 @@ def make_llm(**kw) -> catalog.LLM:
     return catalog.LLM(**base)
 
 
-def unit_cal(bw=0.5, comp=0.5, overhead=0.0, **extra) -> perf.Calibration:
+def unit_cal(bw=0.5, comp=0.5, overhead=0.0, layer=0.0, **extra) -> perf.Calibration:
     """Calibration with round factors for hand computation."""
     engines = {k: {"bandwidth_efficiency": bw, "compute_efficiency": comp,
-                   "step_overhead_s": overhead} for k in perf._engine_specs()}
+                   "step_overhead_s": overhead, "layer_overhead_s": layer}
+               for k in perf._engine_specs()}
     data = {"engines": engines, "gpu_classes": {}, "weight_only_efficiency_factor": 1.0,
             "fp8_compute_factor": 1.0, "prefill_overhead_ratio": 1.0,
-            "allreduce_latency_s": 10e-6, "error_bands": {}}
+            "allreduce_latency_s": 10e-6, "moe_expert_overhead_factor": 0.0,
+            "prefill_compute_logit_shift": 0.0, "error_bands": {}}
     data.update(extra)
     return perf.Calibration(data)
 
@@ -148,14 +150,94 @@ def test_speculative_speedup_known_values():
 def test_batch1_decode_is_bandwidth_bound_by_hand():
     g = make_gpu()
     m = make_llm()
-    st_ = perf.step_times(m, g, precision="fp16", calibration=unit_cal(bw=0.5, overhead=0.001))
+    cal = unit_cal(bw=0.5, overhead=0.001, layer=20e-6)
+    st_ = perf.step_times(m, g, precision="fp16", calibration=cal)
     # Bytes read per step: all weights except the input embedding table.
     read = 6.74e9 * 2 - 32000 * 4096 * 2
-    expected = read / (2000e9 * 0.5) + 0.001
+    # Fixed cost: 1 ms per step + 20 us for each of the 32 layers.
+    fixed = 0.001 + 32 * 20e-6
+    assert st_.step_overhead_s == pytest.approx(fixed, rel=1e-12)
+    expected = read / (2000e9 * 0.5) + fixed
     assert st_.decode_step_seconds(1, 0) == pytest.approx(expected, rel=1e-12)
     # With 1000 cached tokens: + 1000 x 524,288 bytes of KV.
-    expected_kv = (read + 1000 * 524_288) / (2000e9 * 0.5) + 0.001
+    expected_kv = (read + 1000 * 524_288) / (2000e9 * 0.5) + fixed
     assert st_.decode_step_seconds(1, 1000) == pytest.approx(expected_kv, rel=1e-12)
+
+
+def test_step_overhead_grows_with_layers():
+    g = make_gpu()
+    cal = unit_cal(bw=0.5, overhead=0.001, layer=20e-6)
+    shallow = perf.step_times(make_llm(), g, precision="fp16", calibration=cal)
+    deep = perf.step_times(make_llm(n_layers=64, total_params_b=13.22, active_params_b=13.22),
+                           g, precision="fp16", calibration=cal)
+    assert shallow.step_overhead_s == pytest.approx(0.001 + 32 * 20e-6)
+    assert deep.step_overhead_s == pytest.approx(0.001 + 64 * 20e-6)
+    # Twice the layers at about twice the bytes: the step more than doubles its byte time
+    # by the 32 extra layers' fixed cost.
+    bytes_deep = 13.22e9 * 2 - 32000 * 4096 * 2
+    assert deep.decode_step_seconds(1, 0) == pytest.approx(
+        bytes_deep / (2000e9 * 0.5) + 0.001 + 64 * 20e-6, rel=1e-12)
+
+
+def moe_twin():
+    """A MoE model with the dense test model's active shapes: 8 experts of half the MLP
+    width, top-2, so a token runs through exactly as many weights as in ``make_llm()``."""
+    dense_mlp = 3 * 4096 * 11008 * 32
+    experts = 3 * 4096 * 5504 * 8 * 32  # = 4 x dense_mlp
+    return make_llm(id="test-moe", total_params_b=(6.74e9 - dense_mlp + experts) / 1e9,
+                    n_experts=8, n_experts_active=2, n_shared_experts=0,
+                    moe_intermediate_size=5504, n_dense_layers=0)
+
+
+def test_moe_routed_expert_parameters_from_layer_shapes():
+    assert perf._routed_expert_params(moe_twin()) == 3 * 4096 * 5504 * 8 * 32
+    assert perf._routed_expert_params(catalog.llm("mixtral-8x7b")) == 3 * 4096 * 14336 * 8 * 32
+    # DeepSeek-V3: 256 routed experts of width 2048 in 61 - 3 dense = 58 layers.
+    assert perf._routed_expert_params(catalog.llm("deepseek-v3")) == 3 * 7168 * 2048 * 256 * 58
+    # Expert visits: MoE layers x (top-k + shared).
+    assert perf.moe_expert_visits(catalog.llm("deepseek-v3")) == 58 * (8 + 1)
+    assert perf.moe_expert_visits(catalog.llm("gpt-oss-120b")) == 36 * 4
+    assert perf.moe_expert_visits(make_llm()) == 0
+
+
+def test_moe_batch1_step_slower_than_dense_of_same_active_size_by_hand():
+    g = make_gpu()
+    cal = unit_cal(bw=0.5, overhead=0.001, layer=20e-6, moe_expert_overhead_factor=0.25)
+    dense = perf.step_times(make_llm(), g, precision="fp16", calibration=cal)
+    moe = perf.step_times(moe_twin(), g, precision="fp16", calibration=cal)
+    # Same bytes and FLOPs per token at batch 1 (2 of 8 half-width experts = the dense MLP);
+    # the MoE pays 0.25 layer-equivalents for each of its 32 x 2 expert visits.
+    extra = 20e-6 * 0.25 * 32 * 2
+    assert moe.step_overhead_s == pytest.approx(dense.step_overhead_s + extra, rel=1e-12)
+    assert moe.decode_step_seconds(1, 0) == pytest.approx(dense.decode_step_seconds(1, 0) + extra, rel=1e-9)
+    assert moe.decode_step_seconds(1, 0) > dense.decode_step_seconds(1, 0)
+
+
+def test_moe_at_large_batch_reads_all_experts_by_hand():
+    g = make_gpu()
+    cal = unit_cal(bw=0.5, comp=0.5)
+    moe = perf.step_times(moe_twin(), g, precision="fp16", calibration=cal)
+    experts = 3 * 4096 * 5504 * 8 * 32 * 2  # bytes of all routed experts
+    emb = 32000 * 4096 * 2
+    fixed = perf.weights_bytes(moe_twin(), "fp16") - emb - experts  # without the input table
+    mem1, _, _ = core.decode_step_terms(moe._f, 1.0, 0.0)
+    mem_big, _, _ = core.decode_step_terms(moe._f, 4096.0, 0.0)
+    assert mem1 == pytest.approx((fixed + experts / 4) / (2000e9 * 0.5), rel=1e-12)
+    # 4096 tokens x top-2 of 8: every expert is touched, (1 - (3/4)^4096) = 1.
+    assert mem_big == pytest.approx((fixed + experts) / (2000e9 * 0.5), rel=1e-12)
+
+
+def test_gpt_oss_int4_keeps_attention_and_router_16_bit():
+    m = catalog.llm("gpt-oss-120b")
+    experts = 3 * 2880 * 2880 * 128 * 36
+    emb = 2 * 201088 * 2880
+    other = 116.8e9 - emb - experts
+    expected = experts * (4 + 20 / 128) / 8 + other * 2 + emb * 2
+    assert perf.weights_bytes(m, "int4") == pytest.approx(expected, rel=1e-12)
+    # A checkpoint without the expert-only native format quantizes every linear layer.
+    plain = dataclasses.replace(m, native_precision="bf16")
+    assert perf.weights_bytes(plain, "int4") == pytest.approx(
+        (experts + other) * (4 + 20 / 128) / 8 + emb * 2, rel=1e-12)
 
 
 def test_long_prefill_is_compute_bound_by_hand():
@@ -166,6 +248,13 @@ def test_long_prefill_is_compute_bound_by_hand():
     t = 4096
     flops = 2 * (6.74e9 - 32000 * 4096) * t + 4 * 32 * 128 * 32 * t * (t + 1) / 2
     assert st_.prefill_seconds(t) == pytest.approx(flops / (500e12 * 0.5), rel=1e-12)
+    # Prefill GEMMs run at their own efficiency: a logit shift of ln 3 turns 0.5 into 0.75,
+    # while batched decode keeps 0.5.
+    shifted = unit_cal(bw=0.5, comp=0.5, overhead=0.0, prefill_compute_logit_shift=math.log(3.0))
+    st2 = perf.step_times(m, g, precision="fp16", engine="vllm", calibration=shifted)
+    assert st2.prefill_seconds(t) == pytest.approx(flops / (500e12 * 0.75), rel=1e-12)
+    _, comp, _ = core.decode_step_terms(st2._f, 512.0, 0.0)
+    assert comp == pytest.approx(2 * (6.74e9 - 32000 * 4096) * 512 / (500e12 * 0.5), rel=1e-12)
 
 
 def test_tensor_parallel_allreduce_cost_by_hand():
@@ -528,13 +617,13 @@ def test_engines_table_has_capabilities_sources_and_factors():
     df = perf.engines()
     for col in ("continuous_batching", "paged_attention", "speculative_decoding", "flash_attention",
                 "quantization_formats", "multi_gpu", "amd_support", "docs_url",
-                "bandwidth_efficiency", "compute_efficiency", "step_overhead_s"):
+                "bandwidth_efficiency", "compute_efficiency", "step_overhead_s", "layer_overhead_s"):
         assert col in df.columns, col
     assert {"vllm", "tensorrt-llm", "sglang", "tgi", "llama.cpp", "exllamav2"} <= set(df.index)
     assert df["docs_url"].str.startswith("https://").all()
     assert ((df.bandwidth_efficiency > 0) & (df.bandwidth_efficiency <= 1)).all()
     assert ((df.compute_efficiency > 0) & (df.compute_efficiency <= 1)).all()
-    assert (df.step_overhead_s > 0).all()
+    assert (df.step_overhead_s > 0).all() and (df.layer_overhead_s > 0).all()
     assert not df.loc["tensorrt-llm", "amd_support"] and df.loc["vllm", "amd_support"]
     assert perf.ENGINES["vllm"]["memory_fraction"] == 0.9
     assert perf.ENGINES["llama.cpp"]["memory_fraction"] == 1.0
@@ -552,10 +641,12 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
         "data/benchmarks.csv changed since calibration.json was written: run "
         "hwcost.perf.calibrate(write=True)")
     for key, ef in stored["engines"].items():
-        for name in ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s"):
+        for name in ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s",
+                     "layer_overhead_s"):
             assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4), (key, name)
     for name in ("weight_only_efficiency_factor", "fp8_compute_factor", "allreduce_latency_s",
-                 "prefill_overhead_ratio"):
+                 "prefill_overhead_ratio", "moe_expert_overhead_factor",
+                 "prefill_compute_logit_shift"):
         assert fresh[name] == pytest.approx(stored[name], rel=1e-4)
     assert fresh == perf.calibrate(loso=False).data  # deterministic
 
@@ -565,9 +656,12 @@ def test_stored_factors_are_physical(stored):
         assert 0 < ef["bandwidth_efficiency"] <= 1
         assert 0 < ef["compute_efficiency"] <= 1
         assert 0 < ef["step_overhead_s"] < 0.05
+        assert 0 < ef["layer_overhead_s"] < 1e-3
     assert 0 < stored["weight_only_efficiency_factor"] <= 1
     assert 0 < stored["fp8_compute_factor"] <= 1
     assert 1e-6 < stored["allreduce_latency_s"] < 1e-3
+    assert 0 < stored["moe_expert_overhead_factor"] < 10
+    assert abs(stored["prefill_compute_logit_shift"]) < 3
     for lo, hi in stored["error_bands"].values():
         assert 0 < lo <= 1 <= hi
 

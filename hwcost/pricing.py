@@ -322,7 +322,8 @@ def bundle_comparison(prices: pd.DataFrame | None = None) -> pd.DataFrame:
     -------
     DataFrame
         ``id, provider, pricing, gpu_id, gpus_per_instance, usd_per_hour, usd_per_gpu_hour,
-        usd_per_gpu_hour_cents, single_offer_id, single_usd_per_gpu_hour, premium_fraction``,
+        usd_per_gpu_hour_cents, single_offer_id, single_provider, single_usd_per_gpu_hour,
+        premium_fraction``,
         by GPU then per-GPU price.
     """
     df = _prices(prices)
@@ -337,6 +338,7 @@ def bundle_comparison(prices: pd.DataFrame | None = None) -> pd.DataFrame:
             "gpus_per_instance": int(r.gpus_per_instance), "usd_per_hour": float(r.usd_per_hour),
             "usd_per_gpu_hour": per_gpu, "usd_per_gpu_hour_cents": round_half_up(per_gpu, 2),
             "single_offer_id": s.id if s is not None else "n/a",
+            "single_provider": s.provider if s is not None else "n/a",
             "single_usd_per_gpu_hour": float(s.usd_per_gpu_hour) if s is not None else None,
             "premium_fraction": per_gpu / float(s.usd_per_gpu_hour) - 1 if s is not None else None,
         })
@@ -344,7 +346,7 @@ def bundle_comparison(prices: pd.DataFrame | None = None) -> pd.DataFrame:
     if out.empty:
         return pd.DataFrame(columns=["id", "provider", "pricing", "gpu_id", "gpus_per_instance", "usd_per_hour",
                                      "usd_per_gpu_hour", "usd_per_gpu_hour_cents", "single_offer_id",
-                                     "single_usd_per_gpu_hour", "premium_fraction"])
+                                     "single_provider", "single_usd_per_gpu_hour", "premium_fraction"])
     for col in ("single_usd_per_gpu_hour", "premium_fraction"):
         out[col] = _nullable(out[col].tolist())
     return out.sort_values(["gpu_id", "usd_per_gpu_hour"], kind="stable").reset_index(drop=True)

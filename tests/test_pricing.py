@@ -192,10 +192,12 @@ def test_bundle_comparison(prices):
     # 24 / 8 = 3.00 vs the one-GPU 2.00 -> 50 % premium
     assert df.loc["b-h100-8x", "usd_per_gpu_hour"] == pytest.approx(3.0)
     assert df.loc["b-h100-8x", "premium_fraction"] == pytest.approx(0.5)
+    assert df.loc["b-h100-8x", "single_offer_id"] == "a-h100-1x"
+    assert df.loc["b-h100-8x", "single_provider"] == "alpha"
     # spot compares with spot: 1.50 vs 1.00
     assert df.loc["b-h100-8x-spot", "premium_fraction"] == pytest.approx(0.5)
     # no one-GPU L40S offer: n/a, not NaN
-    assert df.loc["c-l40s-8x", "single_offer_id"] == "n/a"
+    assert df.loc["c-l40s-8x", "single_offer_id"] == "n/a" == df.loc["c-l40s-8x", "single_provider"]
     assert pd.isna(df.loc["c-l40s-8x", "premium_fraction"])
 
 

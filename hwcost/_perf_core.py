@@ -146,7 +146,7 @@ def _sum_max_affine(p0, p1, q0, q1, lo, hi):
     """Exact sum over integers i in [lo, hi) of max(p0 + p1 i, q0 + q1 i)."""
     d0 = np.asarray(p0 - q0, dtype=float)
     d1 = np.asarray(p1 - q1, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         root = -d0 / d1
     # d1 > 0: p wins from ceil(root) on; d1 < 0: p wins up to floor(root); d1 == 0: everywhere or nowhere.
     up = np.clip(np.ceil(np.where(d1 > 0, root, 0.0)), lo, hi)

@@ -26,6 +26,12 @@ TERMS = {
     "tdp_w": ("W", "board power"),
     "usd_per_kwh": ("USD/kWh", "electricity price"),
     "pue": ("-", "power usage effectiveness: facility power / IT power"),
+    "queue_s": ("s", "time a request waits before the scheduler admits it"),
+    "busy_fraction": ("0-1", "share of simulated time the replica is computing"),
+    "saturation_requests_per_s": ("1/s", "request rate at which one replica is busy all the time"),
+    "requests_per_s": ("1/s", "request arrival or completion rate"),
+    "capex_usd": ("USD", "purchase cost of hardware"),
+    "break_even_months": ("months", "time after which owning costs less than renting"),
 }
 
 

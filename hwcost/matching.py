@@ -63,6 +63,7 @@ __all__ = [
     "size_table",
     "check_size_table",
     "workload_types",
+    "batch_grid",
     "batch_curve",
     "largest_batch_meeting",
     "phase_floors",
@@ -477,11 +478,29 @@ def workload_types() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _default_batches(bmax: int) -> list[int]:
+def batch_grid(bmax: int) -> list[int]:
+    """Powers of two up to ``bmax`` and ``bmax`` itself (empty when ``bmax`` < 1). [sequences]"""
     out = [1 << k for k in range(0, max(1, int(math.log2(max(bmax, 1))) + 1)) if (1 << k) <= bmax]
     if bmax >= 1 and bmax not in out:
         out.append(bmax)
     return out
+
+
+def _ttft_joining(model, gpu, batch, *, n_gpus, precision, input_tokens, output_tokens, engine):
+    """Time to first token of one request joining ``batch - 1`` running sequences [s].
+
+    One continuous-batching iteration runs the newcomer's whole prompt together with one
+    decode token of each running sequence (weights read once), then one decode step of the
+    full batch gives the first token, as :func:`hwcost.perf.estimate` counts it. The running
+    sequences sit at the mean context ``input_tokens + output_tokens / 2``.
+    """
+    st = perf.step_times(model, gpu, n_gpus=n_gpus, precision=precision, engine=engine)
+    b = np.asarray(batch, dtype=float)
+    ctx = input_tokens + output_tokens / 2.0
+    running = b - 1.0
+    mixed = st.iteration_seconds(float(input_tokens), running, running * ctx)
+    first = st.decode_step_seconds(b, (running * ctx) + input_tokens)
+    return np.asarray(mixed) + np.asarray(first)
 
 
 def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
@@ -500,7 +519,9 @@ def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
     -------
     pandas.DataFrame
         Fitting batches only: ``batch_size``, ``ttft_s`` (all prompts of the batch arrive
-        together), ``tpot_s``, ``e2e_s`` (= ttft_s + (output_tokens - 1) x tpot_s) [s],
+        together), ``ttft_joining_s`` (one request joins ``batch_size - 1`` running ones, as
+        under continuous batching in steady state), ``tpot_s``, ``e2e_s`` (= ttft_s +
+        (output_tokens - 1) x tpot_s) [s],
         ``tokens_per_s_per_request`` and ``output_tokens_per_s`` (aggregate) [tokens/s],
         ``bound`` of the decode step (memory/compute), ``arithmetic_intensity``
         (FLOP per byte of a decode step at the mean context) [FLOP/B] and
@@ -511,7 +532,7 @@ def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
         bmax = max_batch_by_memory(model, gpu, n_gpus=n_gpus, precision=precision,
                                    input_tokens=input_tokens, output_tokens=output_tokens,
                                    engine=engine)
-        batch_sizes = _default_batches(bmax)
+        batch_sizes = batch_grid(bmax)
         if not batch_sizes:
             batch_sizes = [1]
     df = perf.sweep(model, gpu, precisions=precision, n_gpus=n_gpus,
@@ -520,10 +541,13 @@ def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
     df = df[df["fits"]].reset_index(drop=True)
     ctx = input_tokens + output_tokens / 2.0
     df["e2e_s"] = df["ttft_s"] + (output_tokens - 1) * df["tpot_s"]
+    df["ttft_joining_s"] = _ttft_joining(model, gpu, df["batch_size"].to_numpy(), n_gpus=n_gpus,
+                                         precision=precision, input_tokens=input_tokens,
+                                         output_tokens=output_tokens, engine=engine)
     df["arithmetic_intensity"] = [perf.arithmetic_intensity(model, precision, int(b), ctx)
                                   for b in df["batch_size"]]
     df["bound"] = df["bound"].astype(str)
-    cols = ["batch_size", "ttft_s", "tpot_s", "e2e_s", "tokens_per_s_per_request",
+    cols = ["batch_size", "ttft_s", "ttft_joining_s", "tpot_s", "e2e_s", "tokens_per_s_per_request",
             "output_tokens_per_s", "bound", "arithmetic_intensity", "memory_per_gpu_gb"]
     return df[cols]
 
@@ -531,18 +555,28 @@ def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
 def largest_batch_meeting(model, gpu, *, ttft_target_s: float | None = None,
                           tpot_target_s: float | None = None, n_gpus: int = 1,
                           precision: str = "bf16", input_tokens: int = 512,
-                          output_tokens: int = 128, engine=None) -> int:
+                          output_tokens: int = 128, engine=None,
+                          arrival: str = "together") -> int:
     """Largest batch that fits memory with ``ttft_s <= ttft_target_s`` and ``tpot_s <= tpot_target_s``.
 
-    Both times grow with the batch, so every smaller batch meets the targets too. ``ttft_s``
-    is that of a batch whose prompts arrive together (:func:`hwcost.perf.estimate`). A target
-    of None is not checked.
+    Both times grow with the batch, so every smaller batch meets the targets too. A target of
+    None is not checked.
+
+    Parameters
+    ----------
+    arrival : {"together", "joining"}
+        ``together``: the time to first token of a batch whose prompts arrive at once
+        (:func:`hwcost.perf.estimate`, the conservative case); ``joining``: that of one
+        request joining ``batch - 1`` running sequences (``ttft_joining_s`` of
+        :func:`batch_curve`, steady state under continuous batching).
 
     Returns
     -------
     int
         [sequences]; 0 when even batch 1 misses a target or does not fit.
     """
+    if arrival not in ("together", "joining"):
+        raise ValueError(f"arrival must be 'together' or 'joining', got {arrival!r}")
     for name, v in (("ttft_target_s", ttft_target_s), ("tpot_target_s", tpot_target_s)):
         if v is not None and (not math.isfinite(float(v)) or float(v) <= 0):
             raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
@@ -556,7 +590,10 @@ def largest_batch_meeting(model, gpu, *, ttft_target_s: float | None = None,
                     output_tokens=output_tokens, engine=engine)
     ok = df["fits"].to_numpy().copy()
     if ttft_target_s is not None:
-        ok &= (df["ttft_s"] <= float(ttft_target_s)).to_numpy()
+        ttft = df["ttft_s"].to_numpy() if arrival == "together" else _ttft_joining(
+            model, gpu, df["batch_size"].to_numpy(), n_gpus=n_gpus, precision=precision,
+            input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
+        ok &= ttft <= float(ttft_target_s)
     if tpot_target_s is not None:
         ok &= (df["tpot_s"] <= float(tpot_target_s)).to_numpy()
     if not ok[0]:

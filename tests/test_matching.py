@@ -236,6 +236,22 @@ def test_largest_batch_meeting_is_the_edge():
     assert not nxt.fits or nxt.ttft_s > 1.0 or nxt.tpot_s > 0.05
 
 
+def test_joining_ttft_is_between_batch_1_and_together():
+    c = matching.batch_curve("llama-3.1-8b", "l40s", input_tokens=1024, output_tokens=256)
+    # batch 1: nothing is running, joining = arriving alone
+    assert c["ttft_joining_s"].iloc[0] == pytest.approx(c["ttft_s"].iloc[0], rel=0.02)
+    later = c.iloc[1:]
+    assert (later["ttft_joining_s"] < later["ttft_s"]).all()
+    assert (np.diff(c["ttft_joining_s"]) >= 0).all()
+    kw = dict(input_tokens=1024, output_tokens=256)
+    together = matching.largest_batch_meeting("llama-3.1-8b", "l40s", ttft_target_s=0.5, **kw)
+    joining = matching.largest_batch_meeting("llama-3.1-8b", "l40s", ttft_target_s=0.5,
+                                             arrival="joining", **kw)
+    assert 1 <= together <= joining
+    with pytest.raises(ValueError, match="arrival"):
+        matching.largest_batch_meeting("llama-3.1-8b", "l40s", arrival="later")
+
+
 def test_largest_batch_meeting_without_targets_is_the_memory_limit():
     kw = dict(precision="bf16", input_tokens=500, output_tokens=200)
     assert matching.largest_batch_meeting("llama-3.1-8b", "l40s", **kw) == \

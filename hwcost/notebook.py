@@ -305,6 +305,47 @@ def md(text: str) -> None:
     display(Markdown(escape_currency(text)))
 
 
+def _cell_number(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return ""
+    try:
+        import pandas as pd
+
+        if pd.isna(x):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    x = float(x)
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def table(df, *, name: str = "hwcost"):
+    """Show a DataFrame as a table to read: no index, text left-aligned and wrapped.
+
+    Numbers are shown to 4 significant digits (thousands separated, no exponent above 1,000),
+    missing values as empty cells. The table is marked so that JupyterLab's math renderer
+    leaves dollar amounts alone ("$2.80 ... $1.33" is not a formula), and its HTML is the same
+    on every run (``name`` is the table's id; give each table of a notebook its own).
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    if not re.fullmatch(r"[A-Za-z][\w-]*", name):
+        raise ValueError(f"table name must be a word (letters, digits, _ or -), got {name!r}")
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    numeric = [c for c in df.columns if is_numeric_dtype(df[c]) and not is_bool_dtype(df[c])]
+    text = [i for i, c in enumerate(df.columns) if c not in numeric]
+    styles = [{"selector": "th", "props": "text-align: left; vertical-align: bottom;"},
+              {"selector": "td", "props": "vertical-align: top;"}]
+    styles += [{"selector": f"td.col{i}", "props": "text-align: left; white-space: normal;"} for i in text]
+    return (df.style.hide(axis="index").set_uuid(name)
+            .format({c: _cell_number for c in numeric}, na_rep="")
+            .set_table_styles(styles)
+            .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+
+
 def _jsonable(value):
     try:
         import numpy as np

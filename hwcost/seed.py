@@ -1659,9 +1659,10 @@ def readable_audit(df: pd.DataFrame | None = None, *, width: int = 90) -> pd.Dat
     Returns
     -------
     DataFrame
-        ``section, claim, claimed, unit, recomputed, status, difference_pct, reason`` as
-        strings (``claimed`` and ``recomputed`` show ranges as ``low-high``; empty where
-        there is nothing); ``difference_pct`` rounded, empty when not checkable.
+        ``section, claim, claimed, unit, recomputed, as_printed, status, difference_pct,
+        reason`` as strings (``claimed`` and ``recomputed`` show ranges as ``low-high``;
+        ``as_printed`` is the article's formula evaluated as printed, where it prints one;
+        empty where there is nothing); ``difference_pct`` rounded, empty when not checkable.
     """
     df = audit() if df is None else df
     width = economics._count("width", width, minimum=20)
@@ -1673,6 +1674,7 @@ def readable_audit(df: pd.DataFrame | None = None, *, width: int = 90) -> pd.Dat
         "unit": df["claimed_unit"].map(lambda u: textwrap.shorten(str(u), 28, placeholder=" …")),
         "recomputed": [_fmt_range(v, lo, hi) for v, lo, hi in
                        zip(df["recomputed_value"], df["recomputed_low"], df["recomputed_high"])],
+        "as_printed": df["as_written_value"].map(_fmt),
         "status": df["status"],
         "difference_pct": [("" if pd.isna(d) else f"{float(d):+,.0f}") for d in df["difference_pct"]],
         "reason": df["reason"].map(short),

@@ -95,3 +95,17 @@ def test_dollar_amounts_are_escaped_for_markdown():
     assert nb.escape_currency("costs $2.45 vs $1.91") == r"costs \$2.45 vs \$1.91"
     assert nb.escape_currency("$-0.5 and $x$ and \\$3") == r"\$-0.5 and $x$ and \$3"
     assert nb.escape_currency(nb.usd(1234.5)) == r"\$1,234"
+
+
+def test_table_is_stable_readable_and_math_free():
+    import pandas as pd
+
+    df = pd.DataFrame({"claim": ["costs $2.80 vs $1.33", "x"], "usd": [0.16320001, 26280.4],
+                       "n": pd.array([1, None], dtype="Int64")})
+    html = nb.table(df, name="t1").to_html()
+    assert html == nb.table(df, name="t1").to_html()  # same bytes on every run
+    assert "mathjax_ignore" in html and "T_t1" in html
+    assert "0.1632" in html and "26,280" in html and "nan" not in html.lower() and "&lt;NA&gt;" not in html
+    assert "td.col0" in html and "text-align: left" in html  # the text column
+    with pytest.raises(ValueError, match="table name"):
+        nb.table(df, name="two words")

@@ -440,14 +440,15 @@ def test_added_claims_gpu_memory_and_traffic_rules(audit):
 
 def test_readable_audit_formats_without_missing_values(audit):
     r = seed.readable_audit(audit, width=40)
-    assert list(r.columns) == ["section", "claim", "claimed", "unit", "recomputed", "status",
-                               "difference_pct", "reason"]
+    assert list(r.columns) == ["section", "claim", "claimed", "unit", "recomputed", "as_printed",
+                               "status", "difference_pct", "reason"]
     assert len(r) == len(audit)
     text = r.to_string()
     assert "nan" not in text.lower() and "<NA>" not in text
     assert r["claim"].str.len().max() <= 40 and r["reason"].str.len().max() <= 40
     s1 = r[audit["claim_id"] == "s1-cloud-usd-per-request"].iloc[0]
     assert s1["claimed"] == "2.8" and s1["recomputed"] == "0.163"
+    assert s1["as_printed"] == f"{0.34 * 3600 / (86_400 * 0.185 * 650) / 50:.3g}"  # 2.36e-06
     assert s1["difference_pct"] == f"{100 * (2.80 - 0.1632) / 0.1632:+,.0f}"
     span = r[audit["claim_id"] == "rtx4090-electricity"].iloc[0]
     assert span["claimed"] == "0.1-0.2" and span["recomputed"] == "0.045-0.09"

@@ -15,6 +15,16 @@ Two answers to the same question, kept side by side so that a reader can see whe
 
 :func:`compare` puts the two side by side.
 
+Staff time is priced explicitly: ``Constraints.operations_usd_per_year`` (owned hardware) and
+``Constraints.cloud_operations_usd_per_year`` (a serving stack on rented GPUs) are zero by
+default; :func:`operations_usd_per_year` turns a share of one systems administrator's time
+into dollars (BLS median wage and wage share), and :func:`staff_sensitivity` shows how far a
+ranking depends on it. :func:`case` builds a workload and its constraints from flat
+parameters or a scenario file; :func:`summary`, :func:`distinct`, :func:`best_by_kind`,
+:func:`pareto_front` and :func:`failures_by_constraint` are readable views of a ranking;
+:func:`patterns` replays the article's "Real-World Deployment Patterns"
+(:data:`DEPLOYMENT_PATTERNS`) as small presets.
+
 How :func:`rank` sizes an option
 --------------------------------
 Every GPU x precision x GPUs-per-replica x engine configuration is evaluated at once with
@@ -157,7 +167,14 @@ class Constraints:
         hardware kept its book value (resold or reused); set it equal to the horizon to
         charge the whole purchase to the project. [years]
     operations_usd_per_year : float
-        Staff time and overhead of running your own hardware, whole deployment. [USD/year]
+        Staff time and overhead of running your own hardware, whole deployment; added to
+        every self-hosted option. None by default: :func:`operations_usd_per_year` prices a
+        share of an administrator's time (see :data:`SELF_HOSTED_STAFF_FRACTION`). [USD/year]
+    cloud_operations_usd_per_year : float
+        Staff time for running the serving stack on rented GPUs (engine upgrades,
+        monitoring, on-call), whole deployment; added to every cloud option. Hosted APIs
+        carry none (integration work is the same for every option and is left out). None
+        by default (see :data:`CLOUD_STAFF_FRACTION`). [USD/year]
     cloud_autoscale : bool
         Cloud options follow the daily profile hour by hour (replicas are added and
         removed); self-hosted options are sized for the peak hour and run all day.
@@ -188,6 +205,7 @@ class Constraints:
     hardware_condition: str = "new"
     amortization_years: float = 3.0
     operations_usd_per_year: float = 0.0
+    cloud_operations_usd_per_year: float = 0.0
     cloud_autoscale: bool = True
     include_substitute_models: bool = True
 
@@ -233,10 +251,11 @@ class Constraints:
             if not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
             set_(name, v)
-        ops = float(self.operations_usd_per_year)
-        if not math.isfinite(ops) or ops < 0:
-            raise ValueError(f"operations_usd_per_year must be a number >= 0, got {self.operations_usd_per_year!r}")
-        set_("operations_usd_per_year", ops)
+        for name in ("operations_usd_per_year", "cloud_operations_usd_per_year"):
+            ops = float(getattr(self, name))
+            if not math.isfinite(ops) or ops < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
+            set_(name, ops)
         if self.hardware_condition not in ("new", "used"):
             raise ValueError(f"hardware_condition must be 'new' or 'used', got {self.hardware_condition!r}")
         self._check_contradictions()
@@ -1130,7 +1149,8 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
     its commitment. Self-hosted options buy replicas for the peak hour and pay the
     catalog's typical price, their share of a server, electricity (idle GPUs draw
     :data:`IDLE_POWER_FRACTION` of board power) and ``operations_usd_per_year``, through
-    :func:`hwcost.economics.self_hosted_usd_per_gpu_hour`. APIs bill tokens
+    :func:`hwcost.economics.self_hosted_usd_per_gpu_hour`; cloud options add
+    ``cloud_operations_usd_per_year`` over the horizon. APIs bill tokens
     (:func:`hwcost.economics.api_cost`); their latency and availability are not modelled.
     """
     from . import economics
@@ -1182,11 +1202,17 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
             offer_rows.setdefault(o["gpu_id"], []).append(o)
     apis = _api_rows(workload, constraints) if constraints.allow_api else []
 
-    def build() -> list[dict]:
+    # Option rows per configuration, rebuilt only for the configuration a simulation changed
+    # (the rows are copied before ranking, which writes into them).
+    row_cache: dict[tuple, list[dict]] = {}
+
+    def build(changed: tuple | None = None) -> list[dict]:
         rows = []
         for key, plan in plans.items():
-            rows.extend(_option_rows(key, plan, workload, constraints, kinds, offer_rows,
-                                     tco_inputs, min_fit, days, tokens_total))
+            if key not in row_cache or key == changed:
+                row_cache[key] = _option_rows(key, plan, workload, constraints, kinds, offer_rows,
+                                              tco_inputs, min_fit, days, tokens_total)
+            rows.extend({**r, "fails": list(r["fails"])} for r in row_cache[key])
         slo_met = any(not p.fail or not p.fail.startswith("slo") for p in plans.values()
                       if p.screen["fits"])
         rows.extend(_api_option_rows(apis, workload, constraints, days, tokens_total, slo_met))
@@ -1216,7 +1242,7 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
                 break
             _simulate_plan(plans[todo], workload, constraints, peak)
             checked += 1
-            rows = build()
+            rows = build(todo)
     table = _finish(rows, workload, constraints, sort_by)
     if strict and not table["feasible"].any():
         raise NoFeasibleOption(_explain_infeasible(table, plans, workload, constraints), table)
@@ -1407,6 +1433,7 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
         else:
             total = float(inst_h.sum()) * inst_price * days
             paid = float(inst_h.sum()) * inst_gpus * days
+        total += constraints.cloud_operations_usd_per_year * constraints.horizon_months / 12.0
         spare_replicas = k * per_inst
         used = (plan.n_peak + spare_replicas) * n
         billed = int(inst_h.max()) * inst_gpus
@@ -1485,8 +1512,11 @@ def _finish(rows: list[dict], workload: Workload, constraints: Constraints,
                             f"{r['limit']}; {r['sized_by']}")
             continue
         top = ok[0]
-        pct = (r["total_usd"] / top["total_usd"] - 1) * 100 if top["total_usd"] > 0 else 0.0
-        text = f"costs {pct:.0f}% more than #1: {_cost_driver(r, top)}"
+        ratio = r["total_usd"] / top["total_usd"] if top["total_usd"] > 0 else 1.0
+        if ratio < 2:
+            text = f"costs {(ratio - 1) * 100:.0f}% more than #1: {_cost_driver(r, top)}"
+        else:  # "9304% more" reads worse than "94 times"
+            text = f"costs {ratio:.3g} times as much as #1: {_cost_driver(r, top)}"
         if r["pareto"]:
             text += "; on the cost-latency frontier (faster than every cheaper option)"
         elif r["e2e_s"] is not None:
@@ -1634,3 +1664,529 @@ def compare(flow: FlowchartResult, table: pd.DataFrame) -> pd.DataFrame:
          "computed": f"{best['gpu_id']} x{best['n_gpus']}" if best["kind"] != "api" else "API",
          "agree": bool(best["gpu_id"] in flow.gpu_ids), "note": gpu_note},
     ])
+
+
+# ----------------------------------------------------------------------------------------
+# Operations staff: an explicit, sourced assumption instead of zero
+# ----------------------------------------------------------------------------------------
+# Median annual wage of network and computer systems administrators in the United States,
+# May 2022 (BLS Occupational Outlook Handbook, "Network and Computer Systems Administrators",
+# Pay: https://www.bls.gov/ooh/computer-and-information-technology/network-and-computer-systems-administrators.htm).
+ADMIN_WAGE_USD_PER_YEAR = 90_520.0
+# Wages and salaries as a share of employers' total compensation cost (the rest is benefits);
+# BLS Employer Costs for Employee Compensation, private industry: 69.5% in June 2015, 70.6% in
+# June 2008 (https://www.bls.gov/news.release/archives/ecec_09092015.htm).
+WAGE_SHARE_OF_COMPENSATION = 0.70
+# Share of one administrator's time an owned inference deployment takes (OS, driver and
+# engine updates, monitoring, hardware failures and replacements, on-call): about four hours
+# a week. An assumption, not a measurement; the source article calls the operational burden
+# of self-hosting "significant" without a figure beyond "$500/month operating" per
+# H100-equivalent (FAQ).
+SELF_HOSTED_STAFF_FRACTION = 0.10
+# Share for running the serving stack on rented GPUs (engine upgrades, monitoring, on-call;
+# no hardware): half the self-hosted share. Also an assumption.
+CLOUD_STAFF_FRACTION = 0.05
+
+
+def operations_usd_per_year(staff_fraction, *,
+                            wage_usd_per_year: float = ADMIN_WAGE_USD_PER_YEAR,
+                            wage_share: float = WAGE_SHARE_OF_COMPENSATION):
+    """Yearly cost of a share of one systems administrator's time.
+
+    ``staff_fraction * wage_usd_per_year / wage_share`` (the wage grossed up to the
+    employer's full cost with benefits).
+
+    Parameters
+    ----------
+    staff_fraction : float or array_like
+        Share of one full-time administrator (0.1 = about four hours a week). [1]
+    wage_usd_per_year : float
+        Annual wage of that administrator (default: U.S. median, BLS). [USD/year]
+    wage_share : float
+        Wages as a share of the employer's total compensation cost (BLS ECEC). [1]
+
+    Returns
+    -------
+    float or ndarray
+        [USD/year]
+
+    Examples
+    --------
+    ``operations_usd_per_year(0.1)`` = 0.1 x 90,520 / 0.70 = 12,931 USD/year.
+
+    References
+    ----------
+    U.S. Bureau of Labor Statistics, Occupational Outlook Handbook, Network and Computer
+    Systems Administrators (median pay, May 2022); Employer Costs for Employee Compensation
+    news releases (wages about 70% of compensation in private industry).
+    """
+    f = np.asarray(staff_fraction, dtype=float)
+    w = float(wage_usd_per_year)
+    s = float(wage_share)
+    if not np.all(np.isfinite(f)) or np.any(f < 0):
+        raise ValueError(f"staff_fraction must be numbers >= 0, got {staff_fraction!r}")
+    if not math.isfinite(w) or w < 0:
+        raise ValueError(f"wage_usd_per_year must be a number >= 0, got {wage_usd_per_year!r}")
+    if not 0 < s <= 1:
+        raise ValueError(f"wage_share must be in (0, 1], got {wage_share!r}")
+    out = f * w / s
+    return float(out) if out.ndim == 0 else out
+
+
+@dataclass(frozen=True)
+class StaffSensitivity:
+    """How the best option of each kind moves with the staff time for owned hardware.
+
+    Attributes
+    ----------
+    lines : DataFrame
+        ``staff_fraction`` [1], ``kind``, ``total_usd`` [USD]: the best option of each kind
+        over the horizon at each staff share (only the self-hosted line moves).
+    self_hosted_without_staff_usd : float
+        The best owned option's total with no staff time. [USD]
+    crossover : dict
+        ``{kind: staff fraction}`` at which the best owned option costs as much as the best
+        option of that kind; negative when that kind is cheaper even with no staff. [1]
+    """
+
+    lines: pd.DataFrame
+    self_hosted_without_staff_usd: float
+    crossover: Mapping[str, float]
+
+
+def staff_sensitivity(table: pd.DataFrame, staff_fractions=None, *,
+                      wage_usd_per_year: float = ADMIN_WAGE_USD_PER_YEAR,
+                      wage_share: float = WAGE_SHARE_OF_COMPENSATION) -> StaffSensitivity:
+    """Best owned option against the staff share for owned hardware, other kinds fixed.
+
+    Staff cost is a fixed amount per year per deployment, so it shifts every owned option
+    by the same ``operations_usd_per_year x horizon`` and never reorders them: the best
+    owned option at staff share ``f`` is the best one at the ranking's share, less that
+    share's cost, plus ``operations_usd_per_year(f) x horizon``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`rank` (its ``attrs["constraints"]`` give the horizon and the staff cost
+        it was ranked with); must hold a feasible self-hosted option.
+    staff_fractions : array_like, optional
+        Shares of one administrator to evaluate; default 0 to 0.3 in steps of 0.01. [1]
+    wage_usd_per_year, wage_share
+        As in :func:`operations_usd_per_year`.
+
+    Returns
+    -------
+    StaffSensitivity
+    """
+    c = table.attrs.get("constraints")
+    if not isinstance(c, Constraints):
+        raise ValueError("table must come from recommend.rank (its attrs hold the constraints)")
+    best = best_by_kind(table).set_index("kind")["total_usd"]
+    if "self-hosted" not in best.index:
+        raise ValueError("the table has no feasible self-hosted option")
+    years = c.horizon_months / 12.0
+    hw = float(best["self-hosted"] - c.operations_usd_per_year * years)
+    f = np.linspace(0.0, 0.3, 31) if staff_fractions is None else np.asarray(staff_fractions, float)
+    per_year = operations_usd_per_year(f, wage_usd_per_year=wage_usd_per_year, wage_share=wage_share)
+    frames = [pd.DataFrame({"staff_fraction": f, "kind": k,
+                            "total_usd": hw + per_year * years if k == "self-hosted" else float(v)})
+              for k, v in best.items()]
+    unit = operations_usd_per_year(1.0, wage_usd_per_year=wage_usd_per_year, wage_share=wage_share)
+    cross = {k: float((v - hw) / years / unit) for k, v in best.items()
+             if k != "self-hosted"} if unit > 0 else {}
+    return StaffSensitivity(pd.concat(frames, ignore_index=True), hw, cross)
+
+
+# ----------------------------------------------------------------------------------------
+# One case from notebook-style parameters, and readable views of a ranking
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    """A workload with its constraints, and what the flowchart needs besides.
+
+    Attributes
+    ----------
+    workload : Workload
+    constraints : Constraints
+    traffic_pattern : str or None
+        ``stable``, ``variable`` or ``baseline-plus-bursts`` (weeks-scale shape, for the
+        article's "when to use" rules).
+    source : str
+        ``parameters`` or ``scenario <name>``.
+    """
+
+    workload: Workload
+    constraints: Constraints
+    traffic_pattern: str | None = None
+    source: str = "parameters"
+
+    def flowchart(self, thresholds: Thresholds = Thresholds(), **conditions) -> FlowchartResult:
+        """:func:`flowchart` for this case.
+
+        The article's "latency SLA" is read as the tightest response-start target: the TTFT
+        target, else the end-to-end target, else the TPOT target. ``conditions`` are the
+        qualitative inputs of :func:`flowchart` (``ops_expertise=False``, ...).
+        """
+        slo = self.constraints.slo
+        sla = next((v for v in (slo.ttft_s, slo.e2e_s, slo.tpot_s) if v is not None), None)
+        return flowchart(self.workload.requests_per_day, self.workload.model, latency_sla_s=sla,
+                         availability=self.constraints.availability,
+                         privacy=self.constraints.privacy,
+                         horizon_months=self.constraints.horizon_months,
+                         traffic_pattern=self.traffic_pattern, thresholds=thresholds,
+                         **conditions)
+
+    def rank(self, **kwargs) -> pd.DataFrame:
+        """:func:`rank` for this case (``kwargs`` go to :func:`rank`)."""
+        return rank(self.workload, self.constraints, **kwargs)
+
+    def with_constraints(self, **changes) -> "Case":
+        """The same case with some :class:`Constraints` fields changed."""
+        return replace(self, constraints=replace(self.constraints, **changes))
+
+
+def case(model: str = "llama-3.1-70b", requests_per_day: float = 2000.0,
+         input_tokens: int = 512, output_tokens: int = 128, *, daily_profile: str = "flat",
+         traffic_pattern: str | None = None, ttft_s: float | None = None,
+         tpot_s: float | None = None, e2e_s: float | None = None, percentile: float = 95,
+         availability: float = 0.99, privacy: bool = False, horizon_months: float = 12.0,
+         budget_usd: float | None = None, scenario: str | None = None,
+         **constraint_fields) -> Case:
+    """Build a :class:`Case` from flat parameters, or from a scenario file.
+
+    Parameters
+    ----------
+    model, requests_per_day, input_tokens, output_tokens
+        The workload (catalog model id; [1/day]; [tokens]).
+    daily_profile : {"flat", "business-hours"}
+        Hour-by-hour shape of the day.
+    traffic_pattern : {"stable", "variable", "baseline-plus-bursts"}, optional
+        Weeks-scale shape, used by the article's rules only.
+    ttft_s, tpot_s, e2e_s : float, optional
+        Latency targets at ``percentile``. [s]
+    availability, privacy, horizon_months
+        As in :class:`Constraints`.
+    budget_usd : float, optional
+        Cap on total cost over the horizon; None or 0 = no cap. [USD]
+    scenario : str, optional
+        Name of a bundled scenario (``data/scenarios``) or a YAML path; ``None``, ``""`` or
+        ``"none"`` for none. With a scenario, its workload, SLO and constraints replace the
+        parameters above; ``constraint_fields`` then apply only to the fields the scenario
+        leaves at their defaults.
+    **constraint_fields
+        Any other :class:`Constraints` field (``operations_usd_per_year=...``).
+
+    Returns
+    -------
+    Case
+    """
+    from . import scenario as scenario_mod
+    from .scenario import PROFILES
+
+    if scenario is not None and str(scenario).strip().lower() not in ("", "none"):
+        sc = scenario_mod.load(str(scenario).strip())
+        defaults = Constraints()
+        keep = {k: v for k, v in constraint_fields.items()
+                if getattr(sc.constraints, k) == getattr(defaults, k)}
+        return Case(sc.workload, replace(sc.constraints, **keep), traffic_pattern,
+                    f"scenario {sc.name}")
+    if daily_profile not in PROFILES:
+        raise ValueError(f"daily_profile must be one of {', '.join(PROFILES)}, got {daily_profile!r}")
+    workload = Workload(model=catalog.llm(model).id, requests_per_day=requests_per_day,
+                        input_tokens=input_tokens, output_tokens=output_tokens,
+                        daily_profile=PROFILES[daily_profile])
+    slo = SLO(ttft_s=ttft_s, tpot_s=tpot_s, e2e_s=e2e_s, percentile=percentile)
+    budget = None if budget_usd is None or float(budget_usd) == 0 else budget_usd
+    constraints = Constraints(slo=slo, availability=availability, privacy=privacy,
+                              horizon_months=horizon_months, budget_usd=budget,
+                              **constraint_fields)
+    if traffic_pattern is not None and traffic_pattern not in TRAFFIC_PATTERNS:
+        raise ValueError(f"traffic_pattern must be one of {', '.join(TRAFFIC_PATTERNS)}, "
+                         f"got {traffic_pattern!r}")
+    return Case(workload, constraints, traffic_pattern)
+
+
+def distinct(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows that repeat a better-ranked row in everything but the precision label.
+
+    bf16 and fp16 of one configuration cost and perform the same; the first (better
+    ranked) of such rows is kept. Order is preserved.
+    """
+    key = table[["kind", "provider", "offer_id", "gpu_id", "n_gpus", "engine"]].astype(str)
+    for col in ("total_usd", "ttft_s", "tpot_s"):
+        key[col] = table[col].round(6).astype(str)
+    return table[~key.duplicated()]
+
+
+SUMMARY_COLUMNS = {
+    "rank": "rank", "option": "option", "kind": "kind", "total_usd": "total_usd",
+    "usd_per_million_tokens": "usd_per_million_tokens", "ttft_s": "ttft_p95_s",
+    "tpot_s": "tpot_p95_s", "gpus_total": "gpus_total", "utilization": "utilization",
+    "limit": "limit",
+}
+
+
+def summary(table: pd.DataFrame, n: int | None = 8, *, why: bool = False) -> pd.DataFrame:
+    """The leading rows of a :func:`rank` table, rounded, for reading.
+
+    Columns: :data:`SUMMARY_COLUMNS` (latencies renamed with the SLO percentile, ``ttft_p95_s``
+    at the default 95), plus ``why`` when asked. Latencies that are not modelled (APIs) read
+    ``not modelled``; GPU counts of APIs read ``-``. No NaN is left.
+    """
+    rows = table if n is None else table.head(n)
+    cols = dict(SUMMARY_COLUMNS)
+    c = table.attrs.get("constraints")
+    if c is not None:
+        q = f"{c.slo.percentile:g}"
+        cols.update(ttft_s=f"ttft_p{q}_s", tpot_s=f"tpot_p{q}_s")
+    out = rows[list(cols) + (["why"] if why else [])].rename(columns=cols).copy()
+    out["total_usd"] = out["total_usd"].round(0).astype("int64")
+    out["usd_per_million_tokens"] = out["usd_per_million_tokens"].round(3)
+    out["utilization"] = out["utilization"].round(3)
+    for col in (cols["ttft_s"], cols["tpot_s"]):
+        out[col] = [("not modelled" if k == "api" else "n/a") if pd.isna(v) else round(float(v), 3)
+                    for v, k in zip(out[col], rows["kind"])]
+    for col in ("rank", "gpus_total"):
+        out[col] = [("-" if pd.isna(v) else int(v)) for v in out[col]]
+    return out.reset_index(drop=True)
+
+
+def best_by_kind(table: pd.DataFrame) -> pd.DataFrame:
+    """The best-ranked feasible option of each kind (self-hosted, cloud, api), by rank."""
+    ok = table[table["feasible"]]
+    return ok.groupby("kind", sort=False).head(1).sort_values("rank")
+
+
+def pareto_front(table: pd.DataFrame, latency: str = "ttft_s") -> pd.Series:
+    """Feasible options on the frontier of total cost against one latency.
+
+    An option is on the frontier when no other feasible option is at most as costly and
+    strictly faster, or strictly cheaper and at most as slow. Options whose latency is not
+    modelled (APIs) are never on it.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`rank`.
+    latency : {"ttft_s", "tpot_s", "e2e_s"}
+        The latency column (at the SLO percentile). [s]
+
+    Returns
+    -------
+    pandas.Series of bool
+        Aligned with ``table``.
+    """
+    if latency not in ("ttft_s", "tpot_s", "e2e_s"):
+        raise ValueError(f"latency must be ttft_s, tpot_s or e2e_s, got {latency!r}")
+    out = pd.Series(False, index=table.index)
+    ok = table[table["feasible"] & table[latency].notna()]
+    order = ok.sort_values(["total_usd", latency], kind="stable")
+    best = math.inf
+    for idx, lat in zip(order.index, order[latency]):
+        if lat < best - 1e-12:
+            out[idx] = True
+            best = lat
+    return out
+
+
+# Names the ``fails`` column starts a failure with (``"<constraint>: <detail>"``).
+CONSTRAINT_NAMES = ("memory capacity", "precision", "parallelism", "context window", "slo",
+                    "privacy", "data_residency", "interconnect", "availability", "budget",
+                    "max_gpus", "price")
+
+
+def _split_fails(fails: str) -> dict[str, str]:
+    """``{constraint: detail}`` from a ``fails`` text (details may contain "; " too)."""
+    out: dict[str, str] = {}
+    last = None
+    for part in (p for p in str(fails).split("; ") if p):
+        name, _, detail = part.partition(":")
+        name = name.strip()
+        if name in CONSTRAINT_NAMES or last is None:
+            if name not in out:
+                out[name] = detail.strip()
+            last = name
+        else:
+            out[last] += "; " + part
+    return out
+
+
+def failures_by_constraint(table: pd.DataFrame) -> pd.DataFrame:
+    """Options that fail a hard constraint, grouped by the constraint.
+
+    Returns
+    -------
+    DataFrame
+        One row per constraint (``privacy``, ``memory capacity``, ``slo``, ``budget``, ...):
+        ``options`` (rows failing it, alone or with others), ``only_this`` (rows failing
+        nothing else: relaxing this constraint alone would admit them), ``kinds`` (which
+        kinds of option), ``example`` and ``reason`` (one failing row). Sorted by
+        ``options``, largest first.
+    """
+    rows = []
+    bad = table[~table["feasible"]]
+    for option, kind, fails in zip(bad["option"], bad["kind"], bad["fails"]):
+        found = _split_fails(fails)
+        for name, reason in found.items():
+            rows.append({"constraint": name, "option": option, "kind": kind,
+                         "only": len(found) == 1, "reason": reason})
+    cols = ["constraint", "options", "only_this", "kinds", "example", "reason"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    out = df.groupby("constraint", sort=False).agg(
+        options=("option", "size"), only_this=("only", "sum"),
+        kinds=("kind", lambda k: ", ".join(sorted(set(k)))),
+        example=("option", "first"), reason=("reason", "first")).reset_index()
+    out["only_this"] = out["only_this"].astype(int)
+    return out.sort_values(["options", "constraint"], ascending=[False, True],
+                           kind="stable").reset_index(drop=True)[cols]
+
+
+# ----------------------------------------------------------------------------------------
+# The article's four deployment patterns as small presets
+# ----------------------------------------------------------------------------------------
+_PATTERNS = "Real-World Deployment Patterns"
+PATTERN_CLOSE = 1.10  # the advised option within 10% of the optimum counts as "close"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One of the article's deployment patterns, made concrete enough to rank.
+
+    ``workload`` and ``constraints`` are keyword arguments of :func:`case` that describe a
+    team in the pattern's situation (our reading; the article gives no numbers beyond the
+    10K-requests threshold). ``advice_*`` select the ranked options that follow the
+    article's advice: kind, and where given providers, GPU ids and pricing.
+    """
+
+    id: str
+    title: str
+    quote: str
+    advice: str
+    workload: Mapping[str, Any]
+    constraints: Mapping[str, Any]
+    advice_kind: str
+    advice_providers: tuple[str, ...] | None = None
+    advice_gpus: tuple[str, ...] | None = None
+    advice_pricing: tuple[str, ...] | None = None
+
+    def follows_advice(self, table: pd.DataFrame) -> pd.Series:
+        """Rows of a :func:`rank` table that follow the article's advice (bool Series)."""
+        m = table["kind"] == self.advice_kind
+        if self.advice_providers:
+            m &= table["provider"].isin(self.advice_providers)
+        if self.advice_gpus:
+            m &= table["gpu_id"].isin(self.advice_gpus)
+        if self.advice_pricing:
+            pricing = catalog.cloud_prices().set_index("id")["pricing"]
+            m &= table["offer_id"].map(pricing).isin(self.advice_pricing)
+        return m
+
+
+_H100 = ARTICLE_GPUS["H100"]
+_CHAT_70B = dict(model="llama-3.1-70b", input_tokens=500, output_tokens=200,
+                 daily_profile="business-hours")
+_CHAT_SLO = dict(ttft_s=1.0, tpot_s=0.1)
+
+DEPLOYMENT_PATTERNS: tuple[Pattern, ...] = (
+    Pattern("1-start", "Pattern 1: startup, at launch",
+            "Start: Cloud (RunPod H100) for operational simplicity and flexibility.",
+            "cloud: RunPod H100",
+            dict(_CHAT_70B, requests_per_day=2_000, traffic_pattern="variable"),
+            dict(_CHAT_SLO, availability=0.99, horizon_months=12),
+            "cloud", ("runpod",), _H100),
+    Pattern("1-grown", "Pattern 1: startup, after growth",
+            "Transition: Self-hosted (H100 cluster) when traffic exceeds 10K daily requests "
+            "and growth stabilizes.",
+            "self-hosted: H100 cluster",
+            dict(_CHAT_70B, requests_per_day=20_000, traffic_pattern="stable"),
+            dict(_CHAT_SLO, availability=0.99, horizon_months=24),
+            "self-hosted", None, _H100),
+    Pattern("2", "Pattern 2: production, predictable traffic",
+            "Start: Lambda Labs for SLA guarantees and dedicated support.",
+            "cloud: Lambda",
+            dict(_CHAT_70B, requests_per_day=5_000, daily_profile="flat", traffic_pattern="stable"),
+            dict(_CHAT_SLO, availability=0.999, horizon_months=12),
+            "cloud", ("lambda",)),
+    Pattern("3", "Pattern 3: cost-optimized batch",
+            "Use: CoreWeave or RunPod with committed capacity for baseline. Burst: Spot "
+            "pricing or cheaper providers for peaks.",
+            "cloud: committed or spot capacity",
+            dict(model="llama-3.3-70b", requests_per_day=30_000, input_tokens=3000,
+                 output_tokens=300, daily_profile="flat", traffic_pattern="stable"),
+            dict(ttft_s=30.0, tpot_s=0.25, availability=0.95, horizon_months=24),
+            "cloud", None, None, ("reserved", "spot")),
+    Pattern("4", "Pattern 4: hybrid, the local part",
+            "Local: Small RTX 4090 for development and low-priority inference.",
+            "self-hosted: RTX 4090",
+            dict(model="llama-3.1-8b", requests_per_day=1_000, input_tokens=500,
+                 output_tokens=200, daily_profile="flat", traffic_pattern="stable"),
+            dict(ttft_s=5.0, tpot_s=0.2, availability=0.9, horizon_months=24),
+            "self-hosted", None, ("rtx-4090",)),
+)
+
+PATTERN_COLUMNS = ("pattern", "article_advice", "model", "requests_per_day", "top_option",
+                   "top_kind", "top_total_usd", "best_gpu_option", "best_gpu_total_usd",
+                   "advised_option", "advised_rank", "advised_total_usd", "advised_cost_ratio",
+                   "advised_vs_best_gpu", "verdict")
+
+
+def patterns(pattern_list=DEPLOYMENT_PATTERNS, *, simulate: bool = False,
+             **constraint_fields) -> pd.DataFrame:
+    """Rank each deployment pattern's preset and set its optimum beside the article's advice.
+
+    Parameters
+    ----------
+    pattern_list : sequence of Pattern
+        Default: :data:`DEPLOYMENT_PATTERNS`.
+    simulate : bool
+        Check the leading options with the serving simulator (slower); the analytic screen
+        alone by default.
+    **constraint_fields
+        :class:`Constraints` fields applied to every preset (operations costs, energy...).
+
+    Returns
+    -------
+    DataFrame
+        One row per pattern (:data:`PATTERN_COLUMNS`): the computed #1 option, the best
+        option on GPUs (cloud or self-hosted: the article's patterns leave hosted APIs
+        out), the best option that follows the advice (its rank, and its cost relative to
+        #1 and to the best GPU option; None when no feasible option follows it), and a
+        ``verdict``: ``agrees`` (#1 follows the advice),
+        ``close`` (the advised option within :data:`PATTERN_CLOSE` of #1), ``disagrees``,
+        or ``no option follows the advice``.
+    """
+    rows = []
+    for pat in pattern_list:
+        w = dict(pat.workload)
+        c = dict(pat.constraints, **constraint_fields)
+        table = case(**w, **c).rank(strict=False, simulate=simulate)
+        ok = table[table["feasible"]]
+        top = ok.iloc[0] if len(ok) else None
+        advised = ok[pat.follows_advice(ok)]
+        gpu_ok = ok[ok["kind"] != "api"]
+        best_gpu = gpu_ok.iloc[0] if len(gpu_ok) else None
+        row = {"pattern": pat.title, "article_advice": pat.advice, "model": w["model"],
+               "requests_per_day": float(w["requests_per_day"]),
+               "top_option": top["option"] if top is not None else None,
+               "top_kind": top["kind"] if top is not None else None,
+               "top_total_usd": float(top["total_usd"]) if top is not None else None,
+               "best_gpu_option": best_gpu["option"] if best_gpu is not None else None,
+               "best_gpu_total_usd": float(best_gpu["total_usd"]) if best_gpu is not None else None,
+               "advised_option": None, "advised_rank": None, "advised_total_usd": None,
+               "advised_cost_ratio": None, "advised_vs_best_gpu": None}
+        if len(advised):
+            a = advised.iloc[0]
+            ratio = float(a["total_usd"] / top["total_usd"])
+            row.update(advised_option=a["option"], advised_rank=int(a["rank"]),
+                       advised_total_usd=float(a["total_usd"]), advised_cost_ratio=ratio,
+                       advised_vs_best_gpu=float(a["total_usd"] / best_gpu["total_usd"]))
+            row["verdict"] = ("agrees" if int(a["rank"]) == 1 else
+                              "close" if ratio <= PATTERN_CLOSE else "disagrees")
+        else:
+            row["verdict"] = "no option follows the advice"
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(PATTERN_COLUMNS))
+    df["advised_rank"] = df["advised_rank"].astype("Int64")
+    return df

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from pathlib import Path
@@ -318,7 +319,9 @@ def test_rank_table_invariants(full_70b):
         assert len(dominating)
     # every ranked option below #1 says why the top one beats it
     assert ok["why"].iloc[0].startswith("cheapest option")
-    assert ok["why"].iloc[1:].str.contains("more than #1").all()
+    assert ok["why"].iloc[1:].str.contains(r"more than #1|times as much as #1").all()
+    ratio = ok["total_usd"] / ok["total_usd"].iloc[0]
+    assert ok.loc[ratio >= 2, "why"].str.contains("times as much as #1").all()
     # the leading hardware options are checked by simulation
     hw = ok[ok["kind"] != "api"]
     assert (hw["latency_source"].iloc[:3] == "simulated").all()
@@ -491,3 +494,222 @@ def test_compare_article_with_computed(full_70b):
     # the computed optimum is not an H100 replica for 2,000 requests a day
     assert not cmp.loc[1, "agree"]
     assert "best option on h100" in cmp.loc[1, "note"]
+
+
+# ----------------------------------------------------------------------------------------
+# Operations staff, cases, readable views and the deployment patterns
+# ----------------------------------------------------------------------------------------
+def test_operations_usd_per_year_known_answers():
+    # a tenth of a U.S. median administrator (90,520 USD wage, 70% of compensation)
+    assert recommend.operations_usd_per_year(0.1) == pytest.approx(0.1 * 90_520 / 0.70)
+    assert recommend.operations_usd_per_year(0) == 0.0
+    assert recommend.operations_usd_per_year(0.5, wage_usd_per_year=60_000,
+                                             wage_share=1.0) == pytest.approx(30_000)
+    arr = recommend.operations_usd_per_year(np.array([0.0, 0.1, 0.2]))
+    assert np.allclose(arr, [0.0, 12_931.43, 25_862.86], atol=0.01)
+    with pytest.raises(ValueError, match="staff_fraction"):
+        recommend.operations_usd_per_year(-0.1)
+    with pytest.raises(ValueError, match="wage_share"):
+        recommend.operations_usd_per_year(0.1, wage_share=0)
+
+
+def test_cloud_operations_cost_added_per_deployment_over_the_horizon():
+    base = dict(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
+                providers=("runpod", "deepinfra"), horizon_months=24)
+    t0 = recommend.rank(W70, Constraints(**base), simulate=False).set_index("option")
+    t1 = recommend.rank(W70, Constraints(cloud_operations_usd_per_year=6_000, **base),
+                        simulate=False).set_index("option")
+    diff = t1["total_usd"] - t0.loc[t1.index, "total_usd"]
+    kinds = t1["kind"]
+    # 6,000 USD a year for two years on every cloud row; nothing on self-hosted or API rows
+    assert np.allclose(diff[kinds == "cloud"], 12_000)
+    assert np.allclose(diff[kinds.isin(["self-hosted", "api"])], 0.0)
+    assert (kinds == "cloud").any() and (kinds == "api").any()
+    with pytest.raises(ValueError, match="cloud_operations_usd_per_year"):
+        Constraints(cloud_operations_usd_per_year=-1)
+
+
+def test_case_from_parameters():
+    c = recommend.case("Llama 3.1 70B", 2000, 500, 200, ttft_s=1.0, tpot_s=0.1,
+                       availability=0.999, horizon_months=36, budget_usd=0,
+                       daily_profile="business-hours", operations_usd_per_year=5_000)
+    assert c.workload.model == "llama-3.1-70b" and c.workload.requests_per_day == 2000
+    assert c.constraints.budget_usd is None and c.constraints.operations_usd_per_year == 5_000
+    assert c.workload.peak_requests_per_s > c.workload.mean_requests_per_s
+    assert c.source == "parameters"
+    # the flowchart reads the TTFT target as the article's latency SLA
+    flow = c.flowchart()
+    assert flow.gpu == "H100"
+    assert next(s for s in flow.path if s.rule == "latency-relaxed").fired
+    assert flow.deployment == flowchart(2000, "llama-3.1-70b", latency_sla_s=1.0,
+                                        availability=0.999, horizon_months=36).deployment
+    with pytest.raises(ValueError, match="daily_profile"):
+        recommend.case("llama-3.1-8b", 100, daily_profile="weekends")
+    with pytest.raises(ValueError, match="traffic_pattern"):
+        recommend.case("llama-3.1-8b", 100, traffic_pattern="spiky")
+
+
+def test_case_from_scenario_keeps_its_constraints():
+    c = recommend.case("llama-3.1-8b", 10, availability=0.9, scenario="privacy-enterprise-rag",
+                       operations_usd_per_year=7_000, max_utilization=0.5)
+    assert c.source == "scenario privacy-enterprise-rag"
+    assert c.workload.model == "qwen2.5-72b" and c.workload.requests_per_day == 8000
+    assert c.constraints.privacy and c.constraints.availability == pytest.approx(0.999)
+    # fields the scenario leaves at their defaults take the given values
+    assert c.constraints.operations_usd_per_year == 7_000
+    assert c.constraints.max_utilization == 0.5
+    assert c.flowchart().deployment == "self-hosted"
+    assert recommend.case("llama-3.1-8b", 10, scenario="none").source == "parameters"
+
+
+@pytest.fixture(scope="module")
+def small_8b():
+    c = Constraints(slo=SLO1, gpus=("rtx-4090", "l40s"), n_gpus_options=(1, 2),
+                    providers=("runpod", "deepinfra", "together"))
+    return recommend.rank(Workload("llama-3.1-8b", 5000, 500, 200), c, simulate=False)
+
+
+def test_distinct_keeps_the_better_of_bf16_fp16_twins(small_8b):
+    ok = small_8b[small_8b["feasible"]]
+    d = recommend.distinct(ok)
+    assert 0 < len(d) < len(ok)
+    key = ["kind", "offer_id", "gpu_id", "n_gpus", "total_usd", "ttft_s", "tpot_s"]
+    assert not d[key].astype(str).duplicated().any()
+    # only 16-bit twins go: every dropped row has a kept row with the same numbers
+    dropped = ok.loc[~ok.index.isin(d.index)]
+    assert set(dropped["precision"]) <= {"bf16", "fp16"}
+    assert list(d["rank"]) == sorted(d["rank"])
+
+
+def test_best_by_kind_and_summary(small_8b):
+    best = recommend.best_by_kind(small_8b)
+    assert sorted(best["kind"]) == ["api", "cloud", "self-hosted"]
+    ok = small_8b[small_8b["feasible"]]
+    for _, r in best.iterrows():
+        assert r["total_usd"] == ok.loc[ok["kind"] == r["kind"], "total_usd"].min()
+    s = recommend.summary(ok, 40, why=True)
+    assert len(s) == min(40, len(ok)) and "why" in s and "ttft_p95_s" in s
+    assert not s.isna().any().any()
+    api = s[s["kind"] == "api"]
+    assert len(api) and (api["ttft_p95_s"] == "not modelled").all() and (api["gpus_total"] == "-").all()
+
+
+def test_pareto_front_hand_built():
+    t = pd.DataFrame({
+        "option": list("abcdef"),
+        "feasible": [True, True, True, True, True, False],
+        "total_usd": [100.0, 200.0, 200.0, 300.0, 50.0, 10.0],
+        "ttft_s": [1.0, 0.5, 0.8, 0.6, None, 0.1],
+    })
+    front = recommend.pareto_front(t, "ttft_s")
+    # a (cheapest timed), b (faster for more); c, d dominated by b; e untimed; f infeasible
+    assert list(front) == [True, True, False, False, False, False]
+    with pytest.raises(ValueError, match="latency"):
+        recommend.pareto_front(t, "speed")
+
+
+def test_pareto_front_of_a_ranking_is_undominated(small_8b):
+    for lat in ("ttft_s", "tpot_s"):
+        front = recommend.pareto_front(small_8b, lat)
+        ok = small_8b[small_8b["feasible"] & small_8b[lat].notna()]
+        assert front.any() and not front[~small_8b["feasible"]].any()
+        for idx in front[front].index:
+            r = ok.loc[idx]
+            better = ok[(ok["total_usd"] <= r["total_usd"]) & (ok[lat] < r[lat] - 1e-12)]
+            assert better.empty
+        # the cheapest timed option is on the frontier
+        assert front[ok.sort_values(["total_usd", lat]).index[0]]
+
+
+def test_failures_by_constraint_hand_built():
+    t = pd.DataFrame({
+        "option": ["a", "b", "c", "d", "e"],
+        "kind": ["cloud", "api", "self-hosted", "hardware", "cloud"],
+        "feasible": [False, False, False, False, True],
+        "fails": ["privacy: the data would leave your infrastructure",
+                  "privacy: prompts would be sent; budget: 9 USD > 1 USD",
+                  "price: no 'new' price for x; available: used",
+                  "memory capacity: needs 140 GB", ""],
+    })
+    f = recommend.failures_by_constraint(t).set_index("constraint")
+    assert f.loc["privacy", "options"] == 2 and f.loc["privacy", "only_this"] == 1
+    assert f.loc["budget", "options"] == 1 and f.loc["budget", "only_this"] == 0
+    # "available: used" is part of the price message, not a constraint of its own
+    assert "available" not in f.index
+    assert f.loc["price", "reason"] == "no 'new' price for x; available: used"
+    assert f.loc["privacy", "kinds"] == "api, cloud"
+    assert f["options"].is_monotonic_decreasing
+    assert recommend.failures_by_constraint(t[t["feasible"]]).empty
+
+
+def test_privacy_failures_cover_every_cloud_and_api_row():
+    c = Constraints(slo=SLO1, gpus=("rtx-4090", "l40s"), n_gpus_options=(1, 2),
+                    providers=("runpod", "deepinfra"), privacy=True)
+    t = recommend.rank(Workload("llama-3.1-8b", 5000, 500, 200), c, simulate=False)
+    f = recommend.failures_by_constraint(t).set_index("constraint")
+    assert f.loc["privacy", "options"] == int(t["kind"].isin(["cloud", "api"]).sum())
+    assert set(t.loc[t["feasible"], "kind"]) == {"self-hosted"}
+
+
+def test_deployment_patterns_quote_the_article():
+    from hwcost import seed
+
+    text = seed.article_text()
+    if text is None:
+        pytest.skip("source article not available")
+    flat = " ".join(text.split())
+    for pat in recommend.DEPLOYMENT_PATTERNS:
+        assert " ".join(pat.quote.split()) in flat, pat.id
+        recommend.case(**pat.workload, **pat.constraints)  # every preset is a valid case
+
+
+def test_patterns_verdicts():
+    fast = dict(gpus=("rtx-4090",), n_gpus_options=(1,), precisions=("fp8",),
+                allow_api=False)
+    w = dict(model="llama-3.1-8b", requests_per_day=1000, input_tokens=500, output_tokens=200)
+    own = recommend.Pattern("own", "own", "q", "self-hosted: RTX 4090", w,
+                            dict(ttft_s=5.0, tpot_s=0.2, **fast), "self-hosted", None, ("rtx-4090",))
+    rent = recommend.Pattern("rent", "rent", "q", "cloud: RunPod", w,
+                             dict(ttft_s=5.0, tpot_s=0.2, **fast), "cloud", ("runpod",))
+    nobody = recommend.Pattern("x", "x", "q", "cloud: nowhere", w,
+                               dict(ttft_s=5.0, tpot_s=0.2, **fast), "cloud", ("nonexistent",))
+    t = recommend.patterns((own, rent, nobody), operations_usd_per_year=0.0,
+                           cloud_operations_usd_per_year=0.0)
+    assert list(t.columns) == list(recommend.PATTERN_COLUMNS)
+    # with no staff cost an owned 4090 undercuts renting one all year
+    assert t.loc[0, "verdict"] == "agrees" and t.loc[0, "advised_rank"] == 1
+    assert t.loc[0, "advised_cost_ratio"] == pytest.approx(1.0)
+    assert t.loc[1, "verdict"] in ("close", "disagrees") and t.loc[1, "advised_rank"] > 1
+    assert t.loc[1, "advised_cost_ratio"] > 1
+    assert t.loc[2, "verdict"] == "no option follows the advice"
+    assert pd.isna(t.loc[2, "advised_option"])
+    # a large staff cost for owned hardware turns the first verdict
+    t2 = recommend.patterns((own,), operations_usd_per_year=50_000.0,
+                            cloud_operations_usd_per_year=0.0)
+    assert t2.loc[0, "verdict"] == "disagrees" and t2.loc[0, "top_kind"] == "cloud"
+
+
+def test_staff_sensitivity_is_linear_and_crosses_where_costs_meet(small_8b):
+    years = small_8b.attrs["constraints"].horizon_months / 12
+    sens = recommend.staff_sensitivity(small_8b, [0.0, 0.1, 0.2])
+    best = recommend.best_by_kind(small_8b).set_index("kind")["total_usd"]
+    # ranked with no staff cost: the 0 share reproduces the table
+    assert sens.self_hosted_without_staff_usd == pytest.approx(best["self-hosted"])
+    own = sens.lines[sens.lines["kind"] == "self-hosted"]["total_usd"].to_numpy()
+    step = recommend.operations_usd_per_year(0.1) * years
+    assert np.allclose(np.diff(own), step)
+    for k in ("api", "cloud"):
+        other = sens.lines[sens.lines["kind"] == k]["total_usd"]
+        assert np.allclose(other, best[k])
+        f = sens.crossover[k]
+        at = sens.self_hosted_without_staff_usd + recommend.operations_usd_per_year(max(f, 0)) * years
+        if f > 0:
+            assert at == pytest.approx(best[k])
+    # a ranking made with staff cost gives the same hardware-only figure
+    c = replace(small_8b.attrs["constraints"], operations_usd_per_year=20_000.0)
+    t2 = recommend.rank(Workload("llama-3.1-8b", 5000, 500, 200), c, simulate=False)
+    s2 = recommend.staff_sensitivity(t2)
+    assert s2.self_hosted_without_staff_usd == pytest.approx(sens.self_hosted_without_staff_usd)
+    assert s2.crossover["cloud"] == pytest.approx(sens.crossover["cloud"])
+    with pytest.raises(ValueError, match="self-hosted"):
+        recommend.staff_sensitivity(small_8b[small_8b["kind"] != "self-hosted"])

@@ -417,6 +417,25 @@ def _resolve_path(name: str, path: str | os.PathLike | None) -> Path:
     return DATA_DIR / f"{name}.csv"
 
 
+def _cached(name: str, path: str | os.PathLike | None = None) -> tuple[pd.DataFrame, tuple]:
+    """The validated table (shared: callers must not modify it) and its cache key."""
+    if name not in SCHEMAS:
+        raise CatalogError(
+            f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}"
+        )
+    p = _resolve_path(name, path)
+    try:
+        mtime = p.stat().st_mtime
+    except FileNotFoundError:
+        raise CatalogError(f"{name} table not found: {p}") from None
+    key = (name, str(p.resolve()), mtime)
+    if key not in _CACHE:
+        df = _read_table(name, p)
+        _cross_check(name, p, df)
+        _CACHE[key] = df
+    return _CACHE[key], key
+
+
 def load_table(name: str, path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Load and validate one catalog table.
 
@@ -434,22 +453,9 @@ def load_table(name: str, path: str | os.PathLike | None = None) -> pd.DataFrame
     pandas.DataFrame
         A copy; changing it does not change the catalog.
     """
-    if name not in SCHEMAS:
-        raise CatalogError(
-            f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}"
-        )
-    p = _resolve_path(name, path)
-    try:
-        mtime = p.stat().st_mtime
-    except FileNotFoundError:
-        raise CatalogError(f"{name} table not found: {p}") from None
-    key = (name, str(p.resolve()), mtime)
-    if key not in _CACHE:
-        df = _read_table(name, p)
-        _cross_check(name, p, df)
-        _CACHE[key] = df
-    out = _CACHE[key].copy()
-    out.attrs = dict(_CACHE[key].attrs)
+    df, _ = _cached(name, path)
+    out = df.copy()
+    out.attrs = dict(df.attrs)
     return out
 
 
@@ -599,16 +605,26 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_/]+", "-", str(text).strip().lower())
 
 
-def _lookup(table: pd.DataFrame, key: str, kind: str) -> pd.Series:
-    if not isinstance(key, str) or not key.strip():
-        raise CatalogError(f"{kind} id must be a non-empty string, got {key!r}")
-    wanted = _norm(key)
+_INDEXES: dict[tuple, dict[str, int]] = {}
+_ENTITIES: dict[tuple, object] = {}
+
+
+def _name_index(table: pd.DataFrame) -> dict[str, int]:
+    """Normalised id, alias and name -> row position (ids win over aliases)."""
     names: dict[str, int] = {}
     for pos, row in enumerate(table.itertuples(index=False)):
         names.setdefault(_norm(row.id), pos)
     for pos, row in enumerate(table.itertuples(index=False)):
         for alias in list(row.aliases) + [row.name]:
             names.setdefault(_norm(alias), pos)
+    return names
+
+
+def _lookup(table: pd.DataFrame, key: str, kind: str, names: dict[str, int] | None = None) -> pd.Series:
+    if not isinstance(key, str) or not key.strip():
+        raise CatalogError(f"{kind} id must be a non-empty string, got {key!r}")
+    wanted = _norm(key)
+    names = names if names is not None else _name_index(table)
     if wanted in names:
         return table.iloc[names[wanted]]
     ids = list(table["id"])
@@ -620,6 +636,18 @@ def _lookup(table: pd.DataFrame, key: str, kind: str) -> pd.Series:
             close.append(ids[pos])
     hint = f"closest ids: {', '.join(close)}" if close else f"known ids: {', '.join(ids)}"
     raise CatalogError(f"unknown {kind} {key!r}; {hint}")
+
+
+def _cached_entity(name: str, cls, key, kind: str, path):
+    table, table_key = _cached(name, path)
+    if not isinstance(key, str):
+        raise CatalogError(f"{kind} id must be a non-empty string, got {key!r}")
+    ent_key = (table_key, _norm(key))
+    if ent_key not in _ENTITIES:
+        if table_key not in _INDEXES:
+            _INDEXES[table_key] = _name_index(table)
+        _ENTITIES[ent_key] = _entity(cls, _lookup(table, key, kind, _INDEXES[table_key]))
+    return _ENTITIES[ent_key]
 
 
 def _entity(cls, row: pd.Series):
@@ -636,14 +664,14 @@ def gpu(id_or_gpu, path=None) -> GPU:
     """Look up a GPU by id, alias or name (case-insensitive); a :class:`GPU` passes through."""
     if isinstance(id_or_gpu, GPU):
         return id_or_gpu
-    return _entity(GPU, _lookup(gpus(path), id_or_gpu, "GPU"))
+    return _cached_entity("gpus", GPU, id_or_gpu, "GPU", path)
 
 
 def llm(id_or_llm, path=None) -> LLM:
     """Look up a model by id, alias or name (case-insensitive); an :class:`LLM` passes through."""
     if isinstance(id_or_llm, LLM):
         return id_or_llm
-    return _entity(LLM, _lookup(llms(path), id_or_llm, "model"))
+    return _cached_entity("llms", LLM, id_or_llm, "model", path)
 
 
 def gpu_ids(path=None) -> list[str]:

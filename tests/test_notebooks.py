@@ -23,6 +23,12 @@ MAX_LOGIC_LINES = 20
 NAN_INF = re.compile(r"(?<![\w.])(nan|NaN|inf|-inf)(?![\w])")
 
 
+def nbformat_cell(source: str):
+    import nbformat
+
+    return nbformat.v4.new_code_cell(source)
+
+
 def _load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -61,19 +67,24 @@ class TestStructure:
         assert "?" in text, "the first cell states the question the notebook answers"
 
     def test_one_parameters_cell_then_validation(self, path):
+        from papermill.translators import PythonTranslator
+
         cells = [c for c in _load(path)["cells"] if c["cell_type"] == "code"]
         tagged = [i for i, c in enumerate(cells) if "parameters" in _tags(c)]
         assert len(tagged) == 1
-        params = "".join(cells[tagged[0]]["source"])
-        for line in params.splitlines():
-            if line.strip() and not line.strip().startswith("#"):
-                assert re.match(r"^\w+\s*(:\s*[\w\[\], |]+)?\s*=\s*[^#]+#\s*\S", line), (
-                    f"parameter line needs a literal and a comment on unit/allowed values: {line!r}"
-                )
+        source = "".join(cells[tagged[0]]["source"])
+        assigned = [ln.split("=")[0].split(":")[0].strip() for ln in source.splitlines()
+                    if ln.strip() and not ln.strip().startswith("#")]
+        parsed = PythonTranslator.inspect(nbformat_cell(source))
+        assert [p.name for p in parsed] == assigned, "papermill reads every parameter line"
+        for p in parsed:
+            assert p.help.strip(), f"parameter {p.name} needs a comment with unit and allowed values"
+            assert not any(ch in p.default for ch in "()[]{}") or p.default.startswith(("[", "(")), (
+                f"parameter {p.name} must be a plain literal, got {p.default}"
+            )
         following = "".join(cells[tagged[0] + 1]["source"])
         assert "nb.parameters(" in following, "the cell after parameters validates them"
-        declared = report.declared_parameters(path)
-        assert declared and all(f"{k}={k}" in following.replace(" ", "") for k in declared)
+        assert all(f"{p.name}={p.name}" in following.replace(" ", "") for p in parsed)
 
     def test_committed_executed_without_errors(self, path):
         cells = [c for c in _load(path)["cells"] if c["cell_type"] == "code"]

@@ -351,8 +351,12 @@ def _mdape(err_pct: pd.Series, regimes: pd.Series) -> dict:
     return out
 
 
-def _bands(measured, predicted, regimes) -> dict:
-    ratio = pd.Series(np.asarray(measured) / np.asarray(predicted))
+def _bands(measured, predicted, regimes, metrics) -> dict:
+    """10th-90th percentile of measured/predicted SPEED per regime (times are inverted, so a
+    band applies to rates as it is and to times by division)."""
+    is_time = np.isin(np.asarray(metrics), ("ttft_s", "tpot_s"))
+    m, p = np.asarray(measured, float), np.asarray(predicted, float)
+    ratio = pd.Series(np.where(is_time, p / m, m / p))
     rg = pd.Series(np.asarray(regimes))
     bands = {}
     for r in perf._REGIMES:
@@ -464,14 +468,14 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> perf.Cal
     pred = design.predict(theta, names)
     frame = _frame(design, pred, design.memory_ok)
     mdape = _mdape(frame["error_pct"], frame["regime"])
-    bands = _bands(frame["measured"], frame["predicted"], frame["regime"])
+    bands = _bands(frame["measured"], frame["predicted"], frame["regime"], frame["metric"])
     band_source = "in-sample residuals"
     loso_mdape, loso_err = None, {}
     if loso and len(set(design.sources)) > 1:
         lo = leave_one_source_out(df)
         loso_mdape = lo.attrs["mdape_pct"]
         loso_err = dict(zip(lo["id"], lo["error_pct"]))
-        loso_bands = _bands(lo["measured"], lo["predicted"], lo["regime"])
+        loso_bands = _bands(lo["measured"], lo["predicted"], lo["regime"], lo["metric"])
         for r, b in loso_bands.items():
             bands[r] = b
         band_source = "leave-one-source-out residuals (in-sample where a regime has < 3 rows)"
@@ -489,7 +493,7 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> perf.Cal
         "about": ("Efficiency factors of hwcost.perf fitted by hwcost.perf.calibrate() to the "
                   "benchmark table below; engines with n_rows 0 use the generic factors. "
                   "Efficiencies are for NVIDIA HBM GPUs; gpu_classes shift their logits. "
-                  "error_bands: 10th-90th percentile of measured / predicted per regime."),
+                  "error_bands: 10th-90th percentile of measured / predicted speed per regime (times inverted)."),
         "benchmarks": {"file": Path(src).name if src else "user table", "rows": int(len(df)),
                        "rows_used": int(len(design.df)),
                        "skipped": [{"id": str(i), "why": w} for i, w in design.skipped],

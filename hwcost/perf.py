@@ -244,6 +244,11 @@ def _default_calibration() -> Calibration:
         return _prior_calibration()
 
 
+def stored_calibration() -> Calibration:
+    """The factors in use: ``hwcost/calibration.json`` as last written by :func:`calibrate`."""
+    return _default_calibration()
+
+
 def _calibration(calibration) -> Calibration:
     if calibration is None:
         return _default_calibration()

@@ -1311,24 +1311,50 @@ def break_even_curve(tco, cloud_usd_per_gpu_hour, utilizations, *,
 
 
 def break_even_utilization(tco, cloud_usd_per_gpu_hour, *,
-                           idle_power_fraction=IDLE_POWER_FRACTION) -> float | None:
-    """Lowest utilization at which owning saves money every month (so it pays back in time).
+                           idle_power_fraction=IDLE_POWER_FRACTION, months: float | None = None,
+                           discount_rate: float = 0.0) -> float | None:
+    """Lowest utilization at which owning beats renting: at all, or within ``months``.
 
     With ``F`` the running cost per GPU-hour other than power (colocation, operations,
-    maintenance), ``P`` the power cost at full draw and ``i`` the idle fraction, the monthly
-    saving ``730 * (c * u - F - P * (i + (1 - i) * u))`` is positive above
-    ``u* = (F + P * i) / (c - P * (1 - i))``.
+    maintenance), ``P`` the power cost at full draw, ``i`` the idle fraction and ``c`` the
+    cloud price, the monthly saving ``s(u) = 730 * (c * u - F - P * (i + (1 - i) * u))`` is
+    linear in ``u``. Without ``months``: the utilization where ``s(u) > 0`` (owning pays back
+    eventually), ``u* = (F + P * i) / (c - P * (1 - i))``. With ``months``: the
+    utilization where the discounted savings of ``months`` months repay the capital,
+    ``s(u) * A = upfront`` with the annuity factor ``A = (1 - (1 + j)^-months) / j`` at the
+    monthly rate ``j = (1 + discount_rate)^(1/12) - 1`` (``A = months`` at 0), i.e.
+    ``u* = (F + P * i + upfront / (730 * A)) / (c - P * (1 - i))``.
+
+    Parameters
+    ----------
+    tco : SelfHostedTCO or TCOResult
+        The owned option (its ``average_load`` is ignored).
+    cloud_usd_per_gpu_hour : float
+        Rental price. [USD/h]
+    idle_power_fraction : float
+        Idle draw as a share of full power, in [0, 1]. [-]
+    months : float, optional
+        Pay back within this many months (e.g. the service life). [months]
+    discount_rate : float
+        Cost of capital per year, used with ``months``. [1/year]
 
     Returns
     -------
     float or None
-        ``u*`` in (0, 1], or None when owning never saves money (``u* > 1``). [-]
+        ``u*`` in (0, 1], or None when no utilization up to 1 is enough. [-]
     """
     cloud = _positive("cloud_usd_per_gpu_hour", cloud_usd_per_gpu_hour)
     idle = float(_share("idle_power_fraction", idle_power_fraction))
     full = self_hosted_tco(_at_utilization(tco, 1.0, 0.0))
     power = full.power_usd_per_gpu_hour
     fixed = full.running_usd_per_gpu_hour - power
+    if months is not None:
+        m = _positive("months", months)
+        r = _num("discount_rate", discount_rate, low=0.0, low_open=False, high=1.0)
+        j = (1.0 + r) ** (1.0 / 12.0) - 1.0
+        annuity = m if j == 0 else (1.0 - (1.0 + j) ** -m) / j
+        upfront = full.inputs.capex_usd / full.inputs.n_gpus
+        fixed += upfront / (HOURS_PER_MONTH * annuity)
     denominator = cloud - power * (1.0 - idle)
     if denominator <= 0:
         return None

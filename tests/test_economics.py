@@ -737,3 +737,17 @@ def test_monthly_cost_curve_replicas_never_cheaper_than_full_use(hourly, tps, vo
     own = df[df["kind"] == "replicas"].iloc[0]
     at_capacity = e.cost_per_million_tokens(hourly, tps * 700 / 200)
     assert own["usd_per_million_tokens"] >= at_capacity * (1 - 1e-9)
+
+
+def test_break_even_utilization_within_a_horizon():
+    # 10,000 USD repaid in 24 months at 0 %: 730 (1.0 u - 0.2 + ... ) -> u = (0.11 + 10000 / (730 x 24)) / 0.91
+    u = e.break_even_utilization(_simple_tco(), 1.0, idle_power_fraction=0.1, months=24)
+    assert u == pytest.approx((0.11 + 10_000 / (730 * 24)) / 0.91)
+    # at that utilization the break-even month is the horizon, discounted or not
+    for r in (0.0, 0.08):
+        u = e.break_even_utilization(_simple_tco(), 1.0, idle_power_fraction=0.1, months=24, discount_rate=r)
+        curve = e.break_even_curve(_simple_tco(), 1.0, [u], idle_power_fraction=0.1, discount_rate=r)
+        assert curve["months"].iloc[0] == pytest.approx(24.0, rel=1e-6)
+    # too short a horizon: no utilization is enough
+    assert e.break_even_utilization(_simple_tco(), 1.0, months=6) is None
+    assert e.break_even_utilization(_simple_tco(), 1.0, months=24) > e.break_even_utilization(_simple_tco(), 1.0)

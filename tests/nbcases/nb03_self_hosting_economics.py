@@ -1,0 +1,78 @@
+import pytest
+
+from hwcost import catalog
+
+STEM = "03_self_hosting_economics"
+# German household electricity for the cards, and a two-year service life
+PARAMS = {"energy_setting": "eu-residential-de", "amortization_years": 2.0}
+
+GPUS = ("rtx-4090", "rtx-6000-ada", "h100-sxm")
+CLOUD_CLASS = {"rtx-4090": "rtx-4090", "rtx-6000-ada": "l40s", "h100-sxm": "h100-sxm"}
+
+
+def _energy(setting):
+    row = catalog.energy().set_index("id").loc[setting]
+    return row["usd_per_kwh_typical"] * row["pue_typical"]
+
+
+def _capex_usd_per_hour(gpu, years, rate=0.08, resale=0.2):
+    """Capital recovery with interest, less the resale value's sinking fund, per 8,760 h.
+
+    The server's USD 5,000 of networking/setup is shared by its 8 GPUs and not resold.
+    """
+    hw = catalog.hardware_prices()
+    row = hw[(hw["gpu_id"] == gpu) & (hw["condition"] == "new")].iloc[0]
+    hardware = row["usd_typical"] + row["server_share_usd_typical"]
+    fixed = 5000 / 8 if gpu == "h100-sxm" else 0.0
+    crf = rate / (1 - (1 + rate) ** -years)
+    return ((hardware + fixed) * crf - resale * hardware * (crf - rate)) / 8760
+
+
+def _check_common(r):
+    for g in GPUS:
+        od = catalog.cloud_prices()
+        od = od[(od["gpu_id"] == CLOUD_CLASS[g]) & (od["pricing"] == "on-demand")]
+        assert r[f"{g}_cloud_usd_per_gpu_hour"] == pytest.approx(od["usd_per_gpu_hour"].min())
+        p10, p50, p90 = (r[f"{g}_p{q}_usd_per_busy_gpu_hour"] for q in (10, 50, 90))
+        assert 0 < p10 < p50 < p90
+        assert p10 < r[f"{g}_usd_per_busy_gpu_hour"] < p90
+        # paying back within the service life needs more than the chosen utilization exactly
+        # when the break-even at that utilization comes after the end of the life
+        needed = r.get(f"{g}_utilization_to_pay_back", 2.0)
+        months = r.get(f"{g}_break_even_months", float("inf"))
+        assert (needed > r["utilization"]) == (months > r["service_life_months"])
+    assert r["service_life_months"] == pytest.approx(12 * r["amortization_years"])
+    # the article's FAQ: 10,000 / (2.69 - 500 / 730) GPU-hours, / 730 h per month
+    assert r["article_break_even_gpu_hours"] == pytest.approx(10_000 / (2.69 - 500 / 730), rel=1e-4)
+    assert r["article_break_even_months"] == pytest.approx(r["article_break_even_gpu_hours"] / 730, rel=1e-4)
+    assert r["article_rtx4090-amortized"] == "agrees"
+    assert r["article_rtx4090-electricity"] == "disagrees"
+    assert r["article_h100x8-capex"] == "implausible input"
+    assert r["refresh_4090_relative_cost"] > 0 and r["refresh_h100_relative_cost"] > 0
+
+
+def check_default(r):
+    _check_common(r)
+    # (450 W + 100 W host) x (0.1 + 0.9 x 0.5) load x PUE x USD/kWh of the home setting
+    tdp = catalog.gpu("rtx-4090").tdp_w
+    assert r["rtx-4090_power_usd_per_gpu_hour"] == pytest.approx(
+        (tdp + 100) / 1000 * 0.55 * _energy("us-residential"), rel=1e-5)
+    for g in GPUS:
+        assert r[f"{g}_capex_usd_per_gpu_hour"] == pytest.approx(_capex_usd_per_hour(g, 3.0), rel=1e-4)
+
+
+def check_alternative(r, default):
+    _check_common(r)
+    ratio = _energy("eu-residential-de") / _energy("us-residential")
+    for g in ("rtx-4090", "rtx-6000-ada"):
+        assert r[f"{g}_power_usd_per_gpu_hour"] == pytest.approx(default[f"{g}_power_usd_per_gpu_hour"] * ratio,
+                                                                  rel=1e-4)
+        assert r[f"{g}_power_usd_per_gpu_hour"] > default[f"{g}_power_usd_per_gpu_hour"]
+    # the server's electricity setting did not change
+    assert r["h100-sxm_power_usd_per_gpu_hour"] == pytest.approx(default["h100-sxm_power_usd_per_gpu_hour"])
+    for g in GPUS:
+        # two years instead of three: more capital per hour, a dearer busy hour
+        assert r[f"{g}_capex_usd_per_gpu_hour"] == pytest.approx(_capex_usd_per_hour(g, 2.0), rel=1e-4)
+        assert r[f"{g}_capex_usd_per_gpu_hour"] > default[f"{g}_capex_usd_per_gpu_hour"]
+        assert r[f"{g}_usd_per_busy_gpu_hour"] > default[f"{g}_usd_per_busy_gpu_hour"]
+        assert r[f"{g}_cloud_usd_per_gpu_hour"] == default[f"{g}_cloud_usd_per_gpu_hour"]

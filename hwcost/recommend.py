@@ -16,8 +16,9 @@ Two answers to the same question, kept side by side so that a reader can see whe
 :func:`compare` puts the two side by side.
 
 Staff time is priced explicitly: ``Constraints.operations_usd_per_year`` (owned hardware) and
-``Constraints.cloud_operations_usd_per_year`` (a serving stack on rented GPUs) are zero by
-default; :func:`operations_usd_per_year` turns a share of one systems administrator's time
+``Constraints.cloud_operations_usd_per_year`` (a serving stack on rented GPUs) default to
+10% and 5% of one administrator (:data:`SELF_HOSTED_STAFF_FRACTION`,
+:data:`CLOUD_STAFF_FRACTION`; pass 0 to leave staff out); :func:`operations_usd_per_year` turns a share of one systems administrator's time
 into dollars (BLS median wage and wage share), and :func:`staff_sensitivity` shows how far a
 ranking depends on it. :func:`case` builds a workload and its constraints from flat
 parameters or a scenario file; :func:`summary`, :func:`distinct`, :func:`best_by_kind`,
@@ -157,8 +158,10 @@ class Constraints:
         Assumed availability of one replica on spot instances. [1]
     max_utilization : float
         Highest fraction of a replica's SLO-compliant capacity planned for at peak. [1]
-    energy_id : str
-        ``energy.csv`` id used for self-hosted electricity price and PUE.
+    energy_id : str, optional
+        ``energy.csv`` id used for self-hosted electricity price and PUE. By default a
+        datacenter GPU is priced in colocation (:data:`DATACENTER_ENERGY_ID`) and a consumer
+        or workstation card in an office (:data:`OFFICE_ENERGY_ID`).
     hardware_condition : str
         ``new`` or ``used`` hardware prices for self-hosted options.
     amortization_years : float
@@ -201,11 +204,11 @@ class Constraints:
     replica_availability: float = 0.99
     spot_availability: float = 0.95
     max_utilization: float = 0.8
-    energy_id: str = "us-commercial"
+    energy_id: str | None = None
     hardware_condition: str = "new"
     amortization_years: float = 3.0
-    operations_usd_per_year: float = 0.0
-    cloud_operations_usd_per_year: float = 0.0
+    operations_usd_per_year: float | None = None
+    cloud_operations_usd_per_year: float | None = None
     cloud_autoscale: bool = True
     include_substitute_models: bool = True
 
@@ -251,7 +254,11 @@ class Constraints:
             if not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
             set_(name, v)
+        defaults = {"operations_usd_per_year": SELF_HOSTED_STAFF_FRACTION,
+                    "cloud_operations_usd_per_year": CLOUD_STAFF_FRACTION}
         for name in ("operations_usd_per_year", "cloud_operations_usd_per_year"):
+            if getattr(self, name) is None:
+                set_(name, float(operations_usd_per_year(defaults[name])))
             ops = float(getattr(self, name))
             if not math.isfinite(ops) or ops < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
@@ -1186,8 +1193,10 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
     tco_inputs = {}
     for g in gpu_ids:
         try:
+            energy = constraints.energy_id or (
+                DATACENTER_ENERGY_ID if _obj("gpu", g).segment == "datacenter" else OFFICE_ENERGY_ID)
             tco_inputs[g] = economics.typical_inputs(economics.tco_inputs_from_catalog(
-                _obj("gpu", g), energy=constraints.energy_id,
+                _obj("gpu", g), energy=energy,
                 condition=constraints.hardware_condition))
         except ValueError as exc:
             if "energy" in str(exc):
@@ -1683,6 +1692,10 @@ WAGE_SHARE_OF_COMPENSATION = 0.70
 # of self-hosting "significant" without a figure beyond "$500/month operating" per
 # H100-equivalent (FAQ).
 SELF_HOSTED_STAFF_FRACTION = 0.10
+# Where owned hardware runs when Constraints.energy_id is not given: datacenter GPUs (SXM/OAM
+# servers, 700 W parts) in a colocation facility, consumer and workstation cards in an office.
+DATACENTER_ENERGY_ID = "us-industrial-colo"
+OFFICE_ENERGY_ID = "us-commercial"
 # Share for running the serving stack on rented GPUs (engine upgrades, monitoring, on-call;
 # no hardware): half the self-hosted share. Also an assumption.
 CLOUD_STAFF_FRACTION = 0.05

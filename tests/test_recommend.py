@@ -271,6 +271,8 @@ def test_scenario_report_parameters_merge(tmp_path):
 from hwcost import economics  # noqa: E402
 
 W70 = Workload("llama-3.1-70b", 2000, 500, 200)
+# Known-answer tests of hardware and price arithmetic leave staff time out explicitly.
+NO_STAFF = dict(operations_usd_per_year=0.0, cloud_operations_usd_per_year=0.0)
 SLO1 = SLO(ttft_s=1.0, tpot_s=0.1)
 LIMITS = {"memory capacity", "bandwidth", "compute", "interconnect", "queueing", "provider",
           "precision", "parallelism", "context window"}
@@ -340,7 +342,8 @@ def test_privacy_removes_api_and_cloud_rows():
 def test_cloud_prices_whole_instances_known_answers():
     # 70B fp8 needs 2 H100s; no autoscaling, 99% availability: one replica all year.
     c = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), allow_self_hosted=False,
-                    allow_api=False, cloud_autoscale=False, providers=("runpod", "coreweave"))
+                    allow_api=False, cloud_autoscale=False, providers=("runpod", "coreweave"),
+                    **NO_STAFF)
     t = recommend.rank(W70, c).set_index("option")
     hours = 365 * 24
     # per-GPU offer: 2 GPUs x 2.69 USD/h
@@ -360,7 +363,8 @@ def test_cloud_prices_whole_instances_known_answers():
 
 def test_reserved_commitment_and_horizon_scaling():
     base = dict(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
-                allow_self_hosted=False, allow_api=False, providers=("digitalocean", "runpod"))
+                allow_self_hosted=False, allow_api=False, providers=("digitalocean", "runpod"),
+                **NO_STAFF)
     t6 = recommend.rank(W70, Constraints(horizon_months=6, **base)).set_index("offer_id")
     t12 = recommend.rank(W70, Constraints(horizon_months=12, **base)).set_index("offer_id")
     od = "runpod-community-h100-sxm-1x"
@@ -374,7 +378,8 @@ def test_reserved_commitment_and_horizon_scaling():
 
 def test_availability_adds_spares():
     base = dict(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
-                allow_api=False, providers=("runpod", "coreweave"), cloud_autoscale=False)
+                allow_api=False, providers=("runpod", "coreweave"), cloud_autoscale=False,
+                **NO_STAFF)
     lo = recommend.rank(W70, Constraints(availability=0.99, **base)).set_index("offer_id")
     hi = recommend.rank(W70, Constraints(availability=0.999, **base)).set_index("offer_id")
     own = "h100-sxm-new"
@@ -389,7 +394,7 @@ def test_availability_adds_spares():
 
 def test_self_hosted_cost_per_gpu_hour_brackets():
     c = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
-                    allow_cloud=False, allow_api=False)
+                    allow_cloud=False, allow_api=False, **NO_STAFF)
     row = recommend.rank(W70, c).iloc[0]
     hw = catalog.hardware_prices().query("gpu_id == 'h100-sxm' and condition == 'new'").iloc[0]
     en = catalog.energy().set_index("id").loc["us-commercial"]
@@ -515,8 +520,9 @@ def test_operations_usd_per_year_known_answers():
 
 def test_cloud_operations_cost_added_per_deployment_over_the_horizon():
     base = dict(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
-                providers=("runpod", "deepinfra"), horizon_months=24)
-    t0 = recommend.rank(W70, Constraints(**base), simulate=False).set_index("option")
+                providers=("runpod", "deepinfra"), horizon_months=24, operations_usd_per_year=0.0)
+    t0 = recommend.rank(W70, Constraints(cloud_operations_usd_per_year=0.0, **base),
+                        simulate=False).set_index("option")
     t1 = recommend.rank(W70, Constraints(cloud_operations_usd_per_year=6_000, **base),
                         simulate=False).set_index("option")
     diff = t1["total_usd"] - t0.loc[t1.index, "total_usd"]
@@ -565,7 +571,7 @@ def test_case_from_scenario_keeps_its_constraints():
 @pytest.fixture(scope="module")
 def small_8b():
     c = Constraints(slo=SLO1, gpus=("rtx-4090", "l40s"), n_gpus_options=(1, 2),
-                    providers=("runpod", "deepinfra", "together"))
+                    providers=("runpod", "deepinfra", "together"), **NO_STAFF)
     return recommend.rank(Workload("llama-3.1-8b", 5000, 500, 200), c, simulate=False)
 
 
@@ -713,3 +719,11 @@ def test_staff_sensitivity_is_linear_and_crosses_where_costs_meet(small_8b):
     assert s2.crossover["cloud"] == pytest.approx(sens.crossover["cloud"])
     with pytest.raises(ValueError, match="self-hosted"):
         recommend.staff_sensitivity(small_8b[small_8b["kind"] != "self-hosted"])
+
+
+def test_staff_time_is_priced_by_default():
+    c = Constraints(slo=SLO1)
+    # 10% / 5% of one administrator: 0.1 x 90,520 / 0.70 and half that
+    assert c.operations_usd_per_year == pytest.approx(0.1 * 90_520 / 0.70)
+    assert c.cloud_operations_usd_per_year == pytest.approx(0.05 * 90_520 / 0.70)
+    assert Constraints(slo=SLO1, operations_usd_per_year=0).operations_usd_per_year == 0

@@ -27,6 +27,11 @@ CELL_TIMEOUT_S = 300
 RETRIES = 1
 
 
+# How long one wait for a kernel message lasts before waiting again. Short waits make a
+# reply that arrived without waking the waiting coroutine visible at the next wait.
+REPLY_POLL_S = 0.5
+
+
 class NotebookFailed(RuntimeError):
     """A notebook raised while executing; the message names the notebook and the cell."""
 
@@ -40,6 +45,93 @@ class NotebookInfo:
     @property
     def stem(self) -> str:
         return self.path.stem
+
+
+def _resilient_engine_name() -> str:
+    """Register (once) a papermill engine whose client waits for kernel replies in short polls.
+
+    Headless execution of a cell that creates widgets sometimes leaves nbclient waiting on the
+    shell channel for a reply the kernel already sent, until the cell timeout (nbclient issue
+    312). Polling in short waits picks that reply up at the next poll. Timeouts, dead kernels
+    and errors behave as in nbclient.
+    """
+    import asyncio
+    import logging
+    from queue import Empty
+    from time import monotonic
+
+    from nbclient.client import timestamp
+    from nbclient.exceptions import CellExecutionComplete, CellTimeoutError
+    from nbclient.util import ensure_async
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    name = "hwcost-resilient"
+    if name in papermill_engines._engines:
+        return name
+
+    class ResilientClient(PapermillNotebookClient):
+        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
+                                        task_poll_kernel_alive):
+            deadline = None if timeout is None else monotonic() + timeout
+            while True:
+                remaining = None if deadline is None else deadline - monotonic()
+                if remaining is not None and remaining <= 0:
+                    # out of time: let nbclient report the timeout its usual way
+                    return await super()._async_poll_for_reply(
+                        msg_id, cell, 0, task_poll_output_msg, task_poll_kernel_alive)
+                wait = REPLY_POLL_S if remaining is None else min(REPLY_POLL_S, remaining)
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
+                except Empty:
+                    continue
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if self.record_timing:
+                    cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(msg)
+                try:
+                    await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
+                except (asyncio.TimeoutError, Empty):
+                    if self.raise_on_iopub_timeout:
+                        task_poll_kernel_alive.cancel()
+                        raise CellTimeoutError.error_from_timeout_and_cell(
+                            "Timeout waiting for IOPub output", self.iopub_timeout, cell
+                        ) from None
+                    self.log.warning("Timeout waiting for IOPub output")
+                task_poll_kernel_alive.cancel()
+                return msg
+
+        async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+            while True:
+                try:
+                    msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=REPLY_POLL_S))
+                except Empty:
+                    continue
+                if msg["parent_header"].get("msg_id") == parent_msg_id:
+                    try:
+                        self.process_message(msg, cell, cell_index)
+                    except CellExecutionComplete:
+                        return
+
+    class ResilientEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None,
+                                     **kwargs):
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout, kernel_name=kernel_name,
+                log=logging.getLogger("papermill"), log_output=log_output,
+                stdout_file=stdout_file, stderr_file=stderr_file,
+            )
+            return ResilientClient(nb_man, **final_kwargs).execute()
+
+    papermill_engines.register(name, ResilientEngine)
+    return name
 
 
 def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -156,7 +248,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
                 pm.execute_notebook(
                     str(notebook), tmp, parameters=parameters, cwd=str(notebook.parent),
                     execution_timeout=timeout_s, progress_bar=False, log_output=False,
-                    kernel_name="python3",
+                    kernel_name="python3", engine_name=_resilient_engine_name(),
                 )
                 break
             except pm.PapermillExecutionError as exc:

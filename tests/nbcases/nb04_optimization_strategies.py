@@ -45,7 +45,8 @@ def _common(r, model, gpu, baseline):
     assert r["load_s"] == pytest.approx(r["weights_gb_quantized"] / DEFAULT["read_gbps"], rel=1e-4)
     assert r["cold_start_s"] == pytest.approx(DEFAULT["startup_s"] + r["load_s"], rel=1e-4)
     assert r["always_on_usd_per_day"] >= 24 * price * n[q] - 1e-6
-    assert r["scale_to_zero_usd_per_day"] <= r["always_on_usd_per_day"] * 1.001
+    # scale to zero bills at most each hour plus one cold start per hour
+    assert r["scale_to_zero_usd_per_day"] <= r["always_on_usd_per_day"] * (1 + r["cold_start_s"] / 3600)
     assert r["cold_share_sparse"] > 0.9  # one request a day always meets a stopped replica
     # speculative decoding: Leviathan et al.'s expectation over the step-cost ratios
     a, k = DEFAULT["acceptance_rate"], DEFAULT["draft_tokens"]

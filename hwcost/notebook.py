@@ -319,7 +319,26 @@ def _cell_number(x) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
-def table(df, *, name: str = "hwcost"):
+class Table:
+    """A styled table for notebooks: shows as HTML, and as ``<table: name, rows x columns>``
+    in plain text (no memory address, so committed outputs do not change between runs)."""
+
+    def __init__(self, styler, name: str, shape: tuple[int, int]):
+        self.styler = styler
+        self.name = name
+        self.shape = shape
+
+    def to_html(self) -> str:
+        return self.styler.to_html()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"<table: {self.name}, {self.shape[0]} rows x {self.shape[1]} columns>"
+
+
+def table(df, *, name: str = "hwcost") -> Table:
     """Show a DataFrame as a table to read: no index, text left-aligned and wrapped.
 
     Numbers are shown to 4 significant digits (thousands separated, no exponent above 1,000),
@@ -329,7 +348,8 @@ def table(df, *, name: str = "hwcost"):
 
     Returns
     -------
-    pandas.io.formats.style.Styler
+    Table
+        Its ``styler`` is the pandas Styler; ``to_html()`` gives the HTML.
     """
     if not re.fullmatch(r"[A-Za-z][\w-]*", name):
         raise ValueError(f"table name must be a word (letters, digits, _ or -), got {name!r}")
@@ -340,10 +360,11 @@ def table(df, *, name: str = "hwcost"):
     styles = [{"selector": "th", "props": "text-align: left; vertical-align: bottom;"},
               {"selector": "td", "props": "vertical-align: top;"}]
     styles += [{"selector": f"td.col{i}", "props": "text-align: left; white-space: normal;"} for i in text]
-    return (df.style.hide(axis="index").set_uuid(name)
-            .format({c: _cell_number for c in numeric}, na_rep="")
-            .set_table_styles(styles)
-            .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+    styler = (df.style.hide(axis="index").set_uuid(name)
+              .format({c: _cell_number for c in numeric}, na_rep="")
+              .set_table_styles(styles)
+              .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+    return Table(styler, name, df.shape)
 
 
 def _jsonable(value):

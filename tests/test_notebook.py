@@ -107,5 +107,7 @@ def test_table_is_stable_readable_and_math_free():
     assert "mathjax_ignore" in html and "T_t1" in html
     assert "0.1632" in html and "26,280" in html and "nan" not in html.lower() and "&lt;NA&gt;" not in html
     assert "td.col0" in html and "text-align: left" in html  # the text column
+    assert repr(nb.table(df, name="t1")) == "<table: t1, 2 rows x 3 columns>"
+    assert nb.table(df, name="t1")._repr_html_() == html
     with pytest.raises(ValueError, match="table name"):
         nb.table(df, name="two words")

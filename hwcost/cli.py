@@ -314,9 +314,9 @@ def cmd_estimate(args, out, err) -> int:
 # ----------------------------------------------------------------------------------------
 RUN_EXAMPLES = """\
 examples:
-  hwcost run 03 -p gpu h100-sxm -p requests_per_day 5000
-  hwcost run notebooks/02_cost_per_token.ipynb -f my_params.yaml
-  hwcost run cost_per_token -p model llama-3.1-8b --output-dir /tmp/out
+  hwcost run 07 -p requests_per_day 20000 -p model llama-3.1-8b
+  hwcost run notebooks/02_provider_pricing.ipynb -f my_params.yaml
+  hwcost run workload_types -p gpu l40s -p model llama-3.1-8b --output-dir my-report
 
 Writes reports/NAME.ipynb and reports/NAME.html (written atomically). A parameter the
 notebook does not declare is refused. Values are read as YAML scalars (-p n_gpus 2 is a
@@ -327,7 +327,7 @@ REPORT_EXAMPLES = """\
 examples:
   hwcost report
   hwcost report --scenario data/scenarios/startup-chat-app.yaml
-  hwcost report --scenario article-scenario-2 --output-dir /tmp/report
+  hwcost report --scenario article-scenario-2 --output-dir my-report
 
 Executes every notebook in notebooks/ (with the scenario's workload and notebook_parameters
 when given, the notebooks' defaults otherwise) and writes REPORT/index.html.

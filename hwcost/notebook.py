@@ -218,6 +218,7 @@ _BY_SUFFIX = (
     ("_hours", _positive),
     ("_fraction", _fraction),
     ("_pct", _non_negative),
+    ("_cv", _non_negative),  # coefficient of variation: standard deviation / mean [1]
     ("_ratio", _positive),
     ("_count", _positive_int),
     ("_w", _positive),

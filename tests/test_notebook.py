@@ -84,6 +84,16 @@ def test_rules_for_yearly_amounts_and_settings():
         nb.parameters(server_energy_setting="  ")
 
 
+def test_coefficient_of_variation_is_a_number_at_least_zero():
+    p = nb.parameters(output_tokens_cv="0.5", input_tokens_cv=0)
+    assert p.output_tokens_cv == 0.5 and p.input_tokens_cv == 0.0
+    assert nb.parameters(output_tokens_cv=2).output_tokens_cv == 2.0  # above 1 is allowed
+    with pytest.raises(nb.ParameterError, match="output_tokens_cv=-0.1: expected a number >= 0"):
+        nb.parameters(output_tokens_cv=-0.1)
+    with pytest.raises(nb.ParameterError, match="output_tokens_cv='wide': expected a number"):
+        nb.parameters(output_tokens_cv="wide")
+
+
 def test_show_status_is_an_audit_status_or_all():
     assert nb.parameters(show_status="Disagrees").show_status == "disagrees"
     assert nb.parameters(show_status="all").show_status == "all"

@@ -85,6 +85,14 @@ TOKENS_PER_WORD = 4.0 / 3.0
 READING_TPOT_S = 60.0 / (READING_WORDS_PER_MIN * TOKENS_PER_WORD)
 
 
+def _positive_int(name, value) -> int:
+    """``value`` as an int >= 1, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) \
+            or not math.isfinite(value) or value < 1 or value != int(value):
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def _sorted_precisions(precisions) -> list[str]:
     ps = []
     for p in ([precisions] if isinstance(precisions, str) else list(precisions)):
@@ -159,8 +167,8 @@ def fit_table(models=None, gpus=None, precisions=("bf16", "fp8", "int8", "int4")
     g_objs = _objects(gpus, catalog.gpu, "gpu")
     ms, gs = [m.id for m in m_objs], [g.id for g in g_objs]
     ps = _sorted_precisions(precisions)
-    b = perf._positive_int("batch_size", batch_size)
-    top = perf._positive_int("max_gpus", max_gpus)
+    b = _positive_int("batch_size", batch_size)
+    top = _positive_int("max_gpus", max_gpus)
     batches = list(dict.fromkeys([b, 1, "max"]))
     sw = perf.sweep(m_objs, g_objs, precisions=ps, n_gpus=list(range(1, top + 1)), batch_sizes=batches,
                     input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
@@ -620,8 +628,8 @@ def phase_floors(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
     """
     m = catalog.llm(model)
     g = catalog.gpu(gpu)
-    n = perf._positive_int("n_gpus", n_gpus)
-    i = perf._positive_int("input_tokens", input_tokens)
+    n = _positive_int("n_gpus", n_gpus)
+    i = _positive_int("input_tokens", input_tokens)
     w = perf.weights_bytes(m, precision)
     ridge = perf.ridge_point(g, precision)
     peak = ridge * g.mem_bw_gbps * 1e9

@@ -83,6 +83,8 @@ __all__ = [
     "ENGINES",
     "Estimate",
     "StepTimes",
+    "Link",
+    "link",
     "estimate",
     "step_times",
     "sweep",
@@ -527,6 +529,56 @@ def _link(g: catalog.GPU, n: int, cal: Calibration) -> tuple[float, float]:
     return gbps * 1e9 * LINK_EFFICIENCY, PCIE_ALLREDUCE_LATENCY_S
 
 
+@dataclass(frozen=True)
+class Link:
+    """The link between the GPUs of one replica, as the performance model uses it.
+
+    Attributes
+    ----------
+    kind : str
+        ``"nvlink"``, ``"infinity-fabric"`` or ``"pcie"``.
+    link_gbps : float
+        Achieved bandwidth per direction (catalog figure / 2 x :data:`LINK_EFFICIENCY`;
+        PCIe of the card's generation when the fast link does not reach every GPU). [GB/s]
+    latency_s : float
+        Fixed latency of one all-reduce over that link. [s]
+    """
+
+    kind: str
+    link_gbps: float
+    latency_s: float
+
+
+def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
+    """The link a replica of ``n_gpus`` x ``gpu`` communicates over (see :class:`Link`).
+
+    NVLink / Infinity Fabric counts only when it joins every GPU of the replica: a 2-GPU
+    NVLink bridge (``nvlink-bridge``) serves 2 GPUs, and larger replicas of such cards talk
+    over PCIe. The all-reduce latency of a fast link is the calibrated one
+    (:meth:`Calibration.allreduce_latency_s`); PCIe uses :data:`PCIE_ALLREDUCE_LATENCY_S`.
+
+    Parameters
+    ----------
+    gpu : id or catalog.GPU
+    n_gpus : int
+        GPUs in the replica (>= 1).
+    calibration : Calibration, optional
+        Defaults to the stored calibration.
+
+    Returns
+    -------
+    Link
+    """
+    g = catalog.gpu(gpu)
+    n = _positive_int("n_gpus", n_gpus)
+    bw, lat = _link(g, n, _calibration(calibration))
+    if _fast_link(g, n):
+        kind = "infinity-fabric" if g.interconnect.lower().startswith("infinity") else "nvlink"
+    else:
+        kind = "pcie"
+    return Link(kind=kind, link_gbps=bw / 1e9, latency_s=float(lat))
+
+
 def _features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> dict:
     f = _model_numbers(m, precision, kv_precision, spec)
     fac = _factors(cal, engine_id, gpu_class(g), precision)
@@ -540,7 +592,7 @@ def _features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> 
         "link_bw": link_bw, "link_lat": link_lat,
         "n": float(n), "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
-        "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio,
+        "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
         "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
         "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
         "cap": float(cap) if cap else math.inf,
@@ -736,6 +788,33 @@ class StepTimes:
         _check_nonneg("context_tokens", c)
         _check_nonneg("n_sequences", s, strict=True)
         return _scalar(core.prefill_seconds(self._f, s, t / s, c))
+
+    def comm_seconds(self, tokens):
+        """Inter-GPU communication time of one forward pass over ``tokens`` tokens [s].
+
+        Tensor-parallel engines: two ring all-reduces of ``tokens x hidden x 2 B`` per layer,
+        each ``latency + 2 (n-1)/n x message / link bandwidth``. Layer-split engines: one
+        activation hand-off per stage boundary. 0 for one GPU. This is the communication
+        term already inside :meth:`decode_step_seconds` (``tokens`` = batch size),
+        :meth:`prefill_seconds` and :meth:`iteration_seconds`; it is exposed to show the
+        share of a step the link takes.
+        """
+        t = np.asarray(tokens, dtype=float)
+        _check_nonneg("tokens", t, strict=True)
+        return _scalar(core.comm_seconds(self._f, t))
+
+    def stage_overhead_seconds(self, n_stages=1):
+        """Fixed cost of one decode pass through a pipeline stage holding ``1/n_stages`` of the layers [s].
+
+        :attr:`step_overhead_s` is ``step + layer x (layers + MoE visits)``
+        (:func:`_overhead_seconds`): each stage pays the per-pass part ``step`` in full and
+        the per-layer part for its own layers only. ``n_stages=1`` gives
+        :attr:`step_overhead_s`.
+        """
+        k = np.asarray(n_stages, dtype=float)
+        _check_nonneg("n_stages", k, strict=True)
+        step = self._f["ovh_step"]
+        return _scalar(step + (self._f["ovh"] - step) / k)
 
     def iteration_seconds(self, prefill_tokens, decode_batch_size, decode_context_tokens,
                           prefill_context_tokens=0):

@@ -813,13 +813,9 @@ def _interconnect_share(model_id, gpu_id, n, precision, engine, batch, context) 
     """Share of one decode step spent in tensor-parallel communication (0 for one GPU)."""
     if n <= 1:
         return 0.0
-    from . import _perf_core as core
-
     st = _step_times(model_id, gpu_id, n, precision, engine)
     b = float(max(batch, 1.0))
-    mem, comp, fixed = core.decode_step_terms(st._f, b, float(context))
-    comm = float(core.comm_seconds(st._f, b))
-    return comm / (max(float(mem), float(comp)) + float(fixed))
+    return float(st.comm_seconds(b)) / float(st.decode_step_seconds(b, b * float(context)))
 
 
 def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> pd.DataFrame:

@@ -44,7 +44,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import _perf_core, catalog, perf, serving
+from . import catalog, perf, serving
 from .serving import Arrivals, Lengths
 from .workload import Workload
 
@@ -142,12 +142,8 @@ def link(gpu, n_gpus: int) -> dict:
         ``kind`` (``"nvlink"``/``"infinity-fabric"`` or ``"pcie"``), ``link_gbps`` (achieved
         per-direction bandwidth) [GB/s] and ``latency_s`` (per all-reduce) [s].
     """
-    g = catalog.gpu(gpu)
-    n = _count("n_gpus", n_gpus)
-    bw, lat = perf._link(g, n, perf._calibration(None))
-    fast = perf._fast_link(g, n)
-    kind = ("infinity-fabric" if g.interconnect.startswith("infinity") else "nvlink") if fast else "pcie"
-    return {"kind": kind, "link_gbps": bw / 1e9, "latency_s": lat}
+    ln = perf.link(gpu, _count("n_gpus", n_gpus))
+    return {"kind": ln.kind, "link_gbps": ln.link_gbps, "latency_s": ln.latency_s}
 
 
 def with_interconnect(gpu, interconnect: str, interconnect_gbps: float) -> catalog.GPU:
@@ -201,8 +197,7 @@ def tp_comm_seconds(model, gpu, n_gpus: int, tokens, *, precision: str = "bf16",
     t = np.asarray(tokens, dtype=float)
     if np.any(~np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(f"tokens must be > 0, got {tokens!r}")
-    out = np.asarray(_perf_core.comm_seconds(st._f, t), dtype=float)
-    return float(out) if out.ndim == 0 else out
+    return st.comm_seconds(t)
 
 
 # ----------------------------------------------------------------------------------------
@@ -366,13 +361,23 @@ def pipeline_vs_tensor(model, gpu, *, n_gpus: int = 4, batch_sizes: Sequence[int
                        precision: str = "bf16", engine=None) -> pd.DataFrame:
     """Decode latency and throughput of ``n_gpus`` GPUs as a pipeline and as tensor parallel.
 
-    Pipeline (see the module notes): stage time ``s(b) = (t1(b) - o)/p + o + x(b)`` with
-    ``t1`` one GPU's decode step over all layers for a micro-batch of ``b``, ``o`` the
-    per-step overhead (paid by every stage) and ``x`` the activation transfer to the next
-    stage (``latency + b x hidden x 2 B / link``); time per output token
-    ``max(m, p) x s(B/m)``; throughput ``B / (max(m, p) x s(B/m))``. Tensor parallel:
-    one step of the whole batch over ``p`` GPUs (:func:`hwcost.perf.step_times`), all-reduces
-    included. Memory fit is not checked (both hold ``1/p`` of the weights per GPU).
+    Pipeline (see the module notes): stage time ``s(b) = (t1(b) - o)/p + o_s + x(b)`` with
+    ``t1`` one GPU's decode step over all layers for a micro-batch of ``b``, ``o`` its fixed
+    overhead, ``o_s`` a stage's share of it (the per-pass part in full, the per-layer part
+    for ``1/p`` of the layers: :meth:`hwcost.perf.StepTimes.stage_overhead_seconds`) and
+    ``x`` the activation transfer to the next stage (``latency + b x hidden x 2 B / link``,
+    counted at every stage, the last one's return of the sampled tokens included: slightly
+    pessimistic); time per output token ``max(m, p) x s(B/m)``; throughput
+    ``B / (max(m, p) x s(B/m))``. At ``B = 1`` this is ``t1 + (p-1) o_step + p x``: never
+    faster than one GPU. With ``m < p`` micro-batches ``(p - m)/p`` of the stage-time is
+    idle (the bubble); steady-state decode with ``m >= p`` has no fill or drain bubble.
+    Tensor parallel: one step of the whole batch over ``p`` GPUs
+    (:func:`hwcost.perf.step_times`), all-reduces included. Memory fit is not checked (both
+    hold ``1/p`` of the weights per GPU).
+
+    Simplifications: decode only (prefills interleaved into the stream, which lengthen
+    stages unevenly, are left out); layers split evenly, the embedding and output layer
+    not charged to the first and last stage; equal micro-batches and contexts.
 
     Parameters
     ----------
@@ -403,6 +408,7 @@ def pipeline_vs_tensor(model, gpu, *, n_gpus: int = 4, batch_sizes: Sequence[int
     lk = link(gpu, p)
     hidden = float(catalog.llm(model).hidden_size)
     ovh = float(st1.step_overhead_s)
+    stage_ovh = float(st1.stage_overhead_seconds(p))
     rows = []
     for bsz in batch_sizes:
         B = _count("batch_size", bsz)
@@ -414,7 +420,7 @@ def pipeline_vs_tensor(model, gpu, *, n_gpus: int = 4, batch_sizes: Sequence[int
         b = B / m
         t1 = float(st1.decode_step_seconds(b, b * c))
         xfer = (lk["latency_s"] + b * hidden * ACT_BYTES / (lk["link_gbps"] * 1e9)) if p > 1 else 0.0
-        stage = (t1 - ovh) / p + ovh + xfer
+        stage = (t1 - ovh) / p + stage_ovh + xfer
         period = max(m, p) * stage
         rows.append({"strategy": "pipeline parallel", "batch_size": B, "micro_batches": m,
                      "tpot_s": period, "output_tokens_per_s": B / period,

@@ -274,6 +274,44 @@ def test_tensor_parallel_allreduce_cost_by_hand():
     assert pcie.decode_step_seconds(1, 0) == pytest.approx(one.decode_step_seconds(1, 0) / 2 + comm_p)
 
 
+def test_public_link_and_comm_seconds_by_hand():
+    g = make_gpu()  # NVLink, 800 GB/s both directions
+    m = make_llm()
+    cal = unit_cal(bw=0.5, overhead=0.0, allreduce_latency_s=10e-6)
+    ln = perf.link(g, 2, calibration=cal)
+    assert ln == perf.Link(kind="nvlink", link_gbps=400 * perf.LINK_EFFICIENCY, latency_s=10e-6)
+    bridge = make_gpu(interconnect="nvlink-bridge", interconnect_gbps=112.5, pcie_gen=4)
+    assert perf.link(bridge, 2, calibration=cal).kind == "nvlink"
+    four = perf.link(bridge, 4, calibration=cal)  # a 2-GPU bridge cannot join 4: PCIe 4.0
+    assert four == perf.Link(kind="pcie", link_gbps=32 * perf.LINK_EFFICIENCY,
+                             latency_s=perf.PCIE_ALLREDUCE_LATENCY_S)
+    two = perf.step_times(m, g, precision="fp16", n_gpus=2, calibration=cal)
+    msg = 16 * 4096 * 2  # 16 tokens x hidden x 2 bytes
+    want = 2 * 32 * (10e-6 + 2 * (2 - 1) / 2 * msg / (ln.link_gbps * 1e9))
+    assert two.comm_seconds(16) == pytest.approx(want)
+    assert np.allclose(two.comm_seconds(np.array([16, 16])), want)
+    # It is the communication term inside a decode step.
+    one = perf.step_times(m, g, precision="fp16", calibration=cal)
+    assert one.comm_seconds(16) == 0.0
+    assert two.decode_step_seconds(16, 0) == pytest.approx(one.decode_step_seconds(16, 0) / 2
+                                                           + two.comm_seconds(16))
+    with pytest.raises(ValueError, match="tokens"):
+        two.comm_seconds(0)
+    with pytest.raises(ValueError, match="n_gpus"):
+        perf.link(g, 0)
+
+
+def test_stage_overhead_splits_the_per_layer_part_by_hand():
+    cal = unit_cal(overhead=1e-3, layer=2e-5)
+    st = perf.step_times(make_llm(), make_gpu(), precision="fp16", calibration=cal)
+    layer_part = st.step_overhead_s - 1e-3
+    assert layer_part > 0
+    assert st.stage_overhead_seconds(1) == pytest.approx(st.step_overhead_s)
+    assert st.stage_overhead_seconds(4) == pytest.approx(1e-3 + layer_part / 4)
+    with pytest.raises(ValueError, match="n_stages"):
+        st.stage_overhead_seconds(0)
+
+
 def test_layer_split_divides_memory_not_time():
     g = make_gpu(interconnect="pcie4", interconnect_gbps=64.0)
     m = make_llm()

@@ -129,6 +129,28 @@ def test_pipeline_does_not_cut_latency():
     assert pp.loc[16, "micro_batches"] == 4 and pp.loc[1, "micro_batches"] == 1
 
 
+def test_pipeline_batch1_and_bubble_by_hand():
+    """Batch 1: t1 + (p-1) x per-pass overhead + p hand-offs; with m < p stages idle."""
+    p_, c, h = 4, 1024, catalog.llm(BIG).hidden_size
+    st1 = perf.step_times(BIG, "h100-sxm", precision="fp8")
+    lk = perf.link("h100-sxm", p_)
+    xfer1 = lk.latency_s + 1 * h * 2 / (lk.link_gbps * 1e9)
+    step_part = st1.stage_overhead_seconds(1e12)  # the per-pass part alone
+    df = sc.pipeline_vs_tensor(BIG, "h100-sxm", n_gpus=p_, batch_sizes=(1, 2, 8), precision="fp8")
+    pp = df[df["strategy"] == "pipeline parallel"].set_index("batch_size")
+    t1 = st1.decode_step_seconds(1, c)
+    assert pp.loc[1, "tpot_s"] == pytest.approx(t1 + (p_ - 1) * step_part + p_ * xfer1)
+    # 2 sequences in 2 micro-batches: the period is still p stages (half the pipeline idle),
+    # so throughput doubles against batch 1 at nearly the same time per token.
+    assert pp.loc[2, "micro_batches"] == 2
+    assert pp.loc[2, "tpot_s"] == pytest.approx(pp.loc[1, "tpot_s"])
+    # 8 sequences in 4 micro-batches of 2: period = 4 stage times of a 2-sequence micro-batch.
+    t2 = st1.decode_step_seconds(2, 2 * c)
+    xfer2 = lk.latency_s + 2 * h * 2 / (lk.link_gbps * 1e9)
+    stage = (t2 - st1.step_overhead_s) / p_ + st1.stage_overhead_seconds(p_) + xfer2
+    assert pp.loc[8, "tpot_s"] == pytest.approx(p_ * stage)
+
+
 def test_pipeline_catches_up_in_throughput_on_pcie_at_large_batch():
     g = sc.link_counterpart("h100-sxm")
     df = sc.pipeline_vs_tensor(BIG, g, n_gpus=4, batch_sizes=(1, 2048), precision="fp8")

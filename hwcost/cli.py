@@ -51,6 +51,16 @@ def _positive_number(text: str) -> float:
     return value
 
 
+def _non_negative_number(text: str) -> float:
+    try:
+        value = float(str(text).replace("_", "").replace(",", "").rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = _positive_number(text)
     if value != int(value):
@@ -147,6 +157,8 @@ examples:
   hwcost recommend --model llama-3.1-8b --requests-per-day 50000 --ttft-p95 500ms \\
       --availability 99.9% --no-api --format csv > options.csv
   hwcost recommend --model qwen2.5-72b --requests-per-day 8000 --privacy --all
+  hwcost recommend --model llama-3.1-8b --requests-per-day 20000 \\
+      --self-hosted-staff-pct 25 --cloud-staff-pct 0
 
 Columns: rank, option, kind (cloud / self-hosted / api), gpu_id, n_gpus, precision,
 replicas, ttft_s and tpot_s (at the SLO percentile), total_usd over the horizon,
@@ -218,6 +230,11 @@ def _recommend_inputs(args):
         changes["energy_id"] = args.energy
     if args.max_gpus:
         changes["max_gpus"] = args.max_gpus
+    for flag, name in (("self_hosted_staff_pct", "operations_usd_per_year"),
+                       ("cloud_staff_pct", "cloud_operations_usd_per_year")):
+        pct = getattr(args, flag)
+        if pct is not None:
+            changes[name] = float(recommend.operations_usd_per_year(pct / 100.0))
     if base_c is not None:
         from dataclasses import replace
 
@@ -563,8 +580,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--provider", dest="providers", action="append", type=_csv_list, metavar="P",
                    help="only these cloud/API providers")
     g.add_argument("--energy", metavar="ID", help="energy.csv id for self-hosted power "
-                                                  "(default us-commercial)")
+                                                  "(default: colocation for datacenter GPUs, "
+                                                  "office for consumer/workstation cards)")
     g.add_argument("--max-gpus", type=_positive_int, metavar="N", help="cap on GPUs in a plan")
+    g = p.add_argument_group("operations staff (share of one systems administrator's time, "
+                             "priced at the U.S. median wage with benefits)")
+    g.add_argument("--self-hosted-staff-pct", type=_non_negative_number, metavar="P",
+                   help="staff time for owned hardware, whole deployment [%%] (default 10; "
+                        "0 leaves staff out)")
+    g.add_argument("--cloud-staff-pct", type=_non_negative_number, metavar="P",
+                   help="staff time for a serving stack on rented GPUs [%%] (default 5; "
+                        "APIs carry none)")
     g = p.add_argument_group("output")
     g.add_argument("--top", type=_positive_int, default=15, metavar="N",
                    help="feasible rows to show (default 15)")

@@ -320,6 +320,35 @@ def test_recommend_bad_input_one_line(argv, fragments, code):
     assert_one_line_error(rc, err, *fragments, expected_code=code)
 
 
+def test_recommend_staff_options_price_staff_time():
+    from hwcost import recommend
+
+    def totals(*extra):
+        code, out, err = run(*ARTICLE_2, "--gpu", "h100-sxm,rtx-4090", "--all", "--format", "csv",
+                             *extra)
+        assert code == 0, err
+        return pd.read_csv(io.StringIO(out)).set_index("option")
+
+    base = totals()
+    none = totals("--self-hosted-staff-pct", "0", "--cloud-staff-pct", "0")
+    more = totals("--self-hosted-staff-pct", "25", "--cloud-staff-pct", "10%")
+    years = 12 / 12.0  # default horizon
+    per_pct = recommend.operations_usd_per_year(0.01)  # one percent of an administrator [USD/year]
+    for kind, default_pct, more_pct in (("self-hosted", 10, 25), ("cloud", 5, 10)):
+        rows = base.index[(base["kind"] == kind) & base["feasible"]]
+        assert len(rows) > 0
+        diff_none = base.loc[rows, "total_usd"] - none.loc[rows, "total_usd"]
+        diff_more = more.loc[rows, "total_usd"] - base.loc[rows, "total_usd"]
+        assert diff_none.tolist() == pytest.approx([default_pct * per_pct * years] * len(rows))
+        assert diff_more.tolist() == pytest.approx(
+            [(more_pct - default_pct) * per_pct * years] * len(rows))
+    api = base.index[base["kind"] == "api"]
+    assert none.loc[api, "total_usd"].tolist() == pytest.approx(base.loc[api, "total_usd"].tolist())
+    rc, out, err = run(*ARTICLE_2, "--cloud-staff-pct", "-5")
+    assert_one_line_error(rc, err, "--cloud-staff-pct", "expected a number >= 0")
+    assert "--self-hosted-staff-pct 25 --cloud-staff-pct 0" in cli.RECOMMEND_EXAMPLES
+
+
 def test_recommend_unknown_model():
     code, out, err = run("recommend", "--model", "llama-3.1-7b", "--requests-per-day", "10")
     assert_one_line_error(code, err, "unknown model 'llama-3.1-7b'", "llama-3.1-8b")

@@ -35,7 +35,10 @@ Cost convention: ``usd_per_million_output_tokens = replica_usd_per_hour / (3600 
 output_tokens_per_s x utilization) x 1e6`` (:func:`hwcost.economics.cost_per_million_tokens`)
 where ``output_tokens_per_s`` is the generated-token throughput of the replica at its batch,
 the time spent on the prompts included. This is the article's convention (its cost per 1M
-tokens divides an hourly price by a generation rate).
+tokens divides an hourly price by a generation rate). Prompt tokens are not counted in the
+denominator, unlike ``usd_per_million_tokens`` in :mod:`hwcost.recommend`, which divides by
+input + output tokens: for requests of ``input_tokens`` + ``output_tokens`` that figure is
+``usd_per_million_output_tokens x output_tokens / (input_tokens + output_tokens)``.
 
 The operating batch (:func:`operating_batch`) is the largest batch that fits memory, stays
 within the engine's batch cap and keeps the time per output token within a target: the

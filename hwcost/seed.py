@@ -48,8 +48,8 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-from . import catalog, economics, perf
-from .workload import BUSINESS_HOURS_PROFILE, Workload
+from . import catalog, economics, perf, serving
+from .workload import BUSINESS_HOURS_PROFILE, SLO, Workload
 
 AGREES = "agrees"
 DISAGREES = "disagrees"
@@ -64,9 +64,13 @@ ARTICLE = "Selecting Hardware for LLM Inference (source article, seed/*.txt)"
 # is called implausible (a factor, either way).
 IMPLAUSIBLE_FACTOR = 1.5
 # Share of board power a GPU draws when idle; used where an always-on GPU is almost never
-# busy. An assumption (idle draw of recent NVIDIA cards is roughly 5-15 % of TDP), not a
-# measurement from the catalog.
-IDLE_POWER_FRACTION = 0.10
+# busy. One assumption for the whole package, defined (and documented) in economics.
+IDLE_POWER_FRACTION = economics.IDLE_POWER_FRACTION
+# Latency targets a replica's capacity is computed at in corrected_options: the defaults of
+# recommend.Constraints (first token within 1 s, 100 ms per token after it, at the 95th
+# percentile). Capacity without a target (the largest batch memory holds) is what an offline
+# batch job gets, and its first token can take tens of seconds.
+CAPACITY_SLO = SLO(ttft_s=1.0, tpot_s=0.1)
 # Sustained read rates of local NVMe storage used for model-load times. [GB/s]
 NVME_READ_GBPS = (2.0, 7.0)
 
@@ -665,7 +669,7 @@ def _rc_self_hosted_range(_x):
     w = _s1_workload()
     u = economics.utilization(w.requests_per_day, w.tokens_per_request, 120)
     rtx = economics.tco_from_catalog("rtx-4090", energy="us-residential")
-    rtx = rtx.replace(average_load=IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * u)
+    rtx = rtx.replace(average_load=float(economics.average_load(u)))
     rtx_r = economics.self_hosted_tco(rtx)
     high = rtx_r.usd_per_million_tokens(120, u)
     return Check(value=None, low=low, high=high, reason=(
@@ -1756,6 +1760,11 @@ class CorrectedOptions:
     api_offers: pd.DataFrame = field(repr=False, compare=False)
     table: pd.DataFrame = field(repr=False, compare=False)
     notes: tuple = ()
+    output_tokens_per_s: float | None = None
+    slo: SLO | None = None
+    rate_limit: serving.RateLimit | None = field(default=None, repr=False)
+    operations_usd_per_year: float = 0.0
+    cloud_operations_usd_per_year: float = 0.0
 
     def row(self, kind: str) -> pd.Series:
         """The first row of ``table`` of an option kind (:data:`OPTION_KINDS`)."""
@@ -1768,35 +1777,45 @@ class CorrectedOptions:
         """Keyword arguments for :func:`hwcost.economics.hybrid_cost` / ``hybrid_sweep``.
 
         Owned replicas at their TCO with GPUs at full power (a baseline replica is busy),
-        cloud replicas at the rental rate, billed cold start = model load time.
+        cloud replicas at the rental rate, billed cold start = model load time, each replica
+        serving :attr:`output_tokens_per_s` (the latency-aware capacity). Staff time is left
+        out: it is a fixed cost per deployment, so it does not change which split is cheapest.
         """
         if self.owned_usd_per_replica_hour_full_load is None:
             raise ValueError(f"no purchase price for {self.gpu_id} in the catalog: no owned baseline")
         return dict(owned_usd_per_replica_hour=self.owned_usd_per_replica_hour_full_load,
                     cloud_usd_per_replica_hour=self.cloud_usd_per_replica_hour,
-                    replica_output_tokens_per_s=self.capacity.output_tokens_per_s,
+                    replica_output_tokens_per_s=self.output_tokens_per_s,
                     cloud_cold_start_s=self.cold_start_s)
 
 
 def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offering: str | None = None,
                       precision: str = "bf16", n_gpus: int = 1, energy: str = "us-industrial-colo",
-                      read_gbps: float = 2.0, max_utilization: float = 1.0) -> CorrectedOptions:
+                      read_gbps: float = 2.0, max_utilization: float = 1.0,
+                      slo: SLO | None = CAPACITY_SLO,
+                      staff_fraction: float = economics.SELF_HOSTED_STAFF_FRACTION,
+                      cloud_staff_fraction: float = economics.CLOUD_STAFF_FRACTION) -> CorrectedOptions:
     """Price a workload the utilization-aware way on one GPU type, against hosted APIs.
 
-    Throughput from :func:`hwcost.perf.estimate`: replica capacity at the largest batch that
-    fits memory (no latency target), single-request time at batch 1 (for scale-to-zero
-    sessions). The precision is ``precision`` if the model fits, else the best that does
+    Replica capacity is the highest Poisson request rate one replica serves within ``slo``
+    (:func:`hwcost.serving.max_rate`: continuous batching, latency at the SLO's percentile,
+    at most 90 % of saturation) times the output tokens per request; with ``slo=None``, the
+    throughput at the largest batch memory holds (:func:`hwcost.perf.estimate`, no latency
+    target, an optimistic bound for interactive traffic). Single-request time at batch 1
+    (for scale-to-zero sessions). The precision is ``precision`` if the model fits, else the best that does
     (:func:`fitting_precision`). Options:
 
     - cloud, always on: the catalog's cheapest on-demand ``provider`` offer for ``gpu``,
       replicas for the busiest hour running 24 h (a replica on part of a multi-GPU bundle
-      pays the whole bundle);
+      pays the whole bundle), plus ``cloud_staff_fraction`` of an administrator (also added
+      to scale-to-zero);
     - cloud, scale to zero: the same rate, an instance started per burst of requests and
       stopped after 5 idle minutes, billed at the offer's granularity; each start bills and
       waits the model load (weights / ``read_gbps``);
     - self-hosted: the catalog's typical purchase price and server share, 3 years, the
       ``energy`` setting's electricity and PUE, power at idle draw for the idle share of the
-      day (:data:`IDLE_POWER_FRACTION`); no staff time;
+      day (:data:`IDLE_POWER_FRACTION`), plus ``staff_fraction`` of an administrator
+      (:func:`hwcost.economics.operations_usd_per_year`);
     - API: the cheapest and dearest offer for the model's size class
       (:func:`hwcost.economics.api_offers_for_class`).
 
@@ -1818,10 +1837,21 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
         Storage read rate for the model load of a cold start. [GB/s]
     max_utilization : float
         Busy share at which another replica is added, in (0, 1]. [-]
+    slo : SLO or None
+        Latency targets the capacity must meet (default :data:`CAPACITY_SLO`); None for
+        the largest batch memory holds.
+    staff_fraction, cloud_staff_fraction : float
+        Share of one administrator for owned GPUs and for a serving stack on rented ones
+        (defaults 0.10 and 0.05; 0 leaves staff out). [-]
 
     Returns
     -------
     CorrectedOptions
+
+    Raises
+    ------
+    ValueError
+        When no request rate meets ``slo`` on one replica.
     """
     if not isinstance(workload, Workload):
         raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
@@ -1838,9 +1868,23 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
                   input_tokens=w.input_tokens, output_tokens=w.output_tokens)
     full = _est(w.model, g.id, n_gpus=n_gpus, precision=prec, batch_size="max",
                 input_tokens=w.input_tokens, output_tokens=w.output_tokens)
+    limit = None
+    if slo is None:
+        capacity_tps = full.output_tokens_per_s
+    else:
+        if not isinstance(slo, SLO):
+            raise ValueError(f"slo must be a hwcost.workload.SLO or None, got {type(slo).__name__}")
+        limit = serving.max_rate(w.model, g.id, w, slo, n_gpus=n_gpus, precision=prec)
+        if not limit.feasible:
+            raise ValueError(f"{w.model} on {n_gpus} x {g.id} at {prec} meets no request rate within "
+                             f"{slo}: {limit.reason}")
+        capacity_tps = limit.output_tokens_per_s
+    ops_own = economics.operations_usd_per_year(economics._non_negative("staff_fraction", staff_fraction))
+    ops_cloud = economics.operations_usd_per_year(
+        economics._non_negative("cloud_staff_fraction", cloud_staff_fraction))
     rate = economics.cloud_rate(provider, g.id, offering=offering)
     cold = perf.model_load_seconds(w.model, prec, read_gbps)
-    common = dict(output_tokens_per_s=full.output_tokens_per_s, n_gpus=n_gpus,
+    common = dict(output_tokens_per_s=capacity_tps, n_gpus=n_gpus,
                   max_utilization=max_utilization, single_request_s=single.e2e_s)
     whole = rate.gpus_per_instance > n_gpus
     always = rate.deployment(whole_instance=whole, label="cloud always on", **common)
@@ -1856,19 +1900,20 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
 
     def add(option, kind, d, cost, text, precision_=prec, gpu_id=g.id):
         rows.append(dict(option=option, kind=kind, gpu_id=gpu_id, n_gpus=n_gpus, precision=precision_,
-                         usd_per_hour=d.usd_per_replica_hour, output_tokens_per_s=full.output_tokens_per_s,
+                         usd_per_hour=d.usd_per_replica_hour, output_tokens_per_s=capacity_tps,
                          utilization=cost.utilization, replicas_peak=cost.replicas_peak,
                          usd_per_day=cost.usd_per_day, usd_per_request=cost.usd_per_request,
                          usd_per_million_tokens=cost.usd_per_million_tokens,
                          cold_start_request_share=cost.cold_start_request_share, notes=text))
 
     c1 = economics.request_cost(w, always)
-    add(f"{rate.provider} {g.id}, always on", OPTION_KINDS[0], always, c1,
-        f"{rate.offer_id}, {_usd(rate.usd_per_gpu_hour)}/GPU-h as of catalog")
-    c2 = economics.request_cost(w, s2z)
+    staff = f"; staff {_usd(ops_cloud)}/year" if ops_cloud else ""
+    add(f"{rate.provider} {g.id}, always on", OPTION_KINDS[0], always, _with_staff(c1, w, ops_cloud),
+        f"{rate.offer_id}, {_usd(rate.usd_per_gpu_hour)}/GPU-h as of catalog{staff}")
+    c2 = _with_staff(economics.request_cost(w, s2z), w, ops_cloud)
     add(f"{rate.provider} {g.id}, scale to zero", OPTION_KINDS[1], s2z, c2,
         f"{cold:.0f} s cold start (weights at {read_gbps:g} GB/s), billed per "
-        f"{rate.billing_granularity_s:g} s")
+        f"{rate.billing_granularity_s:g} s{staff}")
     tco = owned_full = None
     try:
         base = economics.tco_from_catalog(g.id, energy=energy, n_gpus=n_gpus)
@@ -1876,12 +1921,14 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
         notes.append(f"no self-hosted option: {exc}")
     else:
         owned_full = economics.self_hosted_tco(base).usd_per_hour
-        load = IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * c1.utilization
-        tco = economics.self_hosted_tco(base.replace(average_load=min(load, 1.0)))
+        load = float(economics.average_load(c1.utilization))
+        tco = economics.self_hosted_tco(base.replace(average_load=min(load, 1.0),
+                                                     operations_usd_per_year=ops_own))
         own = economics.Deployment(usd_per_gpu_hour=tco.usd_per_gpu_hour, label="self-hosted", **common)
         add(f"self-hosted {n_gpus} x {g.id}", OPTION_KINDS[2], own, economics.request_cost(w, own),
             f"{_usd(base.gpu_usd)} per GPU + {_usd(base.server_share_usd)} server share, "
-            f"{base.amortization_years:g} years, {energy}; no staff time")
+            f"{base.amortization_years:g} years, {energy}; "
+            + (f"staff {_usd(ops_own)}/year" if ops_own else "no staff time"))
     offers = economics.api_offers_for_class(w.model)
     picks = offers.iloc[[0, -1]] if len(offers) > 1 else offers
     for _, o in picks.iterrows():
@@ -1901,7 +1948,20 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
                             capacity=full, single=single, cloud=rate,
                             cloud_usd_per_replica_hour=always.usd_per_replica_hour, tco=tco,
                             owned_usd_per_replica_hour_full_load=owned_full, cold_start_s=cold,
-                            api_offers=offers, table=table, notes=tuple(notes))
+                            api_offers=offers, table=table, notes=tuple(notes),
+                            output_tokens_per_s=float(capacity_tps), slo=slo, rate_limit=limit,
+                            operations_usd_per_year=float(ops_own),
+                            cloud_operations_usd_per_year=float(ops_cloud))
+
+
+def _with_staff(cost: economics.RequestCost, w: Workload, usd_per_year: float) -> economics.RequestCost:
+    """``cost`` with a fixed yearly staff cost added, spread over the day's requests."""
+    per_day = cost.usd_per_day + usd_per_year / (economics.HOURS_PER_YEAR / 24)
+    return dataclasses.replace(
+        cost, usd_per_day=per_day, usd_per_request=per_day / w.requests_per_day,
+        usd_per_million_tokens=per_day / (w.requests_per_day * w.tokens_per_request) * 1e6,
+        usd_per_million_output_tokens=per_day / (w.requests_per_day * w.output_tokens) * 1e6,
+        usd_per_month=per_day * economics.HOURS_PER_MONTH / 24)
 
 
 def _typed_frame(rows, columns, floats=(), ints=()) -> pd.DataFrame:

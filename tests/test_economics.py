@@ -751,3 +751,26 @@ def test_break_even_utilization_within_a_horizon():
     # too short a horizon: no utilization is enough
     assert e.break_even_utilization(_simple_tco(), 1.0, months=6) is None
     assert e.break_even_utilization(_simple_tco(), 1.0, months=24) > e.break_even_utilization(_simple_tco(), 1.0)
+
+
+def test_operations_usd_per_year_known_answers_and_recommend_reexport():
+    from hwcost import recommend
+
+    # a share of one administrator: wage / wage share of total compensation (BLS figures)
+    assert e.operations_usd_per_year(0.1) == pytest.approx(0.1 * 90_520 / 0.70)
+    assert e.operations_usd_per_year(e.CLOUD_STAFF_FRACTION) == pytest.approx(0.05 * 90_520 / 0.70)
+    assert e.SELF_HOSTED_STAFF_FRACTION == 0.10
+    np.testing.assert_allclose(e.operations_usd_per_year(np.array([0.0, 0.2]), wage_usd_per_year=70_000,
+                                                         wage_share=0.7), [0.0, 20_000.0])
+    with pytest.raises(ValueError, match="staff_fraction"):
+        e.operations_usd_per_year(-0.1)
+    # recommend prices staff with the same function and constants (one definition)
+    assert recommend.operations_usd_per_year is e.operations_usd_per_year
+    assert recommend.SELF_HOSTED_STAFF_FRACTION == e.SELF_HOSTED_STAFF_FRACTION
+
+
+def test_idle_power_fraction_single_definition():
+    from hwcost import seed
+
+    assert seed.IDLE_POWER_FRACTION == e.IDLE_POWER_FRACTION
+    assert e.average_load(0.5) == pytest.approx(e.IDLE_POWER_FRACTION + (1 - e.IDLE_POWER_FRACTION) * 0.5)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from hwcost import catalog, economics, perf, seed
+from hwcost.workload import SLO
 
 
 @pytest.fixture(scope="module")
@@ -530,17 +531,28 @@ def test_corrected_options_known_answers(s2_options):
     assert list(dict.fromkeys(t["kind"])) == list(seed.OPTION_KINDS)
     assert o.precision == "int4" and "does not fit" in o.precision_note  # 70B on one 80 GB GPU
     always = o.row("cloud, always on")
-    # one replica, 24 h at the catalog's RunPod community H100 rate
+    # one replica, 24 h at the catalog's RunPod community H100 rate, plus 5 % of an
+    # administrator (90,520 USD wage / 0.70 wage share) spread over 365 days
     rate = economics.cloud_rate("runpod", "h100-sxm", offering="community").usd_per_gpu_hour
-    assert always["usd_per_day"] == pytest.approx(24 * rate)
-    assert always["usd_per_request"] == pytest.approx(24 * rate / 2000)
-    tps = o.capacity.output_tokens_per_s
+    staff_day = 0.05 * 90_520 / 0.70 / 365
+    assert o.cloud_operations_usd_per_year == pytest.approx(0.05 * 90_520 / 0.70)
+    assert always["usd_per_day"] == pytest.approx(24 * rate + staff_day)
+    assert always["usd_per_request"] == pytest.approx((24 * rate + staff_day) / 2000)
+    assert always["usd_per_million_tokens"] == pytest.approx((24 * rate + staff_day) / (2000 * 700) * 1e6)
+    # capacity: the highest rate within the default SLO, below the largest-batch throughput
+    tps = o.output_tokens_per_s
+    assert o.slo == seed.CAPACITY_SLO and o.rate_limit.feasible
+    assert tps == pytest.approx(o.rate_limit.requests_per_s * 200)
+    assert o.rate_limit.ttft_s <= seed.CAPACITY_SLO.ttft_s and o.rate_limit.tpot_s <= seed.CAPACITY_SLO.tpot_s
+    assert 0 < tps < o.capacity.output_tokens_per_s
     assert always["utilization"] == pytest.approx(2000 * 200 / (86_400 * tps))
     s2z = o.row("cloud, scale to zero")
     assert s2z["usd_per_day"] <= always["usd_per_day"] + 24 * o.cold_start_s / 3600 * rate + 1e-9
     assert o.cold_start_s == pytest.approx(perf.model_load_seconds("llama-3.1-70b", "int4", 2.0))
     own = o.row("self-hosted")
-    assert own["usd_per_hour"] < o.owned_usd_per_replica_hour_full_load  # idle most of the day
+    assert o.operations_usd_per_year == pytest.approx(0.10 * 90_520 / 0.70)
+    # hardware idle most of the day: below the full-load rate once the staff share is taken out
+    assert own["usd_per_hour"] - o.operations_usd_per_year / 8760 < o.owned_usd_per_replica_hour_full_load
     api = t[t["kind"] == "API"]
     cheapest = economics.api_price(api.iloc[0]["option"].removeprefix("API "))
     assert api.iloc[0]["usd_per_request"] == pytest.approx(
@@ -549,6 +561,26 @@ def test_corrected_options_known_answers(s2_options):
     kw = o.hybrid_kwargs()
     assert kw["cloud_usd_per_replica_hour"] == pytest.approx(rate)
     assert kw["replica_output_tokens_per_s"] == tps and kw["cloud_cold_start_s"] == o.cold_start_s
+
+
+def test_corrected_options_latency_and_staff_options(s2_options):
+    w = seed.SCENARIOS[2].workload()
+    bare = seed.corrected_options(w, "h100-sxm", provider="runpod", offering="community", slo=None,
+                                  staff_fraction=0, cloud_staff_fraction=0)
+    # no latency target: the largest batch memory holds; no staff: the rent alone
+    assert bare.output_tokens_per_s == bare.capacity.output_tokens_per_s and bare.rate_limit is None
+    rate = economics.cloud_rate("runpod", "h100-sxm", offering="community").usd_per_gpu_hour
+    assert bare.row("cloud, always on")["usd_per_day"] == pytest.approx(24 * rate)
+    own, own0 = s2_options.row("self-hosted"), bare.row("self-hosted")
+    assert own["usd_per_day"] > own0["usd_per_day"]
+    # a tighter per-token target never raises the capacity
+    tight = seed.corrected_options(w, "h100-sxm", provider="runpod", offering="community",
+                                   slo=SLO(ttft_s=1.0, tpot_s=0.03))
+    assert tight.output_tokens_per_s <= s2_options.output_tokens_per_s
+    with pytest.raises(ValueError, match="meets no request rate"):
+        seed.corrected_options(w, "h100-sxm", slo=SLO(tpot_s=1e-4))
+    with pytest.raises(ValueError, match="staff_fraction"):
+        seed.corrected_options(w, "h100-sxm", staff_fraction=-0.1)
 
 
 def test_corrected_options_scale_with_volume(s2_options):

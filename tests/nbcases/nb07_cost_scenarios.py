@@ -13,6 +13,8 @@ PARAMS = {"requests_per_day": 20_000}
 
 MODEL, GPU, IN, OUT, RPD = "llama-3.1-70b", "h100-sxm", 500, 200, 2000
 HYBRID_RPD = 1_000_000
+ADMIN_USD = 90_520 / 0.70  # BLS median wage grossed up by the 70% wage share
+OPS_SELF, OPS_CLOUD = 0.10 * ADMIN_USD, 0.05 * ADMIN_USD  # default staff shares (10 %, 5 %)
 
 
 def _blended(api_id):
@@ -32,11 +34,18 @@ def check_default(r):
     # 70B on one 80 GB H100: not at 16-bit, yes at the recorded precision
     assert not perf.estimate(MODEL, GPU, precision="bf16", input_tokens=IN, output_tokens=OUT).fits
     assert perf.estimate(MODEL, GPU, precision=r["precision"], input_tokens=IN, output_tokens=OUT).fits
-    # always-on cloud: the catalog rate for 24 h, shared by the day's requests
+    # capacity within the latency targets (1 s first token, 100 ms per token, p95) is below
+    # the throughput of the largest batch memory holds, and meets the targets
+    assert 0 < r["capacity_output_tokens_per_s"] < r["max_batch_output_tokens_per_s"]
+    assert r["capacity_ttft_s"] <= 1.0 and r["capacity_tpot_s"] <= 0.1
+    assert r["ops_self_usd_per_year"] == pytest.approx(OPS_SELF, rel=1e-5)
+    assert r["ops_cloud_usd_per_year"] == pytest.approx(OPS_CLOUD, rel=1e-5)
+    # always-on cloud: the catalog rate for 24 h plus a day of staff time, shared by the day's requests
     rate = economics.cloud_rate("runpod", GPU).usd_per_gpu_hour
+    day = rate * 24 + OPS_CLOUD / 365
     assert r["cloud_usd_per_hour"] == pytest.approx(rate)
-    assert r["usd_per_request_always_on"] == pytest.approx(rate * 24 / RPD, rel=1e-5)
-    assert r["usd_per_million_tokens_always_on"] == pytest.approx(rate * 24 / (RPD * (IN + OUT)) * 1e6, rel=1e-5)
+    assert r["usd_per_request_always_on"] == pytest.approx(day / RPD, rel=1e-5)
+    assert r["usd_per_million_tokens_always_on"] == pytest.approx(day / (RPD * (IN + OUT)) * 1e6, rel=1e-5)
     assert r["utilization_always_on"] == pytest.approx(
         RPD * OUT / (86_400 * r["capacity_output_tokens_per_s"]), rel=1e-4)
     # at 2,000 requests/day a request arrives every 43 s, inside the 5-minute idle timeout:
@@ -48,16 +57,16 @@ def check_default(r):
     assert r["usd_per_request_api_cheapest"] == pytest.approx(
         (IN * api.usd_per_million_input_tokens + OUT * api.usd_per_million_output_tokens) / 1e6, rel=1e-5)
     assert r["cheapest_option_kind"] == "API"
-    # crossover: one owned replica's monthly cost / the dearest API's price per token
+    # crossover: one owned replica's monthly cost with staff / the dearest API's price per token
+    owned_staffed = r["owned_usd_per_replica_hour"] + OPS_SELF / 8760
+    assert r["owned_with_staff_usd_per_replica_hour"] == pytest.approx(owned_staffed, rel=1e-5)
     offers = economics.api_offers_for_class(MODEL)
     dearest = max(_blended(i) for i in offers["id"])
-    assert r["crossover_tokens_per_month_low"] == pytest.approx(
-        r["owned_usd_per_replica_hour"] * 730 / (dearest / 1e6), rel=1e-5)
+    assert r["crossover_tokens_per_month_low"] == pytest.approx(owned_staffed * 730 / (dearest / 1e6), rel=1e-5)
     assert r["crossover_tokens_per_month_high"] >= r["crossover_tokens_per_month_low"]
     assert r["volume_tokens_per_month"] == pytest.approx(RPD * (IN + OUT) * 730 / 24)
     assert r["self_hosted_usd_per_million_tokens_at_capacity"] == pytest.approx(
-        r["owned_usd_per_replica_hour"] / (r["capacity_output_tokens_per_s"] * (IN + OUT) / OUT * 3600) * 1e6,
-        rel=1e-5)
+        owned_staffed / (r["capacity_output_tokens_per_s"] * (IN + OUT) / OUT * 3600) * 1e6, rel=1e-5)
     _check_hybrid(r, rate)
 
 
@@ -68,6 +77,10 @@ def _check_hybrid(r, rate):
     assert r["hybrid_owned_to_rented_cost_ratio"] == pytest.approx(owned / rate, rel=1e-5)
     assert r["hybrid_usd_per_day_all_owned"] == pytest.approx(peak * owned * 24, rel=1e-5)
     assert r["hybrid_usd_per_day_optimum"] <= min(r["hybrid_usd_per_day_all_cloud"], r["hybrid_usd_per_day_all_owned"])
+    # staff time adds at most both shares to a split, at least the smaller one
+    assert 0 <= r["hybrid_optimum_owned_with_staff"] <= peak
+    extra = r["hybrid_usd_per_day_optimum_with_staff"] - r["hybrid_usd_per_day_optimum"]
+    assert OPS_CLOUD / 365 * (1 - 1e-4) <= extra <= (OPS_SELF + OPS_CLOUD) / 365 * (1 + 1e-4)
     # marginal rule: own the i-th replica when it is needed in more than 24 x owned / rented
     # hours of the day (cold starts, billed to rented replicas, only tilt ties towards owning)
     w = Workload(MODEL, HYBRID_RPD, IN, OUT, daily_profile=BUSINESS_HOURS_PROFILE)
@@ -89,6 +102,7 @@ def check_alternative(r, d):
     assert r["volume_tokens_per_month"] == pytest.approx(10 * d["volume_tokens_per_month"])
     # what does not depend on the volume
     for key in ("crossover_tokens_per_month_low", "crossover_tokens_per_month_high", "hybrid_optimum_owned",
-                "n_scenario_lines", "s1_recomputed_usd_per_request", "capacity_output_tokens_per_s"):
+                "n_scenario_lines", "s1_recomputed_usd_per_request", "capacity_output_tokens_per_s",
+                "hybrid_optimum_owned_with_staff", "ops_self_usd_per_year"):
         assert r[key] == pytest.approx(d[key]), key
     assert math.isclose(r["cloud_usd_per_hour"], d["cloud_usd_per_hour"])

@@ -49,7 +49,7 @@ OFFER_COLUMNS = (
 
 TOKEN_COST_COLUMNS = (
     "id", "provider", "pricing", "gpu_id", "gpus_per_instance", "usd_per_gpu_hour", "fits",
-    "n_gpus", "batch_size", "output_tokens_per_s", "tpot_s", "usd_per_replica_hour",
+    "n_gpus", "batch_size", "output_tokens_per_s", "tpot_s", "ttft_s", "usd_per_replica_hour",
     "usd_per_million_output_tokens", "usd_per_million_tokens", "one_replica_usd_per_hour",
     "one_replica_usd_per_million_output_tokens", "reason",
 )
@@ -214,7 +214,11 @@ def token_costs(model, *, prices: pd.DataFrame | None = None, precision: str = "
     For each GPU type the replica is the fewest GPUs that hold ``batch_size`` sequences of
     ``input_tokens + output_tokens`` (:func:`hwcost.perf.min_gpus_to_fit`), and its
     throughput is :func:`hwcost.perf.estimate`'s ``output_tokens_per_s`` at that batch
-    (prefill time included). Each offer is then priced:
+    (prefill time included). That throughput assumes every paid hour runs the full batch;
+    its latency is in the ``tpot_s`` (time per output token of each sequence) and ``ttft_s``
+    (first token when the whole batch's prompts are prefilled together: an upper bound for a
+    continuous-batching server, where a new request waits for its own prompt) columns, to
+    check against a latency target. Each offer is then priced:
 
     - ``usd_per_replica_hour = n_gpus * usd_per_gpu_hour`` (GPUs rented at the offer's
       per-GPU price: the other GPUs of a bundle run further replicas, and providers that
@@ -285,7 +289,7 @@ def token_costs(model, *, prices: pd.DataFrame | None = None, precision: str = "
             whole = math.ceil(e.n_gpus / int(r["gpus_per_instance"])) * float(r["usd_per_hour"])
             per_out = economics.cost_per_million_tokens(replica, e.output_tokens_per_s, u)
             row.update(n_gpus=e.n_gpus, batch_size=e.batch_size, output_tokens_per_s=e.output_tokens_per_s,
-                       tpot_s=e.tpot_s, usd_per_replica_hour=replica,
+                       tpot_s=e.tpot_s, ttft_s=e.ttft_s, usd_per_replica_hour=replica,
                        usd_per_million_output_tokens=per_out,
                        usd_per_million_tokens=per_out * o / (i + o),
                        one_replica_usd_per_hour=whole,
@@ -298,7 +302,7 @@ def token_costs(model, *, prices: pd.DataFrame | None = None, precision: str = "
             out[col] = None
     for col in ("n_gpus", "batch_size"):
         out[col] = pd.array([None if v is None or v != v else int(v) for v in out[col]], dtype="Int64")
-    for col in ("output_tokens_per_s", "tpot_s", "usd_per_replica_hour", "usd_per_million_output_tokens",
+    for col in ("output_tokens_per_s", "tpot_s", "ttft_s", "usd_per_replica_hour", "usd_per_million_output_tokens",
                 "usd_per_million_tokens", "one_replica_usd_per_hour", "one_replica_usd_per_million_output_tokens"):
         out[col] = _nullable(None if v is None or v != v else v for v in out[col])
     order = out["usd_per_million_output_tokens"].astype("float64").fillna(np.finfo(float).max)

@@ -38,6 +38,8 @@ def _check_common(r, gpu_id):
     e = perf.estimate(r["model"], r["cheapest_token_gpu"], n_gpus=r["cheapest_token_n_gpus"],
                       precision=r["precision"], batch_size=r["batch_size"], input_tokens=500, output_tokens=200)
     assert r["cheapest_token_output_tokens_per_s"] == pytest.approx(e.output_tokens_per_s, rel=1e-4)
+    # the ranked offers meet the per-token latency target at that batch (default 100 ms)
+    assert r["cheapest_token_tpot_s"] == pytest.approx(e.tpot_s, rel=1e-4) and r["cheapest_token_tpot_s"] <= 0.1
     # cost scales as 1 / utilization
     assert r["utilization_cost_ratio"] == pytest.approx(1 / r["utilization"], rel=1e-4)
     # bandwidth value: the on-demand offer with the lowest USD per TB/s-hour

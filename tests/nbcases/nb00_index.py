@@ -1,4 +1,4 @@
-from hwcost import catalog
+from hwcost import catalog, report
 
 STEM = "00_index"
 # a threshold longer than any price's age flags nothing
@@ -9,6 +9,8 @@ def check_default(r):
     assert r["n_gpus_in_catalog"] == len(catalog.gpus())
     assert r["n_models_in_catalog"] == len(catalog.llms())
     assert r["n_benchmarks"] >= 30
+    # the index lists every notebook of the collection, itself included
+    assert r["n_notebooks"] == len(report.notebooks()) >= 10
 
 
 def check_alternative(r, default):

@@ -1878,7 +1878,9 @@ def summary(table: pd.DataFrame, n: int | None = 8, *, why: bool = False) -> pd.
 
     Columns: :data:`SUMMARY_COLUMNS` (latencies renamed with the SLO percentile, ``ttft_p95_s``
     at the default 95), plus ``why`` when asked. Latencies that are not modelled (APIs) read
-    ``not modelled``; GPU counts of APIs read ``-``. No NaN is left.
+    ``not modelled``; GPU counts and utilization of APIs read ``-`` (an API bills tokens, so
+    nothing paid for sits idle; its 1.0 in :func:`rank` is not a measured load). No NaN is
+    left.
     """
     rows = table if n is None else table.head(n)
     cols = dict(SUMMARY_COLUMNS)
@@ -1889,7 +1891,8 @@ def summary(table: pd.DataFrame, n: int | None = 8, *, why: bool = False) -> pd.
     out = rows[list(cols) + (["why"] if why else [])].rename(columns=cols).copy()
     out["total_usd"] = out["total_usd"].round(0).astype("int64")
     out["usd_per_million_tokens"] = out["usd_per_million_tokens"].round(3)
-    out["utilization"] = out["utilization"].round(3)
+    out["utilization"] = ["-" if k == "api" or pd.isna(v) else round(float(v), 3)
+                          for v, k in zip(out["utilization"], rows["kind"])]
     for col in (cols["ttft_s"], cols["tpot_s"]):
         out[col] = [("not modelled" if k == "api" else "n/a") if pd.isna(v) else round(float(v), 3)
                     for v, k in zip(out[col], rows["kind"])]

@@ -598,6 +598,9 @@ def test_best_by_kind_and_summary(small_8b):
     assert not s.isna().any().any()
     api = s[s["kind"] == "api"]
     assert len(api) and (api["ttft_p95_s"] == "not modelled").all() and (api["gpus_total"] == "-").all()
+    assert (api["utilization"] == "-").all()
+    gpu = s[s["kind"] != "api"]
+    assert gpu["utilization"].map(lambda u: isinstance(u, float) and 0 < u <= 1).all()
 
 
 def test_pareto_front_hand_built():

@@ -49,6 +49,18 @@ def _check_common(r):
     assert r["article_rtx4090-electricity"] == "disagrees"
     assert r["article_h100x8-capex"] == "implausible input"
     assert r["refresh_4090_relative_cost"] > 0 and r["refresh_h100_relative_cost"] > 0
+    # staff: the yearly amount per machine over 8,760 h, divided by the busy share; the server's
+    # is shared by its 8 GPUs
+    for g in ("rtx-4090", "rtx-6000-ada"):
+        assert r[f"{g}_operations_usd_per_busy_gpu_hour"] == pytest.approx(
+            r["ops_card_usd_per_year"] / 8760 / r["utilization"], rel=1e-4)
+    assert r["h100-sxm_operations_usd_per_busy_gpu_hour"] == pytest.approx(
+        r["ops_server_usd_per_year"] / 8 / 8760 / r["utilization"], rel=1e-4)
+    # a business staffing owned hardware at 10 % of an administrator and rented GPUs at 5 %
+    # (BLS median wage / 0.70 wage share) pays the difference over this notebook's card upkeep
+    admin = 90_520 / 0.70
+    assert r["business_extra_usd_per_busy_gpu_hour"] == pytest.approx(
+        ((0.10 - 0.05) * admin - r["ops_card_usd_per_year"]) / 8760 / r["utilization"], rel=1e-4)
 
 
 def check_default(r):

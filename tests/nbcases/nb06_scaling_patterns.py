@@ -30,6 +30,8 @@ def _common(r):
     t = r["pp_tpot_batch1"]
     for link in ("nvlink", "pcie"):
         assert t[f"pipeline parallel, {link}"] > t[f"tensor parallel, {link}"]
+        # nor one GPU's: a token still passes every layer, plus per-stage costs and hand-offs
+        assert t[f"pipeline parallel, {link}"] >= {int(k): v for k, v in r["tp_step_s"].items()}[1]
     # concurrency: the SLO never allows more than memory and the TPOT target
     assert 0 < r["users_per_replica"]
     assert r["sequences_within_tpot"] <= r["max_sequences"]

@@ -73,6 +73,11 @@ def check_default(r):
     _common(r, DEFAULT["model"], DEFAULT["gpu"], "bf16")
     # 141 GB of 16-bit weights need four 80 GB GPUs (heads allow 1, 2, 4, 8); 4-bit fit one
     assert r["n_gpus_by_precision"]["bf16"] == 4 and r["n_gpus_by_precision"]["int4"] == 1
+    # what-ifs at their defaults (keep 80% of layers, 80% of prompts, a half-depth student):
+    # each saves something, less than all; halving the layers saves more than dropping a fifth
+    saved = r["what_if_saving"]
+    assert all(0 < v < 1 for v in saved.values())
+    assert saved["distillation"] > saved["layer pruning"]
 
 
 def check_alternative(r, default):

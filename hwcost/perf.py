@@ -130,6 +130,11 @@ LINK_EFFICIENCY = 0.8
 PCIE_GBPS = {3: 16.0, 4: 32.0, 5: 64.0, 6: 128.0, 7: 256.0}
 # Largest GPU count tried when looking for the smallest replica that fits.
 MAX_GPUS = 128
+# Device memory is sold in binary units: an "80 GB" H100 holds 80 GiB = 85.9e9 bytes (HBM and
+# GDDR parts come in power-of-two densities; nvidia-smi reports 81,559 MiB for an H100 SXM,
+# with the remainder held back by the driver and ECC, which the engine reserve covers).
+# Everything hwcost reports in GB (weights_gb, kv_cache_gb, memory_per_gpu_gb) is 10^9 bytes.
+DEVICE_MEMORY_BYTES_PER_GB = 2**30
 
 _HERE = Path(__file__).resolve().parent
 ENGINES_PATH = _HERE / "engines.json"
@@ -587,7 +592,7 @@ def _features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> 
     link_bw, link_lat = _link(g, n, cal)
     cap = spec.get("max_batch_size")
     f.update({
-        "mem": float(g.memory_gb) * 1e9, "bw": float(g.mem_bw_gbps) * 1e9,
+        "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
         "peak": _peak_flops(g, precision, spec),
         "link_bw": link_bw, "link_lat": link_lat,
         "n": float(n), "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
@@ -1100,6 +1105,7 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
             what = f"batch {b}" if not want_max else "even one sequence"
             reason = (f"{what} of {i}+{o} tokens needs {need:.1f} GB per GPU but {engine_id} "
                       f"can use {usable:.1f} GB of each {g.memory_gb:g} GB {g.id} "
+                      f"({g.memory_gb * DEVICE_MEMORY_BYTES_PER_GB / 1e9:.1f} x 10^9 bytes) "
                       f"(weights {f['w_bytes'] / n / 1e9:.1f} GB per GPU on {n} GPU(s))")
             s_n = min_gpus_to_fit(m, g, precision, batch_size=max(b, 1), input_tokens=i,
                                   output_tokens=o, kv_precision=kv_precision, engine=engine_id,
@@ -1298,7 +1304,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     f["ovh"] = _overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
                                  f["n_layers"], f["moe_visits"], cal.moe_expert_overhead_factor)
     f["ovh_prefill"] = f["ovh"] * cal.prefill_overhead_ratio
-    f["mem"] = np.array([float(g.memory_gb) * 1e9 for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
+    f["mem"] = np.array([float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB for g in gs]).reshape(
+        1, G, 1, 1, 1, 1, 1)
     f["bw"] = np.array([float(g.mem_bw_gbps) * 1e9 for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
     links = np.array([[_link(g, n, cal) for n in ns] for g in gs])  # (G, N, 2)
     f["link_bw"] = links[:, :, 0].reshape(1, G, 1, N, 1, 1, 1)

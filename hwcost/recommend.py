@@ -60,7 +60,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import catalog
+from . import catalog, economics
 # staff-time pricing lives in economics; re-exported here for callers of recommend
 from .economics import (ADMIN_WAGE_USD_PER_YEAR, CLOUD_STAFF_FRACTION, SELF_HOSTED_STAFF_FRACTION,  # noqa: F401
                         WAGE_SHARE_OF_COMPENSATION, operations_usd_per_year)
@@ -735,7 +735,7 @@ BATCH_GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 
 _LIGHT = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75)
 SIMULATED_CONFIGS = 6  # leading configurations checked with the serving simulator
 SIM_REQUESTS = 1000  # simulated requests per check
-IDLE_POWER_FRACTION = 0.2  # share of board power an idle GPU draws (economics: 10-20 %)
+IDLE_POWER_FRACTION = economics.IDLE_POWER_FRACTION  # one assumption for the whole package
 MAX_GPUS_PER_MACHINE = 8  # per-GPU cloud offers: GPUs rentable together in one machine
 
 COLUMNS = (
@@ -1382,7 +1382,7 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
             fails.append(f"price: {inputs}")
             total, usd_gpu_h = 0.0, None
         else:
-            load = IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * busy
+            load = economics.average_load(busy, IDLE_POWER_FRACTION)
             parts = economics.self_hosted_usd_per_gpu_hour(
                 inputs["gpu_usd"], inputs["tdp_w"], inputs["usd_per_kwh"], n_gpus=gpus,
                 server_share_usd=inputs["server_share_usd"], pue=inputs["pue"],

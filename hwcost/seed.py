@@ -1650,6 +1650,12 @@ def _fmt_range(value, low, high) -> str:
     return _fmt(value)
 
 
+def _signed_pct(d: float) -> str:
+    """A difference in whole percent with its sign; one that rounds to zero reads "0"."""
+    text = f"{d:+,.0f}"
+    return "0" if text in ("+0", "-0") else text
+
+
 def readable_audit(df: pd.DataFrame | None = None, *, width: int = 90) -> pd.DataFrame:
     """The audit as a table to read: numbers formatted, long text shortened.
 
@@ -1680,7 +1686,7 @@ def readable_audit(df: pd.DataFrame | None = None, *, width: int = 90) -> pd.Dat
                        zip(df["recomputed_value"], df["recomputed_low"], df["recomputed_high"])],
         "as_printed": df["as_written_value"].map(_fmt),
         "status": df["status"],
-        "difference_pct": [("" if pd.isna(d) else f"{float(d):+,.0f}") for d in df["difference_pct"]],
+        "difference_pct": [("" if pd.isna(d) else _signed_pct(float(d))) for d in df["difference_pct"]],
         "reason": df["reason"].map(short),
     })
     return out.reset_index(drop=True)

@@ -611,3 +611,8 @@ def dataclasses_replace(obj, **changes):
     import dataclasses
 
     return dataclasses.replace(obj, **changes)
+
+
+def test_signed_pct_never_prints_minus_zero():
+    assert seed._signed_pct(-0.3) == "0" and seed._signed_pct(0.2) == "0"
+    assert seed._signed_pct(-12.6) == "-13" and seed._signed_pct(1616.4) == "+1,616"

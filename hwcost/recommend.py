@@ -1526,7 +1526,11 @@ def _finish(rows: list[dict], workload: Workload, constraints: Constraints,
         else:  # "9304% more" reads worse than "94 times"
             text = f"costs {ratio:.3g} times as much as #1: {_cost_driver(r, top)}"
         if r["pareto"]:
-            text += "; on the cost-latency frontier (faster than every cheaper option)"
+            cheaper_api = any(o["kind"] == "api" for o in ok[:i])
+            text += ("; on the cost-latency frontier (faster than every cheaper option whose "
+                     "latency is modelled; cheaper hosted APIs are not compared on latency)"
+                     if cheaper_api else
+                     "; on the cost-latency frontier (faster than every cheaper option)")
         elif r["e2e_s"] is not None:
             dom = next((o for o in ok[:i] if o["e2e_s"] is not None and o["e2e_s"] <= r["e2e_s"]),
                        None)

@@ -733,3 +733,13 @@ def test_staff_time_is_priced_by_default():
     assert c.operations_usd_per_year == pytest.approx(0.1 * 90_520 / 0.70)
     assert c.cloud_operations_usd_per_year == pytest.approx(0.05 * 90_520 / 0.70)
     assert Constraints(slo=SLO1, operations_usd_per_year=0).operations_usd_per_year == 0
+
+
+def test_frontier_reason_does_not_claim_speed_over_apis():
+    c = Constraints(slo=SLO1, gpus=("h100-sxm", "rtx-4090"), providers=("runpod", "deepinfra"))
+    t = recommend.rank(W70, c, simulate=False)
+    ok = t[t["feasible"]].reset_index(drop=True)
+    assert ok.loc[0, "kind"] == "api"  # at 2,000 requests a day an API is cheapest
+    frontier = ok[ok["pareto"] & (ok["kind"] != "api")]
+    assert len(frontier)
+    assert frontier["why"].str.contains("hosted APIs are not compared on latency").all()

@@ -237,6 +237,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
             f"{notebook.name} declares no parameter {', '.join(map(repr, unknown))}; "
             f"it declares: {', '.join(declared) or 'none'}"
         )
+    _absolute_table_paths()
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".ipynb")
@@ -271,6 +272,20 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
         if os.path.exists(tmp):
             os.unlink(tmp)
     return output
+
+
+def _absolute_table_paths() -> None:
+    """Make ``HWCOST_<TABLE>_CSV`` paths absolute before a kernel starts.
+
+    Notebooks execute with ``notebooks/`` as their working directory; a relative path the user
+    gave from where they ran the command must still point at their file.
+    """
+    from .catalog import ENV_VARS
+
+    for var in ENV_VARS.values():
+        value = os.environ.get(var)
+        if value and not os.path.isabs(value):
+            os.environ[var] = str(Path(value).resolve())
 
 
 def strip_volatile(nb_json: dict) -> dict:

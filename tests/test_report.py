@@ -122,3 +122,19 @@ def test_report_renders_offline_with_every_chart(tmp_path):
         broken = int(re.search(r'data-broken="(\d+)"', dom).group(1))
         assert charts == _chart_count(path) and charts > 0, path.name
         assert broken == 0, f"{broken} charts did not render in {page.name}"
+
+
+def test_relative_table_paths_survive_the_notebook_working_directory(tmp_path, monkeypatch):
+    from hwcost import catalog
+
+    mine = tmp_path / "my_prices.csv"
+    mine.write_text((catalog.DATA_DIR / "cloud_prices.csv").read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(catalog.ENV_VARS["cloud_prices"], "my_prices.csv")
+    (tmp_path / "nbdir").mkdir()  # the kernel runs in the notebook's folder, not the caller's
+    nb = _tiny_notebook(tmp_path / "nbdir" / "t.ipynb",
+                        "from hwcost import catalog\nprint(catalog.cloud_prices().attrs['source_file'])")
+    (tmp_path / "sub").mkdir()
+    out = report.execute(nb, tmp_path / "sub" / "out.ipynb", {}, timeout_s=120)
+    printed = "".join(json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]).strip()
+    assert printed == str(mine.resolve())

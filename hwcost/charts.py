@@ -176,6 +176,48 @@ def scatter(df: pd.DataFrame, x: str, y: str, *, color: str | None = None, title
     return chart
 
 
+def shared_labels(df: pd.DataFrame, x: str, y: str, label: str, *, x_frac: float = 0.03,
+                  y_frac: float = 0.03, log_x: bool = False, log_y: bool = False) -> pd.Series:
+    """Text labels for a scatter, one per cluster of points that would overprint.
+
+    Points closer than ``x_frac`` of the x range and ``y_frac`` of the y range (measured on
+    a log axis where ``log_x``/``log_y``) form a cluster; its first point gets the members'
+    labels joined by " / ", the others get "".
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``df.index``.
+    """
+    import numpy as np
+
+    df = _require(df, [x, y, label]).set_axis(df.index)
+
+    def scaled(col, log):
+        v = df[col].astype(float).to_numpy()
+        if log:
+            v = np.log10(np.maximum(v, 1e-300))
+        span = float(np.nanmax(v) - np.nanmin(v)) or 1.0
+        return (v - np.nanmin(v)) / span
+
+    xs, ys = scaled(x, log_x), scaled(y, log_y)
+    heads: list[int] = []
+    members: dict[int, list[int]] = {}
+    for i in np.lexsort((ys, xs)):
+        head = next((h for h in heads if abs(xs[h] - xs[i]) <= x_frac and abs(ys[h] - ys[i]) <= y_frac),
+                    None)
+        if head is None:
+            heads.append(i)
+            members[i] = [i]
+        else:
+            members[head].append(i)
+    names = df[label].astype(str).to_numpy()
+    out = [""] * len(df)
+    for head, group in members.items():
+        out[head] = " / ".join(names[j] for j in group)
+    return pd.Series(out, index=df.index, name="label")
+
+
 def tornado(df: pd.DataFrame, *, input_col: str = "input", low_col: str = "output_low",
             high_col: str = "output_high", base_value: float | None = None,
             title: str = "", x_title: str = "") -> alt.Chart:

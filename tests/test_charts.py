@@ -55,3 +55,13 @@ def test_renderer_emits_svg_and_png_and_svg_is_stable():
     assert charts.to_svg(chart) == charts.to_svg(chart)
     assert charts.to_png(chart)[:8] == b"\x89PNG\r\n\x1a\n"
     assert alt.theme.active == charts.THEME_NAME
+
+
+def test_shared_labels_join_points_that_would_overprint():
+    df = pd.DataFrame({"x": [1.0, 1.01, 5.0, 10.0], "y": [10.0, 10.1, 50.0, 100.0],
+                       "id": ["a", "b", "c", "d"]})
+    labels = charts.shared_labels(df, "x", "y", "id")
+    assert list(labels) == ["a / b", "", "c", "d"]
+    # with tighter tolerances every point keeps its own label
+    far = charts.shared_labels(df, "x", "y", "id", x_frac=0.001, y_frac=0.001)
+    assert list(far) == ["a", "b", "c", "d"]

@@ -74,7 +74,7 @@ PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
 PRIOR_MOE_EXPERT = (math.log(0.25), 1.0)
 PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
-BAND_PERCENTILES = (10, 90)
+BAND_PERCENTILES = perf.ERROR_BAND_PERCENTILES
 
 
 def _sig(z):

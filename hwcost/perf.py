@@ -130,6 +130,9 @@ LINK_EFFICIENCY = 0.8
 PCIE_GBPS = {3: 16.0, 4: 32.0, 5: 64.0, 6: 128.0, 7: 256.0}
 # Largest GPU count tried when looking for the smallest replica that fits.
 MAX_GPUS = 128
+# Percentiles of measured / predicted speed (leave-one-source-out) that bound the error
+# band each estimate carries.
+ERROR_BAND_PERCENTILES = (10, 90)
 # Device memory is sold in binary units: an "80 GB" H100 holds 80 GiB = 85.9e9 bytes (HBM and
 # GDDR parts come in power-of-two densities; nvidia-smi reports 81,559 MiB for an H100 SXM,
 # with the remainder held back by the driver and ECC, which the engine reserve covers).

@@ -77,6 +77,12 @@ _STEP_METHODS = ("prefill_seconds", "decode_step_seconds", "iteration_seconds")
 # ----------------------------------------------------------------------------------------
 # Inputs
 # ----------------------------------------------------------------------------------------
+
+# Highest share of a replica's saturation throughput that capacity planning counts on: a
+# queue that nearly never drains is not capacity (a simulation of a few thousand requests
+# cannot show a queue that builds slowly at 99%).
+MAX_UTILIZATION = 0.9
+
 def _is_step_times(obj) -> bool:
     return all(callable(getattr(obj, m, None)) for m in _STEP_METHODS) and hasattr(
         obj, "kv_capacity_tokens")
@@ -695,7 +701,7 @@ def replicas_needed(model, gpu, workload: Workload, slo: SLO, *, n_gpus=None,
                     chunked_prefill_tokens: int | None = None, static_timeout_s: float = 1.0,
                     max_queue_delay_s: float = 0.0, tpot_target_s: float | None = None,
                     n_requests: int = 2000, seed: int = 0, warmup_fraction: float = 0.1,
-                    max_utilization: float = 0.9, max_replicas: int = 10_000) -> CapacityPlan:
+                    max_utilization: float = MAX_UTILIZATION, max_replicas: int = 10_000) -> CapacityPlan:
     """Fewest GPUs (replicas x GPUs per replica) meeting ``slo`` at the peak-hour rate.
 
     For each GPUs-per-replica option: the replica's saturation throughput is measured by
@@ -866,7 +872,7 @@ def max_rate(model, gpu, workload: Workload, slo: SLO, *, n_gpus: int = 1,
              max_batch_size: int | None = None, chunked_prefill_tokens: int | None = None,
              static_timeout_s: float = 1.0, max_queue_delay_s: float = 0.0,
              tpot_target_s: float | None = None, n_requests: int = 2000, seed: int = 0,
-             warmup_fraction: float = 0.1, max_utilization: float = 0.9,
+             warmup_fraction: float = 0.1, max_utilization: float = MAX_UTILIZATION,
              rel_tol: float = 0.01) -> RateLimit:
     """Highest Poisson arrival rate one replica serves within ``slo``.
 

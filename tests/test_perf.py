@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hwcost import _perf_core as core
+from hwcost.perf import features
+from hwcost.perf import kernel as core
 from hwcost import catalog, perf
 
 TODAY = dt.date(2026, 11, 27)
@@ -51,7 +52,7 @@ def unit_cal(bw=0.5, comp=0.5, overhead=0.0, layer=0.0, **extra) -> perf.Calibra
     """Calibration with round factors for hand computation."""
     engines = {k: {"bandwidth_efficiency": bw, "compute_efficiency": comp,
                    "step_overhead_s": overhead, "layer_overhead_s": layer}
-               for k in perf._engine_specs()}
+               for k in features.engine_specs()}
     data = {"engines": engines, "gpu_classes": {}, "weight_only_efficiency_factor": 1.0,
             "fp8_compute_factor": 1.0, "prefill_overhead_ratio": 1.0,
             "allreduce_latency_s": 10e-6, "moe_expert_overhead_factor": 0.0,
@@ -102,10 +103,10 @@ def test_int4_weights_keep_16_bit_embeddings():
 
 
 def test_tied_embeddings_detected_from_parameter_count():
-    assert perf._tied_embeddings(catalog.llm("llama-3.2-3b"))
-    assert perf._tied_embeddings(catalog.llm("gemma-2-27b"))
-    assert not perf._tied_embeddings(catalog.llm("llama-2-7b"))
-    assert not perf._tied_embeddings(catalog.llm("qwen2.5-7b"))
+    assert features.tied_embeddings(catalog.llm("llama-3.2-3b"))
+    assert features.tied_embeddings(catalog.llm("gemma-2-27b"))
+    assert not features.tied_embeddings(catalog.llm("llama-2-7b"))
+    assert not features.tied_embeddings(catalog.llm("qwen2.5-7b"))
 
 
 def test_moe_expected_distinct_experts():
@@ -116,7 +117,7 @@ def test_moe_expected_distinct_experts():
 
 def test_moe_reads_only_active_experts_at_batch_1():
     m = catalog.llm("mixtral-8x7b")
-    f = perf._model_numbers(m, "bf16", "bf16", perf._engine_specs()["generic"])
+    f = features.model_numbers(m, "bf16", "bf16", features.engine_specs()["generic"])
     read1 = float(core.weights_read_bytes(f, 1))
     read_all = float(core.weights_read_bytes(f, 10_000))
     assert read1 / 1e9 == pytest.approx(2 * 12.9, rel=0.03)  # ~active parameters x 2 bytes
@@ -190,10 +191,10 @@ def moe_twin():
 
 
 def test_moe_routed_expert_parameters_from_layer_shapes():
-    assert perf._routed_expert_params(moe_twin()) == 3 * 4096 * 5504 * 8 * 32
-    assert perf._routed_expert_params(catalog.llm("mixtral-8x7b")) == 3 * 4096 * 14336 * 8 * 32
+    assert features.routed_expert_params(moe_twin()) == 3 * 4096 * 5504 * 8 * 32
+    assert features.routed_expert_params(catalog.llm("mixtral-8x7b")) == 3 * 4096 * 14336 * 8 * 32
     # DeepSeek-V3: 256 routed experts of width 2048 in 61 - 3 dense = 58 layers.
-    assert perf._routed_expert_params(catalog.llm("deepseek-v3")) == 3 * 7168 * 2048 * 256 * 58
+    assert features.routed_expert_params(catalog.llm("deepseek-v3")) == 3 * 7168 * 2048 * 256 * 58
     # Expert visits: MoE layers x (top-k + shared).
     assert perf.moe_expert_visits(catalog.llm("deepseek-v3")) == 58 * (8 + 1)
     assert perf.moe_expert_visits(catalog.llm("gpt-oss-120b")) == 36 * 4
@@ -564,7 +565,7 @@ ENGINES = [None, "vllm", "tensorrt-llm", "llama.cpp", "sglang"]
 
 def _supported(gpu, engine, precision):
     try:
-        perf._resolve("llama-3.1-8b", gpu, 1, precision, None, engine)
+        features.resolve_inputs("llama-3.1-8b", gpu, 1, precision, None, engine)
         return True
     except ValueError:
         return False
@@ -730,7 +731,7 @@ def test_calibrate_from_user_dataframe_writes_atomically(tmp_path):
     e = perf.estimate("llama-3.1-8b", "rtx-4090", engine="llama.cpp", precision="int4",
                       calibration=cal)
     shift = on_disk["gpu_classes"]["gddr"]["bandwidth_logit_shift"]
-    eta = perf._sigmoid(perf._logit(on_disk["engines"]["llama.cpp"]["bandwidth_efficiency"]) + shift)
+    eta = features.sigmoid(features.logit(on_disk["engines"]["llama.cpp"]["bandwidth_efficiency"]) + shift)
     assert e.fits
     assert e.bandwidth_efficiency == pytest.approx(eta * on_disk["weight_only_efficiency_factor"])
     lo = perf.leave_one_source_out(mine)

@@ -18,7 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwcost import serving
-from hwcost._serving_engine import CostModel, run_continuous
+from hwcost.serving.capacity import _capacity_options, _probe
+from hwcost.serving.engine import CostModel, run_continuous
+from hwcost.serving.simulator import unloaded_arrays
 from hwcost.serving import Arrivals, Lengths
 from hwcost.workload import SLO, Workload
 
@@ -408,7 +410,7 @@ def test_low_load_approaches_unloaded_latency():
                          output_tokens=Lengths.lognormal(100, 50), seed=4)
     res = serving.simulate(steps, a)
     cost = CostModel(steps, 64, steps.kv_capacity_tokens)
-    floor = serving._unloaded_arrays(cost, a.input_tokens, a.output_tokens)
+    floor = unloaded_arrays(cost, a.input_tokens, a.output_tokens)
     # a request rarely overlaps another: median latency is the unloaded one, the mean close
     assert np.median(res.requests.ttft_s / floor["ttft_s"]) == pytest.approx(1.0, abs=1e-9)
     assert res.requests.e2e_s.mean() == pytest.approx(floor["e2e_s"].mean(), rel=0.01)
@@ -541,11 +543,11 @@ def test_more_replicas_do_not_raise_p95_continuous():
     w = Workload("test", requests_per_day=86_400 * 40, input_tokens=400, output_tokens=150,
                  input_tokens_cv=0.7, output_tokens_cv=0.7)
     slo = SLO(ttft_s=1.0)
-    opts = serving._capacity_options(
+    opts = _capacity_options(
         w, slo, scheduler="continuous", max_batch_size=None, chunked_prefill_tokens=None,
         static_timeout_s=1.0, max_queue_delay_s=0.0, tpot_target_s=None, n_requests=2000,
         seed=0, warmup_fraction=0.1, max_utilization=1.0)
-    probe, _ = serving._probe(steps, w, slo, opts)
+    probe, _ = _probe(steps, w, slo, opts)
     p95 = np.array([probe.check(40.0, r)[2].percentiles.loc["p95"].to_numpy()
                     for r in range(4, 10)])
     assert (p95[1:] <= p95[:-1] * 1.03).all(), p95
@@ -564,7 +566,7 @@ def test_conservation_and_ordering(seed, scheduler, rate, cap, max_batch):
     assert res.n_completed + res.n_rejected == res.n_requests == 120
     assert (r.rejected == (r.input_tokens + r.output_tokens > cap)).all()
     ok = r[~r.rejected]
-    floor = serving._unloaded_arrays(CostModel(steps, 1, cap), ok.input_tokens.to_numpy(),
+    floor = unloaded_arrays(CostModel(steps, 1, cap), ok.input_tokens.to_numpy(),
                                      ok.output_tokens.to_numpy())
     assert (ok.admitted_s >= ok.arrival_s).all()
     assert (ok.first_token_s > ok.admitted_s).all()
@@ -668,11 +670,11 @@ def test_replicas_needed_is_minimal():
     # the utilization bound: peak rate over 0.9 x saturation
     assert plan.replicas >= math.ceil(W_TEST.peak_requests_per_s
                                       / (0.9 * plan.saturation_requests_per_s))
-    opts = serving._capacity_options(
+    opts = _capacity_options(
         W_TEST, slo, scheduler="continuous", max_batch_size=None, chunked_prefill_tokens=None,
         static_timeout_s=1.0, max_queue_delay_s=0.0, tpot_target_s=None, n_requests=1200,
         seed=0, warmup_fraction=0.1, max_utilization=0.9)
-    probe, _ = serving._probe(steps, W_TEST, slo, opts)
+    probe, _ = _probe(steps, W_TEST, slo, opts)
     assert probe.check(W_TEST.peak_requests_per_s, plan.replicas)[0]
     assert not probe.check(W_TEST.peak_requests_per_s, plan.replicas - 1)[0]
     assert plan.replicas > 2  # the TPOT target, not capacity alone, sets the count here

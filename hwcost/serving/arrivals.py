@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .workload import HOURS_PER_DAY, Workload
+from ..workload import HOURS_PER_DAY, Workload
 
 SECONDS_PER_HOUR = 3600.0
 

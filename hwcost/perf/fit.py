@@ -46,9 +46,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwcost import _perf_core as core
 from hwcost import catalog
-from hwcost import perf
+
+from . import api, features
+from . import kernel as core
 
 CLASSES = ("hbm", "gddr", "amd")
 METRICS = ("output_tokens_per_s", "tokens_per_s_per_request", "tpot_s", "ttft_s",
@@ -57,7 +58,7 @@ REQUIRED = ("engine", "gpu_id", "n_gpus", "model_id", "precision", "batch_size",
             "input_tokens", "output_tokens", "metric", "value")
 
 # Priors: (centre, standard deviation) on the link scale.
-PRIOR_GENERIC = {"zb": (perf._logit(0.8), 1.5), "zc": (perf._logit(0.6), 1.5),
+PRIOR_GENERIC = {"zb": (features.logit(0.8), 1.5), "zc": (features.logit(0.6), 1.5),
                  "lo": (math.log(3e-4), 2.0), "ll": (math.log(2e-5), 1.5)}
 PRIOR_ENGINE_SD = {"zb": 0.5, "zc": 0.5, "lo": 1.0, "ll": 1.0}
 # llama.cpp and ExLlamaV2 run their own matrix kernels (llama.cpp: MMQ integer dot products
@@ -65,16 +66,16 @@ PRIOR_ENGINE_SD = {"zb": 0.5, "zc": 0.5, "lo": 1.0, "ll": 1.0}
 # compute efficiency may stray further from the common centre.
 PRIOR_ENGINE_SD_BY_ENGINE = {"llama.cpp": {"zc": 1.0}, "exllamav2": {"zc": 1.0}}
 PRIOR_CLASS_SD = {"zb": 1.0, "zc": 1.0}
-PRIOR_WEIGHT_ONLY = (perf._logit(0.85), 1.0)
+PRIOR_WEIGHT_ONLY = (features.logit(0.85), 1.0)
 PRIOR_ALLREDUCE = (math.log(10e-6), 1.0)
-PRIOR_FP8 = (perf._logit(0.75), 1.0)
+PRIOR_FP8 = (features.logit(0.75), 1.0)
 PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
 # Extra fixed cost per expert a token visits, in dense layers (log scale): a top-4 MoE layer
 # (routing, top-k, permutation, four small expert GEMMs) about doubles a dense layer's cost.
 PRIOR_MOE_EXPERT = (math.log(0.25), 1.0)
 PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
-BAND_PERCENTILES = perf.ERROR_BAND_PERCENTILES
+BAND_PERCENTILES = features.ERROR_BAND_PERCENTILES
 
 
 def _sig(z):
@@ -137,23 +138,23 @@ class _Design:
         feats, keep, skipped = [], [], []
         self.engine, self.klass, self.weight_only, self.fast, self.fp8 = [], [], [], [], []
         batches, want_max = [], []
-        unit = perf.Calibration({"engines": {}, "gpu_classes": {}})
+        unit = features.Calibration({"engines": {}, "gpu_classes": {}})
         for pos, row in df.iterrows():
             try:
                 kv = row["kv_precision"] if isinstance(row["kv_precision"], str) and row["kv_precision"] else None
-                m, g, eid, spec, prec, kvp, n = perf._resolve(
+                m, g, eid, spec, prec, kvp, n = features.resolve_inputs(
                     row["model_id"], row["gpu_id"], int(row["n_gpus"]), row["precision"], kv, row["engine"])
-                f = perf._features(m, g, spec, eid, prec, kvp, n, True, unit)
+                f = features.model_features(m, g, spec, eid, prec, kvp, n, True, unit)
             except ValueError as exc:
                 skipped.append((row["id"], str(exc)))
                 continue
             feats.append(f)
             keep.append(pos)
             self.engine.append(eid)
-            self.klass.append(perf.gpu_class(g))
-            self.weight_only.append(prec in perf.WEIGHT_ONLY)
+            self.klass.append(features.gpu_class(g))
+            self.weight_only.append(prec in features.WEIGHT_ONLY)
             self.fp8.append(prec == "fp8")
-            self.fast.append(perf._fast_link(g, n) and spec["multi_gpu_mode"] == "tensor" and n > 1)
+            self.fast.append(features.fast_link(g, n) and spec["multi_gpu_mode"] == "tensor" and n > 1)
             bs = str(row["batch_size"]).strip().lower()
             want_max.append(bs == "max")
             batches.append(1.0 if bs == "max" else float(bs))
@@ -257,7 +258,7 @@ class _Design:
         eta_c = _sig(zc) * q8 * wo
         eta_cp = _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 * wo
         moe = math.exp(p["moe_expert"]) if "moe_expert" in p else 0.0
-        ovh = perf._overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_visits"], moe)
+        ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_visits"], moe)
         return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh,
                 "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
@@ -267,7 +268,7 @@ class _Design:
         for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat"):
             f[k] = fa[k]
         f["ovh_prefill"] = f["ovh"] * fa["ratio"]
-        r = perf._evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))
+        r = api.evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))
         out = np.select(
             [self.metric == "output_tokens_per_s", self.metric == "tokens_per_s_per_request",
              self.metric == "tpot_s", self.metric == "ttft_s"],
@@ -300,7 +301,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
     generic = {"bandwidth_efficiency": float(_sig(p["zb"])), "compute_efficiency": float(_sig(p["zc"])),
                "step_overhead_s": float(math.exp(p["lo"])), "layer_overhead_s": float(math.exp(p["ll"])),
                "n_rows": int(len(design.df)), "fitted": True}
-    for key in perf._engine_specs():
+    for key in features.engine_specs():
         if key == "generic":
             engines[key] = generic
             continue
@@ -344,7 +345,7 @@ def _round(x, digits=6):
 
 def _mdape(err_pct: pd.Series, regimes: pd.Series) -> dict:
     out = {}
-    for r in perf._REGIMES:
+    for r in features.REGIMES:
         sel = regimes == r
         out[r] = float(err_pct[sel].abs().median()) if sel.any() else None
     out["all"] = float(err_pct.abs().median()) if len(err_pct) else None
@@ -359,7 +360,7 @@ def _bands(measured, predicted, regimes, metrics) -> dict:
     ratio = pd.Series(np.where(is_time, p / m, m / p))
     rg = pd.Series(np.asarray(regimes))
     bands = {}
-    for r in perf._REGIMES:
+    for r in features.REGIMES:
         x = ratio[(rg == r).to_numpy()].dropna()
         if len(x) >= 3:
             lo, hi = np.percentile(x, BAND_PERCENTILES)
@@ -390,7 +391,7 @@ def _fit_all(df):
 
 def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
     design = _Design(_table(benchmarks))
-    cal = perf._calibration(calibration)
+    cal = features.as_calibration(calibration)
     data = cal.data
     # Re-express the stored factors as a parameter vector for the design's rows.
     names, theta = _theta_from_calibration(design, data)
@@ -404,15 +405,15 @@ def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
 def _theta_from_calibration(design: _Design, data: dict):
     names = ["zb", "zc", "lo", "ll"]
     engines = data.get("engines", {})
-    gen = engines.get("generic") or perf._engine_specs()["generic"]["prior"]
+    gen = engines.get("generic") or features.engine_specs()["generic"]["prior"]
     tiny = 1e-30  # a zero layer overhead (old calibrations) as a vanishing one
-    theta = [perf._logit(gen["bandwidth_efficiency"]), perf._logit(gen["compute_efficiency"]),
+    theta = [features.logit(gen["bandwidth_efficiency"]), features.logit(gen["compute_efficiency"]),
              math.log(gen["step_overhead_s"]), math.log(max(gen.get("layer_overhead_s", 0.0), tiny))]
     for e in sorted(set(design.engine) - {"generic"}):
-        ef = engines.get(e) or perf._engine_specs()[e]["prior"]
+        ef = engines.get(e) or features.engine_specs()[e]["prior"]
         names += [f"{e}:zb", f"{e}:zc", f"{e}:lo", f"{e}:ll"]
-        theta += [perf._logit(ef["bandwidth_efficiency"]) - theta[0],
-                  perf._logit(ef["compute_efficiency"]) - theta[1],
+        theta += [features.logit(ef["bandwidth_efficiency"]) - theta[0],
+                  features.logit(ef["compute_efficiency"]) - theta[1],
                   math.log(ef["step_overhead_s"]) - theta[2],
                   math.log(max(ef.get("layer_overhead_s", 0.0), tiny)) - theta[3]]
     for c in CLASSES[1:]:
@@ -421,14 +422,14 @@ def _theta_from_calibration(design: _Design, data: dict):
         theta += [float(cl.get("bandwidth_logit_shift", 0.0)), float(cl.get("compute_logit_shift", 0.0))]
     q = float(data.get("weight_only_efficiency_factor", 1.0))
     names.append("weight_only")
-    theta.append(perf._logit(min(q, 1 - 1e-12)) if q < 1 else 50.0)
+    theta.append(features.logit(min(q, 1 - 1e-12)) if q < 1 else 50.0)
     names.append("allreduce")
     theta.append(math.log(float(data.get("allreduce_latency_s", 10e-6))))
     names.append("prefill_overhead")
     theta.append(math.log(float(data.get("prefill_overhead_ratio", 1.0))))
     q8 = float(data.get("fp8_compute_factor", 1.0))
     names.append("fp8")
-    theta.append(perf._logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
+    theta.append(features.logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
     moe = float(data.get("moe_expert_overhead_factor", 0.0))
     names += ["moe_expert", "prefill_compute_shift"]
     theta += [math.log(max(moe, tiny)), float(data.get("prefill_compute_logit_shift", 0.0))]
@@ -461,7 +462,7 @@ def _table_hash(df: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> perf.Calibration:
+def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> features.Calibration:
     df = _table(benchmarks)
     design, names, theta = _fit_all(df)
     data = _calibration_dict(design, names, theta, df)
@@ -490,7 +491,7 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> perf.Cal
     src = df.attrs.get("source_file")
     data = {
         "format_version": 1,
-        "about": ("Efficiency factors of hwcost.perf fitted by hwcost.perf.calibrate() to the "
+        "about": ("Efficiency factors of hwcost.perf fitted by hwcost.api.calibrate() to the "
                   "benchmark table below; engines with n_rows 0 use the generic factors. "
                   "Efficiencies are for NVIDIA HBM GPUs; gpu_classes shift their logits. "
                   "error_bands: 10th-90th percentile of measured / predicted speed per regime (times inverted)."),
@@ -508,11 +509,11 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> perf.Cal
         "residuals": residuals,
     }
     data = _round(data)
-    cal = perf.Calibration(data)
+    cal = features.Calibration(data)
     if write:
-        _write_atomic(Path(path) if path else perf.CALIBRATION_PATH, cal.to_json())
+        _write_atomic(Path(path) if path else features.CALIBRATION_PATH, cal.to_json())
         if path is None:
-            perf._default_calibration.cache_clear()
+            features.default_calibration.cache_clear()
     return cal
 
 

@@ -1,7 +1,7 @@
 """Vectorized physics of LLM inference: the arithmetic behind :mod:`hwcost.perf`.
 
 Everything here works on numpy arrays that broadcast against each other, so one code path
-serves a single :func:`hwcost.perf.estimate`, the serving simulator's per-step calls and a
+serves a single :func:`hwcost.perf.api`, the serving simulator's per-step calls and a
 million-configuration :func:`hwcost.perf.sweep`. Inputs are plain numbers (SI units: bytes,
 seconds, FLOP, FLOP/s, bytes/s); turning catalog entries into these numbers is done in
 :mod:`hwcost.perf`.

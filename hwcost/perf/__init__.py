@@ -1,0 +1,148 @@
+"""First-principles LLM inference performance: memory fit, prefill and decode times, throughput.
+
+The subpackage: :mod:`~hwcost.perf.kernel` (vectorized arithmetic), :mod:`~hwcost.perf.features`
+(precisions, engines, efficiency factors, memory fit, links), :mod:`~hwcost.perf.fit`
+(calibration fit and validation), :mod:`~hwcost.perf.api` (the estimate API).
+
+Numbers come from the hardware (``hwcost.catalog.gpus()``) and the model architecture
+(``hwcost.catalog.llms()``), scaled by a few efficiency factors fitted to published
+measurements (``data/benchmarks.csv``; see :func:`calibrate` and :func:`validate`).
+
+The model, per GPU of a replica of ``n_gpus`` GPUs:
+
+- **Weights** [bytes] = parameters x bits per parameter / 8. Quantized formats carry scale
+  overhead (int4 = 4.156 bits: group-128 FP16 scales and 4-bit zero points); embeddings and
+  lm_head stay 16-bit (engines with their own file formats, e.g. llama.cpp GGUF, override).
+  MoE routed-expert weights are counted from the layer shapes (3 x hidden x expert width x
+  experts x MoE layers); models published with 4-bit experts only (gpt-oss, MXFP4) keep
+  attention and router weights 16-bit at ``int4``.
+- **KV cache** [bytes/token] = 2 x layers x KV heads x head_dim x bytes (GQA/MHA);
+  MLA (DeepSeek-V3) stores (kv_lora_rank + qk_rope_head_dim) per layer; sliding-window layers
+  hold at most ``window`` tokens.
+- **Decode step** [s] = max(bytes moved / (bandwidth x eta_bw), FLOPs / (peak x eta_c))
+  + fixed overhead + all-reduce time. Bytes = weights read (MoE: shared weights plus the
+  expected distinct experts ``E (1 - (1 - k/E)^B)`` of a batch of B tokens) + KV read.
+  Fixed overhead = step + layer x (layers + moe_factor x expert visits): kernel chains run
+  per layer whatever the batch, and each expert a token visits in a MoE layer (top-k plus
+  shared experts) adds routing, permutation and a small grouped GEMM (:func:`overhead_seconds`).
+- **Prefill** [s]: 2 x active parameters x tokens + attention (4 x heads x head_dim per
+  query-key pair and layer) against peak x eta_cp (prefill GEMMs are large and regular and
+  reach a higher share of peak than batched decode), or the memory traffic if larger
+  (without flash attention the T^2 score matrix is written and read back), plus the per-pass
+  fixed cost x the prefill overhead ratio.
+- **Tensor parallel**: 2 all-reduces per layer, ring cost 2 (n-1)/n x message / link
+  bandwidth + a fixed latency each. Engines that split by layers (llama.cpp) divide memory,
+  not time.
+- **Memory fit**: weights + activation workspace + runtime + batch x KV per sequence within
+  the engine's budget (vLLM uses 0.9 of memory; TensorRT-LLM gives 0.9 of what is free to the
+  KV cache; llama.cpp keeps no reserve). See :data:`ENGINES`.
+
+Decisions worth knowing:
+
+- ``int8`` and ``int4`` are weight-only (W8A16/W4A16): they run on any GPU by dequantizing
+  to 16-bit, so their math runs at the 16-bit tensor rate. ``fp8`` needs FP8 tensor cores
+  (Hopper, Ada, Blackwell, MI300): ``fp8`` on an A100 is a ValueError.
+- KV precision defaults to the activation precision: fp8 for fp8, otherwise 16-bit. FP8/INT8
+  KV caches are a storage format and are accepted on every GPU.
+- Tensor parallelism needs ``n_gpus`` to divide the attention heads, and either divide the KV
+  heads or (more GPUs than KV heads) be a multiple of them, each KV head then replicated on
+  ``n_gpus / n_kv_heads`` GPUs, as vLLM and TensorRT-LLM do. MLA's latent cache is replicated
+  on every GPU. Layer-split engines accept any ``n_gpus`` up to the number of layers.
+- An explicit ``batch_size`` larger than the engine's default cap is accepted (the cap is a
+  setting); ``batch_size="max"`` uses the smaller of memory and the cap.
+
+Glossary of canonical names: ``ttft_s`` (time to first token), ``tpot_s`` (time per output
+token after the first), ``output_tokens_per_s`` (aggregate generated tokens per second of
+the whole batch), ``mem_bw_gbps``, ``memory_gb``, ``n_gpus``, ``precision``.
+
+References
+----------
+Kwon et al., "Efficient Memory Management for Large Language Model Serving with
+PagedAttention", SOSP 2023. Pope et al., "Efficiently Scaling Transformer Inference",
+MLSys 2023. Leviathan, Kalman & Matias, "Fast Inference from Transformers via Speculative
+Decoding", ICML 2023. Frantar et al., "GPTQ", ICLR 2023; Lin et al., "AWQ", MLSys 2024
+(group-wise int4 with FP16 scales). DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024 (MLA).
+"""
+
+from .features import (  # noqa: F401
+    CALIBRATION_PATH,
+    DEVICE_MEMORY_BYTES_PER_GB,
+    EMBEDDING_BITS,
+    ENGINES_PATH,
+    ERROR_BAND_PERCENTILES,
+    KV_BITS,
+    LINK_EFFICIENCY,
+    MAX_GPUS,
+    PCIE_ALLREDUCE_LATENCY_S,
+    PCIE_GBPS,
+    PRECISIONS,
+    REGIMES,
+    WEIGHT_BITS,
+    WEIGHT_ONLY,
+    Calibration,
+    Link,
+    gpu_class,
+    kv_cache_bytes,
+    kv_cache_bytes_per_token,
+    link,
+    model_load_seconds,
+    moe_expert_visits,
+    speculative_speedup,
+    stored_calibration,
+    valid_gpu_counts,
+    weights_bytes,
+)
+from .api import (  # noqa: F401
+    Estimate,
+    StepTimes,
+    arithmetic_intensity,
+    calibrate,
+    decode_step_seconds,
+    engines,
+    estimate,
+    leave_one_source_out,
+    min_gpus_to_fit,
+    prefill_seconds,
+    ridge_batch_size,
+    ridge_point,
+    step_times,
+    sweep,
+    validate,
+)
+
+__all__ = [
+    "PRECISIONS",
+    "WEIGHT_BITS",
+    "KV_BITS",
+    "ENGINES",
+    "Estimate",
+    "StepTimes",
+    "Link",
+    "link",
+    "estimate",
+    "step_times",
+    "sweep",
+    "weights_bytes",
+    "kv_cache_bytes_per_token",
+    "kv_cache_bytes",
+    "decode_step_seconds",
+    "prefill_seconds",
+    "min_gpus_to_fit",
+    "model_load_seconds",
+    "speculative_speedup",
+    "arithmetic_intensity",
+    "ridge_point",
+    "ridge_batch_size",
+    "calibrate",
+    "validate",
+    "leave_one_source_out",
+    "engines",
+]
+
+
+def __getattr__(name):
+    if name == "ENGINES":
+        from .api import engines_dict
+
+        return engines_dict()
+    raise AttributeError(f"module 'hwcost.perf' has no attribute {name!r}")

@@ -1,0 +1,753 @@
+"""The estimate API of the performance model: step times, estimates, sweeps and engine tables.
+
+Built on :mod:`hwcost.perf.features` (what a configuration is) and :mod:`hwcost.perf.kernel`
+(the vectorized arithmetic). See :mod:`hwcost.perf` for the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from hwcost import catalog
+
+from . import kernel as core
+from .features import (
+    Calibration,
+    DEVICE_MEMORY_BYTES_PER_GB,
+    MAX_GPUS,
+    WEIGHT_BITS,
+    WEIGHT_ONLY,
+    as_calibration,
+    check_precision,
+    default_calibration,
+    default_kv_precision,
+    efficiency_factors,
+    engine_specs,
+    gpu_class,
+    gpu_count_problem,
+    link_bandwidth_latency,
+    model_features,
+    model_numbers,
+    overhead_seconds,
+    peak_flops,
+    positive_int,
+    resolve_engine_id,
+    resolve_inputs,
+)
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    """Per-iteration timing of one replica, vectorized over numpy inputs.
+
+    Build with :func:`step_times`. Attributes are the replica's KV capacity and limits;
+    methods return seconds and accept arrays.
+    """
+
+    model_id: str
+    gpu_id: str
+    engine: str
+    precision: str
+    kv_precision: str
+    n_gpus: int
+    flash_attention: bool
+    kv_cache_bytes_per_token: float
+    kv_capacity_tokens: int
+    max_batch_size: int | None
+    bandwidth_efficiency: float
+    compute_efficiency: float
+    step_overhead_s: float
+    _f: dict = field(repr=False, compare=False, hash=False)
+
+    def decode_step_seconds(self, batch_size, context_tokens):
+        """One decode iteration of ``batch_size`` sequences holding ``context_tokens`` in total [s]."""
+        b = np.asarray(batch_size, dtype=float)
+        c = np.asarray(context_tokens, dtype=float)
+        _check_nonneg("batch_size", b, strict=True)
+        _check_nonneg("context_tokens", c)
+        return _scalar(core.decode_step_seconds(self._f, b, c / b))
+
+    def prefill_seconds(self, new_tokens, context_tokens=0, n_sequences=1):
+        """One forward pass over ``new_tokens`` prompt tokens after ``context_tokens`` cached [s].
+
+        ``n_sequences`` splits the tokens over that many equal prompts (attention is per
+        prompt); ``context_tokens`` is per sequence.
+        """
+        t = np.asarray(new_tokens, dtype=float)
+        c = np.asarray(context_tokens, dtype=float)
+        s = np.asarray(n_sequences, dtype=float)
+        _check_nonneg("new_tokens", t, strict=True)
+        _check_nonneg("context_tokens", c)
+        _check_nonneg("n_sequences", s, strict=True)
+        return _scalar(core.prefill_seconds(self._f, s, t / s, c))
+
+    def comm_seconds(self, tokens):
+        """Inter-GPU communication time of one forward pass over ``tokens`` tokens [s].
+
+        Tensor-parallel engines: two ring all-reduces of ``tokens x hidden x 2 B`` per layer,
+        each ``latency + 2 (n-1)/n x message / link bandwidth``. Layer-split engines: one
+        activation hand-off per stage boundary. 0 for one GPU. This is the communication
+        term already inside :meth:`decode_step_seconds` (``tokens`` = batch size),
+        :meth:`prefill_seconds` and :meth:`iteration_seconds`; it is exposed to show the
+        share of a step the link takes.
+        """
+        t = np.asarray(tokens, dtype=float)
+        _check_nonneg("tokens", t, strict=True)
+        return _scalar(core.comm_seconds(self._f, t))
+
+    def stage_overhead_seconds(self, n_stages=1):
+        """Fixed cost of one decode pass through a pipeline stage holding ``1/n_stages`` of the layers [s].
+
+        :attr:`step_overhead_s` is ``step + layer x (layers + MoE visits)``
+        (:func:`overhead_seconds`): each stage pays the per-pass part ``step`` in full and
+        the per-layer part for its own layers only. ``n_stages=1`` gives
+        :attr:`step_overhead_s`.
+        """
+        k = np.asarray(n_stages, dtype=float)
+        _check_nonneg("n_stages", k, strict=True)
+        step = self._f["ovh_step"]
+        return _scalar(step + (self._f["ovh"] - step) / k)
+
+    def iteration_seconds(self, prefill_tokens, decode_batch_size, decode_context_tokens,
+                          prefill_context_tokens=0):
+        """One continuous-batching iteration: a prefill chunk plus one decode token per sequence.
+
+        Weights are read once for both; the chunk attends to itself and to
+        ``prefill_context_tokens`` cached tokens of its own sequence; the decode sequences
+        hold ``decode_context_tokens`` in total. [s]
+        """
+        f = self._f
+        p = np.asarray(prefill_tokens, dtype=float)
+        b = np.asarray(decode_batch_size, dtype=float)
+        dc = np.asarray(decode_context_tokens, dtype=float)
+        pc = np.asarray(prefill_context_tokens, dtype=float)
+        for name, v in (("prefill_tokens", p), ("decode_batch_size", b),
+                        ("decode_context_tokens", dc), ("prefill_context_tokens", pc)):
+            _check_nonneg(name, v)
+        tokens = p + b
+        if np.any(tokens <= 0):
+            raise ValueError("an iteration needs prefill_tokens + decode_batch_size > 0")
+        ctx = np.where(b > 0, dc / np.maximum(b, 1.0), 0.0)
+        m0, mf, ms, c0, cf, cs, sf, ss, _ = core.decode_coefficients(f, b)
+        bw = f["bw"] * f["eta_bw"]
+        cw = np.minimum(ctx, f["window"])
+        dec_kv_t = mf * ctx + ms * cw  # time of the decode part's KV reads
+        dec_flops_t = c0 + cf * ctx + cs * cw
+        dec_score = (sf * ctx + ss * cw) * bw
+        pkv, pscore, pflops, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
+        mem_t = core.weights_read_bytes(f, tokens) / core.time_divisor(f) / bw + dec_kv_t + pkv / bw
+        comp_t = dec_flops_t + pflops / (f["peak"] * f["eta_cp"])
+        t = np.maximum(mem_t, comp_t) + (dec_score + pscore) / bw
+        ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"])
+        return _scalar(t + ovh + core.comm_seconds(f, tokens))
+
+
+def _scalar(x):
+    x = np.asarray(x)
+    return float(x) if x.ndim == 0 else x
+
+
+def _check_nonneg(name, v, strict=False):
+    bad = ~np.isfinite(v) | ((v <= 0) if strict else (v < 0))
+    if np.any(bad):
+        wanted = "> 0" if strict else ">= 0"
+        raise ValueError(f"{name} must be finite and {wanted}, got {v[bad].ravel()[:3].tolist()}")
+
+
+def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, engine=None,
+               flash_attention=True, calibration=None) -> StepTimes:
+    """Per-step timing functions of one replica (see :class:`StepTimes`).
+
+    ``kv_capacity_tokens`` is the number of KV tokens the replica holds after weights,
+    workspace, runtime and the engine's reserve, at :attr:`kv_cache_bytes_per_token` each
+    (sliding-window layers counted in full: a conservative figure for long contexts).
+    """
+    m, g, engine_id, spec, precision, kv_precision, n = resolve_inputs(
+        model, gpu, n_gpus, precision, kv_precision, engine)
+    cal = as_calibration(calibration)
+    f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal)
+    per_token = f["kv_f"] + f["kv_s"]
+    # Per-GPU memory left for KV after weights, one chunk's workspace, runtime and reserve.
+    fixed, _, _, _ = core.memory_terms(f, 1.0, 0.0)
+    fixed = float(fixed)
+    free = f["mem_frac"] * (f["mem"] - fixed) if f["free_mode"] else f["mem_frac"] * f["mem"] - fixed
+    kv_per_gpu_token = per_token * float(core.kv_memory_share(f))
+    capacity = max(0, int(free // kv_per_gpu_token))
+    cap = spec.get("max_batch_size")
+    return StepTimes(
+        model_id=m.id, gpu_id=g.id, engine=engine_id, precision=precision,
+        kv_precision=kv_precision, n_gpus=n, flash_attention=bool(flash_attention),
+        kv_cache_bytes_per_token=float(per_token), kv_capacity_tokens=capacity,
+        max_batch_size=int(cap) if cap else None,
+        bandwidth_efficiency=f["eta_bw"], compute_efficiency=f["eta_c"], step_overhead_s=f["ovh"],
+        _f=f,
+    )
+
+
+def decode_step_seconds(model, gpu, batch_size=1, context_tokens=512, **kwargs) -> float:
+    """One decode step of ``batch_size`` sequences of ``context_tokens`` each [s].
+
+    Keyword arguments (``n_gpus``, ``precision``, ``kv_precision``, ``engine``,
+    ``flash_attention``) as for :func:`estimate`. Accepts arrays for the two sizes.
+    """
+    st = step_times(model, gpu, **kwargs)
+    b = np.asarray(batch_size, dtype=float)
+    return st.decode_step_seconds(b, b * np.asarray(context_tokens, dtype=float))
+
+
+def prefill_seconds(model, gpu, input_tokens=512, batch_size=1, **kwargs) -> float:
+    """Prefill of ``batch_size`` prompts of ``input_tokens`` each, no cached context [s]."""
+    st = step_times(model, gpu, **kwargs)
+    b = np.asarray(batch_size, dtype=float)
+    return st.prefill_seconds(b * np.asarray(input_tokens, dtype=float), 0, b)
+
+
+# ----------------------------------------------------------------------------------------
+# Estimate
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Estimate:
+    """Performance of one configuration. Times in seconds, memory in GB (10^9 bytes).
+
+    Timing fields are None when ``fits`` is False. ``error_band = (low, high)``: measured
+    ``output_tokens_per_s`` and ``tokens_per_s_per_request`` fell between low x and high x
+    the prediction for 80% of the validation rows of this regime (decode at batch 1,
+    throughput otherwise); ``ttft_error_band`` likewise for ``ttft_s``. For a time, divide:
+    measured time lies in [pred / high, pred / low].
+    """
+
+    fits: bool
+    reason: str
+    suggestion: str | None
+    suggested_n_gpus: int | None
+    suggested_precision: str | None
+    model_id: str
+    gpu_id: str
+    engine: str
+    n_gpus: int
+    precision: str
+    kv_precision: str
+    batch_size: int
+    input_tokens: int
+    output_tokens: int
+    flash_attention: bool
+    weights_gb: float
+    kv_cache_gb: float
+    kv_cache_bytes_per_token: float
+    activation_gb: float
+    memory_per_gpu_gb: float
+    usable_memory_per_gpu_gb: float
+    max_batch_size: int
+    prefill_s: float | None
+    ttft_s: float | None
+    tpot_s: float | None
+    decode_s: float | None
+    e2e_s: float | None
+    output_tokens_per_s: float | None
+    tokens_per_s_per_request: float | None
+    bound: str | None
+    bandwidth_efficiency: float
+    compute_efficiency: float
+    step_overhead_s: float
+    error_band: tuple[float, float]
+    ttft_error_band: tuple[float, float]
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def evaluate(f, batch, input_tokens, output_tokens, want_max, valid=True):
+    """Vectorized evaluation of configurations; returns a dict of arrays (see sweep)."""
+    i = input_tokens
+    o = output_tokens
+    bmax_mem = core.max_batch_by_memory(f, i, o)
+    bmax = np.maximum(np.minimum(bmax_mem, f["cap"]), 0.0)
+    b = np.where(want_max, bmax, batch)
+    ctx_ok = (i + o) <= f["max_ctx"]
+    fits = valid & ctx_ok & (b >= 1) & (b <= bmax_mem)
+    bc = np.maximum(b, 1.0)
+    # Time to first token = the forward pass over the prompt plus the first decode step
+    # (at context i); the other o - 1 tokens take one decode step each at contexts
+    # i+1 .. i+o-1. decode sums all o steps.
+    prefill = core.prefill_seconds(f, bc, i, 0.0)
+    step1 = core.decode_step_seconds(f, bc, i)
+    rest = core.decode_total_seconds(f, bc, i + 1.0, o - 1.0)
+    decode = step1 + rest
+    tpot = np.where(o > 1, rest / np.maximum(o - 1.0, 1.0), step1)
+    mem_t, comp_t, _ = core.decode_step_terms(f, bc, i + o * 0.5)
+    fixed, per_seq, kv_seq, act_seq = core.memory_terms(f, i, o)
+    return {
+        "fits": fits, "ctx_ok": ctx_ok, "batch": b, "bmax": bmax, "bmax_mem": bmax_mem,
+        "prefill": prefill, "step1": step1, "decode": decode, "ttft": prefill + step1,
+        "tpot": tpot, "tput": bc * o / (prefill + decode),
+        "compute_bound": comp_t > mem_t,
+        "mem_needed": fixed + bc * per_seq,
+        "kv_gpu": bc * kv_seq, "act": fixed - f["w_bytes"] / f["n"] - f["runtime"] + bc * act_seq,
+    }
+
+
+def _precision_order(g, spec):
+    return [p for p in ("fp8", "int8", "int4")
+            if p in spec["weight_precisions"] and peak_flops(g, p, spec) is not None]
+
+
+def min_gpus_to_fit(model, gpu, precision="bf16", *, batch_size=1, input_tokens=512,
+                    output_tokens=128, kv_precision=None, engine=None, flash_attention=True,
+                    max_gpus: int = MAX_GPUS, calibration=None) -> int | None:
+    """Smallest valid GPU count whose replica holds ``batch_size`` sequences, or None.
+
+    Parameters as for :func:`estimate`; ``max_gpus`` bounds the search. Returns None when
+    no count up to ``max_gpus`` fits or the lengths exceed the model's context.
+    """
+    m, g, engine_id, spec, precision, kv_precision, _ = resolve_inputs(
+        model, gpu, 1, precision, kv_precision, engine)
+    b = positive_int("batch_size", batch_size)
+    i = positive_int("input_tokens", input_tokens)
+    o = positive_int("output_tokens", output_tokens)
+    if i + o > m.max_context_tokens:
+        return None
+    cal = as_calibration(calibration)
+    for n in range(1, max_gpus + 1):
+        if gpu_count_problem(m, n, spec):
+            continue
+        f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal)
+        if float(core.max_batch_by_memory(f, float(i), float(o))) >= b:
+            return n
+    return None
+
+
+def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch_size=1,
+             input_tokens=512, output_tokens=128, engine=None, flash_attention=True,
+             calibration=None) -> Estimate:
+    """Memory fit, latency and throughput of serving ``model`` on ``n_gpus`` x ``gpu``.
+
+    Parameters
+    ----------
+    model : str or catalog.LLM
+        Catalog id (``catalog.llms()``) or object.
+    gpu : str or catalog.GPU
+        Catalog id (``catalog.gpus()``) or object.
+    n_gpus : int
+        GPUs in one replica (tensor parallel, or layer split for llama.cpp/exllamav2).
+    precision : str
+        Weight precision: fp16, bf16, fp8, int8 or int4 (int8/int4 weight-only).
+    kv_precision : str, optional
+        KV-cache storage precision; default fp8 for fp8 weights, else 16-bit.
+    batch_size : int or "max"
+        Concurrent sequences; "max" = the most that fit memory at these lengths, capped by
+        the engine's default limit (:data:`ENGINES`).
+    input_tokens, output_tokens : int
+        Prompt and generated lengths per sequence. [tokens]
+    engine : str, optional
+        None (generic well-tuned server), vllm, tensorrt-llm, sglang, tgi, nim, llama.cpp,
+        exllamav2: memory defaults and calibrated efficiency factors.
+    flash_attention : bool
+        False materializes the attention score matrix (extra memory traffic and workspace
+        that grow with the square of the prompt length).
+    calibration : Calibration, optional
+        Factors to use instead of the stored ``calibration.json``.
+
+    Returns
+    -------
+    Estimate
+        ``ttft_s`` = ``prefill_s`` (the forward pass over batch x input tokens) plus the
+        first decode step at context input; the other output_tokens - 1 tokens take one
+        decode step each at contexts input+1 .. input+output-1; ``decode_s`` sums all
+        output_tokens steps; ``tpot_s`` = the mean of the steps after the first (the first
+        step itself when output_tokens is 1); ``output_tokens_per_s`` = batch x
+        output_tokens / (prefill_s + decode_s); ``tokens_per_s_per_request`` = 1 / tpot_s.
+
+    Raises
+    ------
+    ValueError
+        Unknown precision or engine, non-positive sizes, a GPU count the model's heads do not
+        allow, or a precision the GPU has no tensor support for (fp8 before Hopper/Ada).
+    """
+    explicit_kv = kv_precision is not None
+    m, g, engine_id, spec, precision, kv_precision, n = resolve_inputs(
+        model, gpu, n_gpus, precision, kv_precision, engine)
+    want_max = isinstance(batch_size, str) and batch_size.strip().lower() == "max"
+    b_req = 1 if want_max else positive_int("batch_size", batch_size)
+    if isinstance(batch_size, str) and not want_max:
+        raise ValueError(f"batch_size must be a positive integer or 'max', got {batch_size!r}")
+    i = positive_int("input_tokens", input_tokens)
+    o = positive_int("output_tokens", output_tokens)
+    cal = as_calibration(calibration)
+    f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal)
+    r = {k: np.asarray(v) for k, v in evaluate(f, float(b_req), float(i), float(o), want_max).items()}
+    fits = bool(r["fits"])
+    b = int(r["batch"]) if want_max else b_req
+    bmax = int(max(0.0, float(r["bmax"])))
+    share_total = float(core.kv_memory_share(f)) * n
+    kv_gb = max(b, 1) * float(core.kv_sequence_bytes(f, float(i + o))) * share_total / 1e9
+
+    reason, suggestion, s_n, s_p = "", None, None, None
+    if not fits:
+        if not bool(r["ctx_ok"]):
+            reason = (f"input_tokens + output_tokens = {i + o} exceeds the context window of "
+                      f"{m.id} ({m.max_context_tokens} tokens)")
+        else:
+            need = float(r["mem_needed"]) / 1e9
+            usable = float(core.memory_usable(f, max(b, 1), float(i), float(o))) / 1e9
+            what = f"batch {b}" if not want_max else "even one sequence"
+            reason = (f"{what} of {i}+{o} tokens needs {need:.1f} GB per GPU but {engine_id} "
+                      f"can use {usable:.1f} GB of each {g.memory_gb:g} GB {g.id} "
+                      f"({g.memory_gb * DEVICE_MEMORY_BYTES_PER_GB / 1e9:.1f} x 10^9 bytes) "
+                      f"(weights {f['w_bytes'] / n / 1e9:.1f} GB per GPU on {n} GPU(s))")
+            s_n = min_gpus_to_fit(m, g, precision, batch_size=max(b, 1), input_tokens=i,
+                                  output_tokens=o, kv_precision=kv_precision, engine=engine_id,
+                                  flash_attention=flash_attention, calibration=cal)
+            for p in _precision_order(g, spec):
+                if WEIGHT_BITS[p] >= WEIGHT_BITS[precision]:
+                    continue
+                kvp = kv_precision if explicit_kv else default_kv_precision(p, g, spec)
+                fp = model_features(m, g, spec, engine_id, p, kvp, n, flash_attention, cal)
+                if float(core.max_batch_by_memory(fp, float(i), float(o))) >= max(b, 1):
+                    s_p = p
+                    break
+            parts = []
+            if s_n is not None:
+                parts.append(f"{s_n} x {g.id} at {precision}")
+            if s_p is not None:
+                parts.append(f"{n} x {g.id} at {s_p}")
+            suggestion = ("fits on " + " or ".join(parts)) if parts else (
+                f"no replica of up to {MAX_GPUS} {g.id} GPUs holds this; shorten the sequences "
+                "or choose a GPU with more memory")
+            if want_max and bmax < 1:
+                reason = "no sequence fits: " + reason
+
+    band = cal.error_band("decode" if b == 1 else "throughput")
+    tband = cal.error_band("ttft")
+
+    def t(key):
+        return float(r[key]) if fits else None
+
+    tpot = t("tpot")
+    prefill = t("prefill")
+    decode = t("decode")
+    return Estimate(
+        fits=fits, reason=reason, suggestion=suggestion, suggested_n_gpus=s_n,
+        suggested_precision=s_p, model_id=m.id, gpu_id=g.id, engine=engine_id, n_gpus=n,
+        precision=precision, kv_precision=kv_precision, batch_size=b, input_tokens=i,
+        output_tokens=o, flash_attention=bool(flash_attention),
+        weights_gb=f["w_bytes"] / 1e9, kv_cache_gb=kv_gb,
+        kv_cache_bytes_per_token=f["kv_f"] + f["kv_s"],
+        activation_gb=float(r["act"]) / 1e9,
+        memory_per_gpu_gb=float(r["mem_needed"]) / 1e9,
+        usable_memory_per_gpu_gb=float(core.memory_usable(f, max(b, 1), float(i), float(o))) / 1e9,
+        max_batch_size=bmax,
+        prefill_s=prefill, ttft_s=t("ttft"), tpot_s=tpot, decode_s=decode,
+        e2e_s=(prefill + decode) if fits else None,
+        output_tokens_per_s=t("tput"),
+        tokens_per_s_per_request=(1.0 / tpot) if fits else None,
+        bound=("compute" if bool(r["compute_bound"]) else "memory") if fits else None,
+        bandwidth_efficiency=f["eta_bw"], compute_efficiency=f["eta_c"], step_overhead_s=f["ovh"],
+        error_band=band, ttft_error_band=tband,
+    )
+
+
+
+
+# ----------------------------------------------------------------------------------------
+# Roofline
+# ----------------------------------------------------------------------------------------
+def arithmetic_intensity(model, precision="bf16", batch_size=1, context_tokens=0,
+                         kv_precision=None) -> float:
+    """FLOPs per byte moved in one decode step of ``batch_size`` sequences [FLOP/B].
+
+    Weights (MoE: the experts a batch touches) and KV of ``context_tokens`` per sequence.
+    Compare with :func:`ridge_point`: below it the step is memory-bound.
+    """
+    m = catalog.llm(model)
+    precision = check_precision(precision)
+    kvp = check_precision(kv_precision, "kv_precision") if kv_precision else (
+        "fp8" if precision == "fp8" else ("bf16" if precision in WEIGHT_ONLY else precision))
+    f = model_numbers(m, precision, kvp, engine_specs()["generic"])
+    b = float(positive_int("batch_size", batch_size))
+    c = float(context_tokens)
+    if not math.isfinite(c) or c < 0:
+        raise ValueError(f"context_tokens must be >= 0, got {context_tokens!r}")
+    cw = min(c, f["window"])
+    flops = 2 * f["p_flops"] * b + b * (f["attn_f"] * c + f["attn_s"] * cw)
+    mem = float(core.weights_read_bytes(f, b)) + b * (f["kv_f"] * c + f["kv_s"] * cw)
+    return flops / mem
+
+
+def ridge_point(gpu, precision="bf16", engine=None) -> float:
+    """Peak FLOPs per byte of memory bandwidth of ``gpu`` at ``precision`` [FLOP/B]."""
+    g = catalog.gpu(gpu)
+    spec = engine_specs()[resolve_engine_id(engine)]
+    precision = check_precision(precision)
+    peak = peak_flops(g, precision, spec)
+    if peak is None:
+        raise ValueError(f"GPU {g.id!r} has no {precision} tensor support")
+    return peak / (g.mem_bw_gbps * 1e9)
+
+
+def ridge_batch_size(model, gpu, precision="bf16", context_tokens=0, *, n_gpus=1,
+                     kv_precision=None, engine=None, max_batch=65536, calibration=None) -> int | None:
+    """Smallest batch at which a decode step becomes compute-bound (calibrated rates), or None.
+
+    Memory fit is not checked. With long contexts the KV traffic grows with the batch as fast
+    as the FLOPs, and the step may never become compute-bound: None.
+    """
+    st = step_times(model, gpu, n_gpus=n_gpus, precision=precision, kv_precision=kv_precision,
+                    engine=engine, calibration=calibration)
+    b = np.arange(1, int(max_batch) + 1, dtype=float)
+    mem, comp, _ = core.decode_step_terms(st._f, b, float(context_tokens))
+    hit = np.nonzero(comp >= mem)[0]
+    return int(b[hit[0]]) if hit.size else None
+
+
+# ----------------------------------------------------------------------------------------
+# Sweep
+# ----------------------------------------------------------------------------------------
+_REASONS = ("", "precision not supported on this GPU/engine",
+            "n_gpus not allowed by the model's heads", "exceeds the model's context window",
+            "does not fit in memory")
+
+
+def _as_list(x) -> list:
+    if isinstance(x, (str, catalog.GPU, catalog.LLM)) or not isinstance(x, Iterable):
+        return [x]
+    return list(x)
+
+
+def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
+          input_tokens=(512,), output_tokens=(128,), engine=None, kv_precision=None,
+          flash_attention=True, calibration=None) -> pd.DataFrame:
+    """:func:`estimate` over the Cartesian grid of all arguments, vectorized.
+
+    Parameters
+    ----------
+    models, gpus : id/object or sequence of them
+    precisions : str or sequence of str
+    n_gpus, batch_sizes, input_tokens, output_tokens : int or sequence
+        ``batch_sizes`` may contain "max".
+    engine, kv_precision, flash_attention, calibration
+        One value each, as for :func:`estimate` (kv_precision None = each precision's default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per configuration: model_id, gpu_id, precision, n_gpus, batch_size (resolved),
+        input_tokens, output_tokens, fits, reason, weights_gb, kv_cache_gb,
+        memory_per_gpu_gb, max_batch_size, prefill_s, ttft_s, tpot_s, decode_s,
+        output_tokens_per_s, tokens_per_s_per_request, bound. Combinations the model or GPU
+        does not allow (fp8 on A100, a GPU count the heads do not divide) are kept with
+        ``fits`` False and a reason instead of raising; timing columns are NaN (pandas'
+        missing value) where ``fits`` is False.
+    """
+    ms = [catalog.llm(x) for x in _as_list(models)]
+    gs = [catalog.gpu(x) for x in _as_list(gpus)]
+    ps = [check_precision(p) for p in _as_list(precisions)]
+    ns = [positive_int("n_gpus", x) for x in _as_list(n_gpus)]
+    bs_raw = _as_list(batch_sizes)
+    bs = []
+    for x in bs_raw:
+        if isinstance(x, str):
+            if x.strip().lower() != "max":
+                raise ValueError(f"batch_sizes entries must be positive integers or 'max', got {x!r}")
+            bs.append(-1.0)
+        else:
+            bs.append(float(positive_int("batch_size", x)))
+    ins = [float(positive_int("input_tokens", x)) for x in _as_list(input_tokens)]
+    outs = [float(positive_int("output_tokens", x)) for x in _as_list(output_tokens)]
+    engine_id = resolve_engine_id(engine)
+    spec = engine_specs()[engine_id]
+    kvp = check_precision(kv_precision, "kv_precision") if kv_precision is not None else None
+    cal = as_calibration(calibration)
+    M, G, P, N, B, I, O = len(ms), len(gs), len(ps), len(ns), len(bs), len(ins), len(outs)
+
+    # Model x precision features, shape (M, 1, P, 1, 1, 1, 1).
+    mp = [[model_numbers(m, p, kvp or default_kv_precision(p, gs[0], spec), spec) for p in ps] for m in ms]
+    mkeys = mp[0][0].keys()
+    f = {}
+    for k in mkeys:
+        f[k] = np.array([[float(mp[a][c][k]) for c in range(P)] for a in range(M)]).reshape(M, 1, P, 1, 1, 1, 1)
+    # GPU x precision features, shape (1, G, P, 1, 1, 1, 1); GPU x n for links.
+    peak = np.full((G, P), np.nan)
+    names = ("eta_bw", "eta_c", "eta_cp", "step", "layer")
+    fac = {k: np.ones((G, P)) for k in names}
+    for gi, g in enumerate(gs):
+        for pi, p in enumerate(ps):
+            if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
+                pk = peak_flops(g, p, spec)
+                peak[gi, pi] = pk if pk is not None else np.nan
+            one = efficiency_factors(cal, engine_id, gpu_class(g), p)
+            for k in names:
+                fac[k][gi, pi] = one[k]
+    shape_gp = (1, G, P, 1, 1, 1, 1)
+    valid_prec = np.isfinite(peak).reshape(shape_gp)
+    f["peak"] = np.where(np.isfinite(peak), peak, 1.0).reshape(shape_gp)
+    for k in ("eta_bw", "eta_c", "eta_cp"):
+        f[k] = fac[k].reshape(shape_gp)
+    f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
+                                 f["n_layers"], f["moe_visits"], cal.moe_expert_overhead_factor)
+    f["ovh_prefill"] = f["ovh"] * cal.prefill_overhead_ratio
+    f["mem"] = np.array([float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB for g in gs]).reshape(
+        1, G, 1, 1, 1, 1, 1)
+    f["bw"] = np.array([float(g.mem_bw_gbps) * 1e9 for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
+    links = np.array([[link_bandwidth_latency(g, n, cal) for n in ns] for g in gs])  # (G, N, 2)
+    f["link_bw"] = links[:, :, 0].reshape(1, G, 1, N, 1, 1, 1)
+    f["link_lat"] = links[:, :, 1].reshape(1, G, 1, N, 1, 1, 1)
+    f["n"] = np.array(ns, dtype=float).reshape(1, 1, 1, N, 1, 1, 1)
+    f["mla"] = f["mla"].astype(bool)
+    f.update({
+        "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash_attention else 0.0,
+        "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
+        "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
+        "cap": float(spec["max_batch_size"]) if spec.get("max_batch_size") else math.inf,
+    })
+    valid_n = np.array([[gpu_count_problem(m, n, spec) is None for n in ns] for m in ms]).reshape(M, 1, 1, N, 1, 1, 1)
+    b_arr = np.array(bs).reshape(1, 1, 1, 1, B, 1, 1)
+    i_arr = np.array(ins).reshape(1, 1, 1, 1, 1, I, 1)
+    o_arr = np.array(outs).reshape(1, 1, 1, 1, 1, 1, O)
+    valid = valid_prec & valid_n
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        r = evaluate(f, b_arr, i_arr, o_arr, b_arr < 0, valid)
+    shape = (M, G, P, N, B, I, O)
+    total = int(np.prod(shape))
+
+    def full(x):
+        return np.broadcast_to(x, shape).reshape(total)
+
+    fits = full(r["fits"])
+    reason = np.where(~full(valid_prec), 1, np.where(~full(valid_n), 2, np.where(
+        ~full(r["ctx_ok"]), 3, np.where(~fits, 4, 0)))).astype(np.int8)
+
+    def timing(x):
+        return np.where(fits, full(x), np.nan)
+
+    def codes(labels, axis):
+        uniq = list(dict.fromkeys(labels))
+        idx = np.array([uniq.index(x) for x in labels]).reshape([-1 if k == axis else 1 for k in range(7)])
+        return pd.Categorical.from_codes(full(idx), categories=uniq)
+
+    prefill = timing(r["prefill"])
+    decode = timing(r["decode"])
+    tpot = timing(r["tpot"])
+    n_full = full(f["n"])
+    share = core.kv_memory_share({"n": f["n"], "n_kv": f["n_kv"], "mla": f["mla"], "tensor": f["tensor"]})
+    kv_gb = full(np.maximum(r["batch"], 1.0) * core.kv_sequence_bytes(f, i_arr + o_arr) * share * f["n"]) / 1e9
+    data = {
+        "model_id": codes([m.id for m in ms], 0),
+        "gpu_id": codes([g.id for g in gs], 1),
+        "precision": codes(ps, 2),
+        "n_gpus": n_full.astype(np.int64),
+        "batch_size": full(r["batch"]).astype(np.int64),
+        "input_tokens": full(i_arr).astype(np.int64),
+        "output_tokens": full(o_arr).astype(np.int64),
+        "fits": fits,
+        "reason": pd.Categorical.from_codes(reason, categories=list(_REASONS)),
+        "weights_gb": full(f["w_bytes"]) / 1e9,
+        "kv_cache_gb": kv_gb,
+        "memory_per_gpu_gb": full(r["mem_needed"]) / 1e9,
+        "max_batch_size": np.maximum(full(r["bmax"]), 0).astype(np.int64),
+        "prefill_s": prefill,
+        "ttft_s": timing(r["ttft"]),
+        "tpot_s": tpot,
+        "decode_s": decode,
+        "output_tokens_per_s": timing(r["tput"]),
+        "tokens_per_s_per_request": 1.0 / tpot,
+        "bound": pd.Categorical.from_codes(
+            np.where(fits, full(r["compute_bound"]).astype(np.int8), -1), categories=["memory", "compute"]),
+    }
+    return pd.DataFrame(data, copy=False)
+
+
+# ----------------------------------------------------------------------------------------
+# Engines table
+# ----------------------------------------------------------------------------------------
+def engines(calibration=None) -> pd.DataFrame:
+    """Engine capabilities, memory defaults, docs URL and the efficiency factors in use.
+
+    Factor columns: ``bandwidth_efficiency``, ``compute_efficiency`` (for NVIDIA HBM GPUs;
+    GDDR and AMD GPUs shift them, see calibration.json), ``step_overhead_s`` (fixed cost of a
+    forward pass [s]), ``layer_overhead_s`` (fixed cost per layer [s]; each expert a token
+    visits in a routed-MoE layer adds ``moe_expert_overhead_factor`` times as much) and
+    ``calibration_rows``
+    (benchmark rows the fit used; 0 = generic factors).
+    """
+    cal = as_calibration(calibration)
+    rows = []
+    for key, spec in engine_specs().items():
+        ef = cal.engine_factors(key)
+        row = {"engine": key}
+        row.update({k: v for k, v in spec.items() if k not in ("prior", "weight_bits")})
+        row["weight_bits"] = json.dumps(spec.get("weight_bits", {}))
+        row["quantization_formats"] = "; ".join(spec["quantization_formats"])
+        row["weight_precisions"] = "; ".join(spec["weight_precisions"])
+        row["bandwidth_efficiency"] = float(ef["bandwidth_efficiency"])
+        row["compute_efficiency"] = float(ef["compute_efficiency"])
+        row["step_overhead_s"] = float(ef["step_overhead_s"])
+        row["layer_overhead_s"] = float(ef.get("layer_overhead_s", 0.0))
+        row["calibration_rows"] = int(cal.data.get("engines", {}).get(key, {}).get("n_rows", 0))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("engine")
+
+
+def engines_dict() -> dict:
+    cal = default_calibration()
+    out = {}
+    for key, spec in engine_specs().items():
+        d = {k: v for k, v in spec.items() if k != "prior"}
+        d["factors"] = dict(cal.engine_factors(key))
+        out[key] = d
+    return out
+
+
+
+# ----------------------------------------------------------------------------------------
+# Calibration and validation (implemented in hwcost.perf.fit)
+# ----------------------------------------------------------------------------------------
+def calibrate(benchmarks=None, *, write: bool = False, path=None, loso: bool = True) -> Calibration:
+    """Refit the efficiency factors to published measurements (reproducible).
+
+    Parameters
+    ----------
+    benchmarks : DataFrame or path, optional
+        Rows in the ``data/benchmarks.csv`` format; default the bundled table.
+    write : bool
+        Write the result to ``path`` (default ``hwcost/perf/calibration.json``) atomically
+        (temporary file + ``os.replace``). Nothing is written otherwise.
+    loso : bool
+        Also run the leave-one-source-out validation and take the error bands from its
+        out-of-sample residuals.
+
+    Returns
+    -------
+    Calibration
+    """
+    from . import fit
+
+    return fit.calibrate(benchmarks, write=write, path=path, loso=loso)
+
+
+def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
+    """Predicted against measured value for every benchmark row.
+
+    Returns a DataFrame with id, engine, gpu_id, model_id, n_gpus, precision, batch_size,
+    input_tokens, output_tokens, metric, regime (decode / ttft / throughput), measured,
+    predicted, error_pct ((predicted - measured) / measured x 100), batch_size_used, source.
+    """
+    from . import fit
+
+    return fit.validate(benchmarks, calibration)
+
+
+def leave_one_source_out(benchmarks=None) -> pd.DataFrame:
+    """Refit without each source in turn and predict that source's rows (out-of-sample).
+
+    Same columns as :func:`validate` plus ``held_out_source``. ``df.attrs['mdape_pct']``
+    holds the median absolute percentage error per regime and overall.
+    """
+    from . import fit
+
+    return fit.leave_one_source_out(benchmarks)

@@ -1,0 +1,674 @@
+"""Model features for the performance model: precisions and their bits, engine specs and the
+calibrated efficiency factors, memory fit checks, interconnect links, and the per-configuration
+feature dictionary that :mod:`hwcost.perf.kernel` evaluates. See :mod:`hwcost.perf`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import kernel as core
+from hwcost import catalog
+
+
+PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
+
+#: Generic bits per parameter of the quantized (linear-layer) weights. int4: 4 bits plus a
+#: 16-bit scale and a 4-bit zero point per group of 128 (AWQ/GPTQ layout) = 4.156.
+WEIGHT_BITS = {"fp16": 16.0, "bf16": 16.0, "fp8": 8.0, "int8": 8.0, "int4": 4.0 + 20.0 / 128.0}
+#: Bits per element of a KV-cache entry. int8/int4 follow llama.cpp's q8_0 / q4_0 blocks
+#: (32 values + one FP16 scale).
+KV_BITS = {"fp16": 16.0, "bf16": 16.0, "fp8": 8.0, "int8": 8.5, "int4": 4.5}
+#: Precisions stored below 16 bits as weight-only formats (math at the 16-bit rate).
+WEIGHT_ONLY = ("int8", "int4")
+#: Bits of embeddings and lm_head under generic quantization (kept in 16-bit).
+EMBEDDING_BITS = 16.0
+#: Native checkpoint formats that quantize only the routed experts to 4 bits (the other
+#: weights stay 16-bit): gpt-oss ships MXFP4 experts with BF16 attention and router.
+NATIVE_EXPERT_ONLY_4BIT = ("mxfp4",)
+
+# All-reduce latency over a PCIe path (no NVLink); not fitted (no multi-GPU PCIe tensor
+# parallel measurements in the table). NCCL ring latency over PCIe is tens of microseconds.
+PCIE_ALLREDUCE_LATENCY_S = 30e-6
+# Achieved fraction of the link's per-direction bandwidth in a ring all-reduce.
+LINK_EFFICIENCY = 0.8
+# Per-direction PCIe x16 bandwidth by generation [GB/s].
+PCIE_GBPS = {3: 16.0, 4: 32.0, 5: 64.0, 6: 128.0, 7: 256.0}
+# Largest GPU count tried when looking for the smallest replica that fits.
+MAX_GPUS = 128
+# Percentiles of measured / predicted speed (leave-one-source-out) that bound the error
+# band each estimate carries.
+ERROR_BAND_PERCENTILES = (10, 90)
+# Device memory is sold in binary units: an "80 GB" H100 holds 80 GiB = 85.9e9 bytes (HBM and
+# GDDR parts come in power-of-two densities; nvidia-smi reports 81,559 MiB for an H100 SXM,
+# with the remainder held back by the driver and ECC, which the engine reserve covers).
+# Everything hwcost reports in GB (weights_gb, kv_cache_gb, memory_per_gpu_gb) is 10^9 bytes.
+DEVICE_MEMORY_BYTES_PER_GB = 2**30
+
+_HERE = Path(__file__).resolve().parent
+ENGINES_PATH = _HERE / "engines.json"
+CALIBRATION_PATH = _HERE / "calibration.json"
+
+REGIMES = ("decode", "ttft", "throughput")
+
+
+# ----------------------------------------------------------------------------------------
+# Engines and calibration
+# ----------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def engine_specs() -> dict:
+    with open(ENGINES_PATH, encoding="utf-8") as fh:
+        return json.load(fh)["engines"]
+
+
+def resolve_engine_id(engine) -> str:
+    if engine is None:
+        return "generic"
+    if not isinstance(engine, str):
+        raise ValueError(f"engine must be a string or None, got {engine!r}")
+    key = engine.strip().lower().replace("_", "-")
+    aliases = {"trt-llm": "tensorrt-llm", "trtllm": "tensorrt-llm", "tensorrt": "tensorrt-llm",
+               "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp", "ollama": "llama.cpp",
+               "text-generation-inference": "tgi", "exllama": "exllamav2", "none": "generic"}
+    key = aliases.get(key, key)
+    specs = engine_specs()
+    if key not in specs:
+        accepted = ", ".join(["None"] + [k for k in specs if k != "generic"])
+        raise ValueError(f"unknown engine {engine!r}; accepted: {accepted}")
+    return key
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fitted efficiency factors (see :func:`calibrate`); ``data`` mirrors calibration.json."""
+
+    data: dict = field(hash=False, compare=False)
+
+    def engine_factors(self, engine_id: str) -> dict:
+        engines = self.data.get("engines", {})
+        if engine_id in engines:
+            return engines[engine_id]
+        if "generic" in engines:
+            return engines["generic"]
+        return engine_specs()[engine_id]["prior"]
+
+    def class_shift(self, gpu_class: str) -> tuple[float, float]:
+        c = self.data.get("gpu_classes", {}).get(gpu_class, {})
+        return float(c.get("bandwidth_logit_shift", 0.0)), float(c.get("compute_logit_shift", 0.0))
+
+    @property
+    def weight_only_factor(self) -> float:
+        return float(self.data.get("weight_only_efficiency_factor", 1.0))
+
+    @property
+    def prefill_overhead_ratio(self) -> float:
+        return float(self.data.get("prefill_overhead_ratio", 1.0))
+
+    @property
+    def fp8_compute_factor(self) -> float:
+        return float(self.data.get("fp8_compute_factor", 1.0))
+
+    @property
+    def allreduce_latency_s(self) -> float:
+        return float(self.data.get("allreduce_latency_s", 10e-6))
+
+    @property
+    def moe_expert_overhead_factor(self) -> float:
+        """Extra fixed cost per expert a token visits in a MoE layer, in dense layers' cost."""
+        return float(self.data.get("moe_expert_overhead_factor", 0.0))
+
+    @property
+    def prefill_compute_logit_shift(self) -> float:
+        """Logit shift from the batched-decode to the prefill compute efficiency."""
+        return float(self.data.get("prefill_compute_logit_shift", 0.0))
+
+    def error_band(self, regime: str) -> tuple[float, float]:
+        band = self.data.get("error_bands", {}).get(regime)
+        if not band:
+            return (0.5, 2.0)
+        return (float(band[0]), float(band[1]))
+
+    def to_json(self) -> str:
+        return json.dumps(self.data, indent=1, sort_keys=False) + "\n"
+
+
+def _prior_calibration() -> Calibration:
+    specs = engine_specs()
+    return Calibration({
+        "engines": {k: dict(v["prior"]) for k, v in specs.items()},
+        "gpu_classes": {},
+        "weight_only_efficiency_factor": 1.0,
+        "allreduce_latency_s": 10e-6,
+        "moe_expert_overhead_factor": 0.25,
+        "prefill_compute_logit_shift": 0.0,
+        "error_bands": {},
+        "note": "priors only (no calibration.json found)",
+    })
+
+
+@lru_cache(maxsize=1)
+def default_calibration() -> Calibration:
+    try:
+        with open(CALIBRATION_PATH, encoding="utf-8") as fh:
+            return Calibration(json.load(fh))
+    except (OSError, ValueError):
+        warnings.warn(
+            f"{CALIBRATION_PATH.name} missing or unreadable; using prior efficiency factors "
+            "(run hwcost.perf.calibrate(write=True))",
+            stacklevel=3,
+        )
+        return _prior_calibration()
+
+
+def stored_calibration() -> Calibration:
+    """The factors in use: ``hwcost/perf/calibration.json`` as last written by :func:`calibrate`."""
+    return default_calibration()
+
+
+def as_calibration(calibration) -> Calibration:
+    if calibration is None:
+        return default_calibration()
+    if isinstance(calibration, Calibration):
+        return calibration
+    if isinstance(calibration, dict):
+        return Calibration(calibration)
+    raise ValueError(f"calibration must be a Calibration, a dict or None, got {type(calibration).__name__}")
+
+
+def gpu_class(gpu) -> str:
+    """Efficiency class of a GPU: ``amd``, ``hbm`` (NVIDIA HBM parts) or ``gddr`` (GDDR/LPDDR)."""
+    g = catalog.gpu(gpu)
+    if g.vendor == "amd":
+        return "amd"
+    return "hbm" if "HBM" in g.memory_type.upper() else "gddr"
+
+
+def logit(p):
+    return math.log(p / (1.0 - p))
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision: str) -> dict:
+    """Efficiency factors of a configuration.
+
+    Returns a dict: ``eta_bw`` (memory streaming), ``eta_c`` (batched-decode matrix
+    products), ``eta_cp`` (prefill matrix products), all fractions of peak; ``step`` (fixed cost of a forward pass [s]) and ``layer`` (fixed cost per dense
+    layer [s]) from which :func:`overhead_seconds` builds the per-pass overhead.
+    """
+    ef = cal.engine_factors(engine_id)
+    sb, sc = cal.class_shift(gclass)
+    zb = logit(min(max(ef["bandwidth_efficiency"], 1e-6), 1 - 1e-9)) + sb
+    zc = logit(min(max(ef["compute_efficiency"], 1e-6), 1 - 1e-9)) + sc
+    eb = sigmoid(zb)
+    ec = sigmoid(zc)
+    ecp = sigmoid(zc + cal.prefill_compute_logit_shift)
+    if precision in WEIGHT_ONLY:
+        q = cal.weight_only_factor
+        eb, ec, ecp = eb * q, ec * q, ecp * q
+    if precision == "fp8":
+        ec *= cal.fp8_compute_factor
+        ecp *= cal.fp8_compute_factor
+    return {"eta_bw": eb, "eta_c": ec, "eta_cp": ecp,
+            "step": float(ef["step_overhead_s"]), "layer": float(ef.get("layer_overhead_s", 0.0))}
+
+
+def overhead_seconds(step, layer, n_layers, moe_visits, moe_factor):
+    """Fixed cost of one forward pass [s]: ``step + layer x (n_layers + moe_factor x moe_visits)``.
+
+    Every layer launches a chain of kernels (norms, attention, projections, MLP) whose
+    launch, synchronisation and ramp-up latencies do not shrink with the batch. A routed-MoE
+    layer adds routing (gate GEMM, top-k), token permutation and one small grouped-GEMM
+    problem per expert a token visits (``moe_visits`` = MoE layers x (top-k + shared
+    experts), see :func:`moe_expert_visits`), each worth ``moe_factor`` dense layers. Tensor
+    parallelism does not divide this time (every GPU runs every layer).
+    """
+    return step + layer * (n_layers + moe_factor * moe_visits)
+
+
+# ----------------------------------------------------------------------------------------
+# Input checking
+# ----------------------------------------------------------------------------------------
+def check_precision(precision, what="precision") -> str:
+    if not isinstance(precision, str) or precision.strip().lower() not in PRECISIONS:
+        raise ValueError(f"unknown {what} {precision!r}; accepted: {', '.join(PRECISIONS)}")
+    return precision.strip().lower()
+
+
+def positive_int(name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not math.isfinite(float(value)) or float(value) != int(value) or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def activation_precision(gpu: catalog.GPU, spec: dict) -> str:
+    """16-bit format that weight-only formats dequantize to."""
+    if spec.get("fp16_accumulate") or gpu.bf16_tflops is None:
+        return "fp16"
+    return "bf16"
+
+
+def peak_flops(gpu: catalog.GPU, precision: str, spec: dict) -> float | None:
+    """Dense tensor rate the math of ``precision`` runs at on ``gpu`` [FLOP/s], None if none."""
+    math_prec = activation_precision(gpu, spec) if precision in WEIGHT_ONLY else precision
+    rate = gpu.tensor_tflops(math_prec)
+    if rate is None:
+        return None
+    if math_prec == "fp16" and spec.get("fp16_accumulate") and gpu.segment == "consumer":
+        rate *= 2.0  # GeForce: FP16-accumulate tensor rate is twice the FP32-accumulate one
+    return float(rate) * 1e12
+
+
+def _check_gpu_precision(gpu: catalog.GPU, precision: str, spec: dict, engine_id: str) -> None:
+    if precision not in spec["weight_precisions"]:
+        raise ValueError(
+            f"engine {engine_id!r} does not serve {precision!r} weights; accepted: "
+            f"{', '.join(spec['weight_precisions'])}"
+        )
+    if gpu.vendor == "amd" and not spec["amd_support"]:
+        raise ValueError(f"engine {engine_id!r} does not run on AMD GPUs such as {gpu.id!r}")
+    if peak_flops(gpu, precision, spec) is None:
+        ok = [p for p in PRECISIONS if p in spec["weight_precisions"] and peak_flops(gpu, p, spec)]
+        raise ValueError(
+            f"GPU {gpu.id!r} has no {precision} tensor support; accepted on this GPU: "
+            f"{', '.join(ok)} (int8/int4 are weight-only and run on any GPU)"
+        )
+
+
+def valid_gpu_counts(model, engine=None, max_gpus: int = MAX_GPUS) -> list[int]:
+    """GPU counts a replica of ``model`` may use with ``engine`` (see module notes)."""
+    m = catalog.llm(model)
+    spec = engine_specs()[resolve_engine_id(engine)]
+    return [n for n in range(1, max_gpus + 1) if gpu_count_problem(m, n, spec) is None]
+
+
+def gpu_count_problem(m: catalog.LLM, n: int, spec: dict) -> str | None:
+    if n == 1:
+        return None
+    if spec["multi_gpu_mode"] == "layer":
+        if n > m.n_layers:
+            return f"n_gpus={n} exceeds the model's {m.n_layers} layers (layer split)"
+        return None
+    if m.n_heads % n:
+        return f"n_gpus={n} does not divide the {m.n_heads} attention heads of {m.id}"
+    if m.attention != "mla":
+        kv = m.n_kv_heads
+        if n <= kv and kv % n:
+            return f"n_gpus={n} does not divide the {kv} KV heads of {m.id}"
+        if n > kv and n % kv:
+            return (f"n_gpus={n} exceeds the {kv} KV heads of {m.id} and is not a multiple "
+                    f"of them (KV heads are replicated n_gpus / n_kv_heads times)")
+    return None
+
+
+def _check_n_gpus(m: catalog.LLM, n, spec: dict) -> int:
+    n = positive_int("n_gpus", n)
+    problem = gpu_count_problem(m, n, spec)
+    if problem:
+        ok = [k for k in range(1, 65) if gpu_count_problem(m, k, spec) is None]
+        raise ValueError(f"{problem}; accepted: {', '.join(map(str, ok))}")
+    return n
+
+
+# ----------------------------------------------------------------------------------------
+# Features: catalog entries -> numbers for the core
+# ----------------------------------------------------------------------------------------
+def tied_embeddings(m: catalog.LLM) -> bool:
+    """Whether input and output embeddings share one matrix (judged from the parameter count)."""
+    if m.is_moe:
+        return False
+    attn = m.hidden_size * m.n_heads * m.head_dim * 2 + 2 * m.hidden_size * m.n_kv_heads * m.head_dim
+    body = m.n_layers * (attn + 3 * m.hidden_size * m.intermediate_size)
+    emb = m.vocab_size * m.hidden_size
+    total = m.total_params_b * 1e9
+    return abs(total - (body + emb)) < abs(total - (body + 2 * emb))
+
+
+def routed_expert_params(m: catalog.LLM) -> float:
+    """Parameters of the routed experts of a MoE model, from its layer shapes (0 for dense).
+
+    Each routed expert is a gated MLP (gate, up and down projections: 3 x hidden x
+    moe_intermediate) in every MoE layer (all layers but the leading dense ones). Shared
+    experts run for every token and count with the fixed weights. Counting from the shapes
+    avoids the ambiguity of published "active parameter" figures, which some model cards give
+    with and some without the input embedding. Falls back to the published totals when the
+    shapes do not fit inside them.
+    """
+    if not (m.is_moe and m.n_experts_active and m.n_experts > m.n_experts_active):
+        return 0.0
+    total = m.total_params_b * 1e9
+    width = m.moe_intermediate_size or m.intermediate_size
+    layers = m.n_layers - (m.n_dense_layers or 0)
+    shaped = 3.0 * m.hidden_size * width * m.n_experts * layers
+    if 0 < shaped < total:
+        return float(shaped)
+    active = m.active_params_b * 1e9
+    return (total - active) * m.n_experts / (m.n_experts - m.n_experts_active)
+
+
+def moe_expert_visits(m: catalog.LLM) -> int:
+    """Expert MLPs one token runs through, summed over layers (0 for dense models).
+
+    Routed-MoE layers x (routed experts per token + shared experts). Each visit is a separate
+    small expert GEMM plus its share of routing, permutation and combination work, so the
+    fixed cost of a MoE layer at small batch grows with it (see :func:`overhead_seconds`).
+    """
+    if not (m.is_moe and m.n_experts_active and m.n_experts > m.n_experts_active):
+        return 0
+    per_layer = m.n_experts_active + (m.n_shared_experts or 0)
+    return int((m.n_layers - (m.n_dense_layers or 0)) * per_layer)
+
+
+def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict) -> dict:
+    """Weights, KV and FLOP figures of ``m`` at these precisions (whole replica)."""
+    total = m.total_params_b * 1e9
+    emb = float(m.vocab_size * m.hidden_size)
+    tied = tied_embeddings(m)
+    emb_params = min(emb * (1 if tied else 2), 0.5 * total)
+    override = spec.get("weight_bits", {}).get(precision)
+    if override is not None:
+        body_bits = emb_bits = float(override)
+    else:
+        body_bits = WEIGHT_BITS[precision]
+        emb_bits = min(EMBEDDING_BITS, max(body_bits, EMBEDDING_BITS))
+    expert_total = routed_expert_params(m)
+    moe_frac = m.n_experts_active / m.n_experts if expert_total > 0 else 0.0
+    # Checkpoints published with only the experts in a 4-bit format (gpt-oss: MXFP4) keep
+    # attention, router and shared weights in 16-bit; int4 serves that published layout.
+    expert_bits = body_bits
+    if (override is None and precision == "int4" and expert_total > 0
+            and str(m.native_precision).lower() in NATIVE_EXPERT_ONLY_4BIT):
+        body_bits = EMBEDDING_BITS
+    body = total - emb_params
+    other = max(body - expert_total, 0.0)
+    w_bytes = other * body_bits / 8 + expert_total * expert_bits / 8 + emb_params * emb_bits / 8
+    # A pass reads every weight except the input-embedding table (only B rows of it); with
+    # tied embeddings the shared matrix is read once as lm_head.
+    w_fixed = other * body_bits / 8 + emb * emb_bits / 8
+    w_expert = expert_total * expert_bits / 8
+    # Matrix-multiply parameters per token: every non-expert weight but the input-embedding
+    # lookup, plus the k routed experts a token visits.
+    p_flops = total - (0.0 if tied else emb) - expert_total * (1.0 - moe_frac)
+
+    layers = m.n_layers
+    if m.sliding_window_tokens:
+        frac = m.sliding_layer_fraction if m.sliding_layer_fraction is not None else 1.0
+        l_slide = round(frac * layers)
+        window = float(m.sliding_window_tokens)
+    else:
+        l_slide, window = 0, core.NO_WINDOW
+    l_full = layers - l_slide
+    kv_bytes = KV_BITS[kv_precision] / 8
+    if m.attention == "mla":
+        per_layer = (m.kv_lora_rank + m.qk_rope_head_dim) * kv_bytes
+    else:
+        per_layer = 2 * m.n_kv_heads * m.head_dim * kv_bytes
+    attn_pair = 4.0 * m.n_heads * m.head_dim
+    if m.is_moe:
+        i_mlp = max(m.intermediate_size if m.n_dense_layers else 0,
+                    (m.n_experts_active + (m.n_shared_experts or 0)) * (m.moe_intermediate_size or m.intermediate_size))
+    else:
+        i_mlp = m.intermediate_size
+    return {
+        "w_bytes": w_bytes, "w_fixed": w_fixed, "w_expert": w_expert, "moe_frac": moe_frac,
+        "p_flops": p_flops,
+        "attn_f": attn_pair * l_full, "attn_s": attn_pair * l_slide,
+        "kv_f": per_layer * l_full, "kv_s": per_layer * l_slide, "window": window,
+        "score_f": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_full,
+        "score_s": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_slide,
+        "n_layers": float(layers), "moe_visits": float(moe_expert_visits(m)),
+        "hidden": float(m.hidden_size), "i_mlp": float(i_mlp),
+        "vocab": float(m.vocab_size), "n_heads": float(m.n_heads), "n_kv": float(m.n_kv_heads),
+        "mla": m.attention == "mla", "max_ctx": float(m.max_context_tokens),
+    }
+
+
+def fast_link(g: catalog.GPU, n: int) -> bool:
+    """NVLink / Infinity Fabric between all GPUs of the replica (a 2-GPU bridge covers only 2)."""
+    ic = g.interconnect.lower()
+    return ic.startswith(("nvlink", "infinity")) and not (ic == "nvlink-bridge" and n > 2)
+
+
+def link_bandwidth_latency(g: catalog.GPU, n: int, cal: Calibration) -> tuple[float, float]:
+    """(per-direction bandwidth [B/s], all-reduce latency [s]) between the replica's GPUs."""
+    ic = g.interconnect.lower()
+    if fast_link(g, n):
+        return g.interconnect_gbps / 2 * 1e9 * LINK_EFFICIENCY, cal.allreduce_latency_s
+    gen = int(g.pcie_gen) if g.pcie_gen else 4
+    gbps = g.interconnect_gbps / 2 if ic.startswith("pcie") else PCIE_GBPS.get(gen, 32.0)
+    return gbps * 1e9 * LINK_EFFICIENCY, PCIE_ALLREDUCE_LATENCY_S
+
+
+@dataclass(frozen=True)
+class Link:
+    """The link between the GPUs of one replica, as the performance model uses it.
+
+    Attributes
+    ----------
+    kind : str
+        ``"nvlink"``, ``"infinity-fabric"`` or ``"pcie"``.
+    link_gbps : float
+        Achieved bandwidth per direction (catalog figure / 2 x :data:`LINK_EFFICIENCY`;
+        PCIe of the card's generation when the fast link does not reach every GPU). [GB/s]
+    latency_s : float
+        Fixed latency of one all-reduce over that link. [s]
+    """
+
+    kind: str
+    link_gbps: float
+    latency_s: float
+
+
+def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
+    """The link a replica of ``n_gpus`` x ``gpu`` communicates over (see :class:`Link`).
+
+    NVLink / Infinity Fabric counts only when it joins every GPU of the replica: a 2-GPU
+    NVLink bridge (``nvlink-bridge``) serves 2 GPUs, and larger replicas of such cards talk
+    over PCIe. The all-reduce latency of a fast link is the calibrated one
+    (:meth:`Calibration.allreduce_latency_s`); PCIe uses :data:`PCIE_ALLREDUCE_LATENCY_S`.
+
+    Parameters
+    ----------
+    gpu : id or catalog.GPU
+    n_gpus : int
+        GPUs in the replica (>= 1).
+    calibration : Calibration, optional
+        Defaults to the stored calibration.
+
+    Returns
+    -------
+    Link
+    """
+    g = catalog.gpu(gpu)
+    n = positive_int("n_gpus", n_gpus)
+    bw, lat = link_bandwidth_latency(g, n, as_calibration(calibration))
+    if fast_link(g, n):
+        kind = "infinity-fabric" if g.interconnect.lower().startswith("infinity") else "nvlink"
+    else:
+        kind = "pcie"
+    return Link(kind=kind, link_gbps=bw / 1e9, latency_s=float(lat))
+
+
+def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> dict:
+    f = model_numbers(m, precision, kv_precision, spec)
+    fac = efficiency_factors(cal, engine_id, gpu_class(g), precision)
+    ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_visits"],
+                            cal.moe_expert_overhead_factor)
+    link_bw, link_lat = link_bandwidth_latency(g, n, cal)
+    cap = spec.get("max_batch_size")
+    f.update({
+        "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
+        "peak": peak_flops(g, precision, spec),
+        "link_bw": link_bw, "link_lat": link_lat,
+        "n": float(n), "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
+        "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
+        "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
+        "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
+        "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
+        "cap": float(cap) if cap else math.inf,
+    })
+    return f
+
+
+def resolve_inputs(model, gpu, n_gpus, precision, kv_precision, engine):
+    m = catalog.llm(model)
+    g = catalog.gpu(gpu)
+    engine_id = resolve_engine_id(engine)
+    spec = engine_specs()[engine_id]
+    precision = check_precision(precision)
+    _check_gpu_precision(g, precision, spec, engine_id)
+    if kv_precision is None:
+        kv_precision = default_kv_precision(precision, g, spec)
+    else:
+        kv_precision = check_precision(kv_precision, "kv_precision")
+    n = _check_n_gpus(m, n_gpus, spec)
+    return m, g, engine_id, spec, precision, kv_precision, n
+
+
+# ----------------------------------------------------------------------------------------
+# Helpers for notebooks
+# ----------------------------------------------------------------------------------------
+def weights_bytes(model, precision: str = "bf16", engine=None) -> float:
+    """Bytes of a model's weights at ``precision``.
+
+    Parameters
+    ----------
+    model : str or catalog.LLM
+        Catalog id or object.
+    precision : str
+        One of :data:`PRECISIONS`. Quantized formats keep embeddings and lm_head in 16-bit
+        and pay scale overhead (:data:`WEIGHT_BITS`) unless ``engine`` uses its own format
+        (llama.cpp GGUF: 8.5 / 4.85 bits on every tensor).
+    engine : str, optional
+        Serving engine (see :data:`ENGINES`).
+
+    Returns
+    -------
+    float
+        Weight bytes of the whole model. [B]
+
+    Examples
+    --------
+    Llama-2-7B (6.74e9 parameters) in fp16 is 13.48e9 bytes.
+    """
+    m = catalog.llm(model)
+    spec = engine_specs()[resolve_engine_id(engine)]
+    return float(model_numbers(m, check_precision(precision), "bf16", spec)["w_bytes"])
+
+
+def kv_cache_bytes_per_token(model, kv_precision: str = "bf16") -> float:
+    """KV-cache bytes one token adds while the context is shorter than any sliding window.
+
+    2 x layers x KV heads x head_dim x bytes for MHA/GQA; layers x (kv_lora_rank +
+    qk_rope_head_dim) x bytes for MLA. Once a context passes the window, windowed layers
+    stop growing: use :func:`kv_cache_bytes` for a given length.
+
+    Parameters
+    ----------
+    model : str or catalog.LLM
+    kv_precision : str
+        Storage format of the cache, one of :data:`PRECISIONS` (:data:`KV_BITS`).
+
+    Returns
+    -------
+    float
+        [B/token]; Llama-3.1-70B in bf16: 327,680.
+    """
+    m = catalog.llm(model)
+    f = model_numbers(m, "bf16", check_precision(kv_precision, "kv_precision"), engine_specs()["generic"])
+    return float(f["kv_f"] + f["kv_s"])
+
+
+def kv_cache_bytes(model, kv_precision: str = "bf16", context_tokens: int = 1) -> float:
+    """KV-cache bytes of one sequence of ``context_tokens`` tokens (sliding windows capped) [B]."""
+    m = catalog.llm(model)
+    f = model_numbers(m, "bf16", check_precision(kv_precision, "kv_precision"), engine_specs()["generic"])
+    c = float(positive_int("context_tokens", context_tokens))
+    return float(core.kv_sequence_bytes(f, c))
+
+
+def model_load_seconds(model, precision: str = "bf16", read_gbps: float = 2.0, engine=None) -> float:
+    """Time to read a model's weights from storage or network [s].
+
+    Parameters
+    ----------
+    model : str or catalog.LLM
+    precision : str
+        Weight precision (:data:`PRECISIONS`).
+    read_gbps : float
+        Sustained read bandwidth of the source. [GB/s] (NVMe SSD 2-7, page cache 10-50,
+        10 GbE network 1.25, 100 GbE 12.5)
+    engine : str, optional
+
+    Returns
+    -------
+    float
+        weights_bytes / read bandwidth. [s]
+    """
+    try:
+        bw = float(read_gbps)
+    except (TypeError, ValueError):
+        raise ValueError(f"read_gbps must be a positive number, got {read_gbps!r}") from None
+    if not math.isfinite(bw) or bw <= 0:
+        raise ValueError(f"read_gbps must be a positive number, got {read_gbps!r}")
+    return weights_bytes(model, precision, engine) / (bw * 1e9)
+
+
+def speculative_speedup(acceptance_rate, draft_tokens, draft_cost_ratio):
+    """Expected speedup of speculative decoding over plain decoding.
+
+    Parameters
+    ----------
+    acceptance_rate : float or array
+        Probability ``a`` that the target model accepts a drafted token, in [0, 1].
+    draft_tokens : int or array
+        Tokens ``k`` drafted per verification step (>= 1).
+    draft_cost_ratio : float or array
+        Cost ``c`` of one draft step relative to one target step (>= 0).
+
+    Returns
+    -------
+    float or ndarray
+        ``(1 - a**(k+1)) / ((1 - a) (k c + 1))``; ``(k+1)/(k c + 1)`` at a = 1.
+
+    References
+    ----------
+    Leviathan, Kalman & Matias, "Fast Inference from Transformers via Speculative
+    Decoding", ICML 2023, Eq. 1 and Theorem 3.8.
+    """
+    a = np.asarray(acceptance_rate, dtype=float)
+    k = np.asarray(draft_tokens, dtype=float)
+    c = np.asarray(draft_cost_ratio, dtype=float)
+    if np.any(~np.isfinite(a)) or np.any((a < 0) | (a > 1)):
+        raise ValueError(f"acceptance_rate must be in [0, 1], got {acceptance_rate!r}")
+    if np.any(~np.isfinite(k)) or np.any((k < 1) | (k != np.floor(k))):
+        raise ValueError(f"draft_tokens must be an integer >= 1, got {draft_tokens!r}")
+    if np.any(~np.isfinite(c)) or np.any(c < 0):
+        raise ValueError(f"draft_cost_ratio must be >= 0, got {draft_cost_ratio!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(a < 1, (1 - a ** (k + 1)) / np.where(a < 1, 1 - a, 1.0), k + 1)
+    out = expected / (k * c + 1)
+    return float(out) if out.ndim == 0 else out
+
+
+# ----------------------------------------------------------------------------------------
+# Step times (used by the serving simulator; estimate uses the same functions)
+# ----------------------------------------------------------------------------------------
+
+def default_kv_precision(precision, g, spec):
+    if precision == "fp8":
+        return "fp8"
+    if precision in WEIGHT_ONLY:
+        return activation_precision(g, spec)
+    return precision

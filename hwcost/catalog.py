@@ -27,13 +27,11 @@ from typing import Iterable
 
 import pandas as pd
 
+from .errors import CatalogError  # noqa: F401  (re-exported)
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
-
-
-class CatalogError(ValueError):
-    """A catalog table holds a value that cannot be used, or a lookup failed."""
 
 
 # ----------------------------------------------------------------------------------------

@@ -12,20 +12,20 @@ import json
 import math
 import re
 import sys
+import traceback
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
+from .errors import HwcostError, NoFeasibleOption, NotebookFailed, UsageError
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BUG = 3  # an internal error (a traceback is printed)
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|sec|m|min|h)?\s*$")
 _UNITS_S = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "m": 60.0, "min": 60.0, "h": 3600.0}
-
-
-class UsageError(ValueError):
-    """Bad command-line input (exit status 2)."""
 
 
 def parse_duration(text: str) -> float:
@@ -171,77 +171,41 @@ TABLE_COLUMNS = ("rank", "option", "n_gpus", "precision", "replicas", "ttft_s", 
 
 
 def _recommend_inputs(args):
-    from . import recommend, scenario
-    from .workload import BUSINESS_HOURS_PROFILE, FLAT_PROFILE, SLO, Workload
+    """The case the flags describe: ``requirements.build_case`` over the scenario, if any.
 
-    base_w = base_c = None
-    if args.scenario:
-        sc = scenario.load(args.scenario)
-        base_w, base_c = sc.workload, sc.constraints
-    model = args.model or (base_w.model if base_w else None)
-    rpd = args.requests_per_day or (base_w.requests_per_day if base_w else None)
-    if not model or not rpd:
+    A flag given on the command line wins over the scenario, which wins over the defaults
+    (the one override rule of :func:`hwcost.requirements.build_case`).
+    """
+    from . import recommend, requirements, scenario
+
+    base = scenario.load(args.scenario).case if args.scenario else None
+    if base is None and (not args.model or not args.requests_per_day):
         raise UsageError("--model and --requests-per-day are required unless --scenario is given "
                          "(see 'hwcost recommend --help')")
-    from . import catalog
-
-    model = catalog.llm(model).id
-    w_kwargs = {}
-    if base_w:
-        w_kwargs = dict(input_tokens=base_w.input_tokens, output_tokens=base_w.output_tokens,
-                        daily_profile=base_w.daily_profile, input_tokens_cv=base_w.input_tokens_cv,
-                        output_tokens_cv=base_w.output_tokens_cv)
-    if args.input_tokens:
-        w_kwargs["input_tokens"] = args.input_tokens
-    if args.output_tokens:
-        w_kwargs["output_tokens"] = args.output_tokens
-    if args.profile:
-        w_kwargs["daily_profile"] = {"flat": FLAT_PROFILE, "business-hours": BUSINESS_HOURS_PROFILE}[
-            args.profile]
-    workload = Workload(model=model, requests_per_day=rpd, **w_kwargs)
-
-    base_slo = base_c.slo if base_c else SLO()
-    slo = SLO(
-        ttft_s=args.ttft_p95 if args.ttft_p95 is not None else base_slo.ttft_s,
-        tpot_s=args.tpot_p95 if args.tpot_p95 is not None else base_slo.tpot_s,
-        e2e_s=args.e2e_p95 if args.e2e_p95 is not None else base_slo.e2e_s,
-        percentile=args.percentile if args.percentile is not None else base_slo.percentile,
+    values = dict(
+        model=args.model, requests_per_day=args.requests_per_day or None,
+        input_tokens=args.input_tokens or None, output_tokens=args.output_tokens or None,
+        daily_profile=args.profile or None,
+        ttft_s=args.ttft_p95, tpot_s=args.tpot_p95, e2e_s=args.e2e_p95, percentile=args.percentile,
+        availability=args.availability, privacy=True if args.privacy else None,
+        data_residency=args.data_residency or None, horizon_months=args.horizon_months,
+        budget_usd=args.budget_usd, energy_id=args.energy or None, max_gpus=args.max_gpus or None,
     )
-    changes = {"slo": slo}
-    if args.availability is not None:
-        changes["availability"] = args.availability
-    if args.privacy:
-        changes["privacy"] = True
-    if args.data_residency:
-        changes["data_residency"] = args.data_residency
-    if args.horizon_months is not None:
-        changes["horizon_months"] = args.horizon_months
-    if args.budget_usd is not None:
-        changes["budget_usd"] = args.budget_usd
     for flag, name in (("no_cloud", "allow_cloud"), ("no_self_hosted", "allow_self_hosted"),
                        ("no_api", "allow_api")):
         if getattr(args, flag):
-            changes[name] = False
+            values[name] = False
     for opt in ("engines", "precisions", "gpus", "providers"):
         value = getattr(args, opt)
         if value:
-            changes[opt] = tuple(v for group in value for v in group)
-    if args.energy:
-        changes["energy_id"] = args.energy
-    if args.max_gpus:
-        changes["max_gpus"] = args.max_gpus
+            values[opt] = tuple(v for group in value for v in group)
     for flag, name in (("self_hosted_staff_pct", "operations_usd_per_year"),
                        ("cloud_staff_pct", "cloud_operations_usd_per_year")):
         pct = getattr(args, flag)
         if pct is not None:
-            changes[name] = float(recommend.operations_usd_per_year(pct / 100.0))
-    if base_c is not None:
-        from dataclasses import replace
-
-        constraints = replace(base_c, **changes)
-    else:
-        constraints = recommend.Constraints(**changes)
-    return workload, constraints
+            values[name] = float(recommend.operations_usd_per_year(pct / 100.0))
+    case = requirements.build_case(base, **values)
+    return case.workload, case.constraints
 
 
 def cmd_recommend(args, out, err) -> int:
@@ -446,7 +410,7 @@ def cmd_report(args, out, err) -> int:
     paths = report.notebooks()
     if args.scenario:
         sc = scenario.load(args.scenario)
-        sc.check_notebooks(paths)
+        sc.check_notebooks({p.stem: report.declared_parameters(p) for p in paths})
         parameters = sc.report_parameters()
         name = sc.name
     directory = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
@@ -671,9 +635,9 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
             parser.print_help(out)
             return EXIT_USAGE
         if getattr(args, "availability", None) is not None:
-            from .recommend import _fraction_or_percent
+            from .requirements import fraction_or_percent
 
-            args.availability = _fraction_or_percent("--availability", args.availability)
+            args.availability = fraction_or_percent("--availability", args.availability)
         return args.func(args, out, err)
     except UsageError as exc:
         err.write(f"hwcost: error: {_one_line(exc)}\n")
@@ -683,19 +647,25 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 -- the CLI never shows a traceback
-        from .report import NotebookFailed
-
-        from .recommend import NoFeasibleOption
-
-        if isinstance(exc, (NotebookFailed, NoFeasibleOption)):
-            err.write(f"hwcost: error: {_one_line(exc)}\n")
-            return EXIT_FAILED
-        if isinstance(exc, (ValueError, LookupError, OSError)):
-            err.write(f"hwcost: error: {_one_line(exc)}\n")
-            return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
-        err.write(f"hwcost: error: unexpected {type(exc).__name__}: {_one_line(exc)}\n")
+    except (NotebookFailed, NoFeasibleOption) as exc:
+        err.write(f"hwcost: error: {_one_line(exc)}\n")
         return EXIT_FAILED
+    except HwcostError as exc:
+        err.write(f"hwcost: error: {_one_line(exc)}\n")
+        return EXIT_USAGE
+    except OSError as exc:  # a file that cannot be read or written: the message names it
+        err.write(f"hwcost: error: {_one_line(exc)}\n")
+        return EXIT_FAILED
+    except ValueError as exc:
+        # Library functions that validate their arguments with a plain ValueError: bad input,
+        # not a bug.
+        err.write(f"hwcost: error: {_one_line(exc)}\n")
+        return EXIT_USAGE
+    except Exception:  # noqa: BLE001 -- anything else is a bug: show where it is
+        err.write(traceback.format_exc())
+        err.write("hwcost: internal error: this is a bug, please report it with the command "
+                  "line and the traceback above\n")
+        return EXIT_BUG
 
 
 def _entry() -> None:  # pragma: no cover

@@ -54,259 +54,36 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import catalog, economics
+
 # staff-time pricing lives in economics; re-exported here for callers of recommend
-from .economics import (ADMIN_WAGE_USD_PER_YEAR, CLOUD_STAFF_FRACTION, SELF_HOSTED_STAFF_FRACTION,  # noqa: F401
-                        WAGE_SHARE_OF_COMPENSATION, operations_usd_per_year)
-from .workload import SLO, Workload
+from .economics import (  # noqa: F401
+    ADMIN_WAGE_USD_PER_YEAR,
+    CLOUD_STAFF_FRACTION,
+    SELF_HOSTED_STAFF_FRACTION,
+    WAGE_SHARE_OF_COMPENSATION,
+    operations_usd_per_year,
+)
+from .errors import NoFeasibleOption  # noqa: F401  (re-exported)
+from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
+    HOURS_PER_MONTH,
+    KINDS,
+    SLO,
+    TRAFFIC_PATTERNS,
+    Constraints,
+    Workload,
+    build_case,
+    fraction_or_percent,
+)
+from .requirements import Case as _BaseCase
 
 ARTICLE = "Selecting Hardware for LLM Inference (source article)"
-HOURS_PER_MONTH = 730.0  # 8760 h / 12
-
-
-class NoFeasibleOption(ValueError):
-    """No option meets every constraint; the message names the binding constraint.
-
-    The full table (every option with the constraint it fails) is in ``.table``.
-    """
-
-    def __init__(self, message: str, table: pd.DataFrame | None = None):
-        super().__init__(message)
-        self.table = table
-
-
-# ----------------------------------------------------------------------------------------
-# Constraints
-# ----------------------------------------------------------------------------------------
-KINDS = ("cloud", "self-hosted", "api")
-
-
-def _fraction_or_percent(name: str, value) -> float:
-    """Accept 0.999, 99.9 or '99.9%' for an availability target."""
-    text = str(value).strip()
-    try:
-        number = float(text.rstrip("%"))
-    except ValueError:
-        raise ValueError(f"{name} must be a fraction like 0.999 or a percentage like 99.9%, "
-                         f"got {value!r}") from None
-    if text.endswith("%") or number > 1:
-        number /= 100
-    if not (0 < number < 1) and number != 1:
-        raise ValueError(f"{name} must be in (0, 1] (or a percentage up to 100%), got {value!r}")
-    return number
-
-
-def _as_tuple(name: str, value, check=None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",") if v.strip()]
-    else:
-        items = [str(v).strip() for v in value]
-    if not items:
-        raise ValueError(f"{name} must list at least one value when given, got {value!r}")
-    return tuple(check(v) if check else v for v in items)
-
-
-def _precision(value: str) -> str:
-    text = str(value).strip().lower()
-    if text not in catalog.PRECISIONS:
-        raise ValueError(f"unknown precision {value!r}; expected one of {', '.join(catalog.PRECISIONS)}")
-    return text
-
-
-@dataclass(frozen=True)
-class Constraints:
-    """What an acceptable option must satisfy, and what may be considered.
-
-    Parameters
-    ----------
-    slo : SLO
-        Latency targets at a percentile (``SLO(ttft_s=1.0, tpot_s=0.1)``). [s]
-    availability : float
-        Fraction of time the service must be up, e.g. 0.999 (``99.9`` and ``"99.9%"`` are
-        accepted). See the module's availability rule. [1]
-    privacy : bool
-        The data may not leave infrastructure you control: removes cloud and API options.
-    data_residency : str, optional
-        Region the data must stay in (matched case-insensitively against a cloud offer's
-        ``region``; API options fail it, self-hosted options pass it).
-    horizon_months : float
-        Planning horizon over which total cost is counted. [months]
-    budget_usd : float, optional
-        Cap on the total cost over the horizon. [USD]
-    allow_cloud, allow_self_hosted, allow_api : bool
-        Which kinds of option to consider.
-    engines : tuple of str, optional
-        Serving engines to consider (``perf`` engine ids); default: the generic engine only.
-    precisions : tuple of str, optional
-        Weight precisions to consider; default: all of ``catalog.PRECISIONS``.
-    gpus : tuple of str, optional
-        GPU ids to consider; default: the whole catalog.
-    providers : tuple of str, optional
-        Cloud/API providers to consider; default: all.
-    n_gpus_options : tuple of int
-        GPUs per replica (tensor parallel degree) to try. [GPUs]
-    max_gpus : int, optional
-        Cap on the total GPUs of a plan. [GPUs]
-    replica_availability : float
-        Assumed availability of one replica (on-demand cloud or self-hosted). [1]
-    spot_availability : float
-        Assumed availability of one replica on spot instances. [1]
-    max_utilization : float
-        Highest fraction of a replica's SLO-compliant capacity planned for at peak. [1]
-    energy_id : str, optional
-        ``energy.csv`` id used for self-hosted electricity price and PUE. By default a
-        datacenter GPU is priced in colocation (:data:`DATACENTER_ENERGY_ID`) and a consumer
-        or workstation card in an office (:data:`OFFICE_ENERGY_ID`).
-    hardware_condition : str
-        ``new`` or ``used`` hardware prices for self-hosted options.
-    amortization_years : float
-        Service life over which self-hosted hardware is written off (straight line, no
-        resale). A horizon shorter than this is charged its share of the purchase, as if the
-        hardware kept its book value (resold or reused); set it equal to the horizon to
-        charge the whole purchase to the project. [years]
-    operations_usd_per_year : float
-        Staff time and overhead of running your own hardware, whole deployment; added to
-        every self-hosted option. None by default: :func:`operations_usd_per_year` prices a
-        share of an administrator's time (see :data:`SELF_HOSTED_STAFF_FRACTION`). [USD/year]
-    cloud_operations_usd_per_year : float
-        Staff time for running the serving stack on rented GPUs (engine upgrades,
-        monitoring, on-call), whole deployment; added to every cloud option. Hosted APIs
-        carry none (integration work is the same for every option and is left out). None
-        by default (see :data:`CLOUD_STAFF_FRACTION`). [USD/year]
-    cloud_autoscale : bool
-        Cloud options follow the daily profile hour by hour (replicas are added and
-        removed); self-hosted options are sized for the peak hour and run all day.
-    include_substitute_models : bool
-        API options may serve a different model of the same size class (within 15% of the
-        parameter count) when no API serves the workload's model itself.
-    """
-
-    slo: SLO = field(default_factory=SLO)
-    availability: float = 0.99
-    privacy: bool = False
-    data_residency: str | None = None
-    horizon_months: float = 12.0
-    budget_usd: float | None = None
-    allow_cloud: bool = True
-    allow_self_hosted: bool = True
-    allow_api: bool = True
-    engines: tuple[str, ...] | None = None
-    precisions: tuple[str, ...] | None = None
-    gpus: tuple[str, ...] | None = None
-    providers: tuple[str, ...] | None = None
-    n_gpus_options: tuple[int, ...] = (1, 2, 4, 8)
-    max_gpus: int | None = None
-    replica_availability: float = 0.99
-    spot_availability: float = 0.95
-    max_utilization: float = 0.8
-    energy_id: str | None = None
-    hardware_condition: str = "new"
-    amortization_years: float = 3.0
-    operations_usd_per_year: float | None = None
-    cloud_operations_usd_per_year: float | None = None
-    cloud_autoscale: bool = True
-    include_substitute_models: bool = True
-
-    def __post_init__(self):
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        if not isinstance(self.slo, SLO):
-            raise ValueError(f"slo must be a hwcost.workload.SLO, got {type(self.slo).__name__}")
-        for name in ("availability", "replica_availability", "spot_availability"):
-            set_(name, _fraction_or_percent(name, getattr(self, name)))
-        for name in ("privacy", "allow_cloud", "allow_self_hosted", "allow_api",
-                     "cloud_autoscale", "include_substitute_models"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-            set_(name, bool(getattr(self, name)))
-        h = float(self.horizon_months)
-        if not math.isfinite(h) or h <= 0:
-            raise ValueError(f"horizon_months must be a number > 0, got {self.horizon_months!r}")
-        set_("horizon_months", h)
-        if self.budget_usd is not None:
-            b = float(self.budget_usd)
-            if not math.isfinite(b) or b <= 0:
-                raise ValueError(f"budget_usd must be a number > 0, got {self.budget_usd!r}")
-            set_("budget_usd", b)
-        u = float(self.max_utilization)
-        if not 0 < u <= 1:
-            raise ValueError(f"max_utilization must be in (0, 1], got {self.max_utilization!r}")
-        set_("max_utilization", u)
-        if self.data_residency is not None:
-            text = str(self.data_residency).strip()
-            set_("data_residency", text or None)
-        set_("precisions", _as_tuple("precisions", self.precisions, _precision))
-        set_("engines", _as_tuple("engines", self.engines, lambda v: v.lower()))
-        set_("gpus", _as_tuple("gpus", self.gpus, lambda v: catalog.gpu(v).id))
-        set_("providers", _as_tuple("providers", self.providers, lambda v: v.lower()))
-        counts = tuple(int(n) for n in self.n_gpus_options)
-        if not counts or any(n < 1 or n > 72 for n in counts):
-            raise ValueError(f"n_gpus_options must be whole numbers in 1..72, got {self.n_gpus_options!r}")
-        set_("n_gpus_options", tuple(sorted(set(counts))))
-        if self.max_gpus is not None and int(self.max_gpus) < 1:
-            raise ValueError(f"max_gpus must be >= 1, got {self.max_gpus!r}")
-        for name in ("amortization_years",):
-            v = float(getattr(self, name))
-            if not math.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
-            set_(name, v)
-        defaults = {"operations_usd_per_year": SELF_HOSTED_STAFF_FRACTION,
-                    "cloud_operations_usd_per_year": CLOUD_STAFF_FRACTION}
-        for name in ("operations_usd_per_year", "cloud_operations_usd_per_year"):
-            if getattr(self, name) is None:
-                set_(name, float(operations_usd_per_year(defaults[name])))
-            ops = float(getattr(self, name))
-            if not math.isfinite(ops) or ops < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
-            set_(name, ops)
-        if self.hardware_condition not in ("new", "used"):
-            raise ValueError(f"hardware_condition must be 'new' or 'used', got {self.hardware_condition!r}")
-        self._check_contradictions()
-
-    def _check_contradictions(self) -> None:
-        problems = []
-        if not (self.allow_cloud or self.allow_self_hosted or self.allow_api):
-            problems.append("allow_cloud, allow_self_hosted and allow_api are all false: nothing to consider")
-        if self.privacy and not self.allow_self_hosted:
-            problems.append(
-                "privacy=true allows only self-hosted options, but allow_self_hosted=false"
-            )
-        if self.data_residency and not (self.allow_cloud or self.allow_self_hosted):
-            problems.append(
-                f"data_residency={self.data_residency!r} cannot be met by API options, "
-                "and cloud and self-hosted options are not allowed"
-            )
-        if self.availability >= 1:
-            problems.append("availability=100% cannot be met by any plan; use e.g. 0.9999")
-        if self.max_gpus is not None and min(self.n_gpus_options) > int(self.max_gpus):
-            problems.append(
-                f"max_gpus={self.max_gpus} is below the smallest n_gpus_options "
-                f"({min(self.n_gpus_options)})"
-            )
-        if problems:
-            raise ValueError("contradictory constraints: " + "; ".join(problems))
-
-    @property
-    def horizon_hours(self) -> float:
-        """Planning horizon in hours. [h]"""
-        return self.horizon_months * HOURS_PER_MONTH
-
-    def allowed_kinds(self) -> tuple[str, ...]:
-        kinds = []
-        if self.allow_cloud and not self.privacy:
-            kinds.append("cloud")
-        if self.allow_self_hosted:
-            kinds.append("self-hosted")
-        if self.allow_api and not self.privacy:
-            kinds.append("api")
-        return tuple(kinds)
 
 
 def spares_needed(n_replicas: int, availability: float, replica_availability: float,
@@ -473,7 +250,6 @@ ARTICLE_GPUS: Mapping[str, tuple[str, ...]] = {
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq}
-TRAFFIC_PATTERNS = ("stable", "variable", "baseline-plus-bursts")
 
 
 @dataclass(frozen=True)
@@ -618,7 +394,7 @@ def flowchart(
         if not math.isfinite(latency_sla_s) or latency_sla_s <= 0:
             raise ValueError(f"latency_sla_s must be > 0, got {latency_sla_s!r}")
     if availability is not None:
-        availability = _fraction_or_percent("availability", availability)
+        availability = fraction_or_percent("availability", availability)
     if traffic_pattern is not None and traffic_pattern not in TRAFFIC_PATTERNS:
         raise ValueError(
             f"traffic_pattern must be one of {', '.join(TRAFFIC_PATTERNS)}, got {traffic_pattern!r}"
@@ -1752,8 +1528,8 @@ def staff_sensitivity(table: pd.DataFrame, staff_fractions=None, *,
 # One case from notebook-style parameters, and readable views of a ranking
 # ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Case:
-    """A workload with its constraints, and what the flowchart needs besides.
+class Case(_BaseCase):
+    """A :class:`hwcost.requirements.Case` that can run the article's flowchart and the ranking.
 
     Attributes
     ----------
@@ -1766,10 +1542,10 @@ class Case:
         ``parameters`` or ``scenario <name>``.
     """
 
-    workload: Workload
-    constraints: Constraints
-    traffic_pattern: str | None = None
-    source: str = "parameters"
+    @classmethod
+    def of(cls, base: _BaseCase) -> "Case":
+        """The same case, with :meth:`flowchart` and :meth:`rank`."""
+        return cls(base.workload, base.constraints, base.traffic_pattern, base.source)
 
     def flowchart(self, thresholds: Thresholds = Thresholds(), **conditions) -> FlowchartResult:
         """:func:`flowchart` for this case.
@@ -1791,10 +1567,6 @@ class Case:
         """:func:`rank` for this case (``kwargs`` go to :func:`rank`)."""
         return rank(self.workload, self.constraints, **kwargs)
 
-    def with_constraints(self, **changes) -> "Case":
-        """The same case with some :class:`Constraints` fields changed."""
-        return replace(self, constraints=replace(self.constraints, **changes))
-
 
 def case(model: str = "llama-3.1-70b", requests_per_day: float = 2000.0,
          input_tokens: int = 512, output_tokens: int = 128, *, daily_profile: str = "flat",
@@ -1803,7 +1575,7 @@ def case(model: str = "llama-3.1-70b", requests_per_day: float = 2000.0,
          availability: float = 0.99, privacy: bool = False, horizon_months: float = 12.0,
          budget_usd: float | None = None, scenario: str | None = None,
          **constraint_fields) -> Case:
-    """Build a :class:`Case` from flat parameters, or from a scenario file.
+    """Build a :class:`Case` from a notebook's parameters, or from a scenario file.
 
     Parameters
     ----------
@@ -1821,9 +1593,10 @@ def case(model: str = "llama-3.1-70b", requests_per_day: float = 2000.0,
         Cap on total cost over the horizon; None or 0 = no cap. [USD]
     scenario : str, optional
         Name of a bundled scenario (``data/scenarios``) or a YAML path; ``None``, ``""`` or
-        ``"none"`` for none. With a scenario, its workload, SLO and constraints replace the
-        parameters above; ``constraint_fields`` then apply only to the fields the scenario
-        leaves at their defaults.
+        ``"none"`` for none. With a scenario, the scenario's case is the base of
+        :func:`hwcost.requirements.build_case`: its workload, SLO and constraints replace the
+        parameters above (a notebook passes every parameter, so none counts as given), and
+        ``constraint_fields`` apply only to the fields the scenario leaves at their defaults.
     **constraint_fields
         Any other :class:`Constraints` field (``operations_usd_per_year=...``).
 
@@ -1832,29 +1605,19 @@ def case(model: str = "llama-3.1-70b", requests_per_day: float = 2000.0,
     Case
     """
     from . import scenario as scenario_mod
-    from .scenario import PROFILES
 
     if scenario is not None and str(scenario).strip().lower() not in ("", "none"):
         sc = scenario_mod.load(str(scenario).strip())
         defaults = Constraints()
         keep = {k: v for k, v in constraint_fields.items()
                 if getattr(sc.constraints, k) == getattr(defaults, k)}
-        return Case(sc.workload, replace(sc.constraints, **keep), traffic_pattern,
-                    f"scenario {sc.name}")
-    if daily_profile not in PROFILES:
-        raise ValueError(f"daily_profile must be one of {', '.join(PROFILES)}, got {daily_profile!r}")
-    workload = Workload(model=catalog.llm(model).id, requests_per_day=requests_per_day,
-                        input_tokens=input_tokens, output_tokens=output_tokens,
-                        daily_profile=PROFILES[daily_profile])
-    slo = SLO(ttft_s=ttft_s, tpot_s=tpot_s, e2e_s=e2e_s, percentile=percentile)
-    budget = None if budget_usd is None or float(budget_usd) == 0 else budget_usd
-    constraints = Constraints(slo=slo, availability=availability, privacy=privacy,
-                              horizon_months=horizon_months, budget_usd=budget,
-                              **constraint_fields)
-    if traffic_pattern is not None and traffic_pattern not in TRAFFIC_PATTERNS:
-        raise ValueError(f"traffic_pattern must be one of {', '.join(TRAFFIC_PATTERNS)}, "
-                         f"got {traffic_pattern!r}")
-    return Case(workload, constraints, traffic_pattern)
+        return Case.of(build_case(sc.case, traffic_pattern=traffic_pattern, **keep))
+    return Case.of(build_case(
+        model=model, requests_per_day=requests_per_day, input_tokens=input_tokens,
+        output_tokens=output_tokens, daily_profile=daily_profile, traffic_pattern=traffic_pattern,
+        ttft_s=ttft_s, tpot_s=tpot_s, e2e_s=e2e_s, percentile=percentile,
+        availability=availability, privacy=privacy, horizon_months=horizon_months,
+        budget_usd=0 if budget_usd is None else budget_usd, **constraint_fields))
 
 
 def distinct(table: pd.DataFrame) -> pd.DataFrame:

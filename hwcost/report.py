@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from .errors import NotebookFailed  # noqa: F401  (re-exported)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 REPORT_DIR = ROOT / "reports"
@@ -30,10 +32,6 @@ RETRIES = 1
 # How long one wait for a kernel message lasts before waiting again. Short waits make a
 # reply that arrived without waking the waiting coroutine visible at the next wait.
 REPLY_POLL_S = 0.5
-
-
-class NotebookFailed(RuntimeError):
-    """A notebook raised while executing; the message names the notebook and the cell."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ The bundled scenarios are in ``data/scenarios/``. Layout (all keys but ``name``,
       tpot_p95_s: 0.1               # [s]
       e2e_p95_s: 30                 # [s]
       percentile: 95                # the percentile the three targets apply to
-    constraints:                    # any field of hwcost.recommend.Constraints but slo
+    constraints:                    # any field of hwcost.requirements.Constraints but slo
       availability: 0.999
       privacy: false
       horizon_months: 12
@@ -33,15 +33,23 @@ Every error names the file, the key (dotted path) and what is accepted.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from . import catalog
-from .workload import BUSINESS_HOURS_PROFILE, FLAT_PROFILE, SLO, Workload
+from . import catalog, parameters
+from .errors import ScenarioError
+from .requirements import (
+    FLAT_PROFILE,
+    PROFILES,
+    SLO,
+    Case,
+    Constraints,
+    Workload,
+    constraint_fields,
+)
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 
@@ -50,11 +58,6 @@ TOP_KEYS = ("name", "description", "source", "workload", "slo", "constraints",
 WORKLOAD_KEYS = ("model", "requests_per_day", "input_tokens", "output_tokens", "daily_profile",
                  "input_tokens_cv", "output_tokens_cv")
 SLO_KEYS = ("ttft_p95_s", "tpot_p95_s", "e2e_p95_s", "percentile")
-PROFILES = {"flat": FLAT_PROFILE, "business-hours": BUSINESS_HOURS_PROFILE}
-
-
-class ScenarioError(ValueError):
-    """A scenario file cannot be used; the message names the file, the key and the reason."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class Scenario:
     name, description, source : str
     workload : Workload
     slo : SLO
-    constraints : hwcost.recommend.Constraints
+    constraints : hwcost.requirements.Constraints
         With ``slo`` filled in.
     notebook_parameters : dict
         ``{notebook stem or "*": {parameter: value}}`` as written in the file.
@@ -78,9 +81,14 @@ class Scenario:
     source: str
     workload: Workload
     slo: SLO
-    constraints: Any
+    constraints: Constraints
     notebook_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: Path | None = None
+
+    @property
+    def case(self) -> Case:
+        """The scenario as a :class:`hwcost.requirements.Case` (the base of ``build_case``)."""
+        return Case(self.workload, self.constraints, None, f"scenario {self.name}")
 
     def report_parameters(self) -> dict[str, dict[str, Any]]:
         """Parameters for :func:`hwcost.report.build`.
@@ -101,22 +109,25 @@ class Scenario:
         return out
 
 
-    def check_notebooks(self, notebooks) -> None:
+    def check_notebooks(self, declared: Mapping[str, Any]) -> None:
         """Check ``notebook_parameters`` against the notebooks that will run.
 
-        Every stem must name one of ``notebooks`` and every parameter given for a stem must
-        be declared by that notebook. Names under ``"*"`` go to the notebooks that declare
-        them and are only checked by value (on load).
+        Parameters
+        ----------
+        declared : mapping
+            ``{notebook stem: names of the parameters it declares}`` for the notebooks that
+            will run (``hwcost.report.declared_parameters`` gives the names).
+
+        Every stem must name one of those notebooks and every parameter given for a stem must
+        be declared by it. Names under ``"*"`` go to the notebooks that declare them and are
+        only checked by value (on load).
 
         Raises
         ------
         ScenarioError
             Naming the file, the key and the accepted names.
         """
-        from . import report
-
-        paths = list(notebooks)
-        declared = {p.stem: set(report.declared_parameters(p)) for p in paths}
+        declared = {stem: set(names) for stem, names in declared.items()}
         for stem, values in self.notebook_parameters.items():
             if stem == "*":
                 continue
@@ -180,12 +191,6 @@ def _profile(path, value):
                 f"expected {', '.join(PROFILES)} or a list of 24 numbers, got {value!r}")
 
 
-def _constraint_fields() -> tuple[str, ...]:
-    from .recommend import Constraints
-
-    return tuple(f.name for f in dataclasses.fields(Constraints) if f.name != "slo")
-
-
 def parse(data: Any, path: str | Path | None = None) -> Scenario:
     """Validate a scenario given as a mapping (what ``yaml.safe_load`` returns).
 
@@ -194,9 +199,6 @@ def parse(data: Any, path: str | Path | None = None) -> Scenario:
     ScenarioError
         Naming the file, the key and the reason.
     """
-    from . import notebook
-    from .recommend import Constraints
-
     if data is None:
         raise _fail(path, "", "empty file; expected a mapping with keys " + ", ".join(TOP_KEYS))
     top = _mapping(path, "", data, TOP_KEYS)
@@ -240,7 +242,7 @@ def parse(data: Any, path: str | Path | None = None) -> Scenario:
         bad = next((v for k, v in key.items() if str(exc).startswith(k)), "percentile")
         raise _fail(path, f"slo.{bad}", str(exc)) from None
 
-    allowed = _constraint_fields()
+    allowed = constraint_fields()
     c = _mapping(path, "constraints", top.get("constraints") or {}, allowed)
     try:
         constraints = Constraints(slo=slo, **c)
@@ -253,7 +255,7 @@ def parse(data: Any, path: str | Path | None = None) -> Scenario:
     for stem, values in nb_params.items():
         values = _mapping(path, f"notebook_parameters.{stem}", values, None)
         try:
-            notebook.parameters(**{str(k): v for k, v in values.items()})
+            parameters.parameters(**{str(k): v for k, v in values.items()})
         except ValueError as exc:
             raise _fail(path, f"notebook_parameters.{stem}", str(exc)) from None
         clean_params[str(stem)] = dict(values)

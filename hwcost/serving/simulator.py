@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..workload import SLO, Workload
-from .arrivals import Arrivals, Lengths
+from .arrivals import Arrivals
 from .engine import CostModel, decode_total, run_continuous, run_request_batched
 
 __all__ = ["SimResult", "simulate", "unloaded_latency", "SCHEDULERS", "METRICS", "PERCENTILES"]

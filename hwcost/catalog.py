@@ -22,6 +22,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
@@ -29,7 +30,9 @@ import pandas as pd
 
 from .errors import CatalogError  # noqa: F401  (re-exported)
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# The sourced tables are package data (hwcost/data, a link to the repository's data/ folder in a
+# checkout), so an installed wheel finds them too.
+DATA_DIR = Path(str(resources.files("hwcost").joinpath("data")))
 
 PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
 

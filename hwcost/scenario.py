@@ -51,7 +51,7 @@ from .requirements import (
     constraint_fields,
 )
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 
 TOP_KEYS = ("name", "description", "source", "workload", "slo", "constraints",
             "notebook_parameters")

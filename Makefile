@@ -10,11 +10,11 @@ STAMP  := $(VENV)/.hwcost-installed
 # Pytest workers: notebooks execute in separate kernels, so two workers use both cores.
 WORKERS ?= 2
 
-.PHONY: report test unit notebooks bench clean help
+.PHONY: report test lint unit notebooks bench clean help
 
 help:
 	@echo "make report  - execute all notebooks with their defaults into reports/ (index.html)"
-	@echo "make test    - run the whole test suite"
+	@echo "make test    - lint (ruff) and run the whole test suite"
 	@echo "make bench   - run the speed benchmarks and print their figures"
 	@echo "make clean   - remove .venv and reports/"
 
@@ -28,7 +28,10 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/hwcost report
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check hwcost tests
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		tests notebooks

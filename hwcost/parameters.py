@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from . import catalog
 from .errors import ParameterError
 
+
 # ----------------------------------------------------------------------------------------
 # Parameter validation
 # ----------------------------------------------------------------------------------------

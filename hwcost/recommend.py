@@ -18,8 +18,9 @@ Two answers to the same question, kept side by side so that a reader can see whe
 Staff time is priced explicitly: ``Constraints.operations_usd_per_year`` (owned hardware) and
 ``Constraints.cloud_operations_usd_per_year`` (a serving stack on rented GPUs) default to
 10% and 5% of one administrator (:data:`SELF_HOSTED_STAFF_FRACTION`,
-:data:`CLOUD_STAFF_FRACTION`; pass 0 to leave staff out); :func:`operations_usd_per_year` turns a share of one systems administrator's time
-into dollars (BLS median wage and wage share), and :func:`staff_sensitivity` shows how far a
+:data:`CLOUD_STAFF_FRACTION`; pass 0 to leave staff out); :func:`operations_usd_per_year` turns a
+share of one systems administrator's time into dollars (BLS median wage and wage share), and
+:func:`staff_sensitivity` shows how far a
 ranking depends on it. :func:`case` builds a workload and its constraints from flat
 parameters or a scenario file; :func:`summary`, :func:`distinct`, :func:`best_by_kind`,
 :func:`pareto_front` and :func:`failures_by_constraint` are readable views of a ranking;
@@ -60,15 +61,6 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, economics
-
-# staff-time pricing lives in economics; re-exported here for callers of recommend
-from .economics import (  # noqa: F401
-    ADMIN_WAGE_USD_PER_YEAR,
-    CLOUD_STAFF_FRACTION,
-    SELF_HOSTED_STAFF_FRACTION,
-    WAGE_SHARE_OF_COMPENSATION,
-    operations_usd_per_year,
-)
 from .article.flowchart import (  # noqa: F401  (the article's rules, re-exported)
     ARTICLE,
     ARTICLE_GPUS,
@@ -79,6 +71,15 @@ from .article.flowchart import (  # noqa: F401  (the article's rules, re-exporte
     Step,
     Thresholds,
     flowchart,
+)
+
+# staff-time pricing lives in economics; re-exported here for callers of recommend
+from .economics import (  # noqa: F401
+    ADMIN_WAGE_USD_PER_YEAR,
+    CLOUD_STAFF_FRACTION,
+    SELF_HOSTED_STAFF_FRACTION,
+    WAGE_SHARE_OF_COMPENSATION,
+    operations_usd_per_year,
 )
 from .errors import NoFeasibleOption  # noqa: F401  (re-exported)
 from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
@@ -92,7 +93,6 @@ from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
     fraction_or_percent,
 )
 from .requirements import Case as _BaseCase
-
 
 
 def spares_needed(n_replicas: int, availability: float, replica_availability: float,
@@ -266,9 +266,10 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
     for df in frames:
         C = len(df) // B
 
-        def grid(col, dtype=float):
-            return df[col].to_numpy(dtype=dtype, na_value=np.nan).reshape(C, B) if dtype is float else \
-                df[col].to_numpy().reshape(C, B)
+        def grid(col, dtype=float, df=df, C=C):
+            if dtype is float:
+                return df[col].to_numpy(dtype=dtype, na_value=np.nan).reshape(C, B)
+            return df[col].to_numpy().reshape(C, B)
 
         n_arr = grid("n_gpus")
         if not np.all(n_arr == n_arr[:, :1]):  # pragma: no cover - guards the reshape
@@ -1177,7 +1178,7 @@ class Case(_BaseCase):
         """The same case, with :meth:`flowchart` and :meth:`rank`."""
         return cls(base.workload, base.constraints, base.traffic_pattern, base.source)
 
-    def flowchart(self, thresholds: Thresholds = Thresholds(), **conditions) -> FlowchartResult:
+    def flowchart(self, thresholds: Thresholds | None = None, **conditions) -> FlowchartResult:
         """:func:`flowchart` for this case.
 
         The article's "latency SLA" is read as the tightest response-start target: the TTFT
@@ -1190,7 +1191,8 @@ class Case(_BaseCase):
                          availability=self.constraints.availability,
                          privacy=self.constraints.privacy,
                          horizon_months=self.constraints.horizon_months,
-                         traffic_pattern=self.traffic_pattern, thresholds=thresholds,
+                         traffic_pattern=self.traffic_pattern,
+                         thresholds=Thresholds() if thresholds is None else thresholds,
                          **conditions)
 
     def rank(self, **kwargs) -> pd.DataFrame:

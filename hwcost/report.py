@@ -357,7 +357,8 @@ def write_index(infos: Sequence[NotebookInfo], directory: Path, *, scenario: str
 <html lang="en"><head><meta charset="utf-8">
 <title>hwcost report</title>
 <style>
-body {{ font-family: DejaVu Sans, Helvetica, Arial, sans-serif; max-width: 52rem; margin: 2rem auto; line-height: 1.45; color: #222; }}
+body {{ font-family: DejaVu Sans, Helvetica, Arial, sans-serif; max-width: 52rem; margin: 2rem auto;
+       line-height: 1.45; color: #222; }}
 li {{ margin: 0 0 0.9rem 0; }} .q {{ color: #555; }} a {{ color: #0072B2; font-weight: bold; }}
 </style></head>
 <body>

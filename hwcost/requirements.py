@@ -167,7 +167,8 @@ class SLO:
 
     def targets(self) -> dict[str, float]:
         """The targets that are set, by canonical metric name."""
-        return {k: v for k, v in (("ttft_s", self.ttft_s), ("tpot_s", self.tpot_s), ("e2e_s", self.e2e_s)) if v is not None}
+        pairs = (("ttft_s", self.ttft_s), ("tpot_s", self.tpot_s), ("e2e_s", self.e2e_s))
+        return {k: v for k, v in pairs if v is not None}
 
 
 PROFILES = {"flat": FLAT_PROFILE, "business-hours": BUSINESS_HOURS_PROFILE}

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
+from nbcases import CASES
 
 from hwcost import catalog, report
 from hwcost import notebook as nb
-from nbcases import CASES
 
 NOTEBOOKS = report.notebooks()
 STEMS = [p.stem for p in NOTEBOOKS]

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from hwcost import catalog, perf
 from hwcost.perf import features
 from hwcost.perf import kernel as core
-from hwcost import catalog, perf
 
 TODAY = dt.date(2026, 11, 27)
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
-
-import numpy as np
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -268,7 +266,6 @@ def test_scenario_report_parameters_merge(tmp_path):
 # ----------------------------------------------------------------------------------------
 # rank
 # ----------------------------------------------------------------------------------------
-from hwcost import economics  # noqa: E402
 
 W70 = Workload("llama-3.1-70b", 2000, 500, 200)
 # Known-answer tests of hardware and price arithmetic leave staff time out explicitly.

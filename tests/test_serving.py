@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwcost import serving
+from hwcost.serving import Arrivals, Lengths
 from hwcost.serving.capacity import _capacity_options, _probe
 from hwcost.serving.engine import CostModel, run_continuous
 from hwcost.serving.simulator import unloaded_arrays
-from hwcost.serving import Arrivals, Lengths
 from hwcost.workload import SLO, Workload
 
 

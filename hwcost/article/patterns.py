@@ -17,7 +17,6 @@ from ..recommend import case, rank  # noqa: F401
 from ..requirements import Constraints  # noqa: F401
 from .flowchart import ARTICLE_GPUS
 
-
 # ----------------------------------------------------------------------------------------
 # The article's four deployment patterns as small presets
 # ----------------------------------------------------------------------------------------

@@ -64,6 +64,23 @@ Decoding", ICML 2023. Frantar et al., "GPTQ", ICLR 2023; Lin et al., "AWQ", MLSy
 (group-wise int4 with FP16 scales). DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024 (MLA).
 """
 
+from .api import (  # noqa: F401
+    Estimate,
+    StepTimes,
+    arithmetic_intensity,
+    calibrate,
+    decode_step_seconds,
+    engines,
+    estimate,
+    leave_one_source_out,
+    min_gpus_to_fit,
+    prefill_seconds,
+    ridge_batch_size,
+    ridge_point,
+    step_times,
+    sweep,
+    validate,
+)
 from .features import (  # noqa: F401
     CALIBRATION_PATH,
     DEVICE_MEMORY_BYTES_PER_GB,
@@ -91,23 +108,6 @@ from .features import (  # noqa: F401
     stored_calibration,
     valid_gpu_counts,
     weights_bytes,
-)
-from .api import (  # noqa: F401
-    Estimate,
-    StepTimes,
-    arithmetic_intensity,
-    calibrate,
-    decode_step_seconds,
-    engines,
-    estimate,
-    leave_one_source_out,
-    min_gpus_to_fit,
-    prefill_seconds,
-    ridge_batch_size,
-    ridge_point,
-    step_times,
-    sweep,
-    validate,
 )
 
 __all__ = [

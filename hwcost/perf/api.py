@@ -18,11 +18,11 @@ from hwcost import catalog
 
 from . import kernel as core
 from .features import (
-    Calibration,
     DEVICE_MEMORY_BYTES_PER_GB,
     MAX_GPUS,
     WEIGHT_BITS,
     WEIGHT_ONLY,
+    Calibration,
     as_calibration,
     check_precision,
     default_calibration,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import kernel as core
 from hwcost import catalog
 
+from . import kernel as core
 
 PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
 
@@ -202,8 +202,9 @@ def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision:
     """Efficiency factors of a configuration.
 
     Returns a dict: ``eta_bw`` (memory streaming), ``eta_c`` (batched-decode matrix
-    products), ``eta_cp`` (prefill matrix products), all fractions of peak; ``step`` (fixed cost of a forward pass [s]) and ``layer`` (fixed cost per dense
-    layer [s]) from which :func:`overhead_seconds` builds the per-pass overhead.
+    products), ``eta_cp`` (prefill matrix products), all fractions of peak; ``step`` (fixed
+    cost of a forward pass [s]) and ``layer`` (fixed cost per dense layer [s]) from which
+    :func:`overhead_seconds` builds the per-pass overhead.
     """
     ef = cal.engine_factors(engine_id)
     sb, sc = cal.class_shift(gclass)

@@ -251,7 +251,8 @@ def memory_terms(f, input_tokens, output_tokens):
     seq = input_tokens + output_tokens
     kv_seq = kv_sequence_bytes(f, seq) * kv_memory_share(f)
     act_fixed = f["chunk"] * (4.0 * f["hidden"] + 2.0 * f["i_mlp"] / adiv) * ACT_BYTES
-    act_seq = f["vocab"] * 4.0 + (1.0 - f["flash"]) * SCORE_BUFFER_BYTES * f["n_heads"] / adiv * input_tokens * input_tokens
+    scores = (1.0 - f["flash"]) * SCORE_BUFFER_BYTES * f["n_heads"] / adiv * input_tokens * input_tokens
+    act_seq = f["vocab"] * 4.0 + scores
     fixed = f["w_bytes"] / n + act_fixed + f["runtime"]
     return fixed, kv_seq + act_seq, kv_seq, act_seq
 

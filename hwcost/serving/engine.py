@@ -144,7 +144,7 @@ class CostModel:
             self._mixed[key] = pieces
             if pieces == -1:
                 return float(self._iteration_exact(prefill_tokens, b, context, prefill_context))
-        for up, a, sl in pieces:
+        for up, a, sl in pieces:  # noqa: B007 -- the last piece read is used below
             if context < up:
                 break
         return a + sl * context

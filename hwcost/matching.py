@@ -44,6 +44,11 @@ import numpy as np
 import pandas as pd
 
 from hwcost import catalog, perf
+from hwcost.perf.batch import (  # noqa: F401  (one answer, re-exported here)
+    largest_batch_meeting,
+    max_batch_by_memory,
+    ttft_joining_seconds,
+)
 
 __all__ = [
     "PRECISION_ORDER",
@@ -222,44 +227,6 @@ def fit_labels(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(gpus_needed=text, band=band)
 
 
-def max_batch_by_memory(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
-                        input_tokens: int = 512, output_tokens: int = 128, engine=None,
-                        limit: int = 1 << 22) -> int:
-    """Most sequences of ``input_tokens + output_tokens`` one replica holds in memory.
-
-    The engine's default cap on concurrent sequences is ignored (it is a setting, see
-    :func:`hwcost.perf.estimate`); the answer is where ``perf.estimate(...).fits`` turns
-    False. 0 when not even one sequence fits (or the lengths exceed the context window).
-
-    Returns
-    -------
-    int
-        [sequences]
-    """
-    model, gpu = catalog.llm(model), catalog.gpu(gpu)
-
-    def fits(batches):
-        df = perf.sweep(model, gpu, precisions=precision, n_gpus=n_gpus,
-                        batch_sizes=[int(x) for x in batches], input_tokens=input_tokens,
-                        output_tokens=output_tokens, engine=engine)
-        return df["fits"].to_numpy()
-
-    powers = [1 << k for k in range(int(math.log2(limit)) + 1)]
-    ok = fits(powers)
-    if not ok[0]:
-        return 0
-    if ok.all():
-        return int(powers[-1])
-    k = int(np.argmin(ok))  # first power that does not fit
-    lo, hi = powers[k - 1], powers[k]
-    while hi - lo > 1:
-        cand = np.unique(np.linspace(lo, hi, num=min(hi - lo + 1, 257)).astype(int))
-        good = cand[fits(cand)]
-        lo = int(good.max())
-        hi = int(cand[cand > lo].min())
-    return lo
-
-
 def largest_fitting_models(gpus, precisions=("bf16", "int4"), *, models=None,
                            n_gpus: int = 1, batch_size: int = 1, input_tokens: int = 512,
                            output_tokens: int = 128, engine=None) -> pd.DataFrame:
@@ -329,23 +296,6 @@ def batch_grid(bmax: int) -> list[int]:
     return out
 
 
-def _ttft_joining(model, gpu, batch, *, n_gpus, precision, input_tokens, output_tokens, engine):
-    """Time to first token of one request joining ``batch - 1`` running sequences [s].
-
-    One continuous-batching iteration runs the newcomer's whole prompt together with one
-    decode token of each running sequence (weights read once), then one decode step of the
-    full batch gives the first token, as :func:`hwcost.perf.estimate` counts it. The running
-    sequences sit at the mean context ``input_tokens + output_tokens / 2``.
-    """
-    st = perf.step_times(model, gpu, n_gpus=n_gpus, precision=precision, engine=engine)
-    b = np.asarray(batch, dtype=float)
-    ctx = input_tokens + output_tokens / 2.0
-    running = b - 1.0
-    mixed = st.iteration_seconds(float(input_tokens), running, running * ctx)
-    first = st.decode_step_seconds(b, (running * ctx) + input_tokens)
-    return np.asarray(mixed) + np.asarray(first)
-
-
 def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
                 input_tokens: int = 512, output_tokens: int = 128, engine=None,
                 batch_sizes=None) -> pd.DataFrame:
@@ -384,7 +334,7 @@ def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
     df = df[df["fits"]].reset_index(drop=True)
     ctx = input_tokens + output_tokens / 2.0
     df["e2e_s"] = df["ttft_s"] + (output_tokens - 1) * df["tpot_s"]
-    df["ttft_joining_s"] = _ttft_joining(model, gpu, df["batch_size"].to_numpy(), n_gpus=n_gpus,
+    df["ttft_joining_s"] = ttft_joining_seconds(model, gpu, df["batch_size"].to_numpy(), n_gpus=n_gpus,
                                          precision=precision, input_tokens=input_tokens,
                                          output_tokens=output_tokens, engine=engine)
     df["arithmetic_intensity"] = [perf.arithmetic_intensity(model, precision, int(b), ctx)
@@ -393,57 +343,6 @@ def batch_curve(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
     cols = ["batch_size", "ttft_s", "ttft_joining_s", "tpot_s", "e2e_s", "tokens_per_s_per_request",
             "output_tokens_per_s", "bound", "arithmetic_intensity", "memory_per_gpu_gb"]
     return df[cols]
-
-
-def largest_batch_meeting(model, gpu, *, ttft_target_s: float | None = None,
-                          tpot_target_s: float | None = None, n_gpus: int = 1,
-                          precision: str = "bf16", input_tokens: int = 512,
-                          output_tokens: int = 128, engine=None,
-                          arrival: str = "together") -> int:
-    """Largest batch that fits memory with ``ttft_s <= ttft_target_s`` and ``tpot_s <= tpot_target_s``.
-
-    Both times grow with the batch, so every smaller batch meets the targets too. A target of
-    None is not checked.
-
-    Parameters
-    ----------
-    arrival : {"together", "joining"}
-        ``together``: the time to first token of a batch whose prompts arrive at once
-        (:func:`hwcost.perf.estimate`, the conservative case); ``joining``: that of one
-        request joining ``batch - 1`` running sequences (``ttft_joining_s`` of
-        :func:`batch_curve`, steady state under continuous batching).
-
-    Returns
-    -------
-    int
-        [sequences]; 0 when even batch 1 misses a target or does not fit.
-    """
-    if arrival not in ("together", "joining"):
-        raise ValueError(f"arrival must be 'together' or 'joining', got {arrival!r}")
-    for name, v in (("ttft_target_s", ttft_target_s), ("tpot_target_s", tpot_target_s)):
-        if v is not None and (not math.isfinite(float(v)) or float(v) <= 0):
-            raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
-    model, gpu = catalog.llm(model), catalog.gpu(gpu)
-    bmax = max_batch_by_memory(model, gpu, n_gpus=n_gpus, precision=precision,
-                               input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
-    if bmax < 1:
-        return 0
-    df = perf.sweep(model, gpu, precisions=precision, n_gpus=n_gpus,
-                    batch_sizes=list(range(1, bmax + 1)), input_tokens=input_tokens,
-                    output_tokens=output_tokens, engine=engine)
-    ok = df["fits"].to_numpy().copy()
-    if ttft_target_s is not None:
-        ttft = df["ttft_s"].to_numpy() if arrival == "together" else _ttft_joining(
-            model, gpu, df["batch_size"].to_numpy(), n_gpus=n_gpus, precision=precision,
-            input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
-        ok &= ttft <= float(ttft_target_s)
-    if tpot_target_s is not None:
-        ok &= (df["tpot_s"] <= float(tpot_target_s)).to_numpy()
-    if not ok[0]:
-        return 0
-    # First failure ends the run (times grow with batch; guard against ties at the edge).
-    bad = np.nonzero(~ok)[0]
-    return int(df["batch_size"].iloc[bad[0] - 1]) if bad.size else int(df["batch_size"].iloc[-1])
 
 
 def phase_floors(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",

@@ -240,37 +240,28 @@ def operating_batch(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
                     input_tokens: int = 512, output_tokens: int = 256,
                     tpot_target_s: float | None = None, engine=None,
                     flash_attention: bool = True) -> int:
-    """Largest batch that fits memory and the engine cap with ``tpot_s <= tpot_target_s``.
+    """Largest batch that fits memory with ``tpot_s <= tpot_target_s``.
+
+    :func:`hwcost.perf.largest_batch_meeting` with a TPOT target only (one answer for the
+    package): memory and the target decide, not the engine's default sequence cap.
 
     Parameters
     ----------
     model, gpu, n_gpus, precision, input_tokens, output_tokens, engine, flash_attention
         As for :func:`hwcost.perf.estimate`.
     tpot_target_s : float, optional
-        Time per output token target. [s] None: memory and the engine cap alone.
+        Time per output token target. [s] None: memory alone.
 
     Returns
     -------
     int
         [sequences]; 0 when not even one sequence fits, or batch 1 misses the target.
     """
-    top = perf.estimate(model, gpu, n_gpus=n_gpus, precision=precision, batch_size="max",
-                        input_tokens=input_tokens, output_tokens=output_tokens, engine=engine,
-                        flash_attention=flash_attention)
-    bmax = int(top.batch_size) if top.fits else 0
-    if bmax < 1:
-        return 0
-    if tpot_target_s is None:
-        return bmax
-    target = _positive("tpot_target_s", tpot_target_s)
-    df = perf.sweep(model, gpu, precisions=precision, n_gpus=n_gpus,
-                    batch_sizes=list(range(1, bmax + 1)), input_tokens=input_tokens,
-                    output_tokens=output_tokens, engine=engine, flash_attention=flash_attention)
-    ok = (df["fits"] & (df["tpot_s"] <= target)).to_numpy()
-    if not ok[0]:
-        return 0
-    bad = np.nonzero(~ok)[0]  # times grow with the batch: the first miss ends the run
-    return int(df["batch_size"].iloc[bad[0] - 1]) if bad.size else bmax
+    target = None if tpot_target_s is None else _positive("tpot_target_s", tpot_target_s)
+    return perf.largest_batch_meeting(model, gpu, tpot_target_s=target, n_gpus=n_gpus,
+                                      precision=precision, input_tokens=input_tokens,
+                                      output_tokens=output_tokens, engine=engine,
+                                      flash_attention=flash_attention)
 
 
 # ----------------------------------------------------------------------------------------

@@ -191,30 +191,28 @@ def _residency_ok(region, wanted: str) -> bool:
     return wanted.lower() in text
 
 
+# Step times by (model, GPU, n_gpus, precision, engine, calibration). The key holds the catalog
+# entities themselves, not their ids, so a changed table (a user's HWCOST_GPUS_CSV) is a new key.
 _STEP_CACHE: dict = {}
-_OBJECTS: dict = {}
 
 
 def _obj(kind: str, key):
-    """Catalog entity by id, looked up once per process run (lookups scan the table)."""
+    """Catalog entity by id (the catalog caches lookups per version of its tables)."""
     if not isinstance(key, str):
         return key
-    k = (kind, key)
-    if k not in _OBJECTS:
-        _OBJECTS[k] = catalog.gpu(key) if kind == "gpu" else catalog.llm(key)
-    return _OBJECTS[k]
+    return catalog.gpu(key) if kind == "gpu" else catalog.llm(key)
 
 
 def _step_times(model_id, gpu_id, n, precision, engine):
-    """``perf.step_times`` cached per (model, gpu, n_gpus, precision, engine)."""
+    """``perf.step_times`` cached per (model, gpu, n_gpus, precision, engine, calibration)."""
     from . import perf
 
-    key = (model_id, gpu_id, n, precision, engine)
+    m, g = _obj("llm", model_id), _obj("gpu", gpu_id)
+    key = (m, g, n, precision, engine, id(perf.stored_calibration()))
     if key not in _STEP_CACHE:
         if len(_STEP_CACHE) > 4096:
             _STEP_CACHE.clear()
-        _STEP_CACHE[key] = perf.step_times(_obj("llm", model_id), _obj("gpu", gpu_id), n_gpus=n,
-                                           precision=precision, engine=engine)
+        _STEP_CACHE[key] = perf.step_times(m, g, n_gpus=n, precision=precision, engine=engine)
     return _STEP_CACHE[key]
 
 

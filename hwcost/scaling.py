@@ -222,7 +222,8 @@ def fit_by_gpu_count(model, gpu, *, n_gpus: Sequence[int] = (1, 2, 4, 8),
     Returns
     -------
     DataFrame
-        ``n_gpus, valid, fits, weights_per_gpu_gb, max_sequences`` (by memory and engine cap),
+        ``n_gpus, valid, fits, weights_per_gpu_gb, max_sequences`` (by memory; the engine's
+        default sequence cap is a setting),
         ``sequences_within_tpot`` (largest batch meeting ``tpot_target_s``; equals
         ``max_sequences`` without a target), ``tpot_s_batch1`` [s],
         ``output_tokens_per_s_max`` (at ``sequences_within_tpot``) [tokens/s],
@@ -249,11 +250,12 @@ def fit_by_gpu_count(model, gpu, *, n_gpus: Sequence[int] = (1, 2, 4, 8),
             row["reason"] = e1.reason
             rows.append(row)
             continue
-        emax = perf.estimate(model, gpu, n_gpus=n, precision=precision, batch_size="max",
-                             input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
+        most = perf.max_batch_by_memory(model, gpu, n_gpus=n, precision=precision,
+                                        input_tokens=input_tokens, output_tokens=output_tokens,
+                                        engine=engine)
         b = operating_batch(model, gpu, n_gpus=n, precision=precision, input_tokens=input_tokens,
                             output_tokens=output_tokens, tpot_target_s=tpot_target_s, engine=engine)
-        row.update(fits=True, max_sequences=int(emax.batch_size), sequences_within_tpot=b,
+        row.update(fits=True, max_sequences=int(most), sequences_within_tpot=b,
                    tpot_s_batch1=e1.tpot_s)
         if b >= 1:
             eb = perf.estimate(model, gpu, n_gpus=n, precision=precision, batch_size=b,

@@ -42,8 +42,22 @@ def test_gpu_rate_without_any_offer_says_which_gpus_have_one():
 
 
 def test_operating_batch_without_target_is_the_memory_batch():
-    e = perf.estimate(MODEL, GPU, batch_size="max", input_tokens=512, output_tokens=256)
-    assert opt.operating_batch(MODEL, GPU, input_tokens=512, output_tokens=256) == e.batch_size
+    most = perf.max_batch_by_memory(MODEL, GPU, input_tokens=512, output_tokens=256)
+    assert opt.operating_batch(MODEL, GPU, input_tokens=512, output_tokens=256) == most
+    # one more sequence does not fit
+    assert not perf.estimate(MODEL, GPU, batch_size=most + 1, input_tokens=512, output_tokens=256).fits
+
+
+def test_one_answer_for_the_largest_batch_under_a_tpot_target():
+    # operating_batch and largest_batch_meeting used to differ (256 against 352 for a 20 ms
+    # target): one respected the engine's default sequence cap, the other memory alone.
+    from hwcost import matching
+
+    kw = dict(n_gpus=1, precision="bf16", input_tokens=512, output_tokens=256)
+    a = opt.operating_batch("llama-3.1-8b", "h100-sxm", tpot_target_s=0.02, **kw)
+    b = matching.largest_batch_meeting("llama-3.1-8b", "h100-sxm", tpot_target_s=0.02, **kw)
+    assert a == b == perf.largest_batch_meeting("llama-3.1-8b", "h100-sxm", tpot_target_s=0.02, **kw)
+    assert a > 256  # beyond vLLM's default max_num_seqs: the cap is a setting, not a limit
 
 
 def test_operating_batch_is_the_edge_of_the_target():

@@ -740,3 +740,23 @@ def test_frontier_reason_does_not_claim_speed_over_apis():
     frontier = ok[ok["pareto"] & (ok["kind"] != "api")]
     assert len(frontier)
     assert frontier["why"].str.contains("hosted APIs are not compared on latency").all()
+
+
+def test_rank_follows_a_changed_gpu_table(tmp_path, monkeypatch):
+    # No cache may outlive a change of the user's tables: halve every GPU's memory bandwidth in
+    # a user table and the batch-1 decode step of the same option must roughly double.
+    from hwcost import catalog
+
+    w = Workload("llama-3.1-8b", 1000, 500, 200)
+    c = recommend.Constraints(slo=SLO(), gpus=("h100-sxm",), allow_api=False, allow_cloud=False,
+                              n_gpus_options=(1,), precisions=("bf16",))
+    before = recommend._step_times("llama-3.1-8b", "h100-sxm", 1, "bf16", None).decode_step_seconds(1, 700)
+    table = catalog.gpus()
+    table["mem_bw_gbps"] = table["mem_bw_gbps"] / 2
+    path = tmp_path / "gpus.csv"
+    table.to_csv(path, index=False)
+    monkeypatch.setenv("HWCOST_GPUS_CSV", str(path))
+    after = recommend._step_times("llama-3.1-8b", "h100-sxm", 1, "bf16", None).decode_step_seconds(1, 700)
+    assert 1.6 < after / before < 2.05
+    ranked = recommend.rank(w, c, simulate=False)
+    assert (ranked["gpu_id"] == "h100-sxm").any()

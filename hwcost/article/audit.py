@@ -252,8 +252,14 @@ def _usd(x: float) -> str:
     return f"${x:.3g}"
 
 
-@lru_cache(maxsize=None)
 def _est(model, gpu, n_gpus=1, precision="bf16", batch_size=1, input_tokens=500, output_tokens=150):
+    # Cached on the catalog entities, not their ids: a user's table is a different key.
+    return _est_cached(catalog.llm(model), catalog.gpu(gpu), n_gpus, precision, batch_size,
+                       input_tokens, output_tokens)
+
+
+@lru_cache(maxsize=4096)
+def _est_cached(model, gpu, n_gpus, precision, batch_size, input_tokens, output_tokens):
     return perf.estimate(model, gpu, n_gpus=n_gpus, precision=precision, batch_size=batch_size,
                          input_tokens=input_tokens, output_tokens=output_tokens)
 
@@ -569,15 +575,20 @@ def _rc_speculative(_x):
         f"below about 0.4 or a costlier draft"))
 
 
-@lru_cache(maxsize=None)
 def _largest_model_that_fits(gpu, precision="int4"):
+    models = tuple(catalog.llm(m) for m in catalog.llm_ids())
+    return _largest_model_that_fits_cached(catalog.gpu(gpu), precision, models)
+
+
+@lru_cache(maxsize=256)
+def _largest_model_that_fits_cached(gpu, precision, models):
     best = None
-    for m in catalog.llm_ids():
+    for m in models:
         e = perf.estimate(m, gpu, precision=precision, batch_size=1, input_tokens=512, output_tokens=256)
         if e.fits:
-            p = float(catalog.llm(m).total_params_b)
+            p = float(m.total_params_b)
             if best is None or p > best[1]:
-                best = (m, p)
+                best = (m.id, p)
     return best
 
 

@@ -81,6 +81,7 @@ from .api import (  # noqa: F401
     sweep,
     validate,
 )
+from .batch import largest_batch_meeting, max_batch_by_memory, ttft_joining_seconds  # noqa: F401
 from .features import (  # noqa: F401
     CALIBRATION_PATH,
     DEVICE_MEMORY_BYTES_PER_GB,

@@ -63,13 +63,9 @@ from .staffing import (  # noqa: F401  (re-exported: staffing is part of the cos
     WAGE_SHARE_OF_COMPENSATION,
     operations_usd_per_year,
 )
-from .workload import HOURS_PER_DAY, SECONDS_PER_DAY, Workload
+from .units import HOURS_PER_DAY, HOURS_PER_MONTH, HOURS_PER_YEAR, SECONDS_PER_DAY, SECONDS_PER_HOUR  # noqa: F401
+from .workload import Workload
 
-HOURS_PER_YEAR = 8760.0
-"""Hours in a 365-day year. [h]"""
-HOURS_PER_MONTH = HOURS_PER_YEAR / 12.0
-"""Hours in an average month (730). [h]"""
-SECONDS_PER_HOUR = 3600.0
 TOKENS_PER_MILLION = 1e6
 
 BILLING_MODES = ("always-on", "autoscale", "scale-to-zero")

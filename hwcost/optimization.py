@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, economics, perf, serving
+from .units import SECONDS_PER_HOUR
 from .workload import SLO, Workload
 
 __all__ = [
@@ -99,7 +100,6 @@ __all__ = [
     "lever_waterfall",
 ]
 
-SECONDS_PER_HOUR = 3600.0
 #: Idle time after which a scale-to-zero replica stops, unless given. [s]
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 

@@ -21,11 +21,7 @@ import numpy as np
 
 from . import catalog
 from .staffing import CLOUD_STAFF_FRACTION, SELF_HOSTED_STAFF_FRACTION, operations_usd_per_year
-
-HOURS_PER_MONTH = 730.0  # 8760 h / 12
-
-HOURS_PER_DAY = 24
-SECONDS_PER_DAY = 86_400.0
+from .units import HOURS_PER_DAY, HOURS_PER_MONTH, SECONDS_PER_DAY  # noqa: F401  (re-exported)
 
 # Relative requests per hour (local time) of a business-hours interactive service: quiet at
 # night, rising from 07:00, peak around 10:00-16:00. Normalised to mean 1. An illustrative

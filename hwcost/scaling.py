@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, perf, serving
+from .perf.kernel import ring_allreduce_seconds
 from .serving import Arrivals, Lengths
 from .workload import Workload
 
@@ -129,7 +130,7 @@ def allreduce_seconds(message_bytes, n_gpus, link_gbps, latency_s=0.0):
         raise ValueError(f"link_gbps must be > 0, got {link_gbps!r}")
     if np.any(~np.isfinite(lat)) or np.any(lat < 0):
         raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
-    t = np.where(n > 1, lat + 2.0 * (n - 1.0) / n * m / (bw * 1e9), 0.0)
+    t = np.asarray(ring_allreduce_seconds(m, n, bw * 1e9, lat))
     return float(t) if t.ndim == 0 else t
 
 

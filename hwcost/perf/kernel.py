@@ -87,11 +87,23 @@ def kv_memory_share(f):
     return np.where(f["tensor"], share, 1.0 / n)
 
 
+def ring_allreduce_seconds(message_bytes, n, link_bytes_per_s, latency_s):
+    """One ring all-reduce of ``message_bytes`` over ``n`` GPUs [s] (0 for one GPU).
+
+    ``latency_s + 2 (n - 1)/n x message_bytes / link_bytes_per_s``: the ring sends
+    ``2 (n - 1)/n`` of the message per GPU, the bandwidth-optimal amount (Patarasuk & Yuan).
+    The package's only all-reduce formula; ``hwcost.scaling.allreduce_seconds`` checks its
+    arguments and calls it.
+    """
+    n = np.maximum(n, 1.0)
+    return np.where(n > 1, latency_s + 2.0 * (n - 1.0) / n * message_bytes / link_bytes_per_s, 0.0)
+
+
 def comm_seconds(f, tokens, passes=1.0):
     """Inter-GPU communication time of ``passes`` forward passes over ``tokens`` tokens [s]."""
     n = f["n"]
     msg = tokens * f["hidden"] * ACT_BYTES
-    ring = 2.0 * f["n_layers"] * (passes * f["link_lat"] + 2.0 * (n - 1.0) / n * msg / f["link_bw"])
+    ring = 2.0 * f["n_layers"] * ring_allreduce_seconds(msg, n, f["link_bw"], passes * f["link_lat"])
     pipe = (n - 1.0) * (passes * f["link_lat"] + msg / f["link_bw"])
     return np.where(n > 1, np.where(f["tensor"], ring, pipe), 0.0)
 

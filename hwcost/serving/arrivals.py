@@ -13,9 +13,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..workload import HOURS_PER_DAY, Workload
-
-SECONDS_PER_HOUR = 3600.0
+from ..units import HOURS_PER_DAY, SECONDS_PER_HOUR
+from ..workload import Workload
 
 
 def _number(name: str, value, *, positive: bool = True, allow_zero: bool = False) -> float:

@@ -72,6 +72,12 @@ from .article.flowchart import (  # noqa: F401  (the article's rules, re-exporte
     Thresholds,
     flowchart,
 )
+from .article.patterns import (  # noqa: F401  (the article's patterns, re-exported)
+    DEPLOYMENT_PATTERNS,
+    PATTERN_CLOSE,
+    PATTERN_COLUMNS,
+    Pattern,
+)
 
 # staff-time pricing lives in economics; re-exported here for callers of recommend
 from .economics import (  # noqa: F401
@@ -1390,14 +1396,64 @@ def failures_by_constraint(table: pd.DataFrame) -> pd.DataFrame:
                            kind="stable").reset_index(drop=True)[cols]
 
 
-_PATTERN_NAMES = ("PATTERN_CLOSE", "Pattern", "DEPLOYMENT_PATTERNS", "PATTERN_COLUMNS", "patterns")
+# ----------------------------------------------------------------------------------------
+# The article's four deployment patterns (data in hwcost.article.patterns), ranked
+# ----------------------------------------------------------------------------------------
+def patterns(pattern_list=DEPLOYMENT_PATTERNS, *, simulate: bool = False,
+             **constraint_fields) -> pd.DataFrame:
+    """Rank each deployment pattern's preset and set its optimum beside the article's advice.
 
+    Parameters
+    ----------
+    pattern_list : sequence of Pattern
+        Default: :data:`DEPLOYMENT_PATTERNS`.
+    simulate : bool
+        Check the leading options with the serving simulator (slower); the analytic screen
+        alone by default.
+    **constraint_fields
+        :class:`Constraints` fields applied to every preset (operations costs, energy...).
 
-def __getattr__(name):
-    # The article's deployment patterns live in hwcost.article.patterns, which ranks them with
-    # this module; the names stay reachable here for existing callers.
-    if name in _PATTERN_NAMES:
-        from .article import patterns as _patterns
-
-        return getattr(_patterns, name)
-    raise AttributeError(f"module 'hwcost.recommend' has no attribute {name!r}")
+    Returns
+    -------
+    DataFrame
+        One row per pattern (:data:`PATTERN_COLUMNS`): the computed #1 option, the best
+        option on GPUs (cloud or self-hosted: the article's patterns leave hosted APIs
+        out), the best option that follows the advice (its rank, and its cost relative to
+        #1 and to the best GPU option; None when no feasible option follows it), and a
+        ``verdict``: ``agrees`` (#1 follows the advice),
+        ``close`` (the advised option within :data:`PATTERN_CLOSE` of #1), ``disagrees``,
+        or ``no option follows the advice``.
+    """
+    rows = []
+    for pat in pattern_list:
+        w = dict(pat.workload)
+        c = dict(pat.constraints, **constraint_fields)
+        table = case(**w, **c).rank(strict=False, simulate=simulate)
+        ok = table[table["feasible"]]
+        top = ok.iloc[0] if len(ok) else None
+        advised = ok[pat.follows_advice(ok)]
+        gpu_ok = ok[ok["kind"] != "api"]
+        best_gpu = gpu_ok.iloc[0] if len(gpu_ok) else None
+        row = {"pattern": pat.title, "article_advice": pat.advice, "model": w["model"],
+               "requests_per_day": float(w["requests_per_day"]),
+               "top_option": top["option"] if top is not None else None,
+               "top_kind": top["kind"] if top is not None else None,
+               "top_total_usd": float(top["total_usd"]) if top is not None else None,
+               "best_gpu_option": best_gpu["option"] if best_gpu is not None else None,
+               "best_gpu_total_usd": float(best_gpu["total_usd"]) if best_gpu is not None else None,
+               "advised_option": None, "advised_rank": None, "advised_total_usd": None,
+               "advised_cost_ratio": None, "advised_vs_best_gpu": None}
+        if len(advised):
+            a = advised.iloc[0]
+            ratio = float(a["total_usd"] / top["total_usd"])
+            row.update(advised_option=a["option"], advised_rank=int(a["rank"]),
+                       advised_total_usd=float(a["total_usd"]), advised_cost_ratio=ratio,
+                       advised_vs_best_gpu=float(a["total_usd"] / best_gpu["total_usd"]))
+            row["verdict"] = ("agrees" if int(a["rank"]) == 1 else
+                              "close" if ratio <= PATTERN_CLOSE else "disagrees")
+        else:
+            row["verdict"] = "no option follows the advice"
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(PATTERN_COLUMNS))
+    df["advised_rank"] = df["advised_rank"].astype("Int64")
+    return df

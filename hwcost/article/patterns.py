@@ -1,8 +1,8 @@
 """The source article's four "Real-World Deployment Patterns" as small presets, ranked.
 
-Each pattern is a workload and constraints in the article's words; :func:`patterns` ranks
-every option for each with :func:`hwcost.recommend.rank` and sets the article's advice beside
-the optimum.
+Each pattern is a workload and constraints in the article's words, with the article's advice;
+:func:`hwcost.recommend.patterns` ranks every option for each and sets the advice beside the
+optimum. ``hwcost.recommend`` re-exports these names.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import catalog
-from ..recommend import case, rank  # noqa: F401
-from ..requirements import Constraints  # noqa: F401
 from .flowchart import ARTICLE_GPUS
 
 # ----------------------------------------------------------------------------------------
@@ -104,63 +102,3 @@ PATTERN_COLUMNS = ("pattern", "article_advice", "model", "requests_per_day", "to
                    "top_kind", "top_total_usd", "best_gpu_option", "best_gpu_total_usd",
                    "advised_option", "advised_rank", "advised_total_usd", "advised_cost_ratio",
                    "advised_vs_best_gpu", "verdict")
-
-
-def patterns(pattern_list=DEPLOYMENT_PATTERNS, *, simulate: bool = False,
-             **constraint_fields) -> pd.DataFrame:
-    """Rank each deployment pattern's preset and set its optimum beside the article's advice.
-
-    Parameters
-    ----------
-    pattern_list : sequence of Pattern
-        Default: :data:`DEPLOYMENT_PATTERNS`.
-    simulate : bool
-        Check the leading options with the serving simulator (slower); the analytic screen
-        alone by default.
-    **constraint_fields
-        :class:`Constraints` fields applied to every preset (operations costs, energy...).
-
-    Returns
-    -------
-    DataFrame
-        One row per pattern (:data:`PATTERN_COLUMNS`): the computed #1 option, the best
-        option on GPUs (cloud or self-hosted: the article's patterns leave hosted APIs
-        out), the best option that follows the advice (its rank, and its cost relative to
-        #1 and to the best GPU option; None when no feasible option follows it), and a
-        ``verdict``: ``agrees`` (#1 follows the advice),
-        ``close`` (the advised option within :data:`PATTERN_CLOSE` of #1), ``disagrees``,
-        or ``no option follows the advice``.
-    """
-    rows = []
-    for pat in pattern_list:
-        w = dict(pat.workload)
-        c = dict(pat.constraints, **constraint_fields)
-        table = case(**w, **c).rank(strict=False, simulate=simulate)
-        ok = table[table["feasible"]]
-        top = ok.iloc[0] if len(ok) else None
-        advised = ok[pat.follows_advice(ok)]
-        gpu_ok = ok[ok["kind"] != "api"]
-        best_gpu = gpu_ok.iloc[0] if len(gpu_ok) else None
-        row = {"pattern": pat.title, "article_advice": pat.advice, "model": w["model"],
-               "requests_per_day": float(w["requests_per_day"]),
-               "top_option": top["option"] if top is not None else None,
-               "top_kind": top["kind"] if top is not None else None,
-               "top_total_usd": float(top["total_usd"]) if top is not None else None,
-               "best_gpu_option": best_gpu["option"] if best_gpu is not None else None,
-               "best_gpu_total_usd": float(best_gpu["total_usd"]) if best_gpu is not None else None,
-               "advised_option": None, "advised_rank": None, "advised_total_usd": None,
-               "advised_cost_ratio": None, "advised_vs_best_gpu": None}
-        if len(advised):
-            a = advised.iloc[0]
-            ratio = float(a["total_usd"] / top["total_usd"])
-            row.update(advised_option=a["option"], advised_rank=int(a["rank"]),
-                       advised_total_usd=float(a["total_usd"]), advised_cost_ratio=ratio,
-                       advised_vs_best_gpu=float(a["total_usd"] / best_gpu["total_usd"]))
-            row["verdict"] = ("agrees" if int(a["rank"]) == 1 else
-                              "close" if ratio <= PATTERN_CLOSE else "disagrees")
-        else:
-            row["verdict"] = "no option follows the advice"
-        rows.append(row)
-    df = pd.DataFrame(rows, columns=list(PATTERN_COLUMNS))
-    df["advised_rank"] = df["advised_rank"].astype("Int64")
-    return df

@@ -68,18 +68,15 @@ from .api import (  # noqa: F401
     Estimate,
     StepTimes,
     arithmetic_intensity,
-    calibrate,
     decode_step_seconds,
     engines,
     estimate,
-    leave_one_source_out,
     min_gpus_to_fit,
     prefill_seconds,
     ridge_batch_size,
     ridge_point,
     step_times,
     sweep,
-    validate,
 )
 from .batch import largest_batch_meeting, max_batch_by_memory, ttft_joining_seconds  # noqa: F401
 from .features import (  # noqa: F401
@@ -110,6 +107,7 @@ from .features import (  # noqa: F401
     valid_gpu_counts,
     weights_bytes,
 )
+from .fit import calibrate, leave_one_source_out, validate  # noqa: F401
 
 __all__ = [
     "PRECISIONS",

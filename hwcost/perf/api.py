@@ -22,7 +22,6 @@ from .features import (
     MAX_GPUS,
     WEIGHT_BITS,
     WEIGHT_ONLY,
-    Calibration,
     as_calibration,
     check_precision,
     default_calibration,
@@ -701,53 +700,3 @@ def engines_dict() -> dict:
         d["factors"] = dict(cal.engine_factors(key))
         out[key] = d
     return out
-
-
-
-# ----------------------------------------------------------------------------------------
-# Calibration and validation (implemented in hwcost.perf.fit)
-# ----------------------------------------------------------------------------------------
-def calibrate(benchmarks=None, *, write: bool = False, path=None, loso: bool = True) -> Calibration:
-    """Refit the efficiency factors to published measurements (reproducible).
-
-    Parameters
-    ----------
-    benchmarks : DataFrame or path, optional
-        Rows in the ``data/benchmarks.csv`` format; default the bundled table.
-    write : bool
-        Write the result to ``path`` (default ``hwcost/perf/calibration.json``) atomically
-        (temporary file + ``os.replace``). Nothing is written otherwise.
-    loso : bool
-        Also run the leave-one-source-out validation and take the error bands from its
-        out-of-sample residuals.
-
-    Returns
-    -------
-    Calibration
-    """
-    from . import fit
-
-    return fit.calibrate(benchmarks, write=write, path=path, loso=loso)
-
-
-def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
-    """Predicted against measured value for every benchmark row.
-
-    Returns a DataFrame with id, engine, gpu_id, model_id, n_gpus, precision, batch_size,
-    input_tokens, output_tokens, metric, regime (decode / ttft / throughput), measured,
-    predicted, error_pct ((predicted - measured) / measured x 100), batch_size_used, source.
-    """
-    from . import fit
-
-    return fit.validate(benchmarks, calibration)
-
-
-def leave_one_source_out(benchmarks=None) -> pd.DataFrame:
-    """Refit without each source in turn and predict that source's rows (out-of-sample).
-
-    Same columns as :func:`validate` plus ``held_out_source``. ``df.attrs['mdape_pct']``
-    holds the median absolute percentage error per regime and overall.
-    """
-    from . import fit
-
-    return fit.leave_one_source_out(benchmarks)

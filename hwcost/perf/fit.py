@@ -390,6 +390,12 @@ def _fit_all(df):
 
 
 def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
+    """Predicted against measured value for every benchmark row.
+
+    Returns a DataFrame with id, engine, gpu_id, model_id, n_gpus, precision, batch_size,
+    input_tokens, output_tokens, metric, regime (decode / ttft / throughput), measured,
+    predicted, error_pct ((predicted - measured) / measured x 100), batch_size_used, source.
+    """
     design = _Design(_table(benchmarks))
     cal = features.as_calibration(calibration)
     data = cal.data
@@ -437,6 +443,11 @@ def _theta_from_calibration(design: _Design, data: dict):
 
 
 def leave_one_source_out(benchmarks=None) -> pd.DataFrame:
+    """Refit without each source in turn and predict that source's rows (out-of-sample).
+
+    Same columns as :func:`validate` plus ``held_out_source``. ``df.attrs['mdape_pct']``
+    holds the median absolute percentage error per regime and overall.
+    """
     design = _Design(_table(benchmarks))
     pred = np.full(len(design.df), np.nan)
     held = np.empty(len(design.df), dtype=object)
@@ -463,6 +474,23 @@ def _table_hash(df: pd.DataFrame) -> str:
 
 
 def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> features.Calibration:
+    """Refit the efficiency factors to published measurements (reproducible).
+
+    Parameters
+    ----------
+    benchmarks : DataFrame or path, optional
+        Rows in the ``data/benchmarks.csv`` format; default the bundled table.
+    write : bool
+        Write the result to ``path`` (default ``hwcost/perf/calibration.json``) atomically
+        (temporary file + ``os.replace``). Nothing is written otherwise.
+    loso : bool
+        Also run the leave-one-source-out validation and take the error bands from its
+        out-of-sample residuals.
+
+    Returns
+    -------
+    Calibration
+    """
     df = _table(benchmarks)
     design, names, theta = _fit_all(df)
     data = _calibration_dict(design, names, theta, df)
@@ -491,7 +519,7 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> features
     src = df.attrs.get("source_file")
     data = {
         "format_version": 1,
-        "about": ("Efficiency factors of hwcost.perf fitted by hwcost.api.calibrate() to the "
+        "about": ("Efficiency factors of hwcost.perf fitted by hwcost.perf.calibrate() to the "
                   "benchmark table below; engines with n_rows 0 use the generic factors. "
                   "Efficiencies are for NVIDIA HBM GPUs; gpu_classes shift their logits. "
                   "error_bands: 10th-90th percentile of measured / predicted speed per regime (times inverted)."),

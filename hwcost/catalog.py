@@ -4,9 +4,14 @@ This is the only module that reads files in ``data/``. Every table is validated 
 a bad value raises :class:`CatalogError` naming the file, the row (1-based line number in the
 file, header = line 1), the column, the value and what would be accepted.
 
-Any table can be replaced by a user's own CSV with the same columns, either per call
-(``gpus(path="my_gpus.csv")``) or for the whole process with an environment variable
-(``HWCOST_GPUS_CSV=my_gpus.csv``). The variable names are listed in :data:`ENV_VARS`.
+A user extends any table with a CSV of their own rows (same columns; optional columns may be
+left out), either per call (``gpus(path="my_gpus.csv")``) or for the whole process with an
+environment variable (``HWCOST_GPUS_CSV=my_gpus.csv``, names in :data:`ENV_VARS`). Its rows are
+added to the bundled table, and a row with the key of a bundled row (``id``; ``gpu_id`` and
+``condition`` for hardware prices) replaces it: one negotiated price is a one-row file. To use
+only the user's rows, pass ``replace=True`` or set ``HWCOST_<TABLE>_REPLACE=1``
+(:data:`REPLACE_ENV_VARS`). Every loaded table has an ``origin`` column (``bundled`` or
+``user``).
 
 Lookups (:func:`gpu`, :func:`llm`) are case-insensitive, accept the aliases listed in the
 tables ("H100 SXM", "h100") and, for an unknown id, list the closest ids.
@@ -31,7 +36,11 @@ from .errors import CatalogError  # noqa: F401  (re-exported)
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
-PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
+#: Weight/KV precisions. ``fp4`` is a 4-bit floating-point format with block scales, the
+#: tensor-core math of NVIDIA Blackwell (NVFP4: E2M1 values, one FP8 scale per 16) and AMD
+#: CDNA 4 (OCP MXFP4: one 8-bit power-of-two scale per 32); it runs only on GPUs with an
+#: ``fp4_tflops`` rate. ``int8``/``int4`` are weight-only integer formats.
+PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4", "fp4")
 
 
 # ----------------------------------------------------------------------------------------
@@ -101,6 +110,7 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
         _f("fp8_tflops", 1, 40000, required=False, positive=True),
         _f("int8_tops", 1, 40000, required=False, positive=True),
         _f("int4_tops", 1, 80000, required=False, positive=True),
+        _f("fp4_tflops", 1, 80000, required=False, positive=True),
         _f("tdp_w", 10, 3000, positive=True),
         _s("interconnect"),
         _f("interconnect_gbps", 1, 10000, positive=True),
@@ -170,6 +180,9 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
         _Col("llm_id", "slug", required=False),
         _f("usd_per_million_input_tokens", 0.001, 1000, positive=True),
         _f("usd_per_million_output_tokens", 0.001, 1000, positive=True),
+        _f("batch_usd_per_million_input_tokens", 0.0001, 1000, required=False, positive=True),
+        _f("batch_usd_per_million_output_tokens", 0.0001, 1000, required=False, positive=True),
+        _f("cached_usd_per_million_input_tokens", 0.0001, 1000, required=False, positive=True),
         *_PROVENANCE,
     ),
     "energy": (
@@ -210,7 +223,14 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
     ),
 }
 
+#: Environment variable naming a user table for each catalog table. Its rows are added to
+#: the bundled table; a row whose key (``id``; ``gpu_id`` + ``condition`` for hardware
+#: prices) is already there replaces the bundled row.
 ENV_VARS = {name: f"HWCOST_{name.upper()}_CSV" for name in SCHEMAS}
+#: Set to ``1`` (or ``true``/``yes``) to make the user table replace the bundled one outright.
+REPLACE_ENV_VARS = {name: f"HWCOST_{name.upper()}_REPLACE" for name in SCHEMAS}
+#: Values of the ``origin`` column every loaded table carries.
+ORIGINS = ("bundled", "user")
 
 # Columns whose values must be unique within a table.
 _UNIQUE = {
@@ -308,7 +328,8 @@ def _read_table(name: str, path: Path) -> pd.DataFrame:
         except StopIteration:
             raise CatalogError(f"{path}: empty file; expected a header row") from None
         expected = [c.name for c in schema]
-        missing = [c for c in expected if c not in header]
+        # Optional columns may be left out (older files keep loading when a column is added).
+        missing = [c.name for c in schema if c.name not in header and c.required]
         if missing:
             raise CatalogError(
                 f"{path}: row 1 (header): missing column(s) {', '.join(missing)}; "
@@ -333,12 +354,14 @@ def _read_table(name: str, path: Path) -> pd.DataFrame:
                     f"(quote cells that contain commas)"
                 )
             records.append(
-                {c.name: _parse_cell(path, line, c, record[index[c.name]]) for c in schema}
+                {c.name: _parse_cell(path, line, c, record[index[c.name]] if c.name in index else "")
+                 for c in schema}
             )
             lines.append(line)
     if not records:
         raise CatalogError(f"{path}: no data rows")
     df = pd.DataFrame.from_records(records, columns=[c.name for c in schema])
+    df = _numeric(name, df)
     df.attrs["source_file"] = str(path)
     df.attrs["lines"] = lines
     _check_table(name, path, df, lines)
@@ -403,39 +426,133 @@ def _check_table(name: str, path: Path, df: pd.DataFrame, lines: list[int]) -> N
                 )
 
 
-_CACHE: dict[tuple[str, str, float], pd.DataFrame] = {}
+_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
-def _resolve_path(name: str, path: str | os.PathLike | None) -> Path:
-    if path is not None:
-        return Path(path)
-    env = os.environ.get(ENV_VARS[name])
-    if env:
-        return Path(env)
-    return DATA_DIR / f"{name}.csv"
+def _numeric(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as numbers (empty cells NaN), however the rows were put together."""
+    for col in SCHEMAS[name]:
+        if col.kind in ("float", "int"):
+            df[col.name] = pd.to_numeric(df[col.name])
+    return df
 
 
-def _cached(name: str, path: str | os.PathLike | None = None) -> tuple[pd.DataFrame, tuple]:
-    """The validated table (shared: callers must not modify it) and its cache key."""
+def key_columns(name: str) -> tuple[str, ...]:
+    """Columns that identify a row of table ``name`` (what a user row overrides by)."""
+    return ("gpu_id", "condition") if name == "hardware_prices" else ("id",)
+
+
+def _replace_flag(name: str) -> bool:
+    raw = os.environ.get(REPLACE_ENV_VARS[name], "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise CatalogError(
+        f"{REPLACE_ENV_VARS[name]}={os.environ[REPLACE_ENV_VARS[name]]!r} is not a yes/no value; "
+        "expected 1, true, yes (replace the bundled table) or 0, false, no (add to it)"
+    )
+
+
+def table_sources(name: str, path: str | os.PathLike | None = None,
+                  replace: bool | None = None) -> tuple[Path | None, Path | None]:
+    """The bundled file and the user file that make up table ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Table name (:data:`SCHEMAS`).
+    path : path-like, optional
+        The user's table; default: the file named by ``HWCOST_<NAME>_CSV``, if set.
+    replace : bool, optional
+        True: the user table replaces the bundled one; False: its rows are added to the bundled
+        table, overriding rows with the same key. Default: ``HWCOST_<NAME>_REPLACE``, else False.
+
+    Returns
+    -------
+    (bundled, user) : tuple of Path or None
+        ``bundled`` is None when replaced; ``user`` is None when the user gave no table.
+    """
     if name not in SCHEMAS:
+        raise CatalogError(f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}")
+    user = Path(path) if path is not None else None
+    if user is None and os.environ.get(ENV_VARS[name]):
+        user = Path(os.environ[ENV_VARS[name]])
+    replace = _replace_flag(name) if replace is None else bool(replace)
+    bundled = DATA_DIR / f"{name}.csv"
+    if replace and user is None:
         raise CatalogError(
-            f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}"
+            f"replacing the bundled {name} table needs a user table: set {ENV_VARS[name]} "
+            f"(or pass path=) as well as {REPLACE_ENV_VARS[name]}"
         )
-    p = _resolve_path(name, path)
+    if user is not None and user.exists() and user.resolve() == bundled.resolve():
+        user = None  # the bundled file itself
+    return (None if replace else bundled), user
+
+
+def _merge(name: str, bundled: pd.DataFrame, user: pd.DataFrame) -> pd.DataFrame:
+    """Bundled rows, each replaced by the user row with its key, then the new user rows."""
+    cols = list(key_columns(name))
+    ukeys = [tuple(str(v) for v in r) for r in user[cols].itertuples(index=False)]
+    upos = {k: i for i, k in enumerate(ukeys)}
+    pieces, files, lines, used = [], [], [], set()
+    for i, r in enumerate(bundled[cols].itertuples(index=False)):
+        k = tuple(str(v) for v in r)
+        if k in upos:
+            j = upos[k]
+            used.add(j)
+            pieces.append(("user", j))
+        else:
+            pieces.append(("bundled", i))
+    pieces += [("user", j) for j in range(len(user)) if j not in used]
+    src = {"bundled": bundled, "user": user}
+    df = pd.concat([src[o].iloc[[i]] for o, i in pieces], ignore_index=True)
+    for o, i in pieces:
+        files.append(src[o].attrs["files"][i])
+        lines.append(src[o].attrs["lines"][i])
+    df.attrs["files"], df.attrs["lines"] = files, lines
+    df.attrs["overridden"] = [" / ".join(ukeys[i]) for o, i in pieces if o == "user" and i in used]
+    return df
+
+
+def _mtime(p: Path, name: str) -> float:
     try:
-        mtime = p.stat().st_mtime
+        return p.stat().st_mtime
     except FileNotFoundError:
         raise CatalogError(f"{name} table not found: {p}") from None
-    key = (name, str(p.resolve()), mtime)
+
+
+def _cached(name: str, path: str | os.PathLike | None = None,
+            replace: bool | None = None) -> tuple[pd.DataFrame, tuple]:
+    """The validated table (shared: callers must not modify it) and its cache key."""
+    bundled, user = table_sources(name, path, replace)
+    parts = tuple((str(p.resolve()), _mtime(p, name)) for p in (bundled, user) if p is not None)
+    key = (name, bundled is not None, user is not None) + parts
     if key not in _CACHE:
-        df = _read_table(name, p)
-        _cross_check(name, p, df)
+        frames = {}
+        for origin, p in (("bundled", bundled), ("user", user)):
+            if p is None:
+                continue
+            df = _read_table(name, p)
+            df["origin"] = origin
+            df.attrs["files"] = [str(p)] * len(df)
+            frames[origin] = df
+        if len(frames) == 2:
+            df = _numeric(name, _merge(name, frames["bundled"], frames["user"]))
+        else:
+            (df,) = frames.values()
+            df.attrs["overridden"] = []
+        df.attrs["source_file"] = str(user if user is not None else bundled)
+        df.attrs["bundled_file"] = str(bundled) if bundled is not None else None
+        df.attrs["user_file"] = str(user) if user is not None else None
+        _cross_check(name, df)
         _CACHE[key] = df
     return _CACHE[key], key
 
 
-def load_table(name: str, path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Load and validate one catalog table.
+def load_table(name: str, path: str | os.PathLike | None = None,
+               replace: bool | None = None) -> pd.DataFrame:
+    """Load and validate one catalog table, with the user's rows.
 
     Parameters
     ----------
@@ -443,21 +560,28 @@ def load_table(name: str, path: str | os.PathLike | None = None) -> pd.DataFrame
         Table name, one of ``gpus``, ``llms``, ``cloud_prices``, ``hardware_prices``,
         ``api_prices``, ``energy``, ``benchmarks``.
     path : path-like, optional
-        A CSV with the same columns to use instead of the bundled table. When omitted the
-        environment variable ``HWCOST_<NAME>_CSV`` is honoured, then ``data/<name>.csv``.
+        A user CSV with the table's columns (optional columns may be left out). Its rows are
+        added to the bundled table and override bundled rows with the same key
+        (:func:`key_columns`). When omitted, the file named by ``HWCOST_<NAME>_CSV`` is used,
+        if set.
+    replace : bool, optional
+        Use the user table instead of the bundled one. Default: ``HWCOST_<NAME>_REPLACE``.
 
     Returns
     -------
     pandas.DataFrame
-        A copy; changing it does not change the catalog.
+        A copy; changing it does not change the catalog. Column ``origin`` says where each row
+        comes from (``bundled`` or ``user``); ``attrs`` hold ``source_file`` (the user file if
+        any), ``bundled_file``, ``user_file`` and ``overridden`` (keys of bundled rows the user
+        replaced).
     """
-    df, _ = _cached(name, path)
+    df, _ = _cached(name, path, replace)
     out = df.copy()
-    out.attrs = dict(df.attrs)
+    out.attrs = {k: (list(v) if isinstance(v, list) else v) for k, v in df.attrs.items()}
     return out
 
 
-def _cross_check(name: str, path: Path, df: pd.DataFrame) -> None:
+def _cross_check(name: str, df: pd.DataFrame) -> None:
     """References to other tables must resolve (only against the bundled/env tables)."""
     refs = {
         "cloud_prices": (("gpu_id", "gpus"),),
@@ -472,44 +596,44 @@ def _cross_check(name: str, path: Path, df: pd.DataFrame) -> None:
                 continue
             close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.5)
             raise _err(
-                path, df.attrs["lines"][pos], col, value, f"unknown {other} id",
+                df.attrs["files"][pos], df.attrs["lines"][pos], col, value, f"unknown {other} id",
                 "an id from " + other + ".csv" + (f" (closest: {', '.join(close)})" if close else ""),
             )
 
 
-def gpus(path=None) -> pd.DataFrame:
+def gpus(path=None, replace=None) -> pd.DataFrame:
     """GPUs: memory, bandwidth, dense tensor throughput per precision, power, links."""
-    return load_table("gpus", path)
+    return load_table("gpus", path, replace)
 
 
-def llms(path=None) -> pd.DataFrame:
+def llms(path=None, replace=None) -> pd.DataFrame:
     """Model architectures read from each model's ``config.json``."""
-    return load_table("llms", path)
+    return load_table("llms", path, replace)
 
 
-def cloud_prices(path=None) -> pd.DataFrame:
+def cloud_prices(path=None, replace=None) -> pd.DataFrame:
     """Cloud GPU offers: instance and per-GPU hourly prices, billing granularity."""
-    return load_table("cloud_prices", path)
+    return load_table("cloud_prices", path, replace)
 
 
-def hardware_prices(path=None) -> pd.DataFrame:
+def hardware_prices(path=None, replace=None) -> pd.DataFrame:
     """Purchase prices of GPUs (low/typical/high) and their share of a server."""
-    return load_table("hardware_prices", path)
+    return load_table("hardware_prices", path, replace)
 
 
-def api_prices(path=None) -> pd.DataFrame:
+def api_prices(path=None, replace=None) -> pd.DataFrame:
     """Hosted API prices per million input and output tokens."""
-    return load_table("api_prices", path)
+    return load_table("api_prices", path, replace)
 
 
-def energy(path=None) -> pd.DataFrame:
+def energy(path=None, replace=None) -> pd.DataFrame:
     """Electricity price ranges and PUE ranges per setting."""
-    return load_table("energy", path)
+    return load_table("energy", path, replace)
 
 
-def benchmarks(path=None) -> pd.DataFrame:
+def benchmarks(path=None, replace=None) -> pd.DataFrame:
     """Published inference measurements used to calibrate and validate ``hwcost.perf``."""
-    return load_table("benchmarks", path)
+    return load_table("benchmarks", path, replace)
 
 
 # ----------------------------------------------------------------------------------------
@@ -541,6 +665,8 @@ class GPU:
     source: str
     as_of: _dt.date
     notes: str | None = None
+    #: Dense FP4 tensor rate (NVFP4 / MXFP4) [TFLOP/s]; None where the GPU has no FP4 math.
+    fp4_tflops: float | None = None
 
     def tensor_tflops(self, precision: str) -> float | None:
         """Dense tensor rate for matrix math in ``precision`` [TFLOP/s], None if unsupported."""
@@ -551,6 +677,7 @@ class GPU:
             "fp8": "fp8_tflops",
             "int8": "int8_tops",
             "int4": "int4_tops",
+            "fp4": "fp4_tflops",
         }.get(precision)
         if field is None:
             raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")

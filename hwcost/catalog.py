@@ -454,6 +454,15 @@ def _replace_flag(name: str) -> bool:
     )
 
 
+def user_dir() -> Path:
+    """Folder of the user's own tables, ``<table>.csv`` (``$HWCOST_HOME``, default ``~/.hwcost``).
+
+    A file there is read as the user table of that name when ``HWCOST_<TABLE>_CSV`` is not
+    set; ``hwcost model add`` saves models to ``llms.csv`` there.
+    """
+    return Path(os.environ.get("HWCOST_HOME") or "~/.hwcost").expanduser()
+
+
 def table_sources(name: str, path: str | os.PathLike | None = None,
                   replace: bool | None = None) -> tuple[Path | None, Path | None]:
     """The bundled file and the user file that make up table ``name``.
@@ -463,7 +472,8 @@ def table_sources(name: str, path: str | os.PathLike | None = None,
     name : str
         Table name (:data:`SCHEMAS`).
     path : path-like, optional
-        The user's table; default: the file named by ``HWCOST_<NAME>_CSV``, if set.
+        The user's table; default: the file named by ``HWCOST_<NAME>_CSV``, if set, else
+        ``<name>.csv`` in :func:`user_dir` if it exists.
     replace : bool, optional
         True: the user table replaces the bundled one; False: its rows are added to the bundled
         table, overriding rows with the same key. Default: ``HWCOST_<NAME>_REPLACE``, else False.
@@ -478,6 +488,8 @@ def table_sources(name: str, path: str | os.PathLike | None = None,
     user = Path(path) if path is not None else None
     if user is None and os.environ.get(ENV_VARS[name]):
         user = Path(os.environ[ENV_VARS[name]])
+    if user is None and (user_dir() / f"{name}.csv").exists():
+        user = user_dir() / f"{name}.csv"
     replace = _replace_flag(name) if replace is None else bool(replace)
     bundled = DATA_DIR / f"{name}.csv"
     if replace and user is None:
@@ -852,3 +864,389 @@ def price_age_days(as_of: Iterable[_dt.date], today: _dt.date | None = None) -> 
     """Age of each ``as_of`` date in days, relative to ``today`` (default: the current date)."""
     today = today or _today()
     return [(today - d).days for d in as_of]
+
+
+# ----------------------------------------------------------------------------------------
+# Models from Hugging Face config.json files; saving rows to the user's tables
+# ----------------------------------------------------------------------------------------
+def _validated_row(name: str, values: dict, where: str) -> pd.DataFrame:
+    """One row checked exactly as a line of a CSV file would be (``where`` names it)."""
+    schema = SCHEMAS[name]
+    rec = {c.name: _parse_cell(Path(where), 2, c, "" if values.get(c.name) is None else str(values[c.name]))
+           for c in schema}
+    df = _numeric(name, pd.DataFrame.from_records([rec], columns=[c.name for c in schema]))
+    _check_table(name, Path(where), df, [2])
+    return df
+
+
+def _fmt_number(x: float, digits: int = 3) -> str:
+    return f"{round(float(x), digits):g}"
+
+
+def llm_row_from_hf_config(path, *, id: str | None = None, name: str | None = None,
+                           hf_repo: str | None = None, aliases: Iterable[str] = (),
+                           source: str | None = None, as_of: _dt.date | None = None) -> dict:
+    """A validated ``llms`` row (column -> text) read from a Hugging Face ``config.json``.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``config.json`` file (any name).
+    id : str, optional
+        Catalog id; default: the file name without ``.json`` (the folder name for a file named
+        ``config.json``), lower-cased.
+    name, hf_repo, aliases, source, as_of : optional
+        Display name (default: the id), Hugging Face repository ("org/name"), extra lookup
+        names, where the file came from (default: the repository's config URL, else the file
+        path) and the date it was read (default: today).
+
+    Returns
+    -------
+    dict
+        Every ``llms`` column as text; parameter counts from :func:`hwcost.hfconfig.architecture`.
+
+    Raises
+    ------
+    CatalogError
+        The file is missing or not JSON, its ``model_type`` is not supported, a shape is missing,
+        or the row fails the ``llms`` checks.
+    """
+    import json
+
+    from . import hfconfig
+
+    p = Path(path)
+    try:
+        cfg = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"config file not found: {p}") from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    try:
+        a = hfconfig.architecture(cfg)
+    except CatalogError as exc:
+        raise CatalogError(f"{p}: {exc}") from None
+    if id is None:
+        stem = p.parent.name if p.stem == "config" else p.stem
+        id = re.sub(r"[^a-z0-9.\-]+", "-", stem.lower()).strip("-.")
+    hf_repo = hf_repo or cfg.get("_name_or_path") or None
+    if source is None:
+        source = (f"https://huggingface.co/{hf_repo}/blob/main/config.json" if hf_repo
+                  else f"config.json read from {p}")
+    pc = a.params
+    row = {
+        "id": id,
+        "name": name or id,
+        "hf_repo": hf_repo,
+        "aliases": ";".join(aliases),
+        "total_params_b": _fmt_number(pc.total / 1e9),
+        "active_params_b": _fmt_number(pc.active / 1e9),
+        "n_layers": a.n_layers,
+        "hidden_size": a.hidden_size,
+        "n_heads": a.n_heads,
+        "n_kv_heads": a.n_kv_heads,
+        "head_dim": a.head_dim,
+        "intermediate_size": a.intermediate_size,
+        "n_experts": a.n_experts,
+        "n_experts_active": a.n_experts_active,
+        "n_shared_experts": a.n_shared_experts,
+        "moe_intermediate_size": a.moe_intermediate_size,
+        "n_dense_layers": a.n_dense_layers,
+        "vocab_size": a.vocab_size,
+        "max_context_tokens": a.max_context_tokens,
+        "attention": a.attention,
+        "sliding_window_tokens": a.sliding_window_tokens,
+        "sliding_layer_fraction": a.sliding_layer_fraction,
+        "kv_lora_rank": a.kv_lora_rank,
+        "qk_rope_head_dim": a.qk_rope_head_dim,
+        "native_precision": a.native_precision,
+        "source": source,
+        "as_of": (as_of or _today()).isoformat(),
+        "notes": (
+            f"params counted from the config shapes by hwcost.hfconfig (model_type {a.model_type}): "
+            f"{pc.total:,} total, {pc.active:,} active per token, both counting the input "
+            f"embedding ({pc.embedding:,}) and output head ({pc.lm_head:,}"
+            f"{', tied' if a.tied_embeddings else ''}). max_position_embeddings {a.max_context_tokens}."
+        ),
+    }
+    _validated_row("llms", row, str(p))
+    return row
+
+
+def llm_from_hf_config(path, **row_options) -> LLM:
+    """A validated :class:`LLM` read from a Hugging Face ``config.json`` (not saved).
+
+    Keyword arguments are those of :func:`llm_row_from_hf_config`; to add the model to the
+    user's catalog use :func:`save_user_rows` (what ``hwcost model add`` does).
+    """
+    row = llm_row_from_hf_config(path, **row_options)
+    df = _validated_row("llms", row, str(path))
+    return _entity(LLM, df.iloc[0])
+
+
+def save_user_rows(name: str, rows: list[dict], path: str | os.PathLike | None = None, *,
+                   overwrite: bool = False) -> tuple[Path, list[str], list[str]]:
+    """Add rows to the user's table ``name`` (atomically; existing rows are kept).
+
+    Parameters
+    ----------
+    name : str
+        Table name (:data:`SCHEMAS`).
+    rows : list of dict
+        Column -> value (text or number); each is validated as a row of that table.
+    path : path-like, optional
+        The user file; default: ``HWCOST_<NAME>_CSV`` if set, else ``<name>.csv`` in
+        :func:`user_dir`. Created with a header if absent.
+    overwrite : bool
+        Replace a user row with the same key. Without it such a row is an error (a user row
+        is never silently lost); overriding a *bundled* row is always allowed.
+
+    Returns
+    -------
+    (path, added, replaced) : the file written, and the keys added and replaced.
+    """
+    import tempfile
+
+    if name not in SCHEMAS:
+        raise CatalogError(f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}")
+    if path is None:
+        path = os.environ.get(ENV_VARS[name]) or (user_dir() / f"{name}.csv")
+    target = Path(path)
+    columns = [c.name for c in SCHEMAS[name]]
+    existing: list[dict] = []
+    header = list(columns)
+    if target.exists():
+        with open(target, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = list(reader.fieldnames or [])
+            existing = [dict(r) for r in reader]
+        header += [c for c in columns if c not in header]
+    keys = key_columns(name)
+    pos = {tuple(r.get(k, "") for k in keys): i for i, r in enumerate(existing)}
+    added, replaced = [], []
+    for row in rows:
+        text = {c: "" if row.get(c) is None else str(row[c]) for c in columns}
+        _validated_row(name, text, str(target))
+        k = tuple(text[c] for c in keys)
+        label = " / ".join(k)
+        if k in pos:
+            if not overwrite:
+                raise CatalogError(
+                    f"{target}: already has a row {label!r}; pass overwrite=True "
+                    "(hwcost: --overwrite) to replace it"
+                )
+            existing[pos[k]] = {**existing[pos[k]], **text}
+            replaced.append(label)
+        else:
+            pos[k] = len(existing)
+            existing.append(text)
+            added.append(label)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+            w.writeheader()
+            w.writerows(existing)
+        # the whole file must still load (with the bundled rows it overrides) before it replaces
+        # the user's file
+        _read_table(name, Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target, added, replaced
+
+
+# ----------------------------------------------------------------------------------------
+# Price history: dated snapshots of the price tables
+# ----------------------------------------------------------------------------------------
+#: Price columns the history follows, per table.
+PRICE_METRICS = {
+    "cloud_prices": ("usd_per_gpu_hour",),
+    "api_prices": ("usd_per_million_input_tokens", "usd_per_million_output_tokens"),
+    "hardware_prices": ("usd_typical",),
+}
+#: Environment variable naming the history file (default ``data/price_history.csv``).
+PRICE_HISTORY_ENV_VAR = "HWCOST_PRICE_HISTORY_CSV"
+#: A price older than this is flagged as stale [days].
+STALE_AFTER_DAYS = 180
+
+_HISTORY_SCHEMA = (
+    _c("table", tuple(PRICE_METRICS)),
+    _s("key"),
+    _s("item", required=False),
+    _s("provider", required=False),
+    _c("metric", tuple(m for ms in PRICE_METRICS.values() for m in ms)),
+    _f("value", 0, 1_000_000, positive=True),
+    _Col("as_of", "date"),
+    _Col("imported_on", "date"),
+    _s("source"),
+)
+HISTORY_COLUMNS = tuple(c.name for c in _HISTORY_SCHEMA)
+
+
+@dataclass(frozen=True)
+class PriceImport:
+    """What :func:`import_price_snapshot` did."""
+
+    table: str
+    rows: int  # rows in the snapshot
+    changes: pd.DataFrame  # one row per changed or new price
+    history: Path  # the history file (written unless a dry run)
+    appended: int  # history rows appended
+
+
+def price_history_path() -> Path:
+    """The history file: ``$HWCOST_PRICE_HISTORY_CSV``, else ``data/price_history.csv``."""
+    return Path(os.environ.get(PRICE_HISTORY_ENV_VAR) or DATA_DIR / "price_history.csv")
+
+
+def price_history(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every price the history has seen, one row per (table, key, metric, as_of).
+
+    Columns: ``table, key, item, provider, metric, value, as_of, imported_on, source`` where
+    ``key`` is the row id (``gpu_id/condition`` for hardware prices), ``item`` the GPU or
+    model it prices and ``value`` the price in the metric's unit (``usd_per_gpu_hour``,
+    ``usd_per_million_input_tokens``, ...). Validated like the catalog tables.
+    """
+    p = Path(path) if path is not None else price_history_path()
+    if not p.exists():
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    with open(p, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in HISTORY_COLUMNS if c not in header]
+        if missing:
+            raise CatalogError(f"{p}: row 1 (header): missing column(s) {', '.join(missing)}; "
+                               f"expected columns {', '.join(HISTORY_COLUMNS)}")
+        idx = {h: i for i, h in enumerate(header)}
+        recs = []
+        for record in reader:
+            if not record or all(not c.strip() for c in record):
+                continue
+            if len(record) != len(header):
+                raise CatalogError(f"{p}: row {reader.line_num}: {len(record)} fields, expected {len(header)}")
+            recs.append({c.name: _parse_cell(p, reader.line_num, c, record[idx[c.name]])
+                         for c in _HISTORY_SCHEMA})
+    df = pd.DataFrame.from_records(recs, columns=list(HISTORY_COLUMNS))
+    df["value"] = pd.to_numeric(df["value"])
+    df.attrs["source_file"] = str(p)
+    return df
+
+
+def _history_rows(table: str, df: pd.DataFrame, imported_on: _dt.date) -> pd.DataFrame:
+    if table == "hardware_prices":
+        keys = df["gpu_id"] + "/" + df["condition"]
+        items, providers = df["gpu_id"], pd.Series([""] * len(df), index=df.index)
+    elif table == "cloud_prices":
+        keys, items, providers = df["id"], df["gpu_id"], df["provider"]
+    else:
+        keys = df["id"]
+        items = df["llm_id"].where(df["llm_id"].notna(), df["model"])
+        providers = df["provider"]
+    frames = []
+    for metric in PRICE_METRICS[table]:
+        frames.append(pd.DataFrame({
+            "table": table, "key": keys.to_numpy(), "item": items.to_numpy(),
+            "provider": providers.to_numpy(), "metric": metric,
+            "value": pd.to_numeric(df[metric]).to_numpy(), "as_of": df["as_of"].to_numpy(),
+            "imported_on": imported_on, "source": df["source"].to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)[list(HISTORY_COLUMNS)]
+
+
+def _guess_price_table(path: Path) -> str:
+    with open(path, newline="", encoding="utf-8") as fh:
+        header = {h.strip() for h in next(csv.reader(fh), [])}
+    for table in PRICE_METRICS:
+        if all(c.name in header for c in SCHEMAS[table] if c.required):
+            return table
+    raise CatalogError(
+        f"{path}: its columns match none of the price tables ({', '.join(PRICE_METRICS)}); "
+        "pass the table name (hwcost: --table)"
+    )
+
+
+def _write_csv_atomically(path: Path, df: pd.DataFrame) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            df.to_csv(fh, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def import_price_snapshot(snapshot, *, table: str | None = None, history=None,
+                          write: bool = True, imported_on: _dt.date | None = None) -> PriceImport:
+    """Validate a price snapshot, append it to the dated history and say what changed.
+
+    Parameters
+    ----------
+    snapshot : path-like
+        A CSV with the columns of ``cloud_prices``, ``api_prices`` or ``hardware_prices``
+        (validated exactly as those tables; GPU and model ids must exist).
+    table : str, optional
+        Which table the snapshot holds; default: told from its columns.
+    history : path-like, optional
+        History file; default :func:`price_history_path`. Created if absent; otherwise the
+        snapshot's prices are appended (rows already recorded with the same date and value are
+        not repeated) and the file is replaced atomically, so an interrupted import leaves the
+        old history whole.
+    write : bool
+        False: report the changes only.
+    imported_on : datetime.date, optional
+        Date recorded for the import (default today).
+
+    Returns
+    -------
+    PriceImport
+        ``changes`` has one row per price that is new to the history or differs from the latest
+        recorded value: ``table, key, item, provider, metric, old_value, new_value,
+        change_pct, old_as_of, new_as_of``.
+    """
+    snap = Path(snapshot)
+    if not snap.exists():
+        raise CatalogError(f"price snapshot not found: {snap}")
+    table = table or _guess_price_table(snap)
+    if table not in PRICE_METRICS:
+        raise CatalogError(f"unknown price table {table!r}; expected one of {', '.join(PRICE_METRICS)}")
+    df = _read_table(table, snap)
+    df.attrs["files"] = [str(snap)] * len(df)
+    _cross_check(table, df)
+    hist_path = Path(history) if history is not None else price_history_path()
+    old = price_history(hist_path)
+    new = _history_rows(table, df, imported_on or _today())
+    latest = {}
+    if len(old):
+        for r in old.sort_values(["as_of", "imported_on"], kind="stable").itertuples(index=False):
+            latest[(r.table, r.key, r.metric)] = (r.value, r.as_of)
+    changes = []
+    for r in new.itertuples(index=False):
+        prev = latest.get((r.table, r.key, r.metric))
+        if prev is not None and math.isclose(prev[0], r.value, rel_tol=1e-9, abs_tol=1e-12):
+            continue
+        changes.append({
+            "table": r.table, "key": r.key, "item": r.item, "provider": r.provider,
+            "metric": r.metric,
+            "old_value": None if prev is None else prev[0], "new_value": r.value,
+            "change_pct": None if prev is None else 100.0 * (r.value / prev[0] - 1.0),
+            "old_as_of": None if prev is None else prev[1], "new_as_of": r.as_of,
+        })
+    cols = ["table", "key", "item", "provider", "metric", "old_value", "new_value",
+            "change_pct", "old_as_of", "new_as_of"]
+    changes = pd.DataFrame(changes, columns=cols)
+    seen = set()
+    if len(old):
+        seen = {(r.table, r.key, r.metric, r.as_of, round(r.value, 9)) for r in old.itertuples(index=False)}
+    fresh = new[[(r.table, r.key, r.metric, r.as_of, round(r.value, 9)) not in seen
+                 for r in new.itertuples(index=False)]]
+    if write and len(fresh):
+        _write_csv_atomically(hist_path, pd.concat([old, fresh], ignore_index=True)[list(HISTORY_COLUMNS)])
+    return PriceImport(table=table, rows=len(df), changes=changes, history=hist_path,
+                       appended=len(fresh) if write else 0)

@@ -402,6 +402,10 @@ def _check_table(name: str, path: Path, df: pd.DataFrame, lines: list[int]) -> N
                 "inconsistent with usd_per_hour / gpus_per_instance:",
                 f"{implied.iloc[pos]:.4f}",
             )
+    if name == "cloud_prices":
+        for pos, region in enumerate(df["region"]):
+            if isinstance(region, str) and not REGION_PATTERN.match(region):
+                raise _err(path, lines[pos], "region", region, "not a region", REGION_FORMAT)
     if name == "llms":
         bad = df["active_params_b"] > df["total_params_b"] + 1e-9
         if bad.any():
@@ -1250,3 +1254,59 @@ def import_price_snapshot(snapshot, *, table: str | None = None, history=None,
         _write_csv_atomically(hist_path, pd.concat([old, fresh], ignore_index=True)[list(HISTORY_COLUMNS)])
     return PriceImport(table=table, rows=len(df), changes=changes, history=hist_path,
                        appended=len(fresh) if write else 0)
+
+
+# ----------------------------------------------------------------------------------------
+# Regions: where an offer runs, and data-residency matching
+# ----------------------------------------------------------------------------------------
+#: Member states of the European Union (ISO 3166-1 alpha-2), covered by the area code ``EU``.
+EU_COUNTRIES = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR",
+                "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI",
+                "SK")
+#: A region: an area code (ISO 3166-1 alpha-2 country such as ``US`` or ``DE``, ``EU`` for an
+#: offer somewhere in the EU, ``GLOBAL`` for marketplaces whose hosts can be anywhere),
+#: optionally ``:`` and the provider's own region id (``US:us-east-1``, ``US:eastus``).
+#: Empty = the provider does not say.
+REGION_PATTERN = re.compile(r"^(?P<area>[A-Z]{2}|GLOBAL)(?::(?P<rid>[a-z0-9][a-z0-9-]*))?$")
+REGION_FORMAT = ("an area code (ISO 3166-1 country such as US or DE, EU, or GLOBAL), optionally "
+                 "followed by ':' and the provider's region id, e.g. US:us-east-1")
+
+
+def residency(wanted: str) -> str:
+    """A ``data_residency`` request in canonical form (``EU``, ``US``, ``US:us-east-1``).
+
+    Area codes are case-insensitive; the provider region id is lower-cased. ``GLOBAL`` and
+    malformed values are refused, naming the accepted forms.
+    """
+    text = str(wanted).strip()
+    area, _, rid = text.partition(":")
+    canon = area.upper() + (":" + rid.strip().lower() if rid.strip() else "")
+    m = REGION_PATTERN.match(canon)
+    if not m or m.group("area") == "GLOBAL":
+        raise CatalogError(f"data residency {wanted!r} is not a region; expected "
+                           + REGION_FORMAT.replace(", or GLOBAL", ""))
+    return canon
+
+
+def region_matches(region, wanted: str) -> bool:
+    """Whether an offer in ``region`` keeps data in ``wanted`` (see :func:`residency`).
+
+    Areas match exactly, except that ``EU`` also accepts every EU member state; a wanted
+    provider region id must match exactly. An offer with no stated region, or ``GLOBAL``,
+    never matches: where the data goes is unknown.
+    """
+    if not isinstance(region, str) or not region:
+        return False
+    got = REGION_PATTERN.match(region)
+    want = REGION_PATTERN.match(residency(wanted))
+    if not got or got.group("area") == "GLOBAL":
+        return False
+    area, w_area = got.group("area"), want.group("area")
+    if not (area == w_area or (w_area == "EU" and area in EU_COUNTRIES)):
+        return False
+    return want.group("rid") is None or got.group("rid") == want.group("rid")
+
+
+def providers() -> list[str]:
+    """Every provider named in the cloud and API price tables (with the user's rows)."""
+    return sorted(set(load_table("cloud_prices")["provider"]) | set(load_table("api_prices")["provider"]))

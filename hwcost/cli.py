@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -742,7 +743,9 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
             from .requirements import fraction_or_percent
 
             args.availability = fraction_or_percent("--availability", args.availability)
-        return args.func(args, out, err)
+        with warnings.catch_warnings():
+            warnings.showwarning = lambda message, *a, **k: err.write(f"hwcost: warning: {message}\n")
+            return args.func(args, out, err)
     except UsageError as exc:
         err.write(f"hwcost: error: {_one_line(exc)}\n")
         return EXIT_USAGE

@@ -1238,8 +1238,8 @@ def import_price_snapshot(snapshot, *, table: str | None = None, history=None,
         changes.append({
             "table": r.table, "key": r.key, "item": r.item, "provider": r.provider,
             "metric": r.metric,
-            "old_value": None if prev is None else prev[0], "new_value": r.value,
-            "change_pct": None if prev is None else 100.0 * (r.value / prev[0] - 1.0),
+            "old_value": math.nan if prev is None else prev[0], "new_value": r.value,
+            "change_pct": math.nan if prev is None else 100.0 * (r.value / prev[0] - 1.0),
             "old_as_of": None if prev is None else prev[1], "new_as_of": r.as_of,
         })
     cols = ["table", "key", "item", "provider", "metric", "old_value", "new_value",

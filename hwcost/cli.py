@@ -435,22 +435,26 @@ examples:
 
 CATALOG_VIEWS = {
     "gpus": ("gpus", ("id", "name", "memory_gb", "mem_bw_gbps", "bf16_tflops", "fp8_tflops",
-                      "int4_tops", "tdp_w", "interconnect", "launch_year")),
+                      "fp4_tflops", "tdp_w", "interconnect", "launch_year", "origin", "source")),
     "llms": ("llms", ("id", "name", "total_params_b", "active_params_b", "n_layers",
-                      "n_kv_heads", "attention", "max_context_tokens", "native_precision")),
+                      "n_kv_heads", "attention", "max_context_tokens", "native_precision",
+                      "origin")),
     "prices": ("cloud_prices", ("id", "provider", "pricing", "gpu_id", "gpus_per_instance",
                                 "usd_per_hour", "usd_per_gpu_hour", "billing_granularity_s",
-                                "as_of")),
+                                "region", "as_of", "origin")),
     "hardware-prices": ("hardware_prices", ("gpu_id", "condition", "usd_low", "usd_typical",
-                                            "usd_high", "server_share_usd_typical", "as_of")),
+                                            "usd_high", "server_share_usd_typical", "as_of",
+                                            "origin")),
     "api-prices": ("api_prices", ("id", "provider", "model", "llm_id",
                                   "usd_per_million_input_tokens",
-                                  "usd_per_million_output_tokens", "as_of")),
+                                  "usd_per_million_output_tokens",
+                                  "cached_usd_per_million_input_tokens",
+                                  "batch_usd_per_million_input_tokens", "as_of", "origin")),
     "energy": ("energy", ("id", "region", "setting", "usd_per_kwh_low", "usd_per_kwh_typical",
-                          "usd_per_kwh_high", "pue_typical", "as_of")),
+                          "usd_per_kwh_high", "pue_typical", "as_of", "origin")),
     "benchmarks": ("benchmarks", ("id", "engine", "gpu_id", "n_gpus", "model_id", "precision",
                                   "batch_size", "input_tokens", "output_tokens", "metric",
-                                  "value")),
+                                  "value", "origin")),
 }
 
 

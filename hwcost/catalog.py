@@ -4,9 +4,14 @@ This is the only module that reads files in ``data/``. Every table is validated 
 a bad value raises :class:`CatalogError` naming the file, the row (1-based line number in the
 file, header = line 1), the column, the value and what would be accepted.
 
-Any table can be replaced by a user's own CSV with the same columns, either per call
-(``gpus(path="my_gpus.csv")``) or for the whole process with an environment variable
-(``HWCOST_GPUS_CSV=my_gpus.csv``). The variable names are listed in :data:`ENV_VARS`.
+A user extends any table with a CSV of their own rows (same columns; optional columns may be
+left out), either per call (``gpus(path="my_gpus.csv")``) or for the whole process with an
+environment variable (``HWCOST_GPUS_CSV=my_gpus.csv``, names in :data:`ENV_VARS`). Its rows are
+added to the bundled table, and a row with the key of a bundled row (``id``; ``gpu_id`` and
+``condition`` for hardware prices) replaces it: one negotiated price is a one-row file. To use
+only the user's rows, pass ``replace=True`` or set ``HWCOST_<TABLE>_REPLACE=1``
+(:data:`REPLACE_ENV_VARS`). Every loaded table has an ``origin`` column (``bundled`` or
+``user``).
 
 Lookups (:func:`gpu`, :func:`llm`) are case-insensitive, accept the aliases listed in the
 tables ("H100 SXM", "h100") and, for an unknown id, list the closest ids.
@@ -34,7 +39,11 @@ from .errors import CatalogError  # noqa: F401  (re-exported)
 # checkout), so an installed wheel finds them too.
 DATA_DIR = Path(str(resources.files("hwcost").joinpath("data")))
 
-PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
+#: Weight/KV precisions. ``fp4`` is a 4-bit floating-point format with block scales, the
+#: tensor-core math of NVIDIA Blackwell (NVFP4: E2M1 values, one FP8 scale per 16) and AMD
+#: CDNA 4 (OCP MXFP4: one 8-bit power-of-two scale per 32); it runs only on GPUs with an
+#: ``fp4_tflops`` rate. ``int8``/``int4`` are weight-only integer formats.
+PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4", "fp4")
 
 
 # ----------------------------------------------------------------------------------------
@@ -104,6 +113,7 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
         _f("fp8_tflops", 1, 40000, required=False, positive=True),
         _f("int8_tops", 1, 40000, required=False, positive=True),
         _f("int4_tops", 1, 80000, required=False, positive=True),
+        _f("fp4_tflops", 1, 80000, required=False, positive=True),
         _f("tdp_w", 10, 3000, positive=True),
         _s("interconnect"),
         _f("interconnect_gbps", 1, 10000, positive=True),
@@ -173,6 +183,9 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
         _Col("llm_id", "slug", required=False),
         _f("usd_per_million_input_tokens", 0.001, 1000, positive=True),
         _f("usd_per_million_output_tokens", 0.001, 1000, positive=True),
+        _f("batch_usd_per_million_input_tokens", 0.0001, 1000, required=False, positive=True),
+        _f("batch_usd_per_million_output_tokens", 0.0001, 1000, required=False, positive=True),
+        _f("cached_usd_per_million_input_tokens", 0.0001, 1000, required=False, positive=True),
         *_PROVENANCE,
     ),
     "energy": (
@@ -213,7 +226,14 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
     ),
 }
 
+#: Environment variable naming a user table for each catalog table. Its rows are added to
+#: the bundled table; a row whose key (``id``; ``gpu_id`` + ``condition`` for hardware
+#: prices) is already there replaces the bundled row.
 ENV_VARS = {name: f"HWCOST_{name.upper()}_CSV" for name in SCHEMAS}
+#: Set to ``1`` (or ``true``/``yes``) to make the user table replace the bundled one outright.
+REPLACE_ENV_VARS = {name: f"HWCOST_{name.upper()}_REPLACE" for name in SCHEMAS}
+#: Values of the ``origin`` column every loaded table carries.
+ORIGINS = ("bundled", "user")
 
 # Columns whose values must be unique within a table.
 _UNIQUE = {
@@ -311,7 +331,8 @@ def _read_table(name: str, path: Path) -> pd.DataFrame:
         except StopIteration:
             raise CatalogError(f"{path}: empty file; expected a header row") from None
         expected = [c.name for c in schema]
-        missing = [c for c in expected if c not in header]
+        # Optional columns may be left out (older files keep loading when a column is added).
+        missing = [c.name for c in schema if c.name not in header and c.required]
         if missing:
             raise CatalogError(
                 f"{path}: row 1 (header): missing column(s) {', '.join(missing)}; "
@@ -336,12 +357,14 @@ def _read_table(name: str, path: Path) -> pd.DataFrame:
                     f"(quote cells that contain commas)"
                 )
             records.append(
-                {c.name: _parse_cell(path, line, c, record[index[c.name]]) for c in schema}
+                {c.name: _parse_cell(path, line, c, record[index[c.name]] if c.name in index else "")
+                 for c in schema}
             )
             lines.append(line)
     if not records:
         raise CatalogError(f"{path}: no data rows")
     df = pd.DataFrame.from_records(records, columns=[c.name for c in schema])
+    df = _numeric(name, df)
     df.attrs["source_file"] = str(path)
     df.attrs["lines"] = lines
     _check_table(name, path, df, lines)
@@ -382,6 +405,10 @@ def _check_table(name: str, path: Path, df: pd.DataFrame, lines: list[int]) -> N
                 "inconsistent with usd_per_hour / gpus_per_instance:",
                 f"{implied.iloc[pos]:.4f}",
             )
+    if name == "cloud_prices":
+        for pos, region in enumerate(df["region"]):
+            if isinstance(region, str) and not REGION_PATTERN.match(region):
+                raise _err(path, lines[pos], "region", region, "not a region", REGION_FORMAT)
     if name == "llms":
         bad = df["active_params_b"] > df["total_params_b"] + 1e-9
         if bad.any():
@@ -406,39 +433,145 @@ def _check_table(name: str, path: Path, df: pd.DataFrame, lines: list[int]) -> N
                 )
 
 
-_CACHE: dict[tuple[str, str, float], pd.DataFrame] = {}
+_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
-def _resolve_path(name: str, path: str | os.PathLike | None) -> Path:
-    if path is not None:
-        return Path(path)
-    env = os.environ.get(ENV_VARS[name])
-    if env:
-        return Path(env)
-    return DATA_DIR / f"{name}.csv"
+def _numeric(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as numbers (empty cells NaN), however the rows were put together."""
+    for col in SCHEMAS[name]:
+        if col.kind in ("float", "int"):
+            df[col.name] = pd.to_numeric(df[col.name])
+    return df
 
 
-def _cached(name: str, path: str | os.PathLike | None = None) -> tuple[pd.DataFrame, tuple]:
-    """The validated table (shared: callers must not modify it) and its cache key."""
+def key_columns(name: str) -> tuple[str, ...]:
+    """Columns that identify a row of table ``name`` (what a user row overrides by)."""
+    return ("gpu_id", "condition") if name == "hardware_prices" else ("id",)
+
+
+def _replace_flag(name: str) -> bool:
+    raw = os.environ.get(REPLACE_ENV_VARS[name], "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise CatalogError(
+        f"{REPLACE_ENV_VARS[name]}={os.environ[REPLACE_ENV_VARS[name]]!r} is not a yes/no value; "
+        "expected 1, true, yes (replace the bundled table) or 0, false, no (add to it)"
+    )
+
+
+def user_dir() -> Path:
+    """Folder of the user's own tables, ``<table>.csv`` (``$HWCOST_HOME``, default ``~/.hwcost``).
+
+    A file there is read as the user table of that name when ``HWCOST_<TABLE>_CSV`` is not
+    set; ``hwcost model add`` saves models to ``llms.csv`` there.
+    """
+    return Path(os.environ.get("HWCOST_HOME") or "~/.hwcost").expanduser()
+
+
+def table_sources(name: str, path: str | os.PathLike | None = None,
+                  replace: bool | None = None) -> tuple[Path | None, Path | None]:
+    """The bundled file and the user file that make up table ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Table name (:data:`SCHEMAS`).
+    path : path-like, optional
+        The user's table; default: the file named by ``HWCOST_<NAME>_CSV``, if set, else
+        ``<name>.csv`` in :func:`user_dir` if it exists.
+    replace : bool, optional
+        True: the user table replaces the bundled one; False: its rows are added to the bundled
+        table, overriding rows with the same key. Default: ``HWCOST_<NAME>_REPLACE``, else False.
+
+    Returns
+    -------
+    (bundled, user) : tuple of Path or None
+        ``bundled`` is None when replaced; ``user`` is None when the user gave no table.
+    """
     if name not in SCHEMAS:
+        raise CatalogError(f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}")
+    user = Path(path) if path is not None else None
+    if user is None and os.environ.get(ENV_VARS[name]):
+        user = Path(os.environ[ENV_VARS[name]])
+    if user is None and (user_dir() / f"{name}.csv").exists():
+        user = user_dir() / f"{name}.csv"
+    replace = _replace_flag(name) if replace is None else bool(replace)
+    bundled = DATA_DIR / f"{name}.csv"
+    if replace and user is None:
         raise CatalogError(
-            f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}"
+            f"replacing the bundled {name} table needs a user table: set {ENV_VARS[name]} "
+            f"(or pass path=) as well as {REPLACE_ENV_VARS[name]}"
         )
-    p = _resolve_path(name, path)
+    if user is not None and user.exists() and user.resolve() == bundled.resolve():
+        user = None  # the bundled file itself
+    return (None if replace else bundled), user
+
+
+def _merge(name: str, bundled: pd.DataFrame, user: pd.DataFrame) -> pd.DataFrame:
+    """Bundled rows, each replaced by the user row with its key, then the new user rows."""
+    cols = list(key_columns(name))
+    ukeys = [tuple(str(v) for v in r) for r in user[cols].itertuples(index=False)]
+    upos = {k: i for i, k in enumerate(ukeys)}
+    pieces, files, lines, used = [], [], [], set()
+    for i, r in enumerate(bundled[cols].itertuples(index=False)):
+        k = tuple(str(v) for v in r)
+        if k in upos:
+            j = upos[k]
+            used.add(j)
+            pieces.append(("user", j))
+        else:
+            pieces.append(("bundled", i))
+    pieces += [("user", j) for j in range(len(user)) if j not in used]
+    src = {"bundled": bundled, "user": user}
+    df = pd.concat([src[o].iloc[[i]] for o, i in pieces], ignore_index=True)
+    for o, i in pieces:
+        files.append(src[o].attrs["files"][i])
+        lines.append(src[o].attrs["lines"][i])
+    df.attrs["files"], df.attrs["lines"] = files, lines
+    df.attrs["overridden"] = [" / ".join(ukeys[i]) for o, i in pieces if o == "user" and i in used]
+    return df
+
+
+def _mtime(p: Path, name: str) -> float:
     try:
-        mtime = p.stat().st_mtime
+        return p.stat().st_mtime
     except FileNotFoundError:
         raise CatalogError(f"{name} table not found: {p}") from None
-    key = (name, str(p.resolve()), mtime)
+
+
+def _cached(name: str, path: str | os.PathLike | None = None,
+            replace: bool | None = None) -> tuple[pd.DataFrame, tuple]:
+    """The validated table (shared: callers must not modify it) and its cache key."""
+    bundled, user = table_sources(name, path, replace)
+    parts = tuple((str(p.resolve()), _mtime(p, name)) for p in (bundled, user) if p is not None)
+    key = (name, bundled is not None, user is not None) + parts
     if key not in _CACHE:
-        df = _read_table(name, p)
-        _cross_check(name, p, df)
+        frames = {}
+        for origin, p in (("bundled", bundled), ("user", user)):
+            if p is None:
+                continue
+            df = _read_table(name, p)
+            df["origin"] = origin
+            df.attrs["files"] = [str(p)] * len(df)
+            frames[origin] = df
+        if len(frames) == 2:
+            df = _numeric(name, _merge(name, frames["bundled"], frames["user"]))
+        else:
+            (df,) = frames.values()
+            df.attrs["overridden"] = []
+        df.attrs["source_file"] = str(user if user is not None else bundled)
+        df.attrs["bundled_file"] = str(bundled) if bundled is not None else None
+        df.attrs["user_file"] = str(user) if user is not None else None
+        _cross_check(name, df)
         _CACHE[key] = df
     return _CACHE[key], key
 
 
-def load_table(name: str, path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Load and validate one catalog table.
+def load_table(name: str, path: str | os.PathLike | None = None,
+               replace: bool | None = None) -> pd.DataFrame:
+    """Load and validate one catalog table, with the user's rows.
 
     Parameters
     ----------
@@ -446,21 +579,28 @@ def load_table(name: str, path: str | os.PathLike | None = None) -> pd.DataFrame
         Table name, one of ``gpus``, ``llms``, ``cloud_prices``, ``hardware_prices``,
         ``api_prices``, ``energy``, ``benchmarks``.
     path : path-like, optional
-        A CSV with the same columns to use instead of the bundled table. When omitted the
-        environment variable ``HWCOST_<NAME>_CSV`` is honoured, then ``data/<name>.csv``.
+        A user CSV with the table's columns (optional columns may be left out). Its rows are
+        added to the bundled table and override bundled rows with the same key
+        (:func:`key_columns`). When omitted, the file named by ``HWCOST_<NAME>_CSV`` is used,
+        if set.
+    replace : bool, optional
+        Use the user table instead of the bundled one. Default: ``HWCOST_<NAME>_REPLACE``.
 
     Returns
     -------
     pandas.DataFrame
-        A copy; changing it does not change the catalog.
+        A copy; changing it does not change the catalog. Column ``origin`` says where each row
+        comes from (``bundled`` or ``user``); ``attrs`` hold ``source_file`` (the user file if
+        any), ``bundled_file``, ``user_file`` and ``overridden`` (keys of bundled rows the user
+        replaced).
     """
-    df, _ = _cached(name, path)
+    df, _ = _cached(name, path, replace)
     out = df.copy()
-    out.attrs = dict(df.attrs)
+    out.attrs = {k: (list(v) if isinstance(v, list) else v) for k, v in df.attrs.items()}
     return out
 
 
-def _cross_check(name: str, path: Path, df: pd.DataFrame) -> None:
+def _cross_check(name: str, df: pd.DataFrame) -> None:
     """References to other tables must resolve (only against the bundled/env tables)."""
     refs = {
         "cloud_prices": (("gpu_id", "gpus"),),
@@ -475,44 +615,44 @@ def _cross_check(name: str, path: Path, df: pd.DataFrame) -> None:
                 continue
             close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.5)
             raise _err(
-                path, df.attrs["lines"][pos], col, value, f"unknown {other} id",
+                df.attrs["files"][pos], df.attrs["lines"][pos], col, value, f"unknown {other} id",
                 "an id from " + other + ".csv" + (f" (closest: {', '.join(close)})" if close else ""),
             )
 
 
-def gpus(path=None) -> pd.DataFrame:
+def gpus(path=None, replace=None) -> pd.DataFrame:
     """GPUs: memory, bandwidth, dense tensor throughput per precision, power, links."""
-    return load_table("gpus", path)
+    return load_table("gpus", path, replace)
 
 
-def llms(path=None) -> pd.DataFrame:
+def llms(path=None, replace=None) -> pd.DataFrame:
     """Model architectures read from each model's ``config.json``."""
-    return load_table("llms", path)
+    return load_table("llms", path, replace)
 
 
-def cloud_prices(path=None) -> pd.DataFrame:
+def cloud_prices(path=None, replace=None) -> pd.DataFrame:
     """Cloud GPU offers: instance and per-GPU hourly prices, billing granularity."""
-    return load_table("cloud_prices", path)
+    return load_table("cloud_prices", path, replace)
 
 
-def hardware_prices(path=None) -> pd.DataFrame:
+def hardware_prices(path=None, replace=None) -> pd.DataFrame:
     """Purchase prices of GPUs (low/typical/high) and their share of a server."""
-    return load_table("hardware_prices", path)
+    return load_table("hardware_prices", path, replace)
 
 
-def api_prices(path=None) -> pd.DataFrame:
+def api_prices(path=None, replace=None) -> pd.DataFrame:
     """Hosted API prices per million input and output tokens."""
-    return load_table("api_prices", path)
+    return load_table("api_prices", path, replace)
 
 
-def energy(path=None) -> pd.DataFrame:
+def energy(path=None, replace=None) -> pd.DataFrame:
     """Electricity price ranges and PUE ranges per setting."""
-    return load_table("energy", path)
+    return load_table("energy", path, replace)
 
 
-def benchmarks(path=None) -> pd.DataFrame:
+def benchmarks(path=None, replace=None) -> pd.DataFrame:
     """Published inference measurements used to calibrate and validate ``hwcost.perf``."""
-    return load_table("benchmarks", path)
+    return load_table("benchmarks", path, replace)
 
 
 # ----------------------------------------------------------------------------------------
@@ -544,6 +684,8 @@ class GPU:
     source: str
     as_of: _dt.date
     notes: str | None = None
+    #: Dense FP4 tensor rate (NVFP4 / MXFP4) [TFLOP/s]; None where the GPU has no FP4 math.
+    fp4_tflops: float | None = None
 
     def tensor_tflops(self, precision: str) -> float | None:
         """Dense tensor rate for matrix math in ``precision`` [TFLOP/s], None if unsupported."""
@@ -554,6 +696,7 @@ class GPU:
             "fp8": "fp8_tflops",
             "int8": "int8_tops",
             "int4": "int4_tops",
+            "fp4": "fp4_tflops",
         }.get(precision)
         if field is None:
             raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
@@ -728,3 +871,445 @@ def price_age_days(as_of: Iterable[_dt.date], today: _dt.date | None = None) -> 
     """Age of each ``as_of`` date in days, relative to ``today`` (default: the current date)."""
     today = today or _today()
     return [(today - d).days for d in as_of]
+
+
+# ----------------------------------------------------------------------------------------
+# Models from Hugging Face config.json files; saving rows to the user's tables
+# ----------------------------------------------------------------------------------------
+def _validated_row(name: str, values: dict, where: str) -> pd.DataFrame:
+    """One row checked exactly as a line of a CSV file would be (``where`` names it)."""
+    schema = SCHEMAS[name]
+    rec = {c.name: _parse_cell(Path(where), 2, c, "" if values.get(c.name) is None else str(values[c.name]))
+           for c in schema}
+    df = _numeric(name, pd.DataFrame.from_records([rec], columns=[c.name for c in schema]))
+    _check_table(name, Path(where), df, [2])
+    return df
+
+
+def _fmt_number(x: float, digits: int = 3) -> str:
+    return f"{round(float(x), digits):g}"
+
+
+def llm_row_from_hf_config(path, *, id: str | None = None, name: str | None = None,
+                           hf_repo: str | None = None, aliases: Iterable[str] = (),
+                           source: str | None = None, as_of: _dt.date | None = None) -> dict:
+    """A validated ``llms`` row (column -> text) read from a Hugging Face ``config.json``.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``config.json`` file (any name).
+    id : str, optional
+        Catalog id; default: the file name without ``.json`` (the folder name for a file named
+        ``config.json``), lower-cased.
+    name, hf_repo, aliases, source, as_of : optional
+        Display name (default: the id), Hugging Face repository ("org/name"), extra lookup
+        names, where the file came from (default: the repository's config URL, else the file
+        path) and the date it was read (default: today).
+
+    Returns
+    -------
+    dict
+        Every ``llms`` column as text; parameter counts from :func:`hwcost.hfconfig.architecture`.
+
+    Raises
+    ------
+    CatalogError
+        The file is missing or not JSON, its ``model_type`` is not supported, a shape is missing,
+        or the row fails the ``llms`` checks.
+    """
+    import json
+
+    from . import hfconfig
+
+    p = Path(path)
+    try:
+        cfg = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"config file not found: {p}") from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    try:
+        a = hfconfig.architecture(cfg)
+    except CatalogError as exc:
+        raise CatalogError(f"{p}: {exc}") from None
+    if id is None:
+        stem = p.parent.name if p.stem == "config" else p.stem
+        id = re.sub(r"[^a-z0-9.\-]+", "-", stem.lower()).strip("-.")
+    hf_repo = hf_repo or cfg.get("_name_or_path") or None
+    if source is None:
+        source = (f"https://huggingface.co/{hf_repo}/blob/main/config.json" if hf_repo
+                  else f"config.json read from {p}")
+    pc = a.params
+    row = {
+        "id": id,
+        "name": name or id,
+        "hf_repo": hf_repo,
+        "aliases": ";".join(aliases),
+        "total_params_b": _fmt_number(pc.total / 1e9),
+        "active_params_b": _fmt_number(pc.active / 1e9),
+        "n_layers": a.n_layers,
+        "hidden_size": a.hidden_size,
+        "n_heads": a.n_heads,
+        "n_kv_heads": a.n_kv_heads,
+        "head_dim": a.head_dim,
+        "intermediate_size": a.intermediate_size,
+        "n_experts": a.n_experts,
+        "n_experts_active": a.n_experts_active,
+        "n_shared_experts": a.n_shared_experts,
+        "moe_intermediate_size": a.moe_intermediate_size,
+        "n_dense_layers": a.n_dense_layers,
+        "vocab_size": a.vocab_size,
+        "max_context_tokens": a.max_context_tokens,
+        "attention": a.attention,
+        "sliding_window_tokens": a.sliding_window_tokens,
+        "sliding_layer_fraction": a.sliding_layer_fraction,
+        "kv_lora_rank": a.kv_lora_rank,
+        "qk_rope_head_dim": a.qk_rope_head_dim,
+        "native_precision": a.native_precision,
+        "source": source,
+        "as_of": (as_of or _today()).isoformat(),
+        "notes": (
+            f"params counted from the config shapes by hwcost.hfconfig (model_type {a.model_type}): "
+            f"{pc.total:,} total, {pc.active:,} active per token, both counting the input "
+            f"embedding ({pc.embedding:,}) and output head ({pc.lm_head:,}"
+            f"{', tied' if a.tied_embeddings else ''}). max_position_embeddings {a.max_context_tokens}."
+        ),
+    }
+    _validated_row("llms", row, str(p))
+    return row
+
+
+def llm_from_hf_config(path, **row_options) -> LLM:
+    """A validated :class:`LLM` read from a Hugging Face ``config.json`` (not saved).
+
+    Keyword arguments are those of :func:`llm_row_from_hf_config`; to add the model to the
+    user's catalog use :func:`save_user_rows` (what ``hwcost model add`` does).
+    """
+    row = llm_row_from_hf_config(path, **row_options)
+    df = _validated_row("llms", row, str(path))
+    return _entity(LLM, df.iloc[0])
+
+
+def save_user_rows(name: str, rows: list[dict], path: str | os.PathLike | None = None, *,
+                   overwrite: bool = False) -> tuple[Path, list[str], list[str]]:
+    """Add rows to the user's table ``name`` (atomically; existing rows are kept).
+
+    Parameters
+    ----------
+    name : str
+        Table name (:data:`SCHEMAS`).
+    rows : list of dict
+        Column -> value (text or number); each is validated as a row of that table.
+    path : path-like, optional
+        The user file; default: ``HWCOST_<NAME>_CSV`` if set, else ``<name>.csv`` in
+        :func:`user_dir`. Created with a header if absent.
+    overwrite : bool
+        Replace a user row with the same key. Without it such a row is an error (a user row
+        is never silently lost); overriding a *bundled* row is always allowed.
+
+    Returns
+    -------
+    (path, added, replaced) : the file written, and the keys added and replaced.
+    """
+    import tempfile
+
+    if name not in SCHEMAS:
+        raise CatalogError(f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}")
+    if path is None:
+        path = os.environ.get(ENV_VARS[name]) or (user_dir() / f"{name}.csv")
+    target = Path(path)
+    columns = [c.name for c in SCHEMAS[name]]
+    existing: list[dict] = []
+    header = list(columns)
+    if target.exists():
+        with open(target, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = list(reader.fieldnames or [])
+            existing = [dict(r) for r in reader]
+        header += [c for c in columns if c not in header]
+    keys = key_columns(name)
+    pos = {tuple(r.get(k, "") for k in keys): i for i, r in enumerate(existing)}
+    added, replaced = [], []
+    for row in rows:
+        text = {c: "" if row.get(c) is None else str(row[c]) for c in columns}
+        _validated_row(name, text, str(target))
+        k = tuple(text[c] for c in keys)
+        label = " / ".join(k)
+        if k in pos:
+            if not overwrite:
+                raise CatalogError(
+                    f"{target}: already has a row {label!r}; pass overwrite=True "
+                    "(hwcost: --overwrite) to replace it"
+                )
+            existing[pos[k]] = {**existing[pos[k]], **text}
+            replaced.append(label)
+        else:
+            pos[k] = len(existing)
+            existing.append(text)
+            added.append(label)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+            w.writeheader()
+            w.writerows(existing)
+        # the whole file must still load (with the bundled rows it overrides) before it replaces
+        # the user's file
+        _read_table(name, Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target, added, replaced
+
+
+# ----------------------------------------------------------------------------------------
+# Price history: dated snapshots of the price tables
+# ----------------------------------------------------------------------------------------
+#: Price columns the history follows, per table.
+PRICE_METRICS = {
+    "cloud_prices": ("usd_per_gpu_hour",),
+    "api_prices": ("usd_per_million_input_tokens", "usd_per_million_output_tokens"),
+    "hardware_prices": ("usd_typical",),
+}
+#: Environment variable naming the history file (default ``data/price_history.csv``).
+PRICE_HISTORY_ENV_VAR = "HWCOST_PRICE_HISTORY_CSV"
+#: A price older than this is flagged as stale [days].
+STALE_AFTER_DAYS = 180
+
+_HISTORY_SCHEMA = (
+    _c("table", tuple(PRICE_METRICS)),
+    _s("key"),
+    _s("item", required=False),
+    _s("provider", required=False),
+    _c("metric", tuple(m for ms in PRICE_METRICS.values() for m in ms)),
+    _f("value", 0, 1_000_000, positive=True),
+    _Col("as_of", "date"),
+    _Col("imported_on", "date"),
+    _s("source"),
+)
+HISTORY_COLUMNS = tuple(c.name for c in _HISTORY_SCHEMA)
+
+
+@dataclass(frozen=True)
+class PriceImport:
+    """What :func:`import_price_snapshot` did."""
+
+    table: str
+    rows: int  # rows in the snapshot
+    changes: pd.DataFrame  # one row per changed or new price
+    history: Path  # the history file (written unless a dry run)
+    appended: int  # history rows appended
+
+
+def price_history_path() -> Path:
+    """The history file: ``$HWCOST_PRICE_HISTORY_CSV``, else ``data/price_history.csv``."""
+    return Path(os.environ.get(PRICE_HISTORY_ENV_VAR) or DATA_DIR / "price_history.csv")
+
+
+def price_history(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every price the history has seen, one row per (table, key, metric, as_of).
+
+    Columns: ``table, key, item, provider, metric, value, as_of, imported_on, source`` where
+    ``key`` is the row id (``gpu_id/condition`` for hardware prices), ``item`` the GPU or
+    model it prices and ``value`` the price in the metric's unit (``usd_per_gpu_hour``,
+    ``usd_per_million_input_tokens``, ...). Validated like the catalog tables.
+    """
+    p = Path(path) if path is not None else price_history_path()
+    if not p.exists():
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    with open(p, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in HISTORY_COLUMNS if c not in header]
+        if missing:
+            raise CatalogError(f"{p}: row 1 (header): missing column(s) {', '.join(missing)}; "
+                               f"expected columns {', '.join(HISTORY_COLUMNS)}")
+        idx = {h: i for i, h in enumerate(header)}
+        recs = []
+        for record in reader:
+            if not record or all(not c.strip() for c in record):
+                continue
+            if len(record) != len(header):
+                raise CatalogError(f"{p}: row {reader.line_num}: {len(record)} fields, expected {len(header)}")
+            recs.append({c.name: _parse_cell(p, reader.line_num, c, record[idx[c.name]])
+                         for c in _HISTORY_SCHEMA})
+    df = pd.DataFrame.from_records(recs, columns=list(HISTORY_COLUMNS))
+    df["value"] = pd.to_numeric(df["value"])
+    df.attrs["source_file"] = str(p)
+    return df
+
+
+def _history_rows(table: str, df: pd.DataFrame, imported_on: _dt.date) -> pd.DataFrame:
+    if table == "hardware_prices":
+        keys = df["gpu_id"] + "/" + df["condition"]
+        items, providers = df["gpu_id"], pd.Series([""] * len(df), index=df.index)
+    elif table == "cloud_prices":
+        keys, items, providers = df["id"], df["gpu_id"], df["provider"]
+    else:
+        keys = df["id"]
+        items = df["llm_id"].where(df["llm_id"].notna(), df["model"])
+        providers = df["provider"]
+    frames = []
+    for metric in PRICE_METRICS[table]:
+        frames.append(pd.DataFrame({
+            "table": table, "key": keys.to_numpy(), "item": items.to_numpy(),
+            "provider": providers.to_numpy(), "metric": metric,
+            "value": pd.to_numeric(df[metric]).to_numpy(), "as_of": df["as_of"].to_numpy(),
+            "imported_on": imported_on, "source": df["source"].to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)[list(HISTORY_COLUMNS)]
+
+
+def _guess_price_table(path: Path) -> str:
+    with open(path, newline="", encoding="utf-8") as fh:
+        header = {h.strip() for h in next(csv.reader(fh), [])}
+    for table in PRICE_METRICS:
+        if all(c.name in header for c in SCHEMAS[table] if c.required):
+            return table
+    raise CatalogError(
+        f"{path}: its columns match none of the price tables ({', '.join(PRICE_METRICS)}); "
+        "pass the table name (hwcost: --table)"
+    )
+
+
+def _write_csv_atomically(path: Path, df: pd.DataFrame) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            df.to_csv(fh, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def import_price_snapshot(snapshot, *, table: str | None = None, history=None,
+                          write: bool = True, imported_on: _dt.date | None = None) -> PriceImport:
+    """Validate a price snapshot, append it to the dated history and say what changed.
+
+    Parameters
+    ----------
+    snapshot : path-like
+        A CSV with the columns of ``cloud_prices``, ``api_prices`` or ``hardware_prices``
+        (validated exactly as those tables; GPU and model ids must exist).
+    table : str, optional
+        Which table the snapshot holds; default: told from its columns.
+    history : path-like, optional
+        History file; default :func:`price_history_path`. Created if absent; otherwise the
+        snapshot's prices are appended (rows already recorded with the same date and value are
+        not repeated) and the file is replaced atomically, so an interrupted import leaves the
+        old history whole.
+    write : bool
+        False: report the changes only.
+    imported_on : datetime.date, optional
+        Date recorded for the import (default today).
+
+    Returns
+    -------
+    PriceImport
+        ``changes`` has one row per price that is new to the history or differs from the latest
+        recorded value: ``table, key, item, provider, metric, old_value, new_value,
+        change_pct, old_as_of, new_as_of``.
+    """
+    snap = Path(snapshot)
+    if not snap.exists():
+        raise CatalogError(f"price snapshot not found: {snap}")
+    table = table or _guess_price_table(snap)
+    if table not in PRICE_METRICS:
+        raise CatalogError(f"unknown price table {table!r}; expected one of {', '.join(PRICE_METRICS)}")
+    df = _read_table(table, snap)
+    df.attrs["files"] = [str(snap)] * len(df)
+    _cross_check(table, df)
+    hist_path = Path(history) if history is not None else price_history_path()
+    old = price_history(hist_path)
+    new = _history_rows(table, df, imported_on or _today())
+    latest = {}
+    if len(old):
+        for r in old.sort_values(["as_of", "imported_on"], kind="stable").itertuples(index=False):
+            latest[(r.table, r.key, r.metric)] = (r.value, r.as_of)
+    changes = []
+    for r in new.itertuples(index=False):
+        prev = latest.get((r.table, r.key, r.metric))
+        if prev is not None and math.isclose(prev[0], r.value, rel_tol=1e-9, abs_tol=1e-12):
+            continue
+        changes.append({
+            "table": r.table, "key": r.key, "item": r.item, "provider": r.provider,
+            "metric": r.metric,
+            "old_value": math.nan if prev is None else prev[0], "new_value": r.value,
+            "change_pct": math.nan if prev is None else 100.0 * (r.value / prev[0] - 1.0),
+            "old_as_of": None if prev is None else prev[1], "new_as_of": r.as_of,
+        })
+    cols = ["table", "key", "item", "provider", "metric", "old_value", "new_value",
+            "change_pct", "old_as_of", "new_as_of"]
+    changes = pd.DataFrame(changes, columns=cols)
+    seen = set()
+    if len(old):
+        seen = {(r.table, r.key, r.metric, r.as_of, round(r.value, 9)) for r in old.itertuples(index=False)}
+    fresh = new[[(r.table, r.key, r.metric, r.as_of, round(r.value, 9)) not in seen
+                 for r in new.itertuples(index=False)]]
+    if write and len(fresh):
+        _write_csv_atomically(hist_path, pd.concat([old, fresh], ignore_index=True)[list(HISTORY_COLUMNS)])
+    return PriceImport(table=table, rows=len(df), changes=changes, history=hist_path,
+                       appended=len(fresh) if write else 0)
+
+
+# ----------------------------------------------------------------------------------------
+# Regions: where an offer runs, and data-residency matching
+# ----------------------------------------------------------------------------------------
+#: Member states of the European Union (ISO 3166-1 alpha-2), covered by the area code ``EU``.
+EU_COUNTRIES = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR",
+                "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI",
+                "SK")
+#: A region: an area code (ISO 3166-1 alpha-2 country such as ``US`` or ``DE``, ``EU`` for an
+#: offer somewhere in the EU, ``GLOBAL`` for marketplaces whose hosts can be anywhere),
+#: optionally ``:`` and the provider's own region id (``US:us-east-1``, ``US:eastus``).
+#: Empty = the provider does not say.
+REGION_PATTERN = re.compile(r"^(?P<area>[A-Z]{2}|GLOBAL)(?::(?P<rid>[a-z0-9][a-z0-9-]*))?$")
+REGION_FORMAT = ("an area code (ISO 3166-1 country such as US or DE, EU, or GLOBAL), optionally "
+                 "followed by ':' and the provider's region id, e.g. US:us-east-1")
+
+
+def residency(wanted: str) -> str:
+    """A ``data_residency`` request in canonical form (``EU``, ``US``, ``US:us-east-1``).
+
+    Area codes are case-insensitive; the provider region id is lower-cased. ``GLOBAL`` and
+    malformed values are refused, naming the accepted forms.
+    """
+    text = str(wanted).strip()
+    area, _, rid = text.partition(":")
+    canon = area.upper() + (":" + rid.strip().lower() if rid.strip() else "")
+    m = REGION_PATTERN.match(canon)
+    if not m or m.group("area") == "GLOBAL":
+        raise CatalogError(f"data residency {wanted!r} is not a region; expected "
+                           + REGION_FORMAT.replace(", or GLOBAL", ""))
+    return canon
+
+
+def region_matches(region, wanted: str) -> bool:
+    """Whether an offer in ``region`` keeps data in ``wanted`` (see :func:`residency`).
+
+    Areas match exactly, except that ``EU`` also accepts every EU member state; a wanted
+    provider region id must match exactly. An offer with no stated region, or ``GLOBAL``,
+    never matches: where the data goes is unknown.
+    """
+    if not isinstance(region, str) or not region:
+        return False
+    got = REGION_PATTERN.match(region)
+    want = REGION_PATTERN.match(residency(wanted))
+    if not got or got.group("area") == "GLOBAL":
+        return False
+    area, w_area = got.group("area"), want.group("area")
+    if not (area == w_area or (w_area == "EU" and area in EU_COUNTRIES)):
+        return False
+    return want.group("rid") is None or got.group("rid") == want.group("rid")
+
+
+def providers() -> list[str]:
+    """Every provider named in the cloud and API price tables (with the user's rows)."""
+    return sorted(set(load_table("cloud_prices")["provider"]) | set(load_table("api_prices")["provider"]))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -433,22 +435,26 @@ examples:
 
 CATALOG_VIEWS = {
     "gpus": ("gpus", ("id", "name", "memory_gb", "mem_bw_gbps", "bf16_tflops", "fp8_tflops",
-                      "int4_tops", "tdp_w", "interconnect", "launch_year")),
+                      "fp4_tflops", "tdp_w", "interconnect", "launch_year", "origin", "source")),
     "llms": ("llms", ("id", "name", "total_params_b", "active_params_b", "n_layers",
-                      "n_kv_heads", "attention", "max_context_tokens", "native_precision")),
+                      "n_kv_heads", "attention", "max_context_tokens", "native_precision",
+                      "origin")),
     "prices": ("cloud_prices", ("id", "provider", "pricing", "gpu_id", "gpus_per_instance",
                                 "usd_per_hour", "usd_per_gpu_hour", "billing_granularity_s",
-                                "as_of")),
+                                "region", "as_of", "origin")),
     "hardware-prices": ("hardware_prices", ("gpu_id", "condition", "usd_low", "usd_typical",
-                                            "usd_high", "server_share_usd_typical", "as_of")),
+                                            "usd_high", "server_share_usd_typical", "as_of",
+                                            "origin")),
     "api-prices": ("api_prices", ("id", "provider", "model", "llm_id",
                                   "usd_per_million_input_tokens",
-                                  "usd_per_million_output_tokens", "as_of")),
+                                  "usd_per_million_output_tokens",
+                                  "cached_usd_per_million_input_tokens",
+                                  "batch_usd_per_million_input_tokens", "as_of", "origin")),
     "energy": ("energy", ("id", "region", "setting", "usd_per_kwh_low", "usd_per_kwh_typical",
-                          "usd_per_kwh_high", "pue_typical", "as_of")),
+                          "usd_per_kwh_high", "pue_typical", "as_of", "origin")),
     "benchmarks": ("benchmarks", ("id", "engine", "gpu_id", "n_gpus", "model_id", "precision",
                                   "batch_size", "input_tokens", "output_tokens", "metric",
-                                  "value")),
+                                  "value", "origin")),
 }
 
 
@@ -474,6 +480,65 @@ def cmd_catalog(args, out, err) -> int:
             if df[col].map(lambda v: isinstance(v, tuple)).any():
                 df[col] = df[col].map(lambda v: ";".join(v) if isinstance(v, tuple) else v)
     _emit(df, args.format, out, float_format=_fmt_float)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# model add
+# ----------------------------------------------------------------------------------------
+MODEL_EXAMPLES = """\
+examples:
+  hwcost model add ~/models/Qwen3-32B/config.json --hf-repo Qwen/Qwen3-32B
+  hwcost model add config.json --id my-finetune --dry-run
+  hwcost recommend --model my-finetune --requests-per-day 5000
+"""
+
+
+def cmd_model_add(args, out, err) -> int:
+    from . import catalog
+
+    row = catalog.llm_row_from_hf_config(args.config, id=args.id, name=args.name,
+                                         hf_repo=args.hf_repo, aliases=args.alias)
+    bundled = set(catalog.llms(path=catalog.DATA_DIR / "llms.csv")["id"])
+    if not args.dry_run:
+        path, added, replaced = catalog.save_user_rows("llms", [row], args.to,
+                                                       overwrite=args.overwrite)
+    shown = pd.DataFrame([{k: row[k] for k in ("id", "total_params_b", "active_params_b",
+                                               "n_layers", "attention", "n_experts",
+                                               "n_experts_active", "max_context_tokens",
+                                               "native_precision")}])
+    _emit(shown, args.format, out, float_format=_fmt_float)
+    if args.format == "table":
+        if args.dry_run:
+            err.write("dry run: nothing written\n")
+        else:
+            verb = "replaced in" if replaced else "added to"
+            over = " (overrides the bundled row with this id)" if row["id"] in bundled else ""
+            err.write(f"{row['id']} {verb} {path}{over}\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# prices import
+# ----------------------------------------------------------------------------------------
+PRICES_EXAMPLES = """\
+examples:
+  hwcost prices import my_cloud_prices_2027-01.csv
+  hwcost prices import api_snapshot.csv --table api_prices --dry-run
+"""
+
+
+def cmd_prices_import(args, out, err) -> int:
+    from . import catalog
+
+    result = catalog.import_price_snapshot(args.snapshot, table=args.table,
+                                           history=args.history, write=not args.dry_run)
+    _emit(result.changes, args.format, out, float_format=_fmt_float)
+    if args.format == "table":
+        n = len(result.changes)
+        what = "no price changed" if n == 0 else f"{n} price(s) changed or new"
+        where = "dry run: nothing written" if args.dry_run else f"history: {result.history}"
+        err.write(f"{result.table}: {result.rows} row(s) read, {what}; {where}\n")
     return 0
 
 
@@ -612,6 +677,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu", help="only rows for this GPU")
     _add_format(p)
     p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("model", help="add a model to your catalog from its config.json",
+                       description="Models in your own catalog.\n\n" + MODEL_EXAMPLES,
+                       formatter_class=_Formatter)
+    msub = p.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
+    q = msub.add_parser("add", help="read a Hugging Face config.json into your llms table",
+                        description="Count total and active parameters from the shapes in a "
+                                    "Hugging Face config.json, validate the row and save it "
+                                    "to your llms table (HWCOST_LLMS_CSV, else "
+                                    "~/.hwcost/llms.csv).\n\n" + MODEL_EXAMPLES,
+                        formatter_class=_Formatter)
+    q.add_argument("config", metavar="CONFIG.json", help="the model's config.json")
+    q.add_argument("--id", help="catalog id (default: the file or folder name)")
+    q.add_argument("--name", help="display name (default: the id)")
+    q.add_argument("--hf-repo", metavar="ORG/NAME", help="Hugging Face repository")
+    q.add_argument("--alias", action="append", default=[], metavar="NAME",
+                   help="another name to look the model up by (repeatable)")
+    q.add_argument("--to", metavar="FILE", help="user table to write (default as above)")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace a row with the same id already in your table")
+    q.add_argument("--dry-run", action="store_true", help="print the row, write nothing")
+    _add_format(q)
+    q.set_defaults(func=cmd_model_add)
+
+    p = sub.add_parser("prices", help="import a price snapshot into the dated price history",
+                       description="Price history.\n\n" + PRICES_EXAMPLES,
+                       formatter_class=_Formatter)
+    psub = p.add_subparsers(dest="prices_command", metavar="ACTION", parser_class=_Parser)
+    q = psub.add_parser("import", help="validate a snapshot, append it to the history, "
+                                       "report what changed",
+                        description="Validate a price snapshot (a cloud_prices, api_prices or "
+                                    "hardware_prices CSV), append it to the dated history "
+                                    "file and report each price that changed since the "
+                                    "history last saw it.\n\n" + PRICES_EXAMPLES,
+                        formatter_class=_Formatter)
+    q.add_argument("snapshot", metavar="SNAPSHOT.csv", help="the snapshot file")
+    q.add_argument("--table", choices=("cloud_prices", "api_prices", "hardware_prices"),
+                   help="which table the snapshot holds (default: told from its columns)")
+    q.add_argument("--history", metavar="FILE",
+                   help="history file (default: HWCOST_PRICE_HISTORY_CSV, else "
+                        "~/.hwcost/price_history.csv)")
+    q.add_argument("--dry-run", action="store_true", help="report the changes, write nothing")
+    _add_format(q)
+    q.set_defaults(func=cmd_prices_import)
     return parser
 
 
@@ -638,7 +747,9 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
             from .requirements import fraction_or_percent
 
             args.availability = fraction_or_percent("--availability", args.availability)
-        return args.func(args, out, err)
+        with warnings.catch_warnings():
+            warnings.showwarning = lambda message, *a, **k: err.write(f"hwcost: warning: {message}\n")
+            return args.func(args, out, err)
     except UsageError as exc:
         err.write(f"hwcost: error: {_one_line(exc)}\n")
         return EXIT_USAGE

@@ -54,6 +54,7 @@ the target (their own SLA is not modelled).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, replace
 from typing import Mapping
 
@@ -189,12 +190,15 @@ def _poisson_quantile(q: float, mu: np.ndarray) -> np.ndarray:
 
 
 def _residency_ok(region, wanted: str) -> bool:
-    if not isinstance(region, str):
-        return False
-    text = region.lower()
-    if "not stated" in text or text.startswith("varies"):
-        return False
-    return wanted.lower() in text
+    return catalog.region_matches(region, wanted)
+
+
+#: Note on an option whose price comes from the user's own table (catalog ``origin`` user).
+USER_PRICE_NOTE = "price from your table"
+
+
+class FilterMatchesNothing(UserWarning):
+    """A provider or data-residency filter left no cloud or API offer to consider."""
 
 
 # Step times by (model, GPU, n_gpus, precision, engine, calibration). The key holds the catalog
@@ -617,9 +621,22 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
         offers = catalog.cloud_prices()
         if constraints.providers:
             offers = offers[offers["provider"].isin(constraints.providers)]
+        if constraints.data_residency and len(offers):
+            inside = [_residency_ok(r, constraints.data_residency) for r in offers["region"]]
+            if not any(inside):
+                stated = sorted({r for r in offers["region"] if isinstance(r, str) and r})
+                warnings.warn(
+                    f"data_residency {constraints.data_residency!r} matches no cloud offer; "
+                    f"offer regions in the catalog: {', '.join(stated) or 'none stated'}",
+                    FilterMatchesNothing, stacklevel=2)
         for o in offers[offers["gpu_id"].isin(gpu_ids)].to_dict(orient="records"):
             offer_rows.setdefault(o["gpu_id"], []).append(o)
     apis = _api_rows(workload, constraints) if constraints.allow_api else []
+    if constraints.providers and not offer_rows and not apis:
+        warnings.warn(
+            f"provider filter {', '.join(constraints.providers)} matches no cloud offer for the "
+            f"GPUs considered and no API price for {workload.model}", FilterMatchesNothing,
+            stacklevel=2)
 
     # Option rows per configuration, rebuilt only for the configuration a simulation changed
     # (the rows are copied before ranking, which writes into them).
@@ -699,6 +716,7 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total,
     from . import economics
 
     rows = []
+    mine = set(catalog.api_prices().query("origin == 'user'")["id"]) if apis else set()
     for price, served in apis:
         fails = []
         if constraints.slo.targets() and not slo_met_somewhere:
@@ -715,6 +733,8 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total,
             fails.append(f"budget: {total:,.0f} USD over {constraints.horizon_months:g} months "
                          f"> {constraints.budget_usd:,.0f} USD")
         notes = ["latency and availability are the provider's (not modelled)"]
+        if price.id in mine:
+            notes.insert(0, USER_PRICE_NOTE)
         if served != workload.model:
             notes.insert(0, f"serves {served}, a model of the same size class, not {workload.model}")
         rows.append(_row(
@@ -809,6 +829,8 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
     for o in offer_rows.get(gpu_id, []):
         fails = []
         notes = [quality] if quality else []
+        if o.get("origin") == "user":
+            notes.insert(0, USER_PRICE_NOTE)
         if constraints.privacy:
             fails.append("privacy: the data would leave your infrastructure")
         if constraints.data_residency and not _residency_ok(o["region"], constraints.data_residency):

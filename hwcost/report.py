@@ -345,12 +345,20 @@ def _remove_external_scripts(text: str) -> str:
 
 
 def write_index(infos: Sequence[NotebookInfo], directory: Path, *, scenario: str | None = None,
-                elapsed_s: float | None = None) -> Path:
+                elapsed_s: float | None = None,
+                failed: Sequence[tuple[NotebookInfo, str]] = ()) -> Path:
+    """Write ``index.html``: the executed notebooks, then those that failed with the reason."""
     rows = "\n".join(
         f'<li><a href="{html.escape(i.stem)}.html">{html.escape(i.title)}</a>'
         f'<br><span class="q">{html.escape(i.question)}</span></li>'
         for i in infos
     )
+    if failed:
+        rows += "\n</ol>\n<h2>Not built</h2>\n<ul>\n" + "\n".join(
+            f'<li class="failed"><b>{html.escape(i.title)}</b> ({html.escape(i.stem)}.ipynb) '
+            f'failed: <span class="why">{html.escape(reason)}</span></li>'
+            for i, reason in failed
+        ) + "\n</ul>\n<ol>"
     subtitle = f"Scenario: {html.escape(scenario)}" if scenario else "Default parameters"
     when = time.strftime("%Y-%m-%d")
     page = f"""<!DOCTYPE html>
@@ -360,6 +368,7 @@ def write_index(infos: Sequence[NotebookInfo], directory: Path, *, scenario: str
 body {{ font-family: DejaVu Sans, Helvetica, Arial, sans-serif; max-width: 52rem; margin: 2rem auto;
        line-height: 1.45; color: #222; }}
 li {{ margin: 0 0 0.9rem 0; }} .q {{ color: #555; }} a {{ color: #0072B2; font-weight: bold; }}
+.why {{ color: #D55E00; }}
 </style></head>
 <body>
 <h1>hwcost: what to serve an LLM on, and what it costs</h1>
@@ -391,6 +400,7 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
     infos = []
     start = time.monotonic()
     failures = []
+    failed = []
     for i, path in enumerate(paths, 1):
         declared = declared_parameters(path)
         params = {k: v for k, v in parameters.get("*", {}).items() if k in declared}
@@ -402,13 +412,14 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
         except NotebookFailed as exc:
             log(f"  FAILED: {exc}")
             failures.append(str(exc))
+            failed.append((describe(path), str(exc)))
             continue
         nb_json = strip_volatile(json.loads(out_nb.read_text(encoding="utf-8")))
         _atomic_write(out_nb, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
         to_html(out_nb, directory / f"{path.stem}.html")
         infos.append(describe(path))
     elapsed = time.monotonic() - start
-    index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed)
+    index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed, failed=failed)
     if failures:
         raise NotebookFailed(
             f"{len(failures)} of {len(paths)} notebooks failed:\n  " + "\n  ".join(failures)

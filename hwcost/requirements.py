@@ -206,6 +206,19 @@ def _as_tuple(name: str, value, check=None) -> tuple[str, ...] | None:
     return tuple(check(v) if check else v for v in items)
 
 
+def _provider(value) -> str:
+    """A provider named in the price tables (case-insensitive), else an error with the closest."""
+    import difflib
+
+    text = str(value).strip().lower()
+    known = catalog.providers()
+    if text not in known:
+        close = difflib.get_close_matches(text, known, n=3, cutoff=0.5)
+        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(known)}"
+        raise catalog.CatalogError(f"unknown provider {value!r}; {hint}")
+    return text
+
+
 def _precision(value: str) -> str:
     text = str(value).strip().lower()
     if text not in catalog.PRECISIONS:
@@ -333,11 +346,11 @@ class Constraints:
         set_("max_utilization", u)
         if self.data_residency is not None:
             text = str(self.data_residency).strip()
-            set_("data_residency", text or None)
+            set_("data_residency", catalog.residency(text) if text else None)
         set_("precisions", _as_tuple("precisions", self.precisions, _precision))
         set_("engines", _as_tuple("engines", self.engines, lambda v: v.lower()))
         set_("gpus", _as_tuple("gpus", self.gpus, lambda v: catalog.gpu(v).id))
-        set_("providers", _as_tuple("providers", self.providers, lambda v: v.lower()))
+        set_("providers", _as_tuple("providers", self.providers, _provider))
         counts = tuple(int(n) for n in self.n_gpus_options)
         if not counts or any(n < 1 or n > 72 for n in counts):
             raise ValueError(f"n_gpus_options must be whole numbers in 1..72, got {self.n_gpus_options!r}")

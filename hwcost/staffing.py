@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 # Median annual wage of network and computer systems administrators in the United States,
-# May 2022 (BLS Occupational Outlook Handbook, "Network and Computer Systems Administrators",
-# Pay: https://www.bls.gov/ooh/computer-and-information-technology/network-and-computer-systems-administrators.htm).
-ADMIN_WAGE_USD_PER_YEAR = 90_520.0
+# May 2024 (BLS Occupational Outlook Handbook, "Network and Computer Systems Administrators",
+# Pay: https://www.bls.gov/ooh/computer-and-information-technology/network-and-computer-systems-administrators.htm;
+# the May 2022 edition gave $90,520).
+ADMIN_WAGE_USD_PER_YEAR = 96_800.0
 # Wages and salaries as a share of employers' total compensation cost (the rest is benefits);
 # BLS Employer Costs for Employee Compensation, private industry: 69.5% in June 2015, 70.6% in
 # June 2008 (https://www.bls.gov/news.release/archives/ecec_09092015.htm).
@@ -54,12 +55,12 @@ def operations_usd_per_year(staff_fraction, *,
 
     Examples
     --------
-    ``operations_usd_per_year(0.1)`` = 0.1 x 90,520 / 0.70 = 12,931 USD/year.
+    ``operations_usd_per_year(0.1)`` = 0.1 x 96,800 / 0.70 = 13,829 USD/year.
 
     References
     ----------
     U.S. Bureau of Labor Statistics, Occupational Outlook Handbook, Network and Computer
-    Systems Administrators (median pay, May 2022); Employer Costs for Employee Compensation
+    Systems Administrators (median pay, May 2024); Employer Costs for Employee Compensation
     news releases (wages about 70% of compensation in private industry).
     """
     f = np.asarray(staff_fraction, dtype=float)

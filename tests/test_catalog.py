@@ -1,6 +1,7 @@
 """The sourced data catalog: bundled tables are valid, bad tables fail with file/row/column."""
 
 import datetime as dt
+import math
 import shutil
 
 import pandas as pd
@@ -17,7 +18,8 @@ def test_bundled_table_loads_with_source_and_date(name):
     assert len(df) > 0
     assert df["source"].map(lambda s: isinstance(s, str) and len(s) > 5).all()
     assert (df["as_of"] <= dt.date.today()).all()
-    assert list(df.columns) == [c.name for c in catalog.SCHEMAS[name]]
+    assert list(df.columns) == [c.name for c in catalog.SCHEMAS[name]] + ["origin"]
+    assert set(df["origin"]) == {"bundled"}
 
 
 def test_required_gpus_present():
@@ -210,3 +212,84 @@ def test_returned_frames_are_copies():
     df = catalog.gpus()
     df.loc[0, "memory_gb"] = -1
     assert catalog.gpus().loc[0, "memory_gb"] > 0
+
+
+# ---------------------------------------------------------------------------------------
+# User overlays: rows added to the bundled tables, overriding by key
+# ---------------------------------------------------------------------------------------
+def _one_row(tmp_path, table, key, **changes):
+    """A user file holding one bundled row (chosen by its key) with some values changed."""
+    df = pd.read_csv(catalog.DATA_DIR / f"{table}.csv", dtype=str, keep_default_na=False)
+    row = df[df[catalog.key_columns(table)[0]] == key].head(1).copy()
+    for col, value in changes.items():
+        row[col] = value
+    path = tmp_path / f"my_{table}.csv"
+    row.to_csv(path, index=False)
+    return path
+
+
+def test_one_row_overlay_overrides_a_bundled_price_and_keeps_the_rest(tmp_path, monkeypatch):
+    bundled = catalog.cloud_prices()
+    path = _one_row(tmp_path, "cloud_prices", "lambda-on-demand-cloud-h100-sxm-1x",
+                    usd_per_hour="1.50", usd_per_gpu_hour="1.50")
+    monkeypatch.setenv(catalog.ENV_VARS["cloud_prices"], str(path))
+    df = catalog.cloud_prices()
+    assert len(df) == len(bundled)
+    row = df[df["id"] == "lambda-on-demand-cloud-h100-sxm-1x"].iloc[0]
+    assert row["usd_per_gpu_hour"] == 1.50 and row["origin"] == "user"
+    assert (df["origin"] == "user").sum() == 1
+    assert df.attrs["overridden"] == ["lambda-on-demand-cloud-h100-sxm-1x"]
+    # the override keeps the bundled row's place in the table
+    assert list(df["id"]) == list(bundled["id"])
+
+
+def test_overlay_adds_new_rows_after_the_bundled_ones(tmp_path):
+    path = _one_row(tmp_path, "cloud_prices", "lambda-on-demand-cloud-h100-sxm-1x",
+                    id="acme-h100-negotiated", provider="acme", usd_per_hour="1.20",
+                    usd_per_gpu_hour="1.20")
+    df = catalog.cloud_prices(path)
+    assert len(df) == len(catalog.cloud_prices()) + 1
+    assert df.iloc[-1]["id"] == "acme-h100-negotiated" and df.iloc[-1]["origin"] == "user"
+    assert df.attrs["overridden"] == []
+
+
+def test_replace_uses_only_the_user_rows(tmp_path, monkeypatch):
+    path = _one_row(tmp_path, "cloud_prices", "lambda-on-demand-cloud-h100-sxm-1x")
+    assert len(catalog.cloud_prices(path, replace=True)) == 1
+    monkeypatch.setenv(catalog.ENV_VARS["cloud_prices"], str(path))
+    monkeypatch.setenv(catalog.REPLACE_ENV_VARS["cloud_prices"], "1")
+    assert list(catalog.cloud_prices()["id"]) == ["lambda-on-demand-cloud-h100-sxm-1x"]
+    monkeypatch.setenv(catalog.REPLACE_ENV_VARS["cloud_prices"], "perhaps")
+    with pytest.raises(catalog.CatalogError, match="HWCOST_CLOUD_PRICES_REPLACE.*yes/no"):
+        catalog.cloud_prices()
+
+
+def test_replace_without_a_user_table_names_both_variables(monkeypatch):
+    monkeypatch.delenv(catalog.ENV_VARS["gpus"], raising=False)
+    monkeypatch.setenv(catalog.REPLACE_ENV_VARS["gpus"], "yes")
+    with pytest.raises(catalog.CatalogError, match="HWCOST_GPUS_CSV.*HWCOST_GPUS_REPLACE"):
+        catalog.gpus()
+
+
+def test_user_table_may_leave_out_optional_columns(tmp_path):
+    path = _one_row(tmp_path, "gpus", "h100-sxm", id="my-h100", aliases="", name="My H100")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["fp4_tflops", "notes"])
+    df.to_csv(path, index=False)
+    g = catalog.gpus(path)
+    mine = g[g["id"] == "my-h100"].iloc[0]
+    assert math.isnan(mine["fp4_tflops"]) and mine["origin"] == "user"
+    assert catalog.gpu("my-h100", path).tensor_tflops("fp4") is None
+
+
+def test_user_price_may_name_a_user_gpu(tmp_path, monkeypatch):
+    (tmp_path / "bad").mkdir()
+    gpu_path = _one_row(tmp_path, "gpus", "h100-sxm", id="my-h100", aliases="", name="My H100")
+    price_path = _one_row(tmp_path, "cloud_prices", "lambda-on-demand-cloud-h100-sxm-1x",
+                          id="acme-my-h100", gpu_id="my-h100")
+    monkeypatch.setenv(catalog.ENV_VARS["gpus"], str(gpu_path))
+    df = catalog.cloud_prices(price_path)
+    assert df.iloc[-1]["gpu_id"] == "my-h100"
+    bad = _one_row(tmp_path / "bad", "cloud_prices", "lambda-on-demand-cloud-h100-sxm-1x",
+                   id="acme-typo", gpu_id="my-h10")
+    with pytest.raises(catalog.CatalogError, match=r"my_cloud_prices.csv: row 2.*closest: my-h100"):
+        catalog.cloud_prices(bad)

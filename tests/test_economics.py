@@ -757,8 +757,8 @@ def test_operations_usd_per_year_known_answers_and_recommend_reexport():
     from hwcost import recommend
 
     # a share of one administrator: wage / wage share of total compensation (BLS figures)
-    assert e.operations_usd_per_year(0.1) == pytest.approx(0.1 * 90_520 / 0.70)
-    assert e.operations_usd_per_year(e.CLOUD_STAFF_FRACTION) == pytest.approx(0.05 * 90_520 / 0.70)
+    assert e.operations_usd_per_year(0.1) == pytest.approx(0.1 * 96_800 / 0.70)
+    assert e.operations_usd_per_year(e.CLOUD_STAFF_FRACTION) == pytest.approx(0.05 * 96_800 / 0.70)
     assert e.SELF_HOSTED_STAFF_FRACTION == 0.10
     np.testing.assert_allclose(e.operations_usd_per_year(np.array([0.0, 0.2]), wage_usd_per_year=70_000,
                                                          wage_share=0.7), [0.0, 20_000.0])

@@ -112,7 +112,7 @@ def test_fit_labels_bands(table):
 
 def test_bad_precision_names_accepted_values():
     with pytest.raises(ValueError, match="accepted"):
-        matching.fit_table("llama-3.1-8b", "h100-sxm", ["fp4"])
+        matching.fit_table("llama-3.1-8b", "h100-sxm", ["fp6"])
 
 
 # ----------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def test_coerces_papermill_types():
         ({"input_tokens": 12.5}, "whole number"),
         ({"utilization": 1.5}, "fraction in (0, 1]"),
         ({"gpu": "h10"}, "closest ids"),
-        ({"precision": "fp4"}, "one of fp16, bf16, fp8, int8, int4"),
+        ({"precision": "fp6"}, "one of fp16, bf16, fp8, int8, int4, fp4"),
         ({"requests_per_day": "many"}, "expected a number"),
         ({"mystery": 3}, "no validation rule"),
     ],

@@ -504,7 +504,7 @@ def test_iteration_seconds_reads_weights_once():
 # Bad input
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kw, match", [
-    (dict(precision="fp4"), r"unknown precision 'fp4'; accepted: fp16, bf16, fp8, int8, int4"),
+    (dict(precision="fp6"), r"unknown precision 'fp6'; accepted: fp16, bf16, fp8, int8, int4, fp4"),
     (dict(kv_precision="q4"), "unknown kv_precision"),
     (dict(engine="magic"), r"unknown engine 'magic'; accepted: None, vllm"),
     (dict(batch_size=0), "batch_size must be a positive integer"),

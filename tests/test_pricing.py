@@ -169,7 +169,7 @@ def test_token_costs_unsupported_precision_is_a_row_not_an_error():
 
 @pytest.mark.parametrize("kw, match", [
     ({"utilization": 0}, "utilization"), ({"utilization": 1.5}, "utilization"),
-    ({"batch_size": 0}, "batch_size"), ({"precision": "fp4"}, "precision"),
+    ({"batch_size": 0}, "batch_size"), ({"precision": "fp6"}, "precision"),
 ])
 def test_token_costs_bad_input(prices, kw, match):
     with pytest.raises(ValueError, match=match):

@@ -49,6 +49,10 @@ def test_build_names_failing_notebook_and_cell(tmp_path):
     text = str(err.value)
     assert "02_bad.ipynb" in text and "cell" in text and "ZeroDivisionError" in text
     assert (tmp_path / "out" / "01_good.html").exists()
+    # the index still lists what was built, and names what failed and why
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert 'href="01_good.html"' in index and 'href="02_bad.html"' not in index
+    assert "Not built" in index and "02_bad.ipynb" in index and "ZeroDivisionError" in index
 
 
 def test_existing_output_replaced_only_on_success(tmp_path):

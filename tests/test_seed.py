@@ -535,10 +535,10 @@ def test_corrected_options_known_answers(s2_options):
     assert o.precision == "fp8" and "does not fit" in o.precision_note
     always = o.row("cloud, always on")
     # one replica, 24 h at the catalog's RunPod community H100 rate, plus 5 % of an
-    # administrator (90,520 USD wage / 0.70 wage share) spread over 365 days
+    # administrator (96,800 USD wage / 0.70 wage share) spread over 365 days
     rate = economics.cloud_rate("runpod", "h100-sxm", offering="community").usd_per_gpu_hour
-    staff_day = 0.05 * 90_520 / 0.70 / 365
-    assert o.cloud_operations_usd_per_year == pytest.approx(0.05 * 90_520 / 0.70)
+    staff_day = 0.05 * 96_800 / 0.70 / 365
+    assert o.cloud_operations_usd_per_year == pytest.approx(0.05 * 96_800 / 0.70)
     assert always["usd_per_day"] == pytest.approx(24 * rate + staff_day)
     assert always["usd_per_request"] == pytest.approx((24 * rate + staff_day) / 2000)
     assert always["usd_per_million_tokens"] == pytest.approx((24 * rate + staff_day) / (2000 * 700) * 1e6)
@@ -553,7 +553,7 @@ def test_corrected_options_known_answers(s2_options):
     assert s2z["usd_per_day"] <= always["usd_per_day"] + 24 * o.cold_start_s / 3600 * rate + 1e-9
     assert o.cold_start_s == pytest.approx(perf.model_load_seconds("llama-3.1-70b", "fp8", 2.0))
     own = o.row("self-hosted")
-    assert o.operations_usd_per_year == pytest.approx(0.10 * 90_520 / 0.70)
+    assert o.operations_usd_per_year == pytest.approx(0.10 * 96_800 / 0.70)
     # hardware idle most of the day: below the full-load rate once the staff share is taken out
     assert own["usd_per_hour"] - o.operations_usd_per_year / 8760 < o.owned_usd_per_replica_hour_full_load
     api = t[t["kind"] == "API"]

@@ -18,14 +18,17 @@ from hwcost import catalog
 
 from . import kernel as core
 
-PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
+PRECISIONS = catalog.PRECISIONS
 
 #: Generic bits per parameter of the quantized (linear-layer) weights. int4: 4 bits plus a
-#: 16-bit scale and a 4-bit zero point per group of 128 (AWQ/GPTQ layout) = 4.156.
-WEIGHT_BITS = {"fp16": 16.0, "bf16": 16.0, "fp8": 8.0, "int8": 8.0, "int4": 4.0 + 20.0 / 128.0}
+#: 16-bit scale and a 4-bit zero point per group of 128 (AWQ/GPTQ layout) = 4.156. fp4: NVFP4,
+#: 4-bit E2M1 values plus one FP8 scale per block of 16 = 4.5 (OCP MXFP4, one 8-bit scale per
+#: 32, is 4.25; the larger NVFP4 figure is kept for both).
+WEIGHT_BITS = {"fp16": 16.0, "bf16": 16.0, "fp8": 8.0, "int8": 8.0, "int4": 4.0 + 20.0 / 128.0,
+               "fp4": 4.0 + 8.0 / 16.0}
 #: Bits per element of a KV-cache entry. int8/int4 follow llama.cpp's q8_0 / q4_0 blocks
-#: (32 values + one FP16 scale).
-KV_BITS = {"fp16": 16.0, "bf16": 16.0, "fp8": 8.0, "int8": 8.5, "int4": 4.5}
+#: (32 values + one FP16 scale); fp4 is an NVFP4 cache (16 values + one FP8 scale).
+KV_BITS = {"fp16": 16.0, "bf16": 16.0, "fp8": 8.0, "int8": 8.5, "int4": 4.5, "fp4": 4.5}
 #: Precisions stored below 16 bits as weight-only formats (math at the 16-bit rate).
 WEIGHT_ONLY = ("int8", "int4")
 #: Bits of embeddings and lm_head under generic quantization (kept in 16-bit).
@@ -279,11 +282,14 @@ def _check_gpu_precision(gpu: catalog.GPU, precision: str, spec: dict, engine_id
         )
     if gpu.vendor == "amd" and not spec["amd_support"]:
         raise ValueError(f"engine {engine_id!r} does not run on AMD GPUs such as {gpu.id!r}")
+    if gpu.vendor == "intel" and not spec.get("intel_support", False):
+        raise ValueError(f"engine {engine_id!r} does not run on Intel accelerators such as {gpu.id!r}")
     if peak_flops(gpu, precision, spec) is None:
         ok = [p for p in PRECISIONS if p in spec["weight_precisions"] and peak_flops(gpu, p, spec)]
         raise ValueError(
             f"GPU {gpu.id!r} has no {precision} tensor support; accepted on this GPU: "
-            f"{', '.join(ok)} (int8/int4 are weight-only and run on any GPU)"
+            f"{', '.join(ok)} (int8/int4 are weight-only and run on any GPU; fp4 needs FP4 "
+            f"tensor cores: NVIDIA Blackwell, AMD CDNA 4)"
         )
 
 
@@ -386,9 +392,9 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
     expert_total = routed_expert_params(m)
     moe_frac = m.n_experts_active / m.n_experts if expert_total > 0 else 0.0
     # Checkpoints published with only the experts in a 4-bit format (gpt-oss: MXFP4) keep
-    # attention, router and shared weights in 16-bit; int4 serves that published layout.
+    # attention, router and shared weights in 16-bit; int4 and fp4 serve that published layout.
     expert_bits = body_bits
-    if (override is None and precision == "int4" and expert_total > 0
+    if (override is None and precision in ("int4", "fp4") and expert_total > 0
             and str(m.native_precision).lower() in NATIVE_EXPERT_ONLY_4BIT):
         body_bits = EMBEDDING_BITS
     body = total - emb_params
@@ -668,7 +674,8 @@ def speculative_speedup(acceptance_rate, draft_tokens, draft_cost_ratio):
 # ----------------------------------------------------------------------------------------
 
 def default_kv_precision(precision, g, spec):
-    if precision == "fp8":
+    # FP4 deployments (TensorRT-LLM and vLLM NVFP4/MXFP4 recipes) keep the KV cache in FP8.
+    if precision in ("fp8", "fp4"):
         return "fp8"
     if precision in WEIGHT_ONLY:
         return activation_precision(g, spec)

@@ -58,7 +58,7 @@ def _check_common(r):
         r["ops_server_usd_per_year"] / 8 / 8760 / r["utilization"], rel=1e-4)
     # a business staffing owned hardware at 10 % of an administrator and rented GPUs at 5 %
     # (BLS median wage / 0.70 wage share) pays the difference over this notebook's card upkeep
-    admin = 90_520 / 0.70
+    admin = 96_800 / 0.70
     assert r["business_extra_usd_per_busy_gpu_hour"] == pytest.approx(
         ((0.10 - 0.05) * admin - r["ops_card_usd_per_year"]) / 8760 / r["utilization"], rel=1e-4)
 

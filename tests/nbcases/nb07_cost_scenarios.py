@@ -13,7 +13,7 @@ PARAMS = {"requests_per_day": 20_000}
 
 MODEL, GPU, IN, OUT, RPD = "llama-3.1-70b", "h100-sxm", 500, 200, 2000
 HYBRID_RPD = 1_000_000
-ADMIN_USD = 90_520 / 0.70  # BLS median wage grossed up by the 70% wage share
+ADMIN_USD = 96_800 / 0.70  # BLS median wage grossed up by the 70% wage share
 OPS_SELF, OPS_CLOUD = 0.10 * ADMIN_USD, 0.05 * ADMIN_USD  # default staff shares (10 %, 5 %)
 
 

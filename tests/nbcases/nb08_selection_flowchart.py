@@ -7,7 +7,7 @@ STEM = "08_selection_flowchart"
 PARAMS = {"privacy_required_flag": True, "requests_per_day": 50_000}
 
 TOKENS_PER_REQUEST = 500 + 200  # the notebook's default input + output tokens
-ADMIN_USD = 90_520 / 0.70  # BLS median wage grossed up by the 70% wage share
+ADMIN_USD = 96_800 / 0.70  # BLS median wage grossed up by the 70% wage share
 
 
 def _tokens(r):

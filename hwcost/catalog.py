@@ -200,6 +200,7 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
         _f("host_usd_per_gpu_low", 0, 500_000, required=False),
         _f("host_usd_per_gpu_typical", 0, 500_000, required=False),
         _f("host_usd_per_gpu_high", 0, 500_000, required=False),
+        _f("min_host_usd_per_box", 0, 500_000, required=False),
         _f("box_kw", 0.05, 2000, required=False, positive=True),
         *_PROVENANCE,
     ),

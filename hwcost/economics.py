@@ -2167,7 +2167,7 @@ def _purchase_row(g) -> dict:
         box = 8 if g.segment == "datacenter" else 4
         return {"gpu_id": g.id, "sold_as": "card", "gpus_per_unit": 1, "max_gpus_per_box": box,
                 "host_usd_per_gpu_low": None, "host_usd_per_gpu_typical": None,
-                "host_usd_per_gpu_high": None, "box_kw": None}
+                "host_usd_per_gpu_high": None, "min_host_usd_per_box": None, "box_kw": None}
 
 
 def purchase_plan(gpu, replicas: int = 1, gpus_per_replica: int = 1) -> PurchasePlan:
@@ -2335,7 +2335,8 @@ def ownership_cost(gpu, replicas: int = 1, gpus_per_replica: int = 1, *, utiliza
     1. :func:`purchase_plan` rounds the GPUs up to whole purchase units and boxes.
     2. Up front (``capex_usd``): GPUs at the catalog price; hosts at the purchase unit's
        host cost per GPU (``purchase_units.csv``) or else the ``hardware_prices.csv`` server
-       share; networking and setup per box (:data:`NETWORKING_SETUP_USD_PER_BOX`).
+       share, and at least the unit's ``min_host_usd_per_box`` per box; networking and setup
+       per box (:data:`NETWORKING_SETUP_USD_PER_BOX`).
     3. Every year, through :func:`self_hosted_usd_per_gpu_hour` (one formula for all
        callers): capital recovery at ``discount_rate`` over ``amortization_years`` less
        ``resale_fraction`` of the hardware; power of GPUs and hosts at
@@ -2394,6 +2395,10 @@ def ownership_cost(gpu, replicas: int = 1, gpus_per_replica: int = 1, *, utiliza
     else:
         host = inputs["server_share_usd"]
     host_usd = _pick(host, estimate)
+    if row.get("min_host_usd_per_box"):
+        # a box costs at least its minimum host however few GPUs it holds
+        per_box = math.ceil(plan.n_gpus_bought / plan.n_boxes)
+        host_usd = max(host_usd, float(row["min_host_usd_per_box"]) / per_box)
     kwh = _pick(inputs["usd_per_kwh"], estimate)
     erow = catalog.energy().set_index("id").loc[energy]
     colo_rate = erow["colocation_usd_per_kw_month_typical"]

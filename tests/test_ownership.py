@@ -117,3 +117,11 @@ def test_gpu_without_purchase_unit_row_is_bought_card_by_card(monkeypatch):
     plan = economics.purchase_plan("h100-pcie", 3, 1)
     assert (plan.sold_as, plan.n_gpus_bought, plan.n_boxes) == ("card", 3, 1)
     assert math.isclose(plan.host_w_per_gpu, economics.HOST_POWER_W_PER_GPU["datacenter"])
+
+
+def test_a_one_card_server_pays_a_whole_server_host():
+    one = economics.ownership_cost("l40s", 1, 1)
+    eight = economics.ownership_cost("l40s", 8, 1)
+    assert one.host_usd == pytest.approx(10_000)  # the minimum host of a server
+    assert eight.host_usd == pytest.approx(8 * 4_000)  # the catalog's host share per GPU
+    assert eight.plan.n_boxes == 1

@@ -922,15 +922,16 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
             notes.append("spot: may be interrupted")
         busy_gpu_h = busy_replica_h_per_day * n * days
         n_peak_inst = int(inst_h.max())
-        what = "GPU" if per_gpu and inst_gpus == 1 else f"{inst_gpus}-GPU instance"
+        plural = "s" if n_peak_inst > 1 else ""
+        what = (f"{n_peak_inst} GPU{plural}" if per_gpu and inst_gpus == 1
+                else f"{n_peak_inst} x {inst_gpus}-GPU instance{plural}")
         row = _row(option=f"{label} @ {o['id']}", kind="cloud", provider=o["provider"],
                    offer_id=o["id"], replicas=plan.n_peak + spare_replicas,
                    utilization=min(1.0, busy_gpu_h / paid) if paid else None,
                    notes="; ".join(notes), segment="cloud", n_gpus_bought=billed,
                    spare_gpus=max(billed - used, 0), caveat="",
                    staff_usd_per_year=constraints.cloud_operations_usd_per_year,
-                   bill_of_materials=(f"rented: {n_peak_inst} x {what}{'s' if n_peak_inst > 1 else ''} "
-                                      f"of {o['id']} at the peak hour"))
+                   bill_of_materials=f"rented: {what} of {o['id']} at the peak hour")
         finish(row, fails, total, paid, billed, spare_replicas)
     return out
 

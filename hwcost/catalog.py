@@ -45,6 +45,11 @@ DATA_DIR = Path(str(resources.files("hwcost").joinpath("data")))
 #: ``fp4_tflops`` rate. ``int8``/``int4`` are weight-only integer formats.
 PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4", "fp4")
 
+# How a GPU is bought (data/purchase_units.csv, column sold_as): a single card, an NVIDIA
+# HGX baseboard of 4 or 8 SXM modules, an AMD universal baseboard of 8 OAM modules, a whole
+# NVL72 rack, or cards for a workstation/desktop box.
+SOLD_AS = ("card", "workstation", "hgx-4", "hgx-8", "oam-ubb-8", "nvl72-rack")
+
 
 # ----------------------------------------------------------------------------------------
 # Column specifications
@@ -198,6 +203,21 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
         _f("pue_low", 1.0, 3.0),
         _f("pue_typical", 1.0, 3.0),
         _f("pue_high", 1.0, 3.0),
+        _f("colocation_usd_per_kw_month_low", 0, 2000, required=False),
+        _f("colocation_usd_per_kw_month_typical", 0, 2000, required=False),
+        _f("colocation_usd_per_kw_month_high", 0, 2000, required=False),
+        *_PROVENANCE,
+    ),
+    "purchase_units": (
+        _Col("gpu_id", "slug"),
+        _c("sold_as", SOLD_AS),
+        _i("gpus_per_unit", 1, 576, positive=True),
+        _i("max_gpus_per_box", 1, 576, positive=True),
+        _f("host_usd_per_gpu_low", 0, 500_000, required=False),
+        _f("host_usd_per_gpu_typical", 0, 500_000, required=False),
+        _f("host_usd_per_gpu_high", 0, 500_000, required=False),
+        _f("min_host_usd_per_box", 0, 500_000, required=False),
+        _f("box_kw", 0.05, 2000, required=False, positive=True),
         *_PROVENANCE,
     ),
     "benchmarks": (
@@ -244,12 +264,18 @@ _UNIQUE = {
     "api_prices": ("id",),
     "energy": ("id",),
     "benchmarks": ("id",),
+    "purchase_units": ("gpu_id",),
 }
 
 # Ranges stored as low/typical/high that must be ordered.
 _RANGES = {
     "hardware_prices": ("usd", "server_share_usd"),
     "energy": ("usd_per_kwh", "pue"),
+}
+# Optional ranges: all three cells empty, or all three given and ordered.
+_OPTIONAL_RANGES = {
+    "energy": ("colocation_usd_per_kw_month",),
+    "purchase_units": ("host_usd_per_gpu",),
 }
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
@@ -392,6 +418,27 @@ def _check_table(name: str, path: Path, df: pd.DataFrame, lines: list[int]) -> N
                 "range out of order",
                 "low <= typical <= high",
             )
+    for prefix in _OPTIONAL_RANGES.get(name, ()):
+        cols = [f"{prefix}_{s}" for s in ("low", "typical", "high")]
+        given = df[cols].notna()
+        for pos in range(len(df)):
+            row = df.iloc[pos]
+            if given.iloc[pos].all():
+                lo, ty, hi = (float(row[c]) for c in cols)
+                if not lo <= ty <= hi:
+                    raise _err(path, lines[pos], f"{prefix}_low/typical/high",
+                               f"{lo:g}/{ty:g}/{hi:g}", "range out of order", "low <= typical <= high")
+            elif given.iloc[pos].any():
+                shown = "/".join("" if pd.isna(row[c]) else f"{row[c]:g}" for c in cols)
+                raise _err(path, lines[pos], f"{prefix}_low/typical/high", shown,
+                           "incomplete range", "all three values, or none")
+    if name == "purchase_units":
+        bad = df["max_gpus_per_box"] % df["gpus_per_unit"] != 0
+        if bad.any():
+            pos = int(bad.to_numpy().nonzero()[0][0])
+            raise _err(path, lines[pos], "max_gpus_per_box", str(df["max_gpus_per_box"].iloc[pos]),
+                       "not a whole number of purchase units:",
+                       f"a multiple of gpus_per_unit ({df['gpus_per_unit'].iloc[pos]})")
     if name == "cloud_prices":
         implied = df["usd_per_hour"] / df["gpus_per_instance"]
         bad = (implied - df["usd_per_gpu_hour"]).abs() > 0.005 * implied + 0.0051
@@ -577,7 +624,7 @@ def load_table(name: str, path: str | os.PathLike | None = None,
     ----------
     name : str
         Table name, one of ``gpus``, ``llms``, ``cloud_prices``, ``hardware_prices``,
-        ``api_prices``, ``energy``, ``benchmarks``.
+        ``api_prices``, ``energy``, ``benchmarks``, ``purchase_units``.
     path : path-like, optional
         A user CSV with the table's columns (optional columns may be left out). Its rows are
         added to the bundled table and override bundled rows with the same key
@@ -648,6 +695,46 @@ def api_prices(path=None, replace=None) -> pd.DataFrame:
 def energy(path=None, replace=None) -> pd.DataFrame:
     """Electricity price ranges and PUE ranges per setting."""
     return load_table("energy", path, replace)
+
+
+def purchase_units(path=None, replace=None) -> pd.DataFrame:
+    """How each GPU is bought: the unit (card, 4/8-GPU board, NVL72 rack), box size, host cost
+    per GPU where it differs from ``hardware_prices``, and a full box's power where known.
+
+    Rows may name GPUs that ``gpus.csv`` does not list (yet): they are kept and ignored by
+    lookups of other GPUs. Use :func:`purchase_unit` for one GPU's row.
+    """
+    return load_table("purchase_units", path, replace)
+
+
+def purchase_unit(gpu_id, path=None) -> dict:
+    """The ``purchase_units`` row of one GPU as a dict.
+
+    ``gpu_id`` may be a catalog id, an alias or a :class:`GPU`. A GPU with no row raises
+    :class:`CatalogError` listing the closest ids that have one.
+    """
+    table, _ = _cached("purchase_units", path)
+    key = gpu_id.id if isinstance(gpu_id, GPU) else str(gpu_id).strip().lower()
+    known = list(table["gpu_id"])
+    if key not in known:
+        try:
+            key = gpu(key).id
+        except CatalogError:
+            pass
+    if key not in known:
+        close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+        raise CatalogError(
+            f"no purchase unit for GPU {gpu_id!r} in {table.attrs.get('source_file', 'purchase_units.csv')}"
+            + (f"; closest: {', '.join(close)}" if close else f"; known: {', '.join(known)}"))
+    row = table[table["gpu_id"] == key].iloc[0]
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, float) and math.isnan(v):
+            v = None
+        elif hasattr(v, "item"):
+            v = v.item()  # numpy scalar -> int or float
+        out[k] = v
+    return out
 
 
 def benchmarks(path=None, replace=None) -> pd.DataFrame:

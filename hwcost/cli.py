@@ -160,15 +160,24 @@ examples:
   hwcost recommend --model qwen2.5-72b --requests-per-day 8000 --privacy --all
   hwcost recommend --model llama-3.1-8b --requests-per-day 20000 \\
       --self-hosted-staff-pct 25 --cloud-staff-pct 0
+  hwcost recommend --model llama-3.1-8b --requests-per-day 20000 --staff-per-box-pct 10
+  hwcost recommend --model llama-3.1-70b --requests-per-day 200000 --ttft-p95 1s \\
+      --segment datacenter --budget-usd 250000
+  hwcost recommend --model llama-3.1-8b --requests-per-day 1000000 --window-hours 8 \\
+      --window-start-hour 22 --cached-input-share 0.5
 
 Columns: rank, option, kind (cloud / self-hosted / api), gpu_id, n_gpus, precision,
-replicas, ttft_s and tpot_s (at the SLO percentile), total_usd over the horizon,
-usd_per_million_tokens, limit (what caps the option), pareto (on the cost-latency frontier),
-fails (the hard constraint an option fails) and why (why the options above it win).
+replicas, ttft_s and tpot_s (at the SLO percentile), capex_usd (bought up front),
+running_usd_per_year, total_usd over the horizon, usd_per_million_tokens, n_gpus_bought and
+bill_of_materials (what is bought or rented), limit (what caps the option), pareto (on the
+cost-latency frontier), fails (the hard constraint an option fails) and why (why the
+options above it win); csv and json add segment, spare_gpus, every cost component and the
+caveat on consumer cards.
 """
 
 TABLE_COLUMNS = ("rank", "option", "n_gpus", "precision", "replicas", "ttft_s", "tpot_s",
-                 "usd_per_hour", "total_usd", "usd_per_million_tokens", "limit", "pareto")
+                 "capex_usd", "running_usd_per_year", "total_usd", "usd_per_million_tokens",
+                 "bill_of_materials", "limit", "pareto")
 
 
 def _recommend_inputs(args):
@@ -191,12 +200,14 @@ def _recommend_inputs(args):
         availability=args.availability, privacy=True if args.privacy else None,
         data_residency=args.data_residency or None, horizon_months=args.horizon_months,
         budget_usd=args.budget_usd, energy_id=args.energy or None, max_gpus=args.max_gpus or None,
+        window_hours=args.window_hours, window_start_hour=args.window_start_hour,
+        cached_input_share=args.cached_input_share,
     )
     for flag, name in (("no_cloud", "allow_cloud"), ("no_self_hosted", "allow_self_hosted"),
                        ("no_api", "allow_api")):
         if getattr(args, flag):
             values[name] = False
-    for opt in ("engines", "precisions", "gpus", "providers"):
+    for opt in ("engines", "precisions", "gpus", "providers", "segments"):
         value = getattr(args, opt)
         if value:
             values[opt] = tuple(v for group in value for v in group)
@@ -205,6 +216,11 @@ def _recommend_inputs(args):
         pct = getattr(args, flag)
         if pct is not None:
             values[name] = float(recommend.operations_usd_per_year(pct / 100.0))
+    for flag, name in (("staff_base_pct", "staff_base_fraction"),
+                       ("staff_per_box_pct", "staff_per_box_fraction")):
+        pct = getattr(args, flag)
+        if pct is not None:
+            values[name] = pct / 100.0
     case = requirements.build_case(base, **values)
     return case.workload, case.constraints
 
@@ -228,7 +244,11 @@ def cmd_recommend(args, out, err) -> int:
         f"{workload.input_tokens} input + {workload.output_tokens} output tokens; "
         f"p{slo.percentile:g} {targets}; availability {constraints.availability:.2%}; "
         f"horizon {constraints.horizon_months:g} months"
+        + (f"; processed within {workload.window_hours:g} h from {workload.window_start_hour:g}:00"
+           if workload.window_hours else "")
         + ("; privacy: self-hosted only" if constraints.privacy else "") + "\n"
+        + "capex_usd is paid up front (owned hardware, whole purchase units); "
+        "running_usd_per_year every year; total_usd over the horizon\n"
     )
     out.write(f"{len(feasible)} feasible of {len(table)} options considered"
               f" (showing {len(shown)}).\n\n")
@@ -245,6 +265,10 @@ def cmd_recommend(args, out, err) -> int:
     if len(feasible):
         best = feasible.iloc[0]
         out.write(f"\nBest: {best['option']} -- {best['why']}\n")
+        if best["bill_of_materials"]:
+            out.write(f"  buys/rents: {best['bill_of_materials']}\n")
+        if best["caveat"]:
+            out.write(f"  caveat: {best['caveat']}\n")
         for _, row in feasible.iloc[1:min(len(feasible), 4)].iterrows():
             out.write(f"  #{int(row['rank'])} {row['option']}: {row['why']}\n")
     return 0
@@ -581,6 +605,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mean generated length [tokens] (default 256)")
     g.add_argument("--profile", choices=("flat", "business-hours"),
                    help="daily traffic shape (default flat)")
+    g.add_argument("--window-hours", type=_positive_number, metavar="H",
+                   help="batch work: the day's requests are processed within H hours (e.g. 8 "
+                        "for a nightly run) [h]")
+    g.add_argument("--window-start-hour", type=_non_negative_number, metavar="H",
+                   help="hour of day the window opens (default 0 = midnight) [h]")
+    g.add_argument("--cached-input-share", type=_non_negative_number, metavar="S",
+                   help="share of input tokens billed at an API's cached-input price, 0-1 "
+                        "(default 0)")
     g = p.add_argument_group("latency SLO (durations: 1s, 500ms, 0.8)")
     g.add_argument("--ttft-p95", type=parse_duration, metavar="T", help="time to first token target")
     g.add_argument("--tpot-p95", type=parse_duration, metavar="T", help="time per output token target")
@@ -595,7 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--horizon-months", type=_positive_number, metavar="M",
                    help="planning horizon [months] (default 12)")
     g.add_argument("--budget-usd", type=_positive_number, metavar="USD",
-                   help="cap on total cost over the horizon [USD]")
+                   help="cap on the money spent up front: capex of owned hardware [USD]")
     g.add_argument("--no-cloud", action="store_true", help="exclude cloud GPU rentals")
     g.add_argument("--no-self-hosted", action="store_true", help="exclude buying hardware")
     g.add_argument("--no-api", action="store_true", help="exclude hosted APIs")
@@ -611,11 +643,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(default: colocation for datacenter GPUs, "
                                                   "office for consumer/workstation cards)")
     g.add_argument("--max-gpus", type=_positive_int, metavar="N", help="cap on GPUs in a plan")
+    g.add_argument("--segment", dest="segments", action="append", type=_csv_list, metavar="S",
+                   help="only these segments: datacenter, workstation, consumer (owned GPUs), "
+                        "cloud, api (repeat or comma-separate)")
     g = p.add_argument_group("operations staff (share of one systems administrator's time, "
                              "priced at the U.S. median wage with benefits)")
     g.add_argument("--self-hosted-staff-pct", type=_non_negative_number, metavar="P",
-                   help="staff time for owned hardware, whole deployment [%%] (default 10; "
-                        "0 leaves staff out)")
+                   help="a flat staff time for owned hardware, whole deployment, instead of "
+                        "the per-box rule [%%] (0 leaves staff out)")
+    g.add_argument("--staff-base-pct", type=_non_negative_number, metavar="P",
+                   help="staff time for an owned deployment, before its boxes [%%] (default 5)")
+    g.add_argument("--staff-per-box-pct", type=_non_negative_number, metavar="P",
+                   help="staff time per owned box (server, workstation, rack) [%%] (default 5)")
     g.add_argument("--cloud-staff-pct", type=_non_negative_number, metavar="P",
                    help="staff time for a serving stack on rented GPUs [%%] (default 5; "
                         "APIs carry none)")

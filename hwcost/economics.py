@@ -28,6 +28,13 @@ API
     :class:`ApiPrice`, :func:`api_price`, :func:`api_prices_for`, :func:`api_request_cost`,
     :func:`api_crossover`, :func:`api_crossovers`, :func:`api_offers_for_class`,
     :func:`api_crossovers_for_offers`, :func:`monthly_cost_curve`.
+Owning a fleet (the one cost-of-ownership model used by recommend, the notebooks, the CLI
+and the article audit)
+    :func:`purchase_plan` -> :class:`PurchasePlan` (GPUs rounded up to whole purchase units:
+    cards, 4/8-GPU boards, NVL72 racks; boxes, racks, kW; bill of materials);
+    :func:`ownership_cost` -> :class:`OwnershipCost` (capex up front, running cost per year,
+    every component, staff per box, colocation per kW-month); :func:`ownership_cost_range`
+    (low / typical / high catalog values).
 Hybrid and refresh
     :func:`hybrid_cost`, :func:`hybrid_sweep`, :func:`refresh_comparison`.
 Staff
@@ -60,6 +67,8 @@ from .staffing import (  # noqa: F401  (re-exported: staffing is part of the cos
     ADMIN_WAGE_USD_PER_YEAR,
     CLOUD_STAFF_FRACTION,
     SELF_HOSTED_STAFF_FRACTION,
+    STAFF_BASE_FRACTION,
+    STAFF_PER_BOX_FRACTION,
     WAGE_SHARE_OF_COMPENSATION,
     operations_usd_per_year,
 )
@@ -1383,10 +1392,47 @@ class ApiPrice:
     model: str = ""
     id: str = ""
     llm_id: str | None = None
+    batch_usd_per_million_input_tokens: float | None = None
+    batch_usd_per_million_output_tokens: float | None = None
+    cached_usd_per_million_input_tokens: float | None = None
 
     def __post_init__(self):
         for name in ("usd_per_million_input_tokens", "usd_per_million_output_tokens"):
             object.__setattr__(self, name, _positive(name, getattr(self, name)))
+        for name in ("batch_usd_per_million_input_tokens", "batch_usd_per_million_output_tokens",
+                     "cached_usd_per_million_input_tokens"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                object.__setattr__(self, name, _positive(name, value))
+            else:
+                object.__setattr__(self, name, None)
+
+    @property
+    def has_batch(self) -> bool:
+        """The provider publishes batch prices (input and output) for this offer."""
+        return (self.batch_usd_per_million_input_tokens is not None
+                and self.batch_usd_per_million_output_tokens is not None)
+
+    def batch(self) -> "ApiPrice":
+        """The same offer at its batch prices (results within the provider's batch window,
+        typically 24 h). Raises ``ValueError`` when none are published."""
+        if not self.has_batch:
+            raise ValueError(f"{self.id or self.model}: no batch prices in the catalog")
+        return dataclasses.replace(
+            self, id=f"{self.id}-batch" if self.id else "",
+            usd_per_million_input_tokens=self.batch_usd_per_million_input_tokens,
+            usd_per_million_output_tokens=self.batch_usd_per_million_output_tokens,
+            batch_usd_per_million_input_tokens=None, batch_usd_per_million_output_tokens=None,
+            cached_usd_per_million_input_tokens=None)
+
+    def input_usd_per_million_tokens(self, cached_input_share: float = 0.0) -> float:
+        """Price of a million input tokens of which ``cached_input_share`` hit the
+        provider's prompt cache (billed at the cached price where one is published). [USD/1M]"""
+        s = float(_share("cached_input_share", cached_input_share))
+        cached = self.cached_usd_per_million_input_tokens
+        if cached is None or s == 0:
+            return self.usd_per_million_input_tokens
+        return (1 - s) * self.usd_per_million_input_tokens + s * cached
 
     def usd_per_request(self, input_tokens, output_tokens):
         """Price of one request, input and output tokens billed separately. [USD]"""
@@ -1399,12 +1445,23 @@ class ApiPrice:
         return _out((i * self.usd_per_million_input_tokens + o * self.usd_per_million_output_tokens) / (i + o))
 
 
+def _optional_price(row, name):
+    value = row.get(name) if hasattr(row, "get") else None
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    return float(value)
+
+
 def _api_row_to_price(row) -> ApiPrice:
     llm_id = row["llm_id"]
     if llm_id is not None and not isinstance(llm_id, str):
         llm_id = None
+    # batch and cached-input prices are optional columns (empty where not published)
     return ApiPrice(float(row["usd_per_million_input_tokens"]), float(row["usd_per_million_output_tokens"]),
-                    provider=row["provider"], model=row["model"], id=row["id"], llm_id=llm_id)
+                    provider=row["provider"], model=row["model"], id=row["id"], llm_id=llm_id,
+                    batch_usd_per_million_input_tokens=_optional_price(row, "batch_usd_per_million_input_tokens"),
+                    batch_usd_per_million_output_tokens=_optional_price(row, "batch_usd_per_million_output_tokens"),
+                    cached_usd_per_million_input_tokens=_optional_price(row, "cached_usd_per_million_input_tokens"))
 
 
 def api_price(api_id: str, *, prices: pd.DataFrame | None = None) -> ApiPrice:
@@ -1459,9 +1516,17 @@ def api_request_cost(input_tokens, output_tokens, api: ApiPrice):
 
 
 def api_cost(workload: Workload, api: ApiPrice) -> RequestCost:
-    """A workload's cost on a hosted API, as a :class:`RequestCost` (no GPUs billed)."""
+    """A workload's cost on a hosted API, as a :class:`RequestCost` (no GPUs billed).
+
+    The workload's ``cached_input_share`` of input tokens is billed at the offer's cached-input
+    price where the catalog has one (:meth:`ApiPrice.input_usd_per_million_tokens`); pass
+    ``api.batch()`` for the batch tier.
+    """
     if not isinstance(workload, Workload):
         raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+    share = float(getattr(workload, "cached_input_share", 0.0) or 0.0)
+    if share and api.cached_usd_per_million_input_tokens is not None:
+        api = dataclasses.replace(api, usd_per_million_input_tokens=api.input_usd_per_million_tokens(share))
     per_request = float(api_request_cost(workload.input_tokens, workload.output_tokens, api))
     per_day = per_request * workload.requests_per_day
     return RequestCost(
@@ -1999,3 +2064,398 @@ def tornado(func: Callable, inputs: Mapping, *, output: str | None = None) -> pd
     df = pd.DataFrame(rows).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
     return df
+
+
+# ----------------------------------------------------------------------------------------
+# Owning a fleet: what can be bought, what it costs up front and every year
+# ----------------------------------------------------------------------------------------
+# Financing and upkeep of owned hardware: cost of capital per year, value left after the
+# service life, repairs/spares/support per year as a share of the hardware price. The same
+# defaults as 03_self_hosting_economics (assumptions; move them there or here).
+DISCOUNT_RATE = 0.08
+RESALE_FRACTION = 0.2
+MAINTENANCE_FRACTION_PER_YEAR = 0.03
+# Networking (switch ports, cables, optics) and setup (racking, burn-in) per box, by segment:
+# the article's "$5,000 networking/setup" for one 8-GPU server; a few hundred dollars of
+# switch port, cabling and an afternoon for a desk-side box (assumption).
+NETWORKING_SETUP_USD_PER_BOX = {"datacenter": 5000.0, "workstation": 500.0, "consumer": 500.0}
+# Host power per GPU where the catalog gives no box power: a dual-socket server's CPUs, fans
+# and NICs over its GPUs (~2 kW over 8), a desktop host per card (as in 03). Assumptions. [W]
+HOST_POWER_W_PER_GPU = {"datacenter": 250.0, "workstation": 100.0, "consumer": 100.0}
+# Power an air-cooled rack takes in a colocation hall for racks of GPU servers (high-density
+# AI colocation runs 20-100 kW per rack; 40 kW = four 10 kW servers). An NVL72 is its own rack. [kW]
+RACK_KW = 40.0
+ESTIMATES = ("low", "typical", "high")
+
+CONSUMER_CAVEAT = (
+    "GeForce card: NVIDIA's GeForce driver licence excludes datacenter deployment, there is "
+    "no ECC on the memory and no enterprise support; fine in an office or lab, check the "
+    "licence before racking it")
+WORKSTATION_CAVEAT = "workstation card: desk-side box, no redundant power or remote management"
+
+
+@dataclass(frozen=True)
+class PurchasePlan:
+    """GPUs rounded up to what can be bought, and what they come in.
+
+    Attributes
+    ----------
+    gpu_id, sold_as : str
+        The GPU and how it is sold (``card``, ``workstation``, ``hgx-4``, ``hgx-8``,
+        ``oam-ubb-8``, ``nvl72-rack``; see ``data/purchase_units.csv``).
+    segment : str
+        ``datacenter``, ``workstation`` or ``consumer`` (from ``gpus.csv``).
+    gpus_per_unit, max_gpus_per_box : int
+        GPUs bought together, and the most one box (server, workstation, rack) holds.
+    gpus_per_replica, replicas : int
+        What is served: replicas of ``gpus_per_replica`` GPUs, each inside one box.
+    n_gpus_needed, n_gpus_bought, spare_gpus : int
+        GPUs the replicas use, GPUs bought, and the difference (bought but idle). [GPUs]
+    n_units, n_boxes, n_racks : int
+        Purchase units, boxes, and datacenter racks (0 for desk-side boxes).
+    kw : float
+        Nameplate power of all boxes (what a colocation contract commits to). [kW]
+    host_w_per_gpu : float
+        Host power attributed to each GPU at full load. [W]
+    """
+
+    gpu_id: str
+    sold_as: str
+    segment: str
+    gpus_per_unit: int
+    max_gpus_per_box: int
+    gpus_per_replica: int
+    replicas: int
+    n_gpus_needed: int
+    n_gpus_bought: int
+    spare_gpus: int
+    n_units: int
+    n_boxes: int
+    n_racks: int
+    kw: float
+    host_w_per_gpu: float
+
+    @property
+    def caveat(self) -> str:
+        """Licence/ECC/support note for consumer and workstation cards ("" otherwise)."""
+        return {"consumer": CONSUMER_CAVEAT, "workstation": WORKSTATION_CAVEAT}.get(self.segment, "")
+
+    def bill_of_materials(self) -> str:
+        """One line: boxes, GPUs (with the spares), racks and power."""
+        unit = {"card": "server", "workstation": "box", "hgx-4": "HGX server",
+                "hgx-8": "HGX server", "oam-ubb-8": "OAM server",
+                "nvl72-rack": "NVL72 rack"}.get(self.sold_as, "box")
+        plural = "es" if unit.endswith("x") else "s"
+        parts = [f"{self.n_boxes} {unit}{'' if self.n_boxes == 1 else plural}",
+                 f"{self.n_gpus_bought} x {self.gpu_id}"
+                 + (f" ({self.spare_gpus} spare)" if self.spare_gpus else "")]
+        if self.n_racks:
+            parts.append(f"{self.n_racks} rack{'' if self.n_racks == 1 else 's'}")
+        parts.append(f"{self.kw:.1f} kW")
+        return ", ".join(parts)
+
+
+def _purchase_row(g) -> dict:
+    """The GPU's purchase_units row, or a card-by-card default for a GPU the table lacks."""
+    try:
+        return catalog.purchase_unit(g.id)
+    except catalog.CatalogError:
+        box = 8 if g.segment == "datacenter" else 4
+        return {"gpu_id": g.id, "sold_as": "card", "gpus_per_unit": 1, "max_gpus_per_box": box,
+                "host_usd_per_gpu_low": None, "host_usd_per_gpu_typical": None,
+                "host_usd_per_gpu_high": None, "min_host_usd_per_box": None, "box_kw": None}
+
+
+def purchase_plan(gpu, replicas: int = 1, gpus_per_replica: int = 1) -> PurchasePlan:
+    """Round ``replicas`` x ``gpus_per_replica`` GPUs up to what can be bought.
+
+    A replica never spans boxes. Boxes are filled with whole replicas
+    (``max_gpus_per_box // gpus_per_replica`` each); the last box holds the rest, rounded
+    up to whole purchase units (a 4-GPU HGX board, an 8-GPU UBB, a 72-GPU NVL72 rack).
+
+    Parameters
+    ----------
+    gpu : str or catalog.GPU
+    replicas : int
+        Model copies to serve (spares included). [-]
+    gpus_per_replica : int
+        GPUs per copy (tensor or pipeline parallel). [-]
+
+    Returns
+    -------
+    PurchasePlan
+
+    Raises
+    ------
+    ValueError
+        When one replica needs more GPUs than one box holds (an NVLink domain cannot be
+        bought larger than the box).
+
+    Examples
+    --------
+    One 70B replica on one H200 still buys a 4-GPU HGX board (3 spare GPUs); one replica on
+    4 GB200 GPUs buys a 72-GPU NVL72 rack.
+    """
+    g = catalog.gpu(gpu)
+    r = _count("replicas", replicas)
+    n = _count("gpus_per_replica", gpus_per_replica)
+    row = _purchase_row(g)
+    unit, box = int(row["gpus_per_unit"]), int(row["max_gpus_per_box"])
+    if n > box:
+        raise ValueError(f"a replica of {n} x {g.id} does not fit one box: a {row['sold_as']} box "
+                         f"holds at most {box} GPUs")
+    per_box = box // n
+    full, rest = divmod(r, per_box)
+    in_full_box = math.ceil(per_box * n / unit) * unit  # cards are not bought to fill a box
+    last = math.ceil(rest * n / unit) * unit if rest else 0
+    bought = full * in_full_box + last
+    boxes = full + (1 if rest else 0)
+    if row["box_kw"] is not None:
+        host_w = max(float(row["box_kw"]) * 1000.0 / box - float(g.tdp_w), 0.0)
+    else:
+        host_w = HOST_POWER_W_PER_GPU.get(g.segment, HOST_POWER_W_PER_GPU["datacenter"])
+    kw = bought * (float(g.tdp_w) + host_w) / 1000.0
+    if row["sold_as"] == "nvl72-rack":
+        racks = boxes
+    elif g.segment == "datacenter":
+        racks = math.ceil(kw / RACK_KW - 1e-9)
+    else:
+        racks = 0
+    return PurchasePlan(gpu_id=g.id, sold_as=row["sold_as"], segment=g.segment,
+                        gpus_per_unit=unit, max_gpus_per_box=box, gpus_per_replica=n,
+                        replicas=r, n_gpus_needed=r * n, n_gpus_bought=bought,
+                        spare_gpus=bought - r * n, n_units=bought // unit, n_boxes=boxes,
+                        n_racks=racks, kw=kw, host_w_per_gpu=host_w)
+
+
+@dataclass(frozen=True)
+class OwnershipCost:
+    """What an owned fleet costs: up front, every year, and by component.
+
+    Money per year is for the whole fleet at the given utilization. ``capital_usd_per_year``
+    is the purchase spread over the service life with interest, less resale (capital
+    recovery); ``running_usd_per_year`` is everything paid while the hardware runs.
+
+    Attributes
+    ----------
+    plan : PurchasePlan
+    inputs : SelfHostedTCO
+        The same fleet as inputs of :func:`self_hosted_tco` (whole fleet, per-GPU amounts), for
+        :func:`break_even`, :func:`npv` and :func:`self_hosted_usd_per_busy_gpu_hour`.
+    estimate : str
+        ``low``, ``typical`` or ``high`` catalog values.
+    energy : str
+        ``energy.csv`` id; ``colocation`` True when it prices a kW-month.
+    utilization : float
+        Busy share of the GPUs bought. [-]
+    gpu_usd, host_usd, networking_setup_usd, capex_usd : float
+        Up front: GPUs, hosts (chassis, CPUs, memory, NICs), networking and setup; total. [USD]
+    capital_usd_per_year, power_usd_per_year, colocation_usd_per_year,
+    maintenance_usd_per_year, staff_usd_per_year : float
+        The yearly components. [USD/year]
+    running_usd_per_year, total_usd_per_year : float
+        All but capital; all. [USD/year]
+    usd_per_gpu_hour : float
+        ``total_usd_per_year`` per GPU bought per hour. [USD/h]
+    staff_fraction : float
+        Share of one administrator (base + per box x boxes). [-]
+    """
+
+    plan: PurchasePlan
+    inputs: SelfHostedTCO
+    estimate: str
+    energy: str
+    colocation: bool
+    utilization: float
+    gpu_usd: float
+    host_usd: float
+    networking_setup_usd: float
+    capex_usd: float
+    capital_usd_per_year: float
+    power_usd_per_year: float
+    colocation_usd_per_year: float
+    maintenance_usd_per_year: float
+    staff_usd_per_year: float
+    staff_fraction: float
+    running_usd_per_year: float
+    total_usd_per_year: float
+    usd_per_gpu_hour: float
+
+    @property
+    def usd_per_hour(self) -> float:
+        """The whole fleet per wall-clock hour. [USD/h]"""
+        return self.total_usd_per_year / HOURS_PER_YEAR
+
+    def total_usd(self, years: float) -> float:
+        """Cost over ``years``: capital recovery plus running cost. [USD]"""
+        return self.total_usd_per_year * _positive("years", years)
+
+    def breakdown(self) -> pd.DataFrame:
+        """One row per yearly component: ``component, usd_per_year, usd_per_gpu_hour, share``."""
+        parts = {"capital": self.capital_usd_per_year, "power": self.power_usd_per_year,
+                 "colocation": self.colocation_usd_per_year,
+                 "maintenance": self.maintenance_usd_per_year, "staff": self.staff_usd_per_year}
+        df = pd.DataFrame({"component": list(parts), "usd_per_year": list(parts.values())})
+        df["usd_per_gpu_hour"] = df["usd_per_year"] / (self.plan.n_gpus_bought * HOURS_PER_YEAR)
+        df["share"] = df["usd_per_year"] / self.total_usd_per_year
+        return df
+
+    def to_dict(self) -> dict:
+        """Flat fields for a table row (plan fields included, ``bill_of_materials`` as text)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name not in ("plan", "inputs")}
+        out.update({f.name: getattr(self.plan, f.name) for f in dataclasses.fields(self.plan)})
+        out["bill_of_materials"] = self.plan.bill_of_materials()
+        out["caveat"] = self.plan.caveat
+        return out
+
+
+def _pick(value, estimate: str) -> float:
+    if isinstance(value, Range):
+        return float(getattr(value, estimate))
+    return float(value)
+
+
+def ownership_cost(gpu, replicas: int = 1, gpus_per_replica: int = 1, *, utilization=1.0,
+                   energy: str | None = None, condition: str = "new", estimate: str = "typical",
+                   amortization_years: float = 3.0, discount_rate: float = DISCOUNT_RATE,
+                   resale_fraction: float = RESALE_FRACTION,
+                   maintenance_fraction_per_year: float = MAINTENANCE_FRACTION_PER_YEAR,
+                   idle_power_fraction: float = IDLE_POWER_FRACTION,
+                   staff_base_fraction: float = STAFF_BASE_FRACTION,
+                   staff_per_box_fraction: float = STAFF_PER_BOX_FRACTION,
+                   operations_usd_per_year: float | None = None,
+                   networking_setup_usd_per_box: float | None = None) -> OwnershipCost:
+    """The one cost-of-ownership model: an owned fleet, bought in whole units, by component.
+
+    1. :func:`purchase_plan` rounds the GPUs up to whole purchase units and boxes.
+    2. Up front (``capex_usd``): GPUs at the catalog price; hosts at the purchase unit's
+       host cost per GPU (``purchase_units.csv``) or else the ``hardware_prices.csv`` server
+       share, and at least the unit's ``min_host_usd_per_box`` per box; networking and setup
+       per box (:data:`NETWORKING_SETUP_USD_PER_BOX`).
+    3. Every year, through :func:`self_hosted_usd_per_gpu_hour` (one formula for all
+       callers): capital recovery at ``discount_rate`` over ``amortization_years`` less
+       ``resale_fraction`` of the hardware; power of GPUs and hosts at
+       ``average_load(utilization, idle_power_fraction)``; with a colocation rate in the
+       energy setting, the committed kW (nameplate of the boxes) x USD per kW-month and the
+       energy metered at the IT load, else the energy x PUE; maintenance as a share of the
+       hardware price; staff as ``staff_base_fraction + staff_per_box_fraction x boxes`` of
+       one administrator (:func:`operations_usd_per_year`), or a flat
+       ``operations_usd_per_year``.
+
+    Parameters
+    ----------
+    gpu : str or catalog.GPU
+    replicas, gpus_per_replica : int
+        What must be served (spares included). [-]
+    utilization : float
+        Busy share of the GPUs *bought*, in (0, 1]. [-]
+    energy : str, optional
+        ``energy.csv`` id; default: colocation (``us-industrial-colo``) for datacenter GPUs,
+        an office (``us-commercial``) for workstation and consumer cards.
+    condition : {"new", "used"}
+    estimate : {"low", "typical", "high"}
+        Which catalog value of each uncertain price (GPU, host, electricity, PUE,
+        colocation) to use: ``low`` gives the lowest cost.
+    amortization_years, discount_rate, resale_fraction, maintenance_fraction_per_year,
+    idle_power_fraction
+        See :class:`SelfHostedTCO` and :func:`average_load`. [years], [1/year], [-]
+    staff_base_fraction, staff_per_box_fraction : float
+        Shares of one administrator for the deployment and per box. [-]
+    operations_usd_per_year : float, optional
+        A flat staff cost for the whole fleet instead of the shares. [USD/year]
+    networking_setup_usd_per_box : float, optional
+        Override of :data:`NETWORKING_SETUP_USD_PER_BOX`. [USD]
+
+    Returns
+    -------
+    OwnershipCost
+
+    Examples
+    --------
+    One DGX-class 8x H100 server at 70 % load in colocation (USD 196 per kW-month, typical
+    catalog prices): about USD 156k a year, USD 2.2 per GPU-hour.
+    """
+    g = catalog.gpu(gpu)
+    _choice("estimate", estimate, ESTIMATES)
+    plan = purchase_plan(g, replicas, gpus_per_replica)
+    u = float(_fraction("utilization", utilization))
+    if energy is None:
+        energy = "us-industrial-colo" if g.segment == "datacenter" else "us-commercial"
+    row = _purchase_row(g)
+    inputs = tco_inputs_from_catalog(g, energy=energy, condition=condition)
+    gpu_usd = _pick(inputs["gpu_usd"], estimate)
+    if row["host_usd_per_gpu_typical"] is not None:
+        host = Range(row["host_usd_per_gpu_low"], row["host_usd_per_gpu_typical"],
+                     row["host_usd_per_gpu_high"])
+    else:
+        host = inputs["server_share_usd"]
+    host_usd = _pick(host, estimate)
+    if row.get("min_host_usd_per_box"):
+        # a box costs at least its minimum host however few GPUs it holds
+        per_box = math.ceil(plan.n_gpus_bought / plan.n_boxes)
+        host_usd = max(host_usd, float(row["min_host_usd_per_box"]) / per_box)
+    kwh = _pick(inputs["usd_per_kwh"], estimate)
+    erow = catalog.energy().set_index("id").loc[energy]
+    colo_rate = erow["colocation_usd_per_kw_month_typical"]
+    colocation = colo_rate is not None and not pd.isna(colo_rate)
+    if colocation:
+        colo_rate = float(erow[f"colocation_usd_per_kw_month_{estimate}"])
+        pue = 1.0
+        colo_per_year = plan.kw * colo_rate * 12.0
+    else:
+        pue = _pick(inputs["pue"], estimate)
+        colo_per_year = 0.0
+    if networking_setup_usd_per_box is None:
+        net = NETWORKING_SETUP_USD_PER_BOX.get(g.segment, NETWORKING_SETUP_USD_PER_BOX["datacenter"])
+    else:
+        net = float(_non_negative("networking_setup_usd_per_box", networking_setup_usd_per_box))
+    if operations_usd_per_year is None:
+        staff_fraction = (float(_non_negative("staff_base_fraction", staff_base_fraction))
+                          + float(_non_negative("staff_per_box_fraction", staff_per_box_fraction))
+                          * plan.n_boxes)
+        staff = float(operations_usd_per_year_from_fraction(staff_fraction))
+    else:
+        staff = float(_non_negative("operations_usd_per_year", operations_usd_per_year))
+        staff_fraction = staff / float(operations_usd_per_year_from_fraction(1.0))
+    n = plan.n_gpus_bought
+    tco = SelfHostedTCO(
+        gpu_usd=gpu_usd, tdp_w=float(g.tdp_w), usd_per_kwh=kwh, n_gpus=n, server_share_usd=host_usd,
+        networking_usd=net * plan.n_boxes, amortization_years=amortization_years,
+        resale_fraction=resale_fraction, average_load=float(average_load(u, idle_power_fraction)),
+        host_power_w=plan.host_w_per_gpu, pue=pue, colocation_usd_per_year=colo_per_year,
+        operations_usd_per_year=staff, maintenance_fraction_per_year=maintenance_fraction_per_year,
+        discount_rate=discount_rate, label=f"own {plan.bill_of_materials()}")
+    r = self_hosted_tco(tco)
+    parts = {"capex": r.capex_usd_per_gpu_hour, "power": r.power_usd_per_gpu_hour,
+             "colocation": r.colocation_usd_per_gpu_hour, "operations": r.operations_usd_per_gpu_hour,
+             "maintenance": r.maintenance_usd_per_gpu_hour, "total": r.usd_per_gpu_hour}
+    per_year = {k: float(v) * n * HOURS_PER_YEAR for k, v in parts.items()}
+    running = (per_year["power"] + per_year["colocation"] + per_year["maintenance"]
+               + per_year["operations"])
+    return OwnershipCost(
+        plan=plan, inputs=tco, estimate=estimate, energy=energy, colocation=bool(colocation),
+        utilization=u,
+        gpu_usd=gpu_usd * n, host_usd=host_usd * n, networking_setup_usd=net * plan.n_boxes,
+        capex_usd=(gpu_usd + host_usd) * n + net * plan.n_boxes,
+        capital_usd_per_year=per_year["capex"], power_usd_per_year=per_year["power"],
+        colocation_usd_per_year=per_year["colocation"],
+        maintenance_usd_per_year=per_year["maintenance"], staff_usd_per_year=staff,
+        staff_fraction=staff_fraction, running_usd_per_year=running,
+        total_usd_per_year=per_year["total"], usd_per_gpu_hour=float(parts["total"]))
+
+
+def operations_usd_per_year_from_fraction(fraction: float) -> float:
+    """:func:`operations_usd_per_year` at the package's wage figures (a scalar). [USD/year]"""
+    return float(operations_usd_per_year(fraction))
+
+
+def ownership_cost_range(gpu, replicas: int = 1, gpus_per_replica: int = 1, **kwargs) -> pd.DataFrame:
+    """:func:`ownership_cost` at the catalog's low, typical and high values, one row each.
+
+    Columns: ``estimate`` and every field of :meth:`OwnershipCost.to_dict`.
+    """
+    if "estimate" in kwargs:
+        raise ValueError("ownership_cost_range evaluates every estimate; do not pass estimate=")
+    return pd.DataFrame([ownership_cost(gpu, replicas, gpus_per_replica, estimate=e, **kwargs).to_dict()
+                         for e in ESTIMATES])

@@ -15,10 +15,15 @@ Two answers to the same question, kept side by side so that a reader can see whe
 
 :func:`compare` puts the two side by side.
 
-Staff time is priced explicitly: ``Constraints.operations_usd_per_year`` (owned hardware) and
-``Constraints.cloud_operations_usd_per_year`` (a serving stack on rented GPUs) default to
-10% and 5% of one administrator (:data:`SELF_HOSTED_STAFF_FRACTION`,
-:data:`CLOUD_STAFF_FRACTION`; pass 0 to leave staff out); :func:`operations_usd_per_year` turns a
+Owned options are priced by the package's one cost-of-ownership model,
+:func:`hwcost.economics.ownership_cost`: GPUs are rounded up to what can be bought (whole
+cards, 4/8-GPU boards, NVL72 racks; ``n_gpus_bought``, ``spare_gpus``, ``bill_of_materials``),
+and each row carries the money up front (``capex_usd``, which ``budget_usd`` caps), the
+running cost per year and every component. Staff time is priced explicitly: owned hardware
+carries ``Constraints.staff_base_fraction`` plus ``staff_per_box_fraction`` per box of one
+administrator (5 % + 5 % per box; ``operations_usd_per_year`` sets a flat amount instead) and
+``Constraints.cloud_operations_usd_per_year`` (a serving stack on rented GPUs) defaults to
+5 % (:data:`CLOUD_STAFF_FRACTION`; pass 0 to leave staff out); :func:`operations_usd_per_year` turns a
 share of one systems administrator's time into dollars (BLS median wage and wage share), and
 :func:`staff_sensitivity` shows how far a
 ranking depends on it. :func:`case` builds a workload and its constraints from flat
@@ -156,7 +161,11 @@ COLUMNS = (
     "precision", "engine",
     "replicas", "spares", "gpus_total", "batch_size", "max_batch_size",
     "capacity_requests_per_s", "utilization", "ttft_s", "tpot_s", "e2e_s", "latency_source",
-    "usd_per_gpu_hour", "usd_per_hour", "total_usd", "usd_per_million_tokens", "limit",
+    "usd_per_gpu_hour", "usd_per_hour", "total_usd", "usd_per_million_tokens",
+    "segment", "capex_usd", "running_usd_per_year", "n_gpus_bought", "spare_gpus",
+    "bill_of_materials", "gpu_usd", "host_usd", "networking_setup_usd", "capital_usd_per_year",
+    "power_usd_per_year", "colocation_usd_per_year", "maintenance_usd_per_year",
+    "staff_usd_per_year", "caveat", "limit",
     "sized_by", "pareto", "feasible", "fails", "why", "notes",
 )
 
@@ -252,7 +261,8 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
     during one request's decode (Poisson, mean ``lambda (output_tokens - 1) tpot``), and the
     prefill queue's wait ``p / (2 (1 - rho)) ln(rho / (1 - q))`` (exponential tail of an
     M/D/1 queue, Kingman's heavy-traffic approximation). The largest ``lambda(b)`` meeting
-    every target, capped at ``max_utilization`` of the saturation rate, is the planning
+    every target, capped at ``Constraints.utilization_cap`` of the saturation rate (the one
+    capacity rule, :func:`hwcost.requirements.planning_utilization`), is the planning
     capacity of one replica. The serving simulator then checks the leading options.
     """
     from . import perf
@@ -334,7 +344,7 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
         lam_slo = np.where(ok.any(axis=1), lam_ok[np.arange(C), j_best], 0.0)
         lam_sat = np.nanmax(np.where(ok_fit, lam, np.nan), axis=1, initial=0.0)
         lam_sat = np.where(np.isfinite(lam_sat), lam_sat, 0.0)
-        lam_plan = np.minimum(lam_slo, constraints.max_utilization * lam_sat)
+        lam_plan = np.minimum(lam_slo, constraints.utilization_cap * lam_sat)
         engine_cap = perf.ENGINES.get(engine or "generic", {}).get("max_batch_size") or math.inf
         for c in range(C):
             row = {
@@ -392,7 +402,7 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
             row["curve"] = tuple(np.asarray(a[c][upto][order], dtype=float)
                                  for a in (lam, ttft_q, tpot_q, e2e_q, np.broadcast_to(b_all, lam.shape)))
             # What stops the replica taking more load.
-            if lam_slo[c] > constraints.max_utilization * lam_sat[c]:
+            if lam_slo[c] > constraints.utilization_cap * lam_sat[c]:
                 jb = int(np.nanargmax(np.where(ok_fit[c], lam[c], np.nan)))
                 if bmax[c] < engine_cap:
                     lim = "memory capacity"
@@ -506,6 +516,7 @@ def _simulate_plan(plan: _Plan, workload: Workload, constraints: Constraints, pe
     try:
         res = serving.replicas_needed(st, None, workload, constraints.slo,
                                       n_requests=SIM_REQUESTS, seed=0,
+                                      max_utilization=constraints.utilization_cap,
                                       max_replicas=max(4 * (plan.n_peak or 1), 64))
     except ValueError as exc:
         plan.fail = f"slo: simulation: {exc}"
@@ -556,6 +567,14 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
         e2e_s`` (at the SLO percentile at the peak hour), ``latency_source`` (simulated,
         analytic, or not modelled for APIs), ``usd_per_gpu_hour, usd_per_hour`` (mean),
         ``total_usd`` (over the horizon), ``usd_per_million_tokens`` (input + output),
+        ``segment`` (datacenter, workstation, consumer for owned GPUs; cloud; api),
+        ``capex_usd`` (bought up front; 0 for rented GPUs and APIs),
+        ``running_usd_per_year``, ``n_gpus_bought, spare_gpus`` (GPUs paid for, and those no
+        replica uses), ``bill_of_materials`` (boxes, GPUs, racks, kW; or what is rented), the
+        owned cost components ``gpu_usd, host_usd, networking_setup_usd`` [USD] and
+        ``capital_usd_per_year, power_usd_per_year, colocation_usd_per_year,
+        maintenance_usd_per_year, staff_usd_per_year`` [USD/year], ``caveat`` (licence,
+        ECC and support note on consumer and workstation cards),
         ``limit`` (what caps a replica: memory capacity, bandwidth, compute,
         interconnect, queueing), ``sized_by`` (what set the GPU count), ``pareto`` (on the
         cost-latency frontier), ``why`` (why the options above it win) and ``notes``.
@@ -567,11 +586,13 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
     GPU (one GPU per instance in the catalog) rent up to 8 together in one machine. With
     ``cloud_autoscale`` on-demand and spot replicas follow the hourly profile (at least one
     replica, spares kept all day); reserved capacity runs all the time and bills at least
-    its commitment. Self-hosted options buy replicas for the peak hour and pay the
-    catalog's typical price, their share of a server, electricity (idle GPUs draw
-    :data:`IDLE_POWER_FRACTION` of board power) and ``operations_usd_per_year``, through
-    :func:`hwcost.economics.self_hosted_usd_per_gpu_hour`; cloud options add
-    ``cloud_operations_usd_per_year`` over the horizon. APIs bill tokens
+    its commitment; a replica on several GPUs of an offer sold per GPU assumes the provider
+    rents that many together (a note says so). Self-hosted options buy replicas for the peak
+    hour, rounded up to whole purchase units and boxes, priced by
+    :func:`hwcost.economics.ownership_cost` (GPUs and hosts, networking and setup per box,
+    capital with interest and resale, power of GPUs and hosts at load and idle -- idle draw
+    :data:`IDLE_POWER_FRACTION` -- colocation per kW-month or PUE, maintenance, staff per
+    box); cloud options add ``cloud_operations_usd_per_year`` over the horizon. APIs bill tokens
     (:func:`hwcost.economics.api_cost`); their latency and availability are not modelled.
     """
     from . import economics
@@ -604,20 +625,21 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
         if plan.screen["fits"]:
             min_fit[(g, p, e)] = min(n, min_fit.get((g, p, e), n))
 
+    # Where each owned GPU runs (its energy setting), or why it cannot be priced.
     tco_inputs = {}
     for g in gpu_ids:
         try:
             energy = constraints.energy_id or (
                 DATACENTER_ENERGY_ID if _obj("gpu", g).segment == "datacenter" else OFFICE_ENERGY_ID)
-            tco_inputs[g] = economics.typical_inputs(economics.tco_inputs_from_catalog(
-                _obj("gpu", g), energy=energy,
-                condition=constraints.hardware_condition))
+            economics.tco_inputs_from_catalog(_obj("gpu", g), energy=energy,
+                                              condition=constraints.hardware_condition)
+            tco_inputs[g] = {"energy": energy}
         except ValueError as exc:
             if "energy" in str(exc):
                 raise
             tco_inputs[g] = str(exc)
     offer_rows: dict[str, list[dict]] = {}
-    if constraints.allow_cloud:
+    if constraints.allow_cloud and constraints.allows_segment("cloud"):
         offers = catalog.cloud_prices()
         if constraints.providers:
             offers = offers[offers["provider"].isin(constraints.providers)]
@@ -631,7 +653,8 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
                     FilterMatchesNothing, stacklevel=2)
         for o in offers[offers["gpu_id"].isin(gpu_ids)].to_dict(orient="records"):
             offer_rows.setdefault(o["gpu_id"], []).append(o)
-    apis = _api_rows(workload, constraints) if constraints.allow_api else []
+    apis = (_api_rows(workload, constraints)
+            if constraints.allow_api and constraints.allows_segment("api") else [])
     if constraints.providers and not offer_rows and not apis:
         warnings.warn(
             f"provider filter {', '.join(constraints.providers)} matches no cloud offer for the "
@@ -712,12 +735,20 @@ def _api_rows(workload: Workload, constraints: Constraints) -> list[tuple]:
 def _api_option_rows(apis, workload, constraints, days, tokens_total,
                      slo_met_somewhere: bool) -> list[dict]:
     """Rows for hosted APIs. Their latency is not modelled: they pass the SLO unless no
-    modelled hardware meets it at all (an API runs on the same kind of hardware)."""
+    modelled hardware meets it at all (an API runs on the same kind of hardware).
+
+    Batch work (no latency target) also gets each offer's batch tier where the provider
+    publishes one; the workload's ``cached_input_share`` is billed at cached-input prices."""
     from . import economics
 
     rows = []
     mine = set(catalog.api_prices().query("origin == 'user'")["id"]) if apis else set()
+    tiers = []
     for price, served in apis:
+        tiers.append((price, served, ""))
+        if not constraints.slo.targets() and price.has_batch:
+            tiers.append((price.batch(), served, "batch"))
+    for price, served, tier in tiers:
         fails = []
         if constraints.slo.targets() and not slo_met_somewhere:
             fails.append("slo: API latency is not modelled, and no modelled hardware meets "
@@ -729,12 +760,16 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total,
                          f"catalog (needed: {constraints.data_residency})")
         cost = economics.api_cost(workload, price)
         total = cost.usd_per_day * days
-        if constraints.budget_usd is not None and total > constraints.budget_usd:
-            fails.append(f"budget: {total:,.0f} USD over {constraints.horizon_months:g} months "
-                         f"> {constraints.budget_usd:,.0f} USD")
         notes = ["latency and availability are the provider's (not modelled)"]
         if price.id in mine:
             notes.insert(0, USER_PRICE_NOTE)
+        if tier == "batch":
+            notes.append("batch tier: results within the provider's batch window (typically "
+                         "24 h)" + (f", longer than the {workload.window_hours:g} h window"
+                                    if workload.window_hours and workload.window_hours < 24 else ""))
+        if workload.cached_input_share and price.cached_usd_per_million_input_tokens is not None:
+            notes.append(f"{workload.cached_input_share:.0%} of input tokens at the cached-input "
+                         f"price")
         if served != workload.model:
             notes.insert(0, f"serves {served}, a model of the same size class, not {workload.model}")
         rows.append(_row(
@@ -742,7 +777,9 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total,
             total_usd=total, usd_per_hour=total / (days * 24.0),
             usd_per_million_tokens=total / tokens_total * 1e6, latency_source="not modelled",
             limit="provider", sized_by="per token", fails=fails, notes="; ".join(notes),
-            utilization=1.0,
+            utilization=1.0, segment="api", capex_usd=0.0,
+            running_usd_per_year=total / (constraints.horizon_months / 12.0),
+            bill_of_materials="per token (nothing bought or rented)", caveat="",
         ))
     return rows
 
@@ -782,15 +819,17 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
     quality = _quality_note(precision, _obj("llm", workload.model).native_precision)
     lat = dict(ttft_s=plan.ttft, tpot_s=plan.tpot, e2e_s=plan.e2e, latency_source=plan.source,
                batch_size=plan.batch, capacity_requests_per_s=plan.capacity)
+    years = constraints.horizon_months / 12.0
     out = []
 
-    def finish(row, fails, total, paid_gpu_h, gpus_total, spares):
+    def finish(row, fails, total, paid_gpu_h, gpus_total, spares, capex=0.0):
         if constraints.max_gpus is not None and gpus_total > constraints.max_gpus:
             fails.append(f"max_gpus: needs {gpus_total} GPUs > {constraints.max_gpus}")
-        if constraints.budget_usd is not None and total > constraints.budget_usd:
-            fails.append(f"budget: {total:,.0f} USD over {constraints.horizon_months:g} months "
-                         f"> {constraints.budget_usd:,.0f} USD")
-        row.update(total_usd=total, usd_per_hour=total / (days * 24.0),
+        if constraints.budget_usd is not None and capex > constraints.budget_usd:
+            fails.append(f"budget: {capex:,.0f} USD up front > {constraints.budget_usd:,.0f} USD")
+        if row.get("running_usd_per_year") is None:
+            row["running_usd_per_year"] = total / years
+        row.update(total_usd=total, usd_per_hour=total / (days * 24.0), capex_usd=capex,
                    usd_per_million_tokens=total / tokens_total * 1e6,
                    usd_per_gpu_hour=total / paid_gpu_h if paid_gpu_h > 0 else None,
                    gpus_total=int(gpus_total), spares=int(spares), fails=fails,
@@ -799,8 +838,10 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
                    **lat, **common)
         out.append(row)
 
-    if constraints.allow_self_hosted:
+    segment = _obj("gpu", gpu_id).segment
+    if constraints.allow_self_hosted and constraints.allows_segment(segment):
         fails = []
+        notes = [quality] if quality else []
         k = spares_needed(plan.n_peak, constraints.availability, constraints.replica_availability)
         if k is None:
             fails.append("availability: no number of spare replicas reaches the target")
@@ -808,23 +849,44 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
         replicas = plan.n_peak + k
         gpus = replicas * n
         inputs = tco_inputs.get(gpu_id)
-        busy = min(1.0, busy_replica_h_per_day / (24.0 * replicas))
+        own = None
+        try:
+            bought = economics.purchase_plan(gpu_id, replicas, n)
+        except ValueError as exc:
+            fails.append(f"interconnect: {exc}")
+            bought = None
+        busy = min(1.0, busy_replica_h_per_day * n / (24.0 * (bought.n_gpus_bought if bought else gpus)))
         if isinstance(inputs, str):
             fails.append(f"price: {inputs}")
-            total, usd_gpu_h = 0.0, None
-        else:
-            load = economics.average_load(busy, IDLE_POWER_FRACTION)
-            parts = economics.self_hosted_usd_per_gpu_hour(
-                inputs["gpu_usd"], inputs["tdp_w"], inputs["usd_per_kwh"], n_gpus=gpus,
-                server_share_usd=inputs["server_share_usd"], pue=inputs["pue"],
-                average_load=load, amortization_years=constraints.amortization_years,
+        elif bought is not None:
+            own = economics.ownership_cost(
+                gpu_id, replicas, n, utilization=max(busy, 1e-9), energy=inputs["energy"],
+                condition=constraints.hardware_condition,
+                amortization_years=constraints.amortization_years,
+                staff_base_fraction=constraints.staff_base_fraction,
+                staff_per_box_fraction=constraints.staff_per_box_fraction,
                 operations_usd_per_year=constraints.operations_usd_per_year)
-            usd_gpu_h = float(parts["total"])
-            total = usd_gpu_h * gpus * constraints.horizon_hours
+        extra = {}
+        if own is not None:
+            total = own.total_usd(years)
+            paid = own.plan.n_gpus_bought * constraints.horizon_hours
+            extra = {c: getattr(own, c) for c in (
+                "gpu_usd", "host_usd", "networking_setup_usd", "capital_usd_per_year",
+                "power_usd_per_year", "colocation_usd_per_year", "maintenance_usd_per_year",
+                "staff_usd_per_year", "running_usd_per_year", "capex_usd")}
+            extra.update(n_gpus_bought=own.plan.n_gpus_bought, spare_gpus=own.plan.spare_gpus,
+                         bill_of_materials=own.plan.bill_of_materials(), caveat=own.plan.caveat)
+            if own.plan.spare_gpus:
+                notes.append(f"bought as {own.plan.sold_as} ({own.plan.gpus_per_unit} GPUs per "
+                             f"unit): {own.plan.spare_gpus} GPU(s) spare")
+            gpus_total = own.plan.n_gpus_bought
+        else:
+            total, paid, gpus_total = 0.0, gpus * constraints.horizon_hours, gpus
+        capex = extra.pop("capex_usd", 0.0)
         row = _row(option=f"{label} self-hosted", kind="self-hosted", provider="self-hosted",
                    offer_id=f"{gpu_id}-{constraints.hardware_condition}", replicas=replicas,
-                   utilization=busy, notes=quality)
-        finish(row, fails, total, gpus * constraints.horizon_hours, gpus, k)
+                   utilization=busy, notes="; ".join(notes), segment=segment, **extra)
+        finish(row, fails, total, paid, gpus_total, k, capex)
 
     for o in offer_rows.get(gpu_id, []):
         fails = []
@@ -841,6 +903,9 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
             inst_gpus, per_inst = n, 1
             if n > MAX_GPUS_PER_MACHINE:
                 fails.append(f"interconnect: a replica needs {n} GPUs in one machine")
+            elif n > 1:
+                notes.append(f"assumes {o['provider']} rents {n} of these GPUs together in one "
+                             f"machine (the catalog lists a 1-GPU offer)")
         elif n > int(o["gpus_per_instance"]):
             inst_gpus, per_inst = int(o["gpus_per_instance"]), 1
             fails.append(f"interconnect: a replica needs {n} GPUs in one instance; this "
@@ -883,10 +948,17 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
         if spot:
             notes.append("spot: may be interrupted")
         busy_gpu_h = busy_replica_h_per_day * n * days
+        n_peak_inst = int(inst_h.max())
+        plural = "s" if n_peak_inst > 1 else ""
+        what = (f"{n_peak_inst} GPU{plural}" if per_gpu and inst_gpus == 1
+                else f"{n_peak_inst} x {inst_gpus}-GPU instance{plural}")
         row = _row(option=f"{label} @ {o['id']}", kind="cloud", provider=o["provider"],
                    offer_id=o["id"], replicas=plan.n_peak + spare_replicas,
                    utilization=min(1.0, busy_gpu_h / paid) if paid else None,
-                   notes="; ".join(notes))
+                   notes="; ".join(notes), segment="cloud", n_gpus_bought=billed,
+                   spare_gpus=max(billed - used, 0), caveat="",
+                   staff_usd_per_year=constraints.cloud_operations_usd_per_year,
+                   bill_of_materials=f"rented: {what} of {o['id']} at the peak hour")
         finish(row, fails, total, paid, billed, spare_replicas)
     return out
 
@@ -978,17 +1050,21 @@ def _finish(rows: list[dict], workload: Workload, constraints: Constraints,
     for r in ok:
         r["fails"] = ""
     df = pd.DataFrame(ok + bad, columns=list(COLUMNS))
-    for col in ("rank", "n_gpus", "replicas", "spares", "gpus_total", "max_batch_size"):
+    for col in ("rank", "n_gpus", "replicas", "spares", "gpus_total", "max_batch_size",
+                "n_gpus_bought", "spare_gpus"):
         df[col] = pd.array([None if v is None or (isinstance(v, float) and math.isnan(v))
                             else int(v) for v in df[col]], dtype="Int64")
     for col in ("batch_size", "capacity_requests_per_s", "utilization", "ttft_s", "tpot_s",
                 "e2e_s", "usd_per_gpu_hour", "usd_per_hour", "total_usd",
-                "usd_per_million_tokens"):
+                "usd_per_million_tokens", "capex_usd", "running_usd_per_year", "gpu_usd",
+                "host_usd", "networking_setup_usd", "capital_usd_per_year", "power_usd_per_year",
+                "colocation_usd_per_year", "maintenance_usd_per_year", "staff_usd_per_year"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     df["pareto"] = df["pareto"].astype(bool)
     df["feasible"] = df["feasible"].astype(bool)
     df = df.fillna({"fails": "", "notes": "", "why": "", "provider": "", "offer_id": "",
-                    "sized_by": "", "limit": "", "latency_source": ""})
+                    "sized_by": "", "limit": "", "latency_source": "", "segment": "",
+                    "bill_of_materials": "", "caveat": ""})
     df.attrs["workload"] = workload
     df.attrs["constraints"] = constraints
     return df
@@ -1020,12 +1096,12 @@ def _explain_infeasible(table: pd.DataFrame, plans: Mapping, workload: Workload,
     slo = constraints.slo
     if binding == "budget":
         over = table[table["fails"].str.startswith("budget") & ~table["fails"].str.contains("; ")]
-        best = over.sort_values("total_usd").iloc[0] if len(over) else table.sort_values(
-            "total_usd").iloc[0]
+        best = over.sort_values("capex_usd").iloc[0] if len(over) else table.sort_values(
+            "capex_usd").iloc[0]
         return (f"contradictory constraints: budget_usd={constraints.budget_usd:,.0f} is below the "
-                f"cheapest option meeting the other constraints ({best['option']}: "
-                f"{best['total_usd']:,.0f} USD over {constraints.horizon_months:g} months); "
-                f"raise the budget to at least that")
+                f"smallest up-front spend among the options meeting the other constraints "
+                f"({best['option']}: {best['capex_usd']:,.0f} USD of hardware); raise the budget "
+                f"to at least that, or allow rented GPUs or APIs")
     if binding == "slo":
         floors = {}
         for plan in plans.values():
@@ -1141,12 +1217,14 @@ class StaffSensitivity:
 def staff_sensitivity(table: pd.DataFrame, staff_fractions=None, *,
                       wage_usd_per_year: float = ADMIN_WAGE_USD_PER_YEAR,
                       wage_share: float = WAGE_SHARE_OF_COMPENSATION) -> StaffSensitivity:
-    """Best owned option against the staff share for owned hardware, other kinds fixed.
+    """Best owned option against a flat staff share for its deployment, other kinds fixed.
 
-    Staff cost is a fixed amount per year per deployment, so it shifts every owned option
-    by the same ``operations_usd_per_year x horizon`` and never reorders them: the best
-    owned option at staff share ``f`` is the best one at the ranking's share, less that
-    share's cost, plus ``operations_usd_per_year(f) x horizon``.
+    The best owned option of the ranking is kept (its hardware, power and colocation); its
+    staff cost (the ``staff_usd_per_year`` it was ranked with: a base share plus a share per
+    box, or a flat amount) is replaced by ``operations_usd_per_year(f) x horizon`` for each
+    share ``f`` of one administrator. Fleets of many boxes were ranked with more staff than
+    small ones, so another owned option may lead at a different share: rerun :func:`rank`
+    with ``staff_per_box_fraction`` to see that.
 
     Parameters
     ----------
@@ -1169,7 +1247,8 @@ def staff_sensitivity(table: pd.DataFrame, staff_fractions=None, *,
     if "self-hosted" not in best.index:
         raise ValueError("the table has no feasible self-hosted option")
     years = c.horizon_months / 12.0
-    hw = float(best["self-hosted"] - c.operations_usd_per_year * years)
+    ok = table[table["feasible"] & (table["kind"] == "self-hosted")]
+    hw = float(best["self-hosted"] - float(ok.iloc[0]["staff_usd_per_year"]) * years)
     f = np.linspace(0.0, 0.3, 31) if staff_fractions is None else np.asarray(staff_fractions, float)
     per_year = operations_usd_per_year(f, wage_usd_per_year=wage_usd_per_year, wage_share=wage_share)
     frames = [pd.DataFrame({"staff_fraction": f, "kind": k,

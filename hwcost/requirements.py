@@ -20,7 +20,13 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from . import catalog
-from .staffing import CLOUD_STAFF_FRACTION, SELF_HOSTED_STAFF_FRACTION, operations_usd_per_year
+from .staffing import (  # noqa: F401
+    CLOUD_STAFF_FRACTION,
+    SELF_HOSTED_STAFF_FRACTION,
+    STAFF_BASE_FRACTION,
+    STAFF_PER_BOX_FRACTION,
+    operations_usd_per_year,
+)
 from .units import HOURS_PER_DAY, HOURS_PER_MONTH, SECONDS_PER_DAY  # noqa: F401  (re-exported)
 
 # Relative requests per hour (local time) of a business-hours interactive service: quiet at
@@ -51,6 +57,19 @@ def _positive_int(name: str, value) -> int:
     return int(number)
 
 
+def window_mask(start_hour: float, hours: float) -> tuple[float, ...]:
+    """Share of each hour of the day inside a window of ``hours`` from ``start_hour``
+    (wrapping past midnight): 24 values in [0, 1] summing to ``hours``."""
+    out = []
+    for h in range(HOURS_PER_DAY):
+        inside = 0.0
+        for shift in (0.0, HOURS_PER_DAY):  # the window may wrap past midnight
+            lo, hi = start_hour - shift, start_hour - shift + hours
+            inside += max(0.0, min(h + 1.0, hi) - max(float(h), lo))
+        out.append(min(inside, 1.0))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Workload:
     """A steady traffic pattern for one model.
@@ -70,6 +89,17 @@ class Workload:
     input_tokens_cv, output_tokens_cv : float
         Coefficient of variation (sd / mean) of the lengths, for simulation with
         log-normal lengths; 0 = fixed lengths.
+    window_hours : float, optional
+        Batch work: the day's requests are processed within this many hours (8 = a nightly
+        window), starting at ``window_start_hour``; outside it no request arrives. The
+        daily profile is cut to the window (and rescaled to mean 1), so the peak rate is the
+        day's volume over the window. None = requests arrive over the whole day. [h]
+    window_start_hour : float
+        Hour of day the window opens (0 = midnight), in [0, 24). [h]
+    cached_input_share : float
+        Share of input tokens a hosted API serves from its prompt cache (a shared system
+        prompt, a document asked about repeatedly), billed at the cached-input price where the
+        provider publishes one; in [0, 1]. [-]
     """
 
     model: str
@@ -79,6 +109,9 @@ class Workload:
     daily_profile: tuple[float, ...] = FLAT_PROFILE
     input_tokens_cv: float = 0.0
     output_tokens_cv: float = 0.0
+    window_hours: float | None = None
+    window_start_hour: float = 0.0
+    cached_input_share: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.model, str) or not self.model.strip():
@@ -97,8 +130,31 @@ class Workload:
             raise ValueError(
                 f"daily_profile values must be finite, >= 0 and not all zero, got {profile}"
             )
+        start = _positive("window_start_hour", self.window_start_hour, allow_zero=True)
+        if start >= HOURS_PER_DAY:
+            raise ValueError(f"window_start_hour must be in [0, 24), got {self.window_start_hour!r}")
+        object.__setattr__(self, "window_start_hour", start)
+        if self.window_hours is not None:
+            hours = _positive("window_hours", self.window_hours)
+            if hours > HOURS_PER_DAY:
+                raise ValueError(f"window_hours must be in (0, 24], got {self.window_hours!r}")
+            object.__setattr__(self, "window_hours", hours)
+            cut = tuple(x * w for x, w in zip(profile, window_mask(start, hours)))
+            if sum(cut) <= 0:
+                raise ValueError(f"daily_profile has no traffic inside the {hours:g} h window "
+                                 f"starting at {start:g} h")
+            profile = cut
+        share = _positive("cached_input_share", self.cached_input_share, allow_zero=True)
+        if share > 1:
+            raise ValueError(f"cached_input_share must be in [0, 1], got {self.cached_input_share!r}")
+        object.__setattr__(self, "cached_input_share", share)
         mean = sum(profile) / HOURS_PER_DAY
         object.__setattr__(self, "daily_profile", tuple(x / mean for x in profile))
+
+    @property
+    def is_batch(self) -> bool:
+        """Work processed within a window (``window_hours`` given). [-]"""
+        return self.window_hours is not None
 
     @property
     def tokens_per_request(self) -> int:
@@ -167,6 +223,47 @@ class SLO:
         return {k: v for k, v in pairs if v is not None}
 
 
+# ----------------------------------------------------------------------------------------
+# One capacity rule (recommend, the serving simulator, the CLI, scenario files, notebooks)
+# ----------------------------------------------------------------------------------------
+# A replica's planning capacity is the highest request rate at which it meets every latency
+# target, and at most this share of its saturation throughput (the rate with requests always
+# waiting): a queue that nearly never drains is not capacity, and a simulation of a few
+# thousand requests cannot show a queue that builds slowly at 99 %.
+MAX_UTILIZATION = 0.9
+# With no latency target (batch work judged only on finishing within its window) a replica
+# may run close to saturation: the small margin covers length variation and restarts.
+BATCH_MAX_UTILIZATION = 0.97
+
+
+def planning_utilization(slo: "SLO | None" = None) -> float:
+    """Share of a replica's saturation throughput that capacity planning counts on.
+
+    :data:`MAX_UTILIZATION` when ``slo`` sets a latency target, else
+    :data:`BATCH_MAX_UTILIZATION`. Busy time is measured against the same saturation
+    throughput: a replica serving ``r`` requests/s with saturation rate ``s`` is busy
+    ``r / s`` of the time (:func:`busy_share`). [-]
+    """
+    if slo is not None and slo.targets():
+        return MAX_UTILIZATION
+    return BATCH_MAX_UTILIZATION
+
+
+def busy_share(requests_per_s, saturation_requests_per_s):
+    """Share of time a replica is busy: its load over its saturation throughput. [-]
+
+    The one busy-time definition: utilization of owned or rented replicas is reported
+    against saturation (what the hardware could do flat out), not against the lower
+    capacity that latency targets allow.
+    """
+    r = np.asarray(requests_per_s, dtype=float)
+    s = np.asarray(saturation_requests_per_s, dtype=float)
+    if np.any(s <= 0) or not np.all(np.isfinite(s)):
+        raise ValueError(f"saturation_requests_per_s must be > 0, got {saturation_requests_per_s!r}")
+    out = r / s
+    return float(out) if out.ndim == 0 else out
+
+
 PROFILES = {"flat": FLAT_PROFILE, "business-hours": BUSINESS_HOURS_PROFILE}
 
 # Weeks-scale shapes of traffic, used by the article's "when to use each option" rules.
@@ -219,6 +316,17 @@ def _provider(value) -> str:
     return text
 
 
+GPU_SEGMENTS = ("datacenter", "workstation", "consumer")
+SEGMENTS = GPU_SEGMENTS + ("cloud", "api")
+
+
+def _segment(value: str) -> str:
+    text = str(value).strip().lower()
+    if text not in SEGMENTS:
+        raise ValueError(f"unknown segment {value!r}; expected one of {', '.join(SEGMENTS)}")
+    return text
+
+
 def _precision(value: str) -> str:
     text = str(value).strip().lower()
     if text not in catalog.PRECISIONS:
@@ -245,7 +353,8 @@ class Constraints:
     horizon_months : float
         Planning horizon over which total cost is counted. [months]
     budget_usd : float, optional
-        Cap on the total cost over the horizon. [USD]
+        Cap on the money spent up front: the capex of owned hardware (GPUs, hosts,
+        networking, setup). Rented GPUs and hosted APIs spend nothing up front. [USD]
     allow_cloud, allow_self_hosted, allow_api : bool
         Which kinds of option to consider.
     engines : tuple of str, optional
@@ -264,8 +373,10 @@ class Constraints:
         Assumed availability of one replica (on-demand cloud or self-hosted). [1]
     spot_availability : float
         Assumed availability of one replica on spot instances. [1]
-    max_utilization : float
-        Highest fraction of a replica's SLO-compliant capacity planned for at peak. [1]
+    max_utilization : float, optional
+        Highest share of a replica's saturation throughput planned for at peak; default
+        :func:`planning_utilization` of the SLO (:data:`MAX_UTILIZATION` with latency
+        targets, :data:`BATCH_MAX_UTILIZATION` without). [1]
     energy_id : str, optional
         ``energy.csv`` id used for self-hosted electricity price and PUE. By default a
         datacenter GPU is priced in colocation (:data:`DATACENTER_ENERGY_ID`) and a consumer
@@ -277,10 +388,18 @@ class Constraints:
         resale). A horizon shorter than this is charged its share of the purchase, as if the
         hardware kept its book value (resold or reused); set it equal to the horizon to
         charge the whole purchase to the project. [years]
-    operations_usd_per_year : float
-        Staff time and overhead of running your own hardware, whole deployment; added to
-        every self-hosted option. None by default: :func:`operations_usd_per_year` prices a
-        share of an administrator's time (see :data:`SELF_HOSTED_STAFF_FRACTION`). [USD/year]
+    operations_usd_per_year : float, optional
+        A flat staff cost for running your own hardware, whole deployment, whatever its size.
+        None by default: staff is ``staff_base_fraction + staff_per_box_fraction x boxes`` of
+        one administrator (:func:`operations_usd_per_year`). [USD/year]
+    staff_base_fraction, staff_per_box_fraction : float
+        Shares of one administrator for an owned deployment and for each box (server,
+        workstation, rack) in it (:data:`STAFF_BASE_FRACTION`,
+        :data:`STAFF_PER_BOX_FRACTION`). [1]
+    segments : tuple of str, optional
+        Which options to consider by segment: ``datacenter``, ``workstation`` and
+        ``consumer`` (owned GPUs of that segment), ``cloud`` (rented), ``api`` (hosted).
+        Default: all. [-]
     cloud_operations_usd_per_year : float
         Staff time for running the serving stack on rented GPUs (engine upgrades,
         monitoring, on-call), whole deployment; added to every cloud option. Hosted APIs
@@ -311,7 +430,7 @@ class Constraints:
     max_gpus: int | None = None
     replica_availability: float = 0.99
     spot_availability: float = 0.95
-    max_utilization: float = 0.8
+    max_utilization: float | None = None
     energy_id: str | None = None
     hardware_condition: str = "new"
     amortization_years: float = 3.0
@@ -319,6 +438,9 @@ class Constraints:
     cloud_operations_usd_per_year: float | None = None
     cloud_autoscale: bool = True
     include_substitute_models: bool = True
+    staff_base_fraction: float = STAFF_BASE_FRACTION
+    staff_per_box_fraction: float = STAFF_PER_BOX_FRACTION
+    segments: tuple[str, ...] | None = None
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
@@ -340,10 +462,11 @@ class Constraints:
             if not math.isfinite(b) or b <= 0:
                 raise ValueError(f"budget_usd must be a number > 0, got {self.budget_usd!r}")
             set_("budget_usd", b)
-        u = float(self.max_utilization)
-        if not 0 < u <= 1:
-            raise ValueError(f"max_utilization must be in (0, 1], got {self.max_utilization!r}")
-        set_("max_utilization", u)
+        if self.max_utilization is not None:
+            u = float(self.max_utilization)
+            if not 0 < u <= 1:
+                raise ValueError(f"max_utilization must be in (0, 1], got {self.max_utilization!r}")
+            set_("max_utilization", u)
         if self.data_residency is not None:
             text = str(self.data_residency).strip()
             set_("data_residency", catalog.residency(text) if text else None)
@@ -362,11 +485,17 @@ class Constraints:
             if not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
             set_(name, v)
-        defaults = {"operations_usd_per_year": SELF_HOSTED_STAFF_FRACTION,
-                    "cloud_operations_usd_per_year": CLOUD_STAFF_FRACTION}
+        for name in ("staff_base_fraction", "staff_per_box_fraction"):
+            v = float(getattr(self, name))
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
+            set_(name, v)
+        set_("segments", _as_tuple("segments", self.segments, _segment))
+        if self.cloud_operations_usd_per_year is None:
+            set_("cloud_operations_usd_per_year", float(operations_usd_per_year(CLOUD_STAFF_FRACTION)))
         for name in ("operations_usd_per_year", "cloud_operations_usd_per_year"):
             if getattr(self, name) is None:
-                set_(name, float(operations_usd_per_year(defaults[name])))
+                continue  # owned hardware: staff per box (see staff_usd_per_year)
             ops = float(getattr(self, name))
             if not math.isfinite(ops) or ops < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
@@ -404,14 +533,34 @@ class Constraints:
         return self.horizon_months * HOURS_PER_MONTH
 
     def allowed_kinds(self) -> tuple[str, ...]:
+        seg = self.segments
         kinds = []
-        if self.allow_cloud and not self.privacy:
+        if self.allow_cloud and not self.privacy and (seg is None or "cloud" in seg):
             kinds.append("cloud")
-        if self.allow_self_hosted:
+        if self.allow_self_hosted and (seg is None or set(seg) & set(GPU_SEGMENTS)):
             kinds.append("self-hosted")
-        if self.allow_api and not self.privacy:
+        if self.allow_api and not self.privacy and (seg is None or "api" in seg):
             kinds.append("api")
         return tuple(kinds)
+
+    @property
+    def utilization_cap(self) -> float:
+        """``max_utilization``, or the capacity rule's share for this SLO when not given. [1]"""
+        if self.max_utilization is None:
+            return planning_utilization(self.slo)
+        return self.max_utilization
+
+    def allows_segment(self, segment: str) -> bool:
+        """An owned GPU of this segment may be considered."""
+        return self.segments is None or segment in self.segments
+
+    def staff_usd_per_year(self, n_boxes: int) -> float:
+        """Staff for an owned deployment of ``n_boxes`` boxes: the flat
+        ``operations_usd_per_year`` when given, else base + per-box shares. [USD/year]"""
+        if self.operations_usd_per_year is not None:
+            return float(self.operations_usd_per_year)
+        return float(operations_usd_per_year(self.staff_base_fraction
+                                             + self.staff_per_box_fraction * int(n_boxes)))
 
 
 # ----------------------------------------------------------------------------------------
@@ -448,7 +597,8 @@ class Case:
 
 
 WORKLOAD_FIELDS = ("model", "requests_per_day", "input_tokens", "output_tokens", "daily_profile",
-                   "input_tokens_cv", "output_tokens_cv")
+                   "input_tokens_cv", "output_tokens_cv", "window_hours", "window_start_hour",
+                   "cached_input_share")
 SLO_FIELDS = ("ttft_s", "tpot_s", "e2e_s", "percentile")
 
 

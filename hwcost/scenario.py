@@ -45,6 +45,7 @@ from .requirements import (
     FLAT_PROFILE,
     PROFILES,
     SLO,
+    WORKLOAD_FIELDS,
     Case,
     Constraints,
     Workload,
@@ -55,8 +56,7 @@ SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 
 TOP_KEYS = ("name", "description", "source", "workload", "slo", "constraints",
             "notebook_parameters")
-WORKLOAD_KEYS = ("model", "requests_per_day", "input_tokens", "output_tokens", "daily_profile",
-                 "input_tokens_cv", "output_tokens_cv")
+WORKLOAD_KEYS = WORKLOAD_FIELDS  # the case builder's workload fields (window_hours, ...)
 SLO_KEYS = ("ttft_p95_s", "tpot_p95_s", "e2e_p95_s", "percentile")
 
 

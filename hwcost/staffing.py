@@ -29,6 +29,14 @@ SELF_HOSTED_STAFF_FRACTION = 0.10
 # Share for running the serving stack on rented GPUs (engine upgrades, monitoring, on-call;
 # no hardware): half the self-hosted share. Also an assumption.
 CLOUD_STAFF_FRACTION = 0.05
+# Staff for owned hardware by fleet size: a base share of one administrator for the
+# deployment (monitoring, on-call, the serving stack) plus a share per box (OS and driver
+# updates, hardware failures and RMAs). One box carries the two together,
+# SELF_HOSTED_STAFF_FRACTION; twelve boxes 0.05 + 12 x 0.05 = 0.65 of an administrator.
+# Assumptions, not measurements: both are parameters (economics.ownership_cost,
+# requirements.Constraints).
+STAFF_BASE_FRACTION = 0.05
+STAFF_PER_BOX_FRACTION = SELF_HOSTED_STAFF_FRACTION - STAFF_BASE_FRACTION
 
 
 def operations_usd_per_year(staff_fraction, *,

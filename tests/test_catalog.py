@@ -293,3 +293,64 @@ def test_user_price_may_name_a_user_gpu(tmp_path, monkeypatch):
                    id="acme-typo", gpu_id="my-h10")
     with pytest.raises(catalog.CatalogError, match=r"my_cloud_prices.csv: row 2.*closest: my-h100"):
         catalog.cloud_prices(bad)
+# ----------------------------------------------------------------------------------------
+# Purchase units and colocation rates
+# ----------------------------------------------------------------------------------------
+def test_every_catalog_gpu_has_a_purchase_unit():
+    units = set(catalog.purchase_units()["gpu_id"])
+    assert set(catalog.gpu_ids()) <= units
+
+
+@pytest.mark.parametrize("gpu_id, sold_as, unit, box", [
+    ("h100-sxm", "hgx-4", 4, 8), ("h200-sxm", "hgx-4", 4, 8), ("b200", "hgx-8", 8, 8),
+    ("mi300x", "oam-ubb-8", 8, 8), ("gb200", "nvl72-rack", 72, 72), ("rtx-4090", "workstation", 1, 4),
+    ("l40s", "card", 1, 8),
+])
+def test_purchase_units_of_known_parts(gpu_id, sold_as, unit, box):
+    row = catalog.purchase_unit(gpu_id)
+    assert (row["sold_as"], row["gpus_per_unit"], row["max_gpus_per_box"]) == (sold_as, unit, box)
+
+
+def test_purchase_unit_lookup_takes_aliases_and_suggests_ids():
+    assert catalog.purchase_unit("H100 SXM")["gpu_id"] == "h100-sxm"
+    with pytest.raises(catalog.CatalogError, match="closest: h100-sxm"):
+        catalog.purchase_unit("h100-sxn")
+
+
+def test_purchase_units_may_name_gpus_the_gpu_table_lacks(tmp_path):
+    # rows for GPUs added to gpus.csv elsewhere must not break loading
+    path = _copy_table(tmp_path, "purchase_units")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    extra = df.iloc[[0]].copy()
+    extra["gpu_id"] = "future-gpu"
+    pd.concat([df, extra]).to_csv(path, index=False)
+    assert "future-gpu" in set(catalog.purchase_units(path)["gpu_id"])
+
+
+def test_box_must_hold_whole_purchase_units(tmp_path):
+    path = _copy_table(tmp_path, "purchase_units")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = int(df.index[df["gpu_id"] == "h100-sxm"][0])
+    _edit(path, row, "max_gpus_per_box", "6")
+    with pytest.raises(catalog.CatalogError, match="multiple of gpus_per_unit"):
+        catalog.purchase_units(path)
+
+
+def test_optional_range_must_be_complete(tmp_path):
+    path = _copy_table(tmp_path, "energy")
+    _edit(path, 2, "colocation_usd_per_kw_month_high", "")
+    with pytest.raises(catalog.CatalogError, match="all three values, or none"):
+        catalog.energy(path)
+
+
+def test_colocation_rate_of_the_colocation_setting():
+    row = catalog.energy().set_index("id").loc["us-industrial-colo"]
+    assert row["colocation_usd_per_kw_month_typical"] == 196
+    assert catalog.energy().set_index("id").loc["us-residential"].isna()["colocation_usd_per_kw_month_typical"]
+
+
+def test_older_energy_table_without_colocation_columns_loads(tmp_path):
+    path = _copy_table(tmp_path, "energy")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.drop(columns=[c for c in df if c.startswith("colocation")]).to_csv(path, index=False)
+    assert catalog.energy(path)["colocation_usd_per_kw_month_typical"].isna().all()

@@ -308,7 +308,7 @@ def test_recommend_scenario_with_override():
 
 
 @pytest.mark.parametrize("argv, fragments, code", [
-    (["--budget-usd", "10"], ["budget_usd=10", "cheapest"], 1),
+    (["--budget-usd", "10", "--no-cloud", "--no-api"], ["budget_usd=10", "up-front spend"], 1),
     (["--tpot-p95", "1ms"], ["tpot_s p95 <= 0.001 s", "relax tpot_p95"], 1),
     (["--privacy", "--no-self-hosted"], ["contradictory constraints", "privacy"], 2),
     (["--availability", "101%"], ["availability"], 2),
@@ -382,3 +382,24 @@ def test_entry_point_subprocess_recommend():
     assert_one_line_error(code, err, "relax", expected_code=1)
     code, out, err = run_subprocess("recommend", "--scenario", "nope.yaml")
     assert_one_line_error(code, err, "nope.yaml", "not found")
+
+
+def test_recommend_segment_window_and_capex_flags():
+    code, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "1000000",
+                         "--input-tokens", "800", "--output-tokens", "20", "--window-hours", "8",
+                         "--window-start-hour", "22", "--segment", "consumer,workstation",
+                         "--precision", "fp8", "--format", "csv")
+    assert code == 0, err
+    df = pd.read_csv(io.StringIO(out))
+    assert set(df["segment"]) <= {"consumer", "workstation"}
+    assert (df["capex_usd"] > 0).all() and df["bill_of_materials"].str.contains("box").all()
+    assert df.loc[df["segment"] == "consumer", "caveat"].str.contains("licence").all()
+    code, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "1000000",
+                         "--window-hours", "8", "--segment", "consumer", "--precision", "fp8",
+                         "--top", "3")
+    assert code == 0, err
+    assert "processed within 8 h from 0:00" in out and "capex_usd is paid up front" in out
+    assert "caveat: GeForce card" in out
+    rc, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "1000",
+                       "--segment", "gpu")
+    assert_one_line_error(rc, err, "unknown segment 'gpu'")

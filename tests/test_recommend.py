@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwcost import catalog, recommend, scenario
+from hwcost import catalog, economics, recommend, scenario
 from hwcost.recommend import Constraints, Thresholds, flowchart, spares_needed
 from hwcost.workload import SLO, Workload
 
@@ -385,7 +385,9 @@ def test_availability_adds_spares():
     hi = recommend.rank(W70, Constraints(availability=0.999, **base)).set_index("offer_id")
     own = "h100-sxm-new"
     assert (lo.loc[own, "replicas"], hi.loc[own, "replicas"]) == (1, 2)
-    assert hi.loc[own, "gpus_total"] == 2 * lo.loc[own, "gpus_total"]
+    # H100 SXM comes on 4-GPU boards: the spare 2-GPU replica uses the board's idle GPUs
+    assert (lo.loc[own, "gpus_total"], hi.loc[own, "gpus_total"]) == (4, 4)
+    assert (lo.loc[own, "spare_gpus"], hi.loc[own, "spare_gpus"]) == (2, 0)
     od = "runpod-community-h100-sxm-1x"
     assert hi.loc[od, "total_usd"] == pytest.approx(2 * lo.loc[od, "total_usd"])
     # spot replicas are assumed less available: more spares for the same target
@@ -397,14 +399,17 @@ def test_self_hosted_cost_per_gpu_hour_brackets():
     c = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
                     allow_cloud=False, allow_api=False, **NO_STAFF)
     row = recommend.rank(W70, c).iloc[0]
-    hw = catalog.hardware_prices().query("gpu_id == 'h100-sxm' and condition == 'new'").iloc[0]
-    # an owned datacenter GPU runs in colocation by default
-    en = catalog.energy().set_index("id").loc[recommend.DATACENTER_ENERGY_ID]
-    capex_h = (hw["usd_typical"] + hw["server_share_usd_typical"]) / (3 * 8760)
-    power_max = 700 / 1000 * en["pue_typical"] * en["usd_per_kwh_typical"]
-    idle = recommend.IDLE_POWER_FRACTION
-    assert capex_h + idle * power_max <= row["usd_per_gpu_hour"] <= capex_h + power_max
-    assert row["total_usd"] == pytest.approx(row["usd_per_gpu_hour"] * 2 * 8760)
+    # the one cost-of-ownership model, on the GPUs bought (a 4-GPU HGX board), in colocation
+    own = economics.ownership_cost("h100-sxm", int(row["replicas"]), 2, utilization=row["utilization"],
+                                   energy=recommend.DATACENTER_ENERGY_ID, operations_usd_per_year=0)
+    assert row["n_gpus_bought"] == own.plan.n_gpus_bought == 4
+    assert row["usd_per_gpu_hour"] == pytest.approx(own.usd_per_gpu_hour)
+    assert row["total_usd"] == pytest.approx(row["usd_per_gpu_hour"] * 4 * 8760)
+    assert row["capex_usd"] == pytest.approx(4 * (30_000 + 9_000) + 5_000)
+    parts = ["capital_usd_per_year", "power_usd_per_year", "colocation_usd_per_year",
+             "maintenance_usd_per_year", "staff_usd_per_year"]
+    assert row[parts].sum() == pytest.approx(row["total_usd"])
+    assert row["running_usd_per_year"] == pytest.approx(row["total_usd"] - row["capital_usd_per_year"])
     # operations cost is added per deployment
     c2 = Constraints(slo=SLO1, gpus=("h100-sxm",), precisions=("fp8",), n_gpus_options=(2,),
                      allow_cloud=False, allow_api=False, operations_usd_per_year=10_000)
@@ -414,9 +419,9 @@ def test_self_hosted_cost_per_gpu_hour_brackets():
 
 def test_budget_below_cheapest_is_a_contradiction():
     with pytest.raises(recommend.NoFeasibleOption) as exc:
-        recommend.rank(W70, Constraints(slo=SLO1, budget_usd=10))
+        recommend.rank(W70, Constraints(slo=SLO1, budget_usd=10, allow_cloud=False, allow_api=False))
     msg = str(exc.value)
-    assert "budget_usd=10" in msg and "cheapest" in msg and "raise the budget" in msg
+    assert "budget_usd=10" in msg and "up-front spend" in msg and "raise the budget" in msg
     assert isinstance(exc.value, ValueError)
     assert not exc.value.table["feasible"].any()
 
@@ -730,8 +735,10 @@ def test_staff_sensitivity_is_linear_and_crosses_where_costs_meet(small_8b):
 
 def test_staff_time_is_priced_by_default():
     c = Constraints(slo=SLO1)
-    # 10% / 5% of one administrator: 0.1 x 96,800 / 0.70 and half that
-    assert c.operations_usd_per_year == pytest.approx(0.1 * 96_800 / 0.70)
+    # owned: 5 % of one administrator plus 5 % per box (10 % for one box); rented: 5 %
+    assert c.operations_usd_per_year is None
+    assert c.staff_usd_per_year(1) == pytest.approx(0.1 * 96_800 / 0.70)
+    assert c.staff_usd_per_year(12) == pytest.approx(0.65 * 96_800 / 0.70)
     assert c.cloud_operations_usd_per_year == pytest.approx(0.05 * 96_800 / 0.70)
     assert Constraints(slo=SLO1, operations_usd_per_year=0).operations_usd_per_year == 0
 
@@ -764,3 +771,95 @@ def test_rank_follows_a_changed_gpu_table(tmp_path, monkeypatch):
     assert 1.6 < after / before < 2.05
     ranked = recommend.rank(w, c, simulate=False)
     assert (ranked["gpu_id"] == "h100-sxm").any()
+# ----------------------------------------------------------------------------------------
+# Costs a team can buy: purchase units, capex and running cost, staff per box, segments
+# ----------------------------------------------------------------------------------------
+BOARD = {"h100-sxm": 4, "h200-sxm": 4, "b200": 8, "mi300x": 8, "gb200": 72}
+W70_200K = Workload("llama-3.1-70b", 200_000, 500, 200)
+
+
+@pytest.fixture(scope="module")
+def rank_200k():
+    c = Constraints(slo=SLO1, gpus=tuple(catalog.gpu_ids()), allow_api=False)
+    return recommend.rank(W70_200K, c, simulate=False, strict=False)
+
+
+def test_owned_board_parts_come_in_whole_boards(rank_200k):
+    own = rank_200k[(rank_200k["kind"] == "self-hosted") & rank_200k["n_gpus_bought"].notna()]
+    on_boards = own[own["gpu_id"].isin(list(BOARD))]
+    assert len(on_boards) > 10
+    for gpu_id, bought in zip(on_boards["gpu_id"], on_boards["n_gpus_bought"]):
+        assert bought % BOARD[gpu_id] == 0, (gpu_id, bought)
+    gb = own[own["gpu_id"] == "gb200"]
+    assert len(gb) and (gb["n_gpus_bought"] >= 72).all()
+    assert (own["n_gpus_bought"] == own["replicas"] * own["n_gpus"] + own["spare_gpus"]).all()
+
+
+def test_first_owned_board_option_at_200k_requests_buys_a_board(rank_200k):
+    ok = rank_200k[rank_200k["feasible"]]
+    first = ok[(ok["kind"] == "self-hosted") & ok["gpu_id"].isin(list(BOARD))].iloc[0]
+    assert first["n_gpus_bought"] >= 4
+    board = economics.ownership_cost(first["gpu_id"], 1, BOARD[first["gpu_id"]],
+                                     utilization=first["utilization"])
+    assert first["total_usd"] >= board.total_usd_per_year * 0.999
+    # a single owned H200 is never priced as one GPU: its row buys the 4-GPU HGX board
+    h200 = ok[(ok["kind"] == "self-hosted") & (ok["gpu_id"] == "h200-sxm") & (ok["n_gpus"] == 1)]
+    assert (h200["n_gpus_bought"] == 4).all() and (h200["spare_gpus"] == 3).all()
+    assert h200["bill_of_materials"].str.contains("4 x h200-sxm").all()
+
+
+def test_every_row_splits_capex_and_running_cost(rank_200k):
+    ok = rank_200k[rank_200k["feasible"]]
+    own = ok[ok["kind"] == "self-hosted"]
+    assert (own["capex_usd"] > 0).all() and (own["running_usd_per_year"] > 0).all()
+    assert own["total_usd"].to_numpy() == pytest.approx(
+        (own["capital_usd_per_year"] + own["running_usd_per_year"]).to_numpy())
+    cloud = ok[ok["kind"] == "cloud"]
+    assert (cloud["capex_usd"] == 0).all()
+    assert cloud["running_usd_per_year"].to_numpy() == pytest.approx(cloud["total_usd"].to_numpy())
+    assert set(ok["segment"]) <= {"datacenter", "workstation", "consumer", "cloud"}
+    consumer = ok[ok["segment"] == "consumer"]
+    assert len(consumer) and consumer["caveat"].str.contains("licence").all()
+    assert (ok.loc[ok["segment"] == "datacenter", "caveat"] == "").all()
+
+
+def test_budget_caps_the_money_spent_up_front():
+    base = dict(slo=SLO1, gpus=("h100-sxm", "rtx-4090"), precisions=("fp8",), providers=("runpod",))
+    free = recommend.rank(W70, Constraints(**base), simulate=False)
+    own = free[free["feasible"] & (free["kind"] == "self-hosted")]
+    cap = float(own["capex_usd"].min()) + 1
+    t = recommend.rank(W70, Constraints(budget_usd=cap, **base), simulate=False)
+    ok = t[t["feasible"]]
+    assert (ok["capex_usd"] <= cap).all()
+    assert (ok["kind"] == "cloud").any()  # renting spends nothing up front
+    over = t[t["fails"].str.startswith("budget")]
+    assert len(over) and over["fails"].str.contains("USD up front").all()
+
+
+def test_segment_filter_keeps_only_those_segments():
+    c = Constraints(slo=SLO1, segments=("consumer", "workstation"))
+    t = recommend.rank(W70, c, simulate=False, strict=False)
+    priced = t[t["kind"] != "hardware"]
+    assert set(priced["segment"]) <= {"consumer", "workstation"}
+    assert set(priced["kind"]) == {"self-hosted"}
+    with pytest.raises(ValueError, match="unknown segment 'gpu'"):
+        Constraints(segments=("gpu",))
+
+
+def test_staff_per_box_weighs_on_a_twelve_box_fleet_more_than_one_box():
+    w = Workload("llama-3.1-70b", 2_200_000, 500, 200)
+    base = dict(slo=SLO1, gpus=("rtx-4090",), precisions=("fp8",), n_gpus_options=(4,),
+                allow_cloud=False, allow_api=False, availability=0.9)
+    small = Workload("llama-3.1-70b", 2_000, 500, 200)
+
+    def owned(workload, per_box):
+        t = recommend.rank(workload, Constraints(staff_per_box_fraction=per_box, **base), simulate=False)
+        return t[t["feasible"]].iloc[0]
+
+    fleet, fleet_more = owned(w, 0.05), owned(w, 0.10)
+    one, one_more = owned(small, 0.05), owned(small, 0.10)
+    boxes = int(fleet["bill_of_materials"].split(" boxes")[0])
+    assert boxes >= 10 and one["bill_of_materials"].startswith("1 box,")
+    assert fleet_more["total_usd"] - fleet["total_usd"] == pytest.approx(
+        boxes * (one_more["total_usd"] - one["total_usd"]))
+    assert fleet_more["staff_usd_per_year"] > one_more["staff_usd_per_year"]

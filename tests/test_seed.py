@@ -220,10 +220,12 @@ def test_scenario2_lines(audit):
     assert ratio["recomputed_value"] == pytest.approx((2.69 / 600) / (1.35 / 2400))  # 7.97
     assert ratio["status"] == seed.DISAGREES
     u = row(audit, "s2-cloud-utilization")
-    assert u["recomputed_value"] == pytest.approx(100 * 2000 * 700 / (86_400 * 600))  # 2.70 %
+    # one reading of the article's 600 tokens/s: output tokens (2,000 x 200 / (86,400 x 600))
+    assert u["recomputed_value"] == pytest.approx(100 * 2000 * 200 / (86_400 * 600))  # 0.77 %
     assert u["status"] == seed.DISAGREES
+    assert "read as output tokens" in u["reason"]
     assert row(audit, "s2-cluster-utilization")["recomputed_value"] == pytest.approx(
-        100 * 2000 * 700 / (86_400 * 2400))
+        100 * 2000 * 200 / (86_400 * 2400))  # 0.19 %
     power = row(audit, "s2-cluster-power")
     en = catalog.energy().set_index("id").loc["us-industrial-colo"]
     assert power["recomputed_high"] == pytest.approx(
@@ -554,8 +556,15 @@ def test_corrected_options_known_answers(s2_options):
     assert o.cold_start_s == pytest.approx(perf.model_load_seconds("llama-3.1-70b", "fp8", 2.0))
     own = o.row("self-hosted")
     assert o.operations_usd_per_year == pytest.approx(0.10 * 96_800 / 0.70)
-    # hardware idle most of the day: below the full-load rate once the staff share is taken out
-    assert own["usd_per_hour"] - o.operations_usd_per_year / 8760 < o.owned_usd_per_replica_hour_full_load
+    # one replica of an H100 SXM buys the 4-GPU HGX board it comes on, and pays for all of it
+    assert (o.ownership.plan.n_gpus_bought, o.ownership.plan.spare_gpus) == (4, 3)
+    assert own["usd_per_hour"] == pytest.approx(o.ownership.usd_per_hour)
+    assert any("sold as hgx-4" in n for n in o.notes)
+    # the board idle most of the day: below four full-load replicas once staff is taken out
+    assert own["usd_per_hour"] - o.operations_usd_per_year / 8760 < 4 * o.owned_usd_per_replica_hour_full_load
+    # a full box at full power, no staff: the one model's 8x H100 server per GPU-hour
+    server = economics.ownership_cost("h100-sxm", 8, 1, utilization=1.0, operations_usd_per_year=0)
+    assert o.owned_usd_per_replica_hour_full_load == pytest.approx(server.usd_per_gpu_hour)
     api = t[t["kind"] == "API"]
     cheapest = economics.api_price(api.iloc[0]["option"].removeprefix("API "))
     assert api.iloc[0]["usd_per_request"] == pytest.approx(
@@ -616,3 +625,20 @@ def dataclasses_replace(obj, **changes):
 def test_signed_pct_never_prints_minus_zero():
     assert seed._signed_pct(-0.3) == "0" and seed._signed_pct(0.2) == "0"
     assert seed._signed_pct(-12.6) == "-13" and seed._signed_pct(1616.4) == "+1,616"
+
+
+def test_article_audit_fixes_of_the_cost_model(audit):
+    # the RTX 4090's $1,600 is its 2022 launch MSRP; the catalog's 2026 sources say $2,200-2,800 new
+    price = row(audit, "rtx4090-price")
+    assert (price["recomputed_low"], price["recomputed_high"]) == (2200, 2800)
+    assert price["status"] != seed.AGREES
+    # self-hosting's low end: well-used owned hardware costs far less than the article's $0.15
+    faq = row(audit, "faq-self-hosted-usd-per-mtok")
+    assert faq["recomputed_low"] < 0.10 and faq["status"] != seed.AGREES
+    # one reading of 600 tokens/s everywhere: output tokens
+    cross = row(audit, "faq-api-crossover-volume")
+    assert "read as output tokens" in cross["reason"]
+    assert seed.ARTICLE_S2_OUTPUT_TOKENS_PER_S == 600
+    # the cluster lines use the one cost-of-ownership model (8x H100 server: $2.0-2.3 per GPU-h)
+    total = row(audit, "h100x8-total")
+    assert "8x H100 server (GPUs, host, networking)" in total["reason"]

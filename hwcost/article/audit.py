@@ -421,8 +421,9 @@ def _rc_cluster_energy_year(x):
 
 
 def _catalog_cluster_tco(n_gpus=8):
-    t = economics.tco_from_catalog("h100-sxm", n_gpus=n_gpus)
-    return economics.self_hosted_tco(t)
+    """``n_gpus`` owned H100 SXM at full power in colocation, no staff: the one model
+    (GPUs on a 4/8-GPU HGX board, host, networking, colocation, maintenance, capital)."""
+    return economics.ownership_cost("h100-sxm", 1, n_gpus, utilization=1.0, operations_usd_per_year=0.0)
 
 
 def _rc_cluster_total(x):
@@ -431,7 +432,7 @@ def _rc_cluster_total(x):
     real = _catalog_cluster_tco(8)
     return Check(value=capex + ops, reason=(
         f"its own inputs give {_usd(capex)} + {_usd(ops)} = {_usd(capex + ops)}/h; at catalog "
-        f"prices 8 x H100 (GPU + server share) cost {_usd(real.capex_usd)} -> "
+        f"prices an 8x H100 server (GPUs, host, networking) costs {_usd(real.capex_usd)} -> "
         f"{_usd(real.usd_per_hour)}/h, {_usd(real.usd_per_gpu_hour)} per GPU-hour"),
         implausible=_implausible_gpu_price("h100-sxm", 10_000 / 8))
 
@@ -488,15 +489,27 @@ def _rc_s1_requests_per_s(x):
         f"(int4, {e4.e2e_s:.2f} s per request)"))
 
 
-def _rc_s2_utilization(tokens_per_s, label):
+# One reading of the article's Scenario 2 "Throughput: 600 tokens/second at optimal batch",
+# used by every claim that rests on it: 600 *output* tokens per second. It is the decode
+# throughput of a batch (what "throughput at optimal batch" measures and what hwcost.perf
+# predicts as output_tokens_per_s); with the scenario's 500 input + 200 output tokens a
+# request, the GPU then handles 600 x 700 / 200 = 2,100 input and output tokens a second.
+ARTICLE_S2_OUTPUT_TOKENS_PER_S = 600.0
+ARTICLE_S2_READING = ("the article's 600 tokens/s read as output tokens per second (decode "
+                      "throughput at its batch), 2,100 input + output tokens/s at 500 in / 200 out")
+
+
+def _rc_s2_utilization(output_tokens_per_s, label):
     def run(x):
-        u = economics.utilization(x["requests_per_day"], x["tokens_per_request"], tokens_per_s)
+        u = economics.utilization(x["requests_per_day"], x["output_tokens_per_request"],
+                                  output_tokens_per_s)
         w = Workload("llama-3.1-70b", x["requests_per_day"], 500, 200)
         r = economics.request_cost(w, economics.Deployment(x["usd_per_hour"], 1000.0,
                                                            n_gpus=1))
         return Check(value=100 * u, reason=(
-            f"{x['requests_per_day']:,.0f} x {x['tokens_per_request']:.0f} tokens / (86,400 s x "
-            f"{tokens_per_s:,.0f} tokens/s) = {u:.2%} busy; {label} always on costs "
+            f"{x['requests_per_day']:,.0f} x {x['output_tokens_per_request']:.0f} output tokens / "
+            f"(86,400 s x {output_tokens_per_s:,.0f} output tokens/s) = {u:.2%} busy "
+            f"({ARTICLE_S2_READING}); {label} always on costs "
             f"{_usd(r.usd_per_day)}/day = {_usd(r.usd_per_request)} per request = "
             f"{_usd(r.usd_per_million_tokens)} per 1M tokens"))
     return run
@@ -642,14 +655,14 @@ def _rc_break_even_hours(x):
                                 average_load=1e-9, operations_usd_per_year=12 * x["opex_usd_per_month"])
     b = economics.break_even(t, x["cloud_usd_per_gpu_hour"])
     implied = [x["capex_usd"] / h + x["opex_usd_per_month"] / economics.HOURS_PER_MONTH for h in (10_000, 8_000)]
-    real = economics.tco_from_catalog("h100-sxm")
+    real = _owned_h100_server().inputs
     rb = economics.break_even(real, x["cloud_usd_per_gpu_hour"])
     at_catalog = (f"{rb.gpu_hours:,.0f} h" if rb.reached else "never")
     return Check(value=b.gpu_hours, reason=(
         f"{_usd(x['capex_usd'])} / ({_usd(x['cloud_usd_per_gpu_hour'])}/h - $500/730 h) = "
         f"{b.gpu_hours:,.0f} GPU-hours; 8,000-10,000 h would need a cloud rate of "
-        f"{_usd(implied[0])}-{_usd(implied[1])}/h; at catalog prices (H100 + server "
-        f"{_usd(real.capex_usd)}) {at_catalog}"),
+        f"{_usd(implied[0])}-{_usd(implied[1])}/h; at catalog prices (one GPU of an 8x H100 "
+        f"server, {_usd(real.capex_usd / real.n_gpus)} up front, colocation and upkeep) {at_catalog}"),
         implausible=_implausible_gpu_price("h100-sxm", x["capex_usd"]))
 
 
@@ -674,32 +687,55 @@ def _rc_api_input_range(_x):
         f"({hi_row['id']}) per 1M; output tokens cost {out.min():.0f}-{out.max():.0f}x input"))
 
 
+def _well_used_usd_per_million_tokens(model, gpu, precision, input_tokens, output_tokens):
+    """Owned hardware at the capacity rule's utilization and its largest batch (hwcost.perf),
+    in boxes of its purchase unit, without staff. [USD per 1M input + output tokens]"""
+    from ..requirements import MAX_UTILIZATION
+
+    est = _est(model, gpu, precision=precision, batch_size="max", input_tokens=input_tokens,
+               output_tokens=output_tokens)
+    box = economics.purchase_plan(gpu, 1, 1).max_gpus_per_box
+    own = economics.ownership_cost(gpu, box, 1, utilization=MAX_UTILIZATION, operations_usd_per_year=0.0)
+    tokens_per_s = est.output_tokens_per_s * (input_tokens + output_tokens) / output_tokens
+    return float(economics.cost_per_million_tokens(own.usd_per_gpu_hour, tokens_per_s, MAX_UTILIZATION))
+
+
 def _rc_self_hosted_range(_x):
-    h100 = economics.self_hosted_tco(economics.tco_from_catalog("h100-sxm"))
-    low = h100.usd_per_million_tokens(600)
+    h100 = _owned_h100_server()
+    article = float(economics.cost_per_million_tokens(
+        h100.usd_per_gpu_hour, ARTICLE_S2_OUTPUT_TOKENS_PER_S * 700 / 200))
+    s1 = _well_used_usd_per_million_tokens("llama-2-13b", "rtx-4090", "fp8", 500, 150)
+    s2 = _well_used_usd_per_million_tokens("llama-3.1-70b", "h100-sxm", "fp8", 500, 200)
+    low = min(article, s1, s2)
     w = _s1_workload()
     u = economics.utilization(w.requests_per_day, w.tokens_per_request, 120)
-    rtx = economics.tco_from_catalog("rtx-4090", energy="us-residential")
-    rtx = rtx.replace(average_load=float(economics.average_load(u)))
-    rtx_r = economics.self_hosted_tco(rtx)
-    high = rtx_r.usd_per_million_tokens(120, u)
+    rtx = economics.ownership_cost("rtx-4090", 1, 1, utilization=max(u, 1e-9), energy="us-residential",
+                                   operations_usd_per_year=0.0)
+    high = float(economics.cost_per_million_tokens(rtx.usd_per_gpu_hour, 120, u))
     return Check(value=None, low=low, high=high, reason=(
-        f"at catalog prices: an owned H100 ({_usd(h100.usd_per_gpu_hour)}/h) at the article's "
-        f"600 tokens/s, fully busy, {_usd(low)}/1M; an owned RTX 4090 "
-        f"({_usd(rtx_r.usd_per_gpu_hour)}/h) at Scenario 1's {u:.2%} utilization "
-        f"{_usd(high)}/1M"))
+        f"owned hardware at catalog prices (host, power, colocation or office, maintenance, "
+        f"capital; staff on top): well used, {_usd(s1)}/1M for Scenario 1's 13B on RTX 4090 boxes "
+        f"and {_usd(s2)}/1M for Scenario 2's 70B on H100 servers (FP8, largest batch, 90 % busy), "
+        f"{_usd(article)}/1M for an H100 at {ARTICLE_S2_READING}; an owned RTX 4090 "
+        f"({_usd(rtx.usd_per_gpu_hour)}/h) at Scenario 1's {u:.2%} utilization {_usd(high)}/1M: "
+        f"the low end is far below the article's $0.15"))
+
+
+def _owned_h100_server():
+    """One GPU of an owned 8x H100 server, fully used, no staff: the package's one model."""
+    return economics.ownership_cost("h100-sxm", 8, 1, utilization=1.0, operations_usd_per_year=0.0)
 
 
 def _rc_api_crossover(_x):
-    real = economics.self_hosted_tco(economics.tco_from_catalog("h100-sxm"))
+    real = _owned_h100_server()
     offers = catalog.api_prices()
     offers = offers[offers["llm_id"].isin(["llama-3.1-70b", "llama-3.3-70b"])]
     results = []
     for _, row in offers.iterrows():
         api = economics.api_price(row["id"])
         c = economics.api_crossover(api, replica_usd_per_hour=real.usd_per_gpu_hour,
-                                    output_tokens_per_s=600 * 200 / 700, input_tokens=500,
-                                    output_tokens=200)
+                                    output_tokens_per_s=ARTICLE_S2_OUTPUT_TOKENS_PER_S,
+                                    input_tokens=500, output_tokens=200)
         results.append((row["id"], c))
     reached = [(i, c) for i, c in results if c.reached]
     never = [i for i, c in results if not c.reached]
@@ -710,8 +746,8 @@ def _rc_api_crossover(_x):
     note = (f"; never against {', '.join(never)} (a fully used H100 costs more per token)"
             if never else "")
     return Check(value=None, low=lo[1].tokens_per_month, high=hi[1].tokens_per_month, reason=(
-        f"one owned H100 at catalog TCO ({_usd(real.usd_per_gpu_hour)}/h, no staff) doing "
-        f"600 tokens/s (500 in + 200 out) beats 70B APIs from "
+        f"one GPU of an owned 8x H100 server ({_usd(real.usd_per_gpu_hour)}/h with host, "
+        f"colocation, maintenance and capital; no staff) at {ARTICLE_S2_READING} beats 70B APIs from "
         f"{lo[1].tokens_per_month / 1e9:.2f}B ({lo[0]}) to {hi[1].tokens_per_month / 1e9:.2f}B "
         f"({hi[0]}) tokens/month{note}"))
 
@@ -733,7 +769,7 @@ def _rc_refresh(_x):
     row = _energy_range()
     running = economics.power_usd_per_hour(a100.tdp_w, 1.0, row["pue_typical"], row["usd_per_kwh_typical"])
     used = _hardware_range_used("a100-80gb-sxm")
-    new = economics.tco_from_catalog("h100-sxm")
+    new = _owned_h100_server().inputs
     keep_tps = _est("llama-2-13b", "a100-80gb-sxm", batch_size=8).output_tokens_per_s
     new_tps = _est("llama-2-13b", "h100-sxm", batch_size=8).output_tokens_per_s
     df = economics.refresh_comparison(keep_running_usd_per_gpu_hour=running, keep_tokens_per_s=keep_tps,
@@ -1022,8 +1058,8 @@ CLAIMS: tuple[Claim, ...] = (
                        reason="2.69 / 3600 x 1e6 / 600 = $1.245, at 100 % utilization")),
     _c("s2-cloud-utilization", S2, "Cost per 1M tokens ... = $1.24/million tokens (assumes the GPU is "
        "busy all the time)", 100, "% utilization (implied)",
-       [("requests_per_day", 2000, "1/day"), ("tokens_per_request", 700, "tokens"), ("usd_per_hour", 2.69, "USD/h")],
-       _rc_s2_utilization(600, "one H100")),
+       [("requests_per_day", 2000, "1/day"), ("output_tokens_per_request", 200, "tokens"), ("usd_per_hour", 2.69, "USD/h")],
+       _rc_s2_utilization(ARTICLE_S2_OUTPUT_TOKENS_PER_S, "one H100")),
     _c("s2-cluster-throughput", S2, "Throughput: 2,400 tokens/second (4 GPU linear scaling)", 2400, "tokens/s",
        [("tokens_per_s_per_gpu", 600, "tokens/s"), ("n_gpus", 4, "")],
        lambda x: Check(value=x["tokens_per_s_per_gpu"] * x["n_gpus"],
@@ -1067,8 +1103,8 @@ CLAIMS: tuple[Claim, ...] = (
                               "rests on a $3,600 H100)")),
     _c("s2-cluster-utilization", S2, "Self-hosted 4x H100 cost per 1M tokens $0.156 (assumes the "
        "cluster is busy all the time)", 100, "% utilization (implied)",
-       [("requests_per_day", 2000, "1/day"), ("tokens_per_request", 700, "tokens"), ("usd_per_hour", 1.35, "USD/h")],
-       _rc_s2_utilization(2400, "the 4-GPU cluster at its $1.35/h")),
+       [("requests_per_day", 2000, "1/day"), ("output_tokens_per_request", 200, "tokens"), ("usd_per_hour", 1.35, "USD/h")],
+       _rc_s2_utilization(4 * ARTICLE_S2_OUTPUT_TOKENS_PER_S, "the 4-GPU cluster at its $1.35/h")),
     # -- quantization ----------------------------------------------------------------------
     _c("quant-13b-fp16-memory", OPT, "13B float16 model: 26GB VRAM", 26, "GB", [("model", "llama-2-13b", "")],
        lambda x: Check(value=perf.weights_bytes("llama-2-13b", "fp16") / 1e9,
@@ -1393,14 +1429,14 @@ def _corrected_rows(spec: ScenarioSpec, energy_home: str, energy_dc: str, read_g
         rows.append(_row(spec, "RunPod RTX 4090, scale to zero", d2, full, prec,
                          f"per-second billing, 5 min idle timeout, {cold:.0f} s cold start (model load at "
                          f"{read_gbps:g} GB/s) hits {c2.cold_start_request_share:.1%} of requests", gpu, c2))
-        tco_in = economics.tco_from_catalog(gpu, energy=energy_home)
         u = economics.request_cost(w, d).utilization
-        tco_in = tco_in.replace(average_load=IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * u)
-        tco = economics.self_hosted_tco(tco_in)
-        d3, _ = _deployment(spec, gpu, tco.usd_per_gpu_hour, precision=prec, label="own 4090")
+        own = economics.ownership_cost(gpu, 1, 1, utilization=max(u, 1e-9), energy=energy_home,
+                                       operations_usd_per_year=0.0)
+        d3, _ = _deployment(spec, gpu, own.usd_per_gpu_hour, precision=prec, label="own 4090")
         rows.append(_row(spec, "Self-hosted RTX 4090", d3, full, prec,
-                         f"catalog typical ${tco_in.gpu_usd:,.0f} + server share, 3 years, {energy_home} "
-                         f"electricity, idle most of the day; no staff time", gpu))
+                         f"buys {own.plan.bill_of_materials()}: {_usd(own.capex_usd)} up front (card, "
+                         f"dedicated host, setup), 3 years, {energy_home} electricity, idle most of "
+                         f"the day; no staff time", gpu))
         api_model = "llama-3.1-8b"
     else:
         gpu = "h100-sxm"
@@ -1421,16 +1457,18 @@ def _corrected_rows(spec: ScenarioSpec, energy_home: str, energy_dc: str, read_g
         rows.append(_row(spec, "RunPod 2x H100 FP8, always on", d3, full3, "fp8",
                          "8-bit weights keep quality closer to BF16", gpu))
         for n, prec in ((1, "int4"), (4, "bf16")):
-            tco_in = economics.tco_from_catalog(gpu, energy=energy_dc, n_gpus=n)
             probe, _ = _deployment(spec, gpu, 1.0, n_gpus=n, precision=prec, label="probe")
             u = economics.request_cost(w, probe).utilization
-            tco_in = tco_in.replace(average_load=IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * u)
-            tco = economics.self_hosted_tco(tco_in)
-            dn, fulln = _deployment(spec, gpu, tco.usd_per_gpu_hour, n_gpus=n, precision=prec,
+            plan = economics.purchase_plan(gpu, 1, n)
+            own = economics.ownership_cost(gpu, 1, n, utilization=max(u * n / plan.n_gpus_bought, 1e-9),
+                                           energy=energy_dc, operations_usd_per_year=0.0)
+            # the replica pays for everything bought: a 1-GPU replica still buys the 4-GPU board
+            dn, fulln = _deployment(spec, gpu, own.usd_per_hour / n, n_gpus=n, precision=prec,
                                     label=f"own {n}x h100")
             rows.append(_row(spec, f"Self-hosted {n}x H100 {prec.upper()}", dn, fulln, prec,
-                             f"catalog typical ${tco_in.gpu_usd:,.0f} per GPU + server share, 3 years, "
-                             f"{energy_dc}; no staff time", gpu))
+                             f"buys {own.plan.bill_of_materials()}: {_usd(own.capex_usd)} up front, "
+                             f"{_usd(own.running_usd_per_year)}/year running, 3 years, {energy_dc}; "
+                             f"no staff time", gpu))
         api_model = "llama-3.1-70b"
     apis = economics.api_prices_for(api_model)
     for api_id in (apis.iloc[0]["id"], apis.iloc[-1]["id"]):
@@ -1782,6 +1820,7 @@ class CorrectedOptions:
     rate_limit: serving.RateLimit | None = field(default=None, repr=False)
     operations_usd_per_year: float = 0.0
     cloud_operations_usd_per_year: float = 0.0
+    ownership: economics.OwnershipCost | None = field(default=None, repr=False)
 
     def row(self, kind: str) -> pd.Series:
         """The first row of ``table`` of an option kind (:data:`OPTION_KINDS`)."""
@@ -1793,7 +1832,9 @@ class CorrectedOptions:
     def hybrid_kwargs(self) -> dict:
         """Keyword arguments for :func:`hwcost.economics.hybrid_cost` / ``hybrid_sweep``.
 
-        Owned replicas at their TCO with GPUs at full power (a baseline replica is busy),
+        Owned replicas at the cost of ownership of full boxes (the package's one model:
+        purchase units, host, colocation, maintenance, capital) with GPUs at full power (a
+        baseline replica is busy),
         cloud replicas at the rental rate, billed cold start = model load time, each replica
         serving :attr:`output_tokens_per_s` (the latency-aware capacity). Staff time is left
         out: it is a fixed cost per deployment, so it does not change which split is cheapest.
@@ -1931,21 +1972,34 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
     add(f"{rate.provider} {g.id}, scale to zero", OPTION_KINDS[1], s2z, c2,
         f"{cold:.0f} s cold start (weights at {read_gbps:g} GB/s), billed per "
         f"{rate.billing_granularity_s:g} s{staff}")
-    tco = owned_full = None
+    tco = owned_full = ownership = None
     try:
-        base = economics.tco_from_catalog(g.id, energy=energy, n_gpus=n_gpus)
+        # the package's one cost-of-ownership model: whole purchase units (one replica of an
+        # SXM part buys its 4- or 8-GPU board), host, colocation or PUE, maintenance, capital
+        plan = economics.purchase_plan(g.id, 1, n_gpus)
+        per_box = max(1, plan.max_gpus_per_box // n_gpus)
+        # busy time against saturation (the largest batch), the package's one definition
+        replica_busy = min(1.0, w.output_tokens_per_day() / 86_400.0 / full.output_tokens_per_s)
+        busy = max(replica_busy * n_gpus / plan.n_gpus_bought, 1e-9)
+        ownership = economics.ownership_cost(g.id, 1, n_gpus, utilization=busy, energy=energy,
+                                             operations_usd_per_year=ops_own)
+        # a replica of a fleet of full boxes, at full power, without staff (hybrid baseline)
+        owned_full = economics.ownership_cost(g.id, per_box, n_gpus, utilization=1.0, energy=energy,
+                                              operations_usd_per_year=0.0).usd_per_hour / per_box
     except ValueError as exc:
         notes.append(f"no self-hosted option: {exc}")
     else:
-        owned_full = economics.self_hosted_tco(base).usd_per_hour
-        load = float(economics.average_load(c1.utilization))
-        tco = economics.self_hosted_tco(base.replace(average_load=min(load, 1.0),
-                                                     operations_usd_per_year=ops_own))
-        own = economics.Deployment(usd_per_gpu_hour=tco.usd_per_gpu_hour, label="self-hosted", **common)
+        tco = economics.self_hosted_tco(ownership.inputs)
+        own = economics.Deployment(usd_per_gpu_hour=ownership.usd_per_hour / n_gpus,
+                                   label="self-hosted", **common)
         add(f"self-hosted {n_gpus} x {g.id}", OPTION_KINDS[2], own, economics.request_cost(w, own),
-            f"{_usd(base.gpu_usd)} per GPU + {_usd(base.server_share_usd)} server share, "
-            f"{base.amortization_years:g} years, {energy}; "
+            f"buys {ownership.plan.bill_of_materials()}: {_usd(ownership.capex_usd)} up front, "
+            f"{_usd(ownership.running_usd_per_year)}/year running, capital over "
+            f"{ownership.inputs.amortization_years:g} years, {energy}; "
             + (f"staff {_usd(ops_own)}/year" if ops_own else "no staff time"))
+        if ownership.plan.spare_gpus:
+            notes.append(f"{g.id} is sold as {ownership.plan.sold_as}: one {n_gpus}-GPU replica buys "
+                         f"{ownership.plan.n_gpus_bought} GPUs ({ownership.plan.spare_gpus} spare)")
     offers = economics.api_offers_for_class(w.model)
     picks = offers.iloc[[0, -1]] if len(offers) > 1 else offers
     for _, o in picks.iterrows():
@@ -1964,6 +2018,7 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
     return CorrectedOptions(workload=w, gpu_id=g.id, n_gpus=n_gpus, precision=prec, precision_note=note,
                             capacity=full, single=single, cloud=rate,
                             cloud_usd_per_replica_hour=always.usd_per_replica_hour, tco=tco,
+                            ownership=ownership,
                             owned_usd_per_replica_hour_full_load=owned_full, cold_start_s=cold,
                             api_offers=offers, table=table, notes=tuple(notes),
                             output_tokens_per_s=float(capacity_tps), slo=slo, rate_limit=limit,

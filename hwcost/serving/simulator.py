@@ -28,10 +28,10 @@ _STEP_METHODS = ("prefill_seconds", "decode_step_seconds", "iteration_seconds")
 # Inputs
 # ----------------------------------------------------------------------------------------
 
-# Highest share of a replica's saturation throughput that capacity planning counts on: a
-# queue that nearly never drains is not capacity (a simulation of a few thousand requests
-# cannot show a queue that builds slowly at 99%).
-MAX_UTILIZATION = 0.9
+# Highest share of a replica's saturation throughput that capacity planning counts on: the
+# package's one capacity rule (hwcost.requirements.MAX_UTILIZATION, with latency targets).
+from ..requirements import MAX_UTILIZATION  # noqa: E402,F401
+
 
 def is_step_times(obj) -> bool:
     return all(callable(getattr(obj, m, None)) for m in _STEP_METHODS) and hasattr(

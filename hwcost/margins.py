@@ -74,8 +74,9 @@ def slo_margin(ttft_s, tpot_s, slo, *, batch_size=None, bands=None) -> tuple[flo
     -------
     (ttft_upper_s, tpot_upper_s, verdict)
         ``verdict`` is ``"not modelled"`` (no latency, e.g. an API), ``"no target"``,
-        ``"inside the band: at risk (<metric> up to X s against Y s)"`` when a prediction
-        meets its target but the band's slow end does not, or ``"clear"``.
+        ``"at risk: p95 TTFT up to X s against Y s"`` when a prediction meets its target but
+        the band's slow end does not, ``"misses: ..."`` when a prediction is over its target,
+        or ``"clear"`` when even the slow end meets every target.
     """
     bands = bands or error_bands()
     targets = slo.targets() if slo is not None else {}
@@ -94,14 +95,19 @@ def slo_margin(ttft_s, tpot_s, slo, *, batch_size=None, bands=None) -> tuple[flo
     }
     if not targets:
         return upper["ttft_s"], upper["tpot_s"], "no target"
-    risky = []
+    risky, missed = [], []
     for key, label, pred in (("ttft_s", "TTFT", ttft), ("tpot_s", "TPOT", tpot)):
         target = targets.get(key)
         if target is None or pred is None or upper[key] is None:
             continue
-        if pred <= target < upper[key]:
+        if pred > target:
+            missed.append(f"p{slo.percentile:g} {label} {pred:.3g} s over {target:g} s")
+        elif target < upper[key]:
             risky.append(f"p{slo.percentile:g} {label} up to {upper[key]:.3g} s against {target:g} s")
-    verdict = ("at risk: " + "; ".join(risky)) if risky else "clear"
+    if missed:
+        verdict = "misses: " + "; ".join(missed)
+    else:
+        verdict = ("at risk: " + "; ".join(risky)) if risky else "clear"
     return upper["ttft_s"], upper["tpot_s"], verdict
 
 
@@ -298,4 +304,24 @@ def warnings(table: pd.DataFrame, *, rows: int | None = None) -> list[str]:
         if r.get("price_stale") is True:
             out.append(f"{label}: rests on a price dated {r['price_as_of']} "
                        f"({int(r['price_age_days'])} days old, over {limit} days)")
+        note = redundancy_note(r)
+        if note:
+            out.append(f"{label}: {note}")
     return out
+
+
+def redundancy_note(row) -> str | None:
+    """A warning when a GPU plan has no spare replica, or puts all of them in one machine."""
+    if row.get("kind") not in ("self-hosted", "cloud"):
+        return None
+    spares = 0 if pd.isna(row.get("spares")) else int(row.get("spares"))
+    gpus = 0 if pd.isna(row.get("gpus_total")) else int(row.get("gpus_total"))
+    replicas = 0 if pd.isna(row.get("replicas")) else int(row.get("replicas"))
+    one_box = 0 < gpus <= 8
+    if spares == 0:
+        return ("one machine with no spare: a failed GPU or host stops the service" if one_box
+                else "no spare replica: a failure leaves the peak hour short")
+    if one_box and replicas > 1 and row.get("kind") == "self-hosted":
+        return (f"all {replicas} replicas, spare included, fit in one {gpus}-GPU machine: a host "
+                "or power failure stops them together")
+    return None

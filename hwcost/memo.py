@@ -362,19 +362,10 @@ def _risks(rec: Mapping, options: pd.DataFrame, case, limit: int) -> list[str]:
     elif margin == "not modelled":
         out.append("**Latency not modelled**: a hosted API's latency, rate limits and "
                    "availability are the provider's; measure its p95 before relying on it.")
-    if rec.get("kind") in ("self-hosted", "cloud"):
-        replicas = int(_num(rec.get("replicas"), 1))
-        spares = int(_num(rec.get("spares"), 0))
-        gpus = int(_num(rec.get("gpus_total"), 0))
-        if spares == 0:
-            one_box = gpus <= 8
-            out.append("**Single point of failure**: " + (
-                "the plan is one machine with no spare; " if one_box else
-                "no spare replica; ") + "a failed GPU, host or driver update takes the service "
-                f"down until repaired (availability target {c.availability:.2%}).")
-        elif replicas - spares <= 1 and gpus <= 8:
-            out.append(f"**One machine**: the {replicas} replicas (one spare) fit in one host; "
-                       "a host, power or network failure takes both down.")
+    note = margins.redundancy_note(rec)
+    if note:
+        out.append(f"**Single point of failure**: {note} (availability target "
+                   f"{c.availability:.2%}; each replica assumed up {c.replica_availability:.0%}).")
     seg = rec.get("segment") if not _missing(rec.get("segment")) else (
         catalog.gpu(rec["gpu_id"]).segment if not _missing(rec.get("gpu_id")) else None)
     if seg in ("consumer", "workstation") and rec.get("kind") == "self-hosted":

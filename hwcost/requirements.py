@@ -557,7 +557,7 @@ NOTEBOOK_PARAMETERS = {
     "output_tokens": ("output_tokens", None),
     "input_tokens_cv": ("input_tokens_cv", None),
     "output_tokens_cv": ("output_tokens_cv", None),
-    "output_tokens_cv_pct": ("output_tokens_cv", lambda v: round(100.0 * v, 6)),
+    "output_tokens_cv_pct": ("output_tokens_cv", lambda v: None if v is None else round(100.0 * v, 6)),
     "daily_profile_setting": ("daily_profile", lambda v: v if isinstance(v, str) else None),
     "traffic_pattern_setting": ("traffic_pattern", None),
     "ttft_target_s": ("ttft_s", None),
@@ -592,7 +592,7 @@ def notebook_parameters(case: Case, declared=None) -> dict:
         if declared is not None and name not in declared:
             continue
         value = values.get(field_name)
-        if convert is not None and value is not None:
+        if convert is not None:
             value = convert(value)
         if value is None:
             continue

@@ -306,9 +306,7 @@ def _bill_of_materials(row: Mapping, case) -> pd.DataFrame:
     if isinstance(given, (list, tuple)) and given and isinstance(given[0], Mapping):
         return pd.DataFrame(list(given))
     if isinstance(given, str) and given.strip():
-        return pd.DataFrame([{"item": part.strip(), "quantity": None, "unit_usd": None,
-                              "usd": None, "note": ""} for part in given.split(";") if part.strip()],
-                            columns=cols)
+        return _bom_from_components(row, given.strip(), c, cols)
     years = _years(c)
     kind = row.get("kind")
     rows = []
@@ -343,6 +341,40 @@ def _bill_of_materials(row: Mapping, case) -> pd.DataFrame:
                          usd=_num(row.get("total_usd")),
                          note=f"{_num(row.get('usd_per_million_tokens')):.3g} USD per million tokens "
                               "(input and output together)"))
+    return pd.DataFrame(rows, columns=cols)
+
+
+# Components of an owned option's cost, when the ranking carries them: capex items, then
+# running items per year.
+CAPEX_COMPONENTS = (("gpu_usd", "GPUs"), ("host_usd", "hosts (servers, CPU, memory, power)"),
+                    ("networking_setup_usd", "networking and setup"))
+RUNNING_COMPONENTS = (("capital_usd_per_year", "capital (interest less resale)"),
+                      ("power_usd_per_year", "electricity"),
+                      ("colocation_usd_per_year", "colocation"),
+                      ("maintenance_usd_per_year", "maintenance"),
+                      ("staff_usd_per_year", "staff"))
+
+
+def _bom_from_components(row: Mapping, what: str, c, cols) -> pd.DataFrame:
+    """The bill of materials from the ranking's own line and cost components."""
+    years = _years(c)
+    rows = [dict(item=what, quantity=None, unit_usd=None,
+                 usd=_num(row.get("capex_usd")) if row.get("kind") == "self-hosted" else None,
+                 note="bought up front" if row.get("kind") == "self-hosted" else "")]
+    for key, label in CAPEX_COMPONENTS:
+        v = _num(row.get(key))
+        if v:
+            rows.append(dict(item=f"  {label}", quantity=None, unit_usd=None, usd=v, note="capex"))
+    for key, label in RUNNING_COMPONENTS:
+        v = _num(row.get(key))
+        if v:
+            rows.append(dict(item=f"  {label}", quantity=years, unit_usd=v, usd=v * years,
+                             note="per year x horizon years"))
+    if row.get("kind") != "self-hosted":
+        run = _num(row.get("running_usd_per_year"))
+        if run:
+            rows.append(dict(item="running cost", quantity=years, unit_usd=run, usd=run * years,
+                             note="per year x horizon years"))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -606,7 +638,8 @@ def _render_markdown(m: Memo) -> str:
         + (f" It meets the targets at p{c.slo.percentile:g} TTFT {rec['ttft_s']:.3g} s and TPOT "
            f"{rec['tpot_s']:.3g} s (predicted)." if not _missing(rec.get("ttft_s"))
            and not _missing(rec.get("tpot_s")) else ""))
-    if rec["kind"] == "self-hosted" and years < c.amortization_years:
+    if rec["kind"] == "self-hosted" and years < c.amortization_years \
+            and _missing(rec.get("capital_usd_per_year")):
         L.append("")
         L.append(f"The horizon total carries {years / c.amortization_years:.0%} of the purchase "
                  f"(written off over {c.amortization_years:g} years); the rest is spent up front "

@@ -139,3 +139,17 @@ def test_cli_memo_writes_both_formats_for_a_scenario(tmp_path, private):
     code = cli.main(["memo", "--model", "llama-3.1-8b", "--requests-per-day", "100",
                      "--format", "pdf", "--output-dir", str(tmp_path)], out=W(out), err=W(err))
     assert code == 2 and "expected md, html or both" in "".join(err)
+
+
+def test_bill_of_materials_uses_the_rankings_own_line_and_components():
+    c = recommend.Constraints(horizon_months=24)
+    row = dict(kind="self-hosted", capex_usd=40_000.0, gpu_usd=30_000.0, host_usd=8_000.0,
+               networking_setup_usd=2_000.0, power_usd_per_year=3_000.0,
+               staff_usd_per_year=12_931.0, running_usd_per_year=15_931.0,
+               bill_of_materials="1 server, 4 x rtx-5090 (1 spare), 2.1 kW")
+    bom = memo._bill_of_materials(row, recommend.Case(None, c))
+    assert bom["item"].iloc[0] == row["bill_of_materials"] and bom["usd"].iloc[0] == 40_000
+    capex = bom[bom["note"] == "capex"]["usd"].sum()
+    running = bom[bom["note"] == "per year x horizon years"]["usd"].sum()
+    assert capex == row["capex_usd"]  # GPUs + hosts + networking
+    assert running == pytest.approx(row["running_usd_per_year"] * 2)

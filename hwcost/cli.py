@@ -180,7 +180,7 @@ TABLE_COLUMNS = ("rank", "option", "n_gpus", "precision", "replicas", "ttft_s", 
                  "bill_of_materials", "limit", "pareto")
 
 
-def _recommend_inputs(args):
+def _recommend_case(args):
     """The case the flags describe: ``requirements.build_case`` over the scenario, if any.
 
     A flag given on the command line wins over the scenario, which wins over the defaults
@@ -221,12 +221,16 @@ def _recommend_inputs(args):
         pct = getattr(args, flag)
         if pct is not None:
             values[name] = pct / 100.0
-    case = requirements.build_case(base, **values)
+    return requirements.build_case(base, **values)
+
+
+def _recommend_inputs(args):
+    case = _recommend_case(args)
     return case.workload, case.constraints
 
 
 def cmd_recommend(args, out, err) -> int:
-    from . import recommend
+    from . import margins, recommend
 
     workload, constraints = _recommend_inputs(args)
     table = recommend.rank(workload, constraints, strict=not args.all)
@@ -234,6 +238,8 @@ def cmd_recommend(args, out, err) -> int:
     shown = table if args.all else feasible
     if args.top and not args.all:
         shown = shown.head(args.top)
+    shown = margins.annotate(shown, constraints, rows=len(shown),
+                             max_price_age_days=args.max_price_age_days)
     if args.format != "table":
         _emit(shown, args.format, out)
         return 0
@@ -261,7 +267,17 @@ def cmd_recommend(args, out, err) -> int:
             view[col] = view[col].astype(object).where(view[col].notna(), "-")
     if "pareto" in view:
         view["pareto"] = view["pareto"].map(lambda v: "*" if v is True else "")
+    view["margin"] = [_margin_flag(v) for v in shown["slo_margin"]]
+    view["p10-p90"] = [_range_text(lo, hi) for lo, hi in zip(shown["total_usd_p10"],
+                                                              shown["total_usd_p90"])]
+    view["price_age_d"] = [("-" if a is None or a != a else f"{int(a)}" + ("!" if st else ""))
+                           for a, st in zip(shown["price_age_days"], shown["price_stale"])]
     _emit(view, "table", out, float_format=_fmt_float)
+    out.write(f"\nmargin: 'at risk' = a predicted p{slo.percentile:g} latency meets its target "
+              "but the slow end of the model's error band does not; p10-p90: total over the "
+              "catalog's hardware and electricity price ranges (list prices are exact); "
+              f"price_age_d: days since the oldest price used, '!' over "
+              f"{args.max_price_age_days} days.\n")
     if len(feasible):
         best = feasible.iloc[0]
         out.write(f"\nBest: {best['option']} -- {best['why']}\n")
@@ -271,6 +287,65 @@ def cmd_recommend(args, out, err) -> int:
             out.write(f"  caveat: {best['caveat']}\n")
         for _, row in feasible.iloc[1:min(len(feasible), 4)].iterrows():
             out.write(f"  #{int(row['rank'])} {row['option']}: {row['why']}\n")
+    warnings = margins.warnings(shown[shown["feasible"]], rows=min(len(shown), 5))
+    if warnings:
+        out.write("\nMargins:\n" + "".join(f"  {w}\n" for w in warnings))
+    return 0
+
+
+def _margin_flag(verdict) -> str:
+    if not isinstance(verdict, str):
+        return "-"
+    if verdict.startswith("at risk"):
+        return "at risk"
+    return {"clear": "ok", "not modelled": "n/m", "no target": "-"}.get(verdict, verdict)
+
+
+def _range_text(lo, hi) -> str:
+    if lo is None or hi is None or lo != lo or hi != hi:
+        return "-"
+    if abs(hi - lo) < 0.5:
+        return "list price"
+    return f"{_fmt_float(lo)}-{_fmt_float(hi)}"
+
+
+# ----------------------------------------------------------------------------------------
+# memo
+# ----------------------------------------------------------------------------------------
+def _memo_command(argv: Sequence[str] | None) -> str:
+    import shlex
+
+    return "hwcost memo " + " ".join(shlex.quote(a) for a in (argv or []) if a != "memo")
+
+
+def cmd_memo(args, out, err) -> int:
+    import datetime as dt
+
+    from . import memo
+
+    case = _recommend_case(args)
+    formats = tuple(dict.fromkeys(v for group in (args.formats or [["md", "html"]]) for v in group))
+    bad = [f for f in formats if f not in ("md", "html")]
+    if bad:
+        raise UsageError(f"--format {','.join(bad)}: expected md, html or both")
+    today = None
+    if args.today:
+        try:
+            today = dt.date.fromisoformat(args.today)
+        except ValueError:
+            raise UsageError(f"--today {args.today!r}: expected a date as YYYY-MM-DD") from None
+    m = memo.build(case, today=today, max_price_age_days=args.max_price_age_days,
+                   sensitivity=not args.no_sensitivity, command=getattr(args, "_command", ""))
+    name = args.name or (case.source.split(" ", 1)[1] if case.source.startswith("scenario ")
+                         else f"memo-{case.workload.model}")
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise UsageError(f"--name {name!r}: use letters, digits, '.', '-' or '_'")
+    directory = Path(args.output_dir) if args.output_dir else Path("memos")
+    paths = memo.write(m, directory, stem=name, formats=formats)
+    if args.stdout:
+        out.write(m.to_markdown())
+    for path in paths:
+        out.write(f"{path}\n")
     return 0
 
 
@@ -324,9 +399,23 @@ examples:
   hwcost run notebooks/02_provider_pricing.ipynb -f my_params.yaml
   hwcost run workload_types -p gpu l40s -p model llama-3.1-8b --output-dir my-report
 
-Writes reports/NAME.ipynb and reports/NAME.html (written atomically). A parameter the
+Writes runs/NAME.ipynb and runs/NAME.html (written atomically; runs/ is kept apart from the
+report in reports/, whose index says which parameters its pages used). A parameter the
 notebook does not declare is refused. Values are read as YAML scalars (-p n_gpus 2 is a
-number, -p gpu h100-sxm a string); the notebook validates them.
+number, -p gpu h100-sxm a string, -p privacy_required_flag true a boolean); the notebook
+validates them. Every cell runs under a timeout, and a kernel reply that a bare papermill or
+nbconvert run can miss (nbclient issue 312) is picked up, so a run never hangs.
+"""
+
+MEMO_EXAMPLES = """\
+examples:
+  hwcost memo --scenario data/scenarios/privacy-enterprise-rag.yaml
+  hwcost memo --model qwen2.5-32b --requests-per-day 30000 --input-tokens 1000 \\
+      --output-tokens 250 --ttft-p95 800ms --tpot-p95 60ms --privacy --profile business-hours
+  hwcost memo --scenario startup-chat-app --format md --stdout --output-dir decision
+
+Writes DIR/NAME.md and DIR/NAME.html (one page, no code; written atomically). The case is
+read exactly as by 'hwcost recommend' (same flags, same scenario files), so the two agree.
 """
 
 REPORT_EXAMPLES = """\
@@ -388,7 +477,7 @@ def cmd_run(args, out, err) -> int:
             f"{nb_path.name} declares no parameter {', '.join(map(repr, unknown))}; "
             f"it declares: {', '.join(declared) or 'none'}"
         )
-    out_dir = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
+    out_dir = Path(args.output_dir) if args.output_dir else report.RUN_DIR
     target = out_dir / f"{nb_path.stem}.ipynb"
     err.write(f"executing {nb_path.name} -> {target}\n")
     report.execute(nb_path, target, params, log=lambda m: err.write(m + "\n"))
@@ -439,7 +528,7 @@ def cmd_report(args, out, err) -> int:
         parameters = sc.report_parameters()
         name = sc.name
     directory = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
-    index = report.build(directory, parameters=parameters, notebook_paths=paths, scenario=name,
+    index = report.build(directory, parameters=parameters, notebook_paths=paths, scenario=sc if args.scenario else None,
                          log=_Progress(err))
     out.write(f"{index}\n")
     return 0
@@ -581,18 +670,8 @@ examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hwcost", description=MAIN_DESCRIPTION, formatter_class=_Formatter)
-    from . import __version__
-
-    parser.add_argument("--version", action="version", version=f"hwcost {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    p = sub.add_parser("recommend", help="rank every hardware option for a workload",
-                       description="Rank every feasible way to serve a workload by total cost "
-                                   "over the planning horizon, subject to the latency SLO.\n\n"
-                                   + RECOMMEND_EXAMPLES,
-                       formatter_class=_Formatter)
+def _add_case_arguments(p: argparse.ArgumentParser) -> None:
+    """The workload, SLO, constraint and staff flags shared by ``recommend`` and ``memo``."""
     g = p.add_argument_group("workload")
     g.add_argument("--scenario", metavar="FILE",
                    help="scenario YAML (data/scenarios/...); other options override it")
@@ -658,13 +737,55 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cloud-staff-pct", type=_non_negative_number, metavar="P",
                    help="staff time for a serving stack on rented GPUs [%%] (default 5; "
                         "APIs carry none)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hwcost", description=MAIN_DESCRIPTION, formatter_class=_Formatter)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"hwcost {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("recommend", help="rank every hardware option for a workload",
+                       description="Rank every feasible way to serve a workload by total cost "
+                                   "over the planning horizon, subject to the latency SLO.\n\n"
+                                   + RECOMMEND_EXAMPLES,
+                       formatter_class=_Formatter)
+    _add_case_arguments(p)
     g = p.add_argument_group("output")
     g.add_argument("--top", type=_positive_int, default=15, metavar="N",
                    help="feasible rows to show (default 15)")
     g.add_argument("--all", action="store_true",
                    help="show every option, with the constraint each infeasible one fails")
+    g.add_argument("--max-price-age-days", type=_positive_int, default=180, metavar="N",
+                   help="flag prices older than this [days] (default 180)")
     _add_format(g)
     p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("memo", help="write a one-page decision memo (Markdown and HTML)",
+                       description="Rank every option for a case and write a one-page decision "
+                                   "memo: the question, the recommendation and the best option "
+                                   "of each kind, capex and running cost with P10-P90, the bill "
+                                   "of materials, every assumption and price with its date, "
+                                   "risks, sensitivity and what would change the decision.\n\n"
+                                   + MEMO_EXAMPLES,
+                       formatter_class=_Formatter)
+    _add_case_arguments(p)
+    g = p.add_argument_group("output")
+    g.add_argument("--output-dir", metavar="DIR",
+                   help="where to write NAME.md and NAME.html (default memos/)")
+    g.add_argument("--name", metavar="NAME",
+                   help="file stem (default: the scenario's name, else memo-MODEL)")
+    g.add_argument("--format", dest="formats", action="append", type=_csv_list, metavar="F",
+                   help="md, html or both (default both)")
+    g.add_argument("--max-price-age-days", type=_positive_int, default=180, metavar="N",
+                   help="flag prices older than this [days] (default 180)")
+    g.add_argument("--today", metavar="YYYY-MM-DD",
+                   help="date price ages are counted to (default: today)")
+    g.add_argument("--no-sensitivity", action="store_true",
+                   help="skip the sensitivity table (six fewer rankings)")
+    g.add_argument("--stdout", action="store_true", help="also print the Markdown")
+    p.set_defaults(func=cmd_memo)
 
     p = sub.add_parser("estimate", help="one perf.estimate result",
                        description="Memory fit, latency and throughput of one configuration "
@@ -684,7 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p)
     p.set_defaults(func=cmd_estimate)
 
-    p = sub.add_parser("run", help="execute one notebook with parameters into reports/",
+    p = sub.add_parser("run", help="execute one notebook with parameters into runs/",
                        description="Execute one notebook with papermill and write the "
                                    "executed notebook and its HTML.\n\n" + RUN_EXAMPLES,
                        formatter_class=_Formatter)
@@ -692,7 +813,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="set a parameter (repeatable)")
     p.add_argument("-f", "--file", metavar="PARAMS.yaml", help="parameters from a YAML mapping")
-    p.add_argument("--output-dir", metavar="DIR", help="where to write (default reports/)")
+    p.add_argument("--output-dir", metavar="DIR", help="where to write (default runs/)")
     p.add_argument("--no-html", action="store_true", help="skip the HTML conversion")
     p.set_defaults(func=cmd_run)
 
@@ -785,6 +906,7 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
             from .requirements import fraction_or_percent
 
             args.availability = fraction_or_percent("--availability", args.availability)
+        args._command = _memo_command(argv) if args.command == "memo" else ""
         with warnings.catch_warnings():
             warnings.showwarning = lambda message, *a, **k: err.write(f"hwcost: warning: {message}\n")
             return args.func(args, out, err)

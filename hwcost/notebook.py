@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shlex
 from pathlib import Path
@@ -44,17 +45,32 @@ def setup() -> None:
 # ----------------------------------------------------------------------------------------
 # Narration and recorded results
 # ----------------------------------------------------------------------------------------
-_CURRENCY = re.compile(r"(?<!\\)\$(?=-?\d)")
+# A dollar sign that starts an amount, escaped or not ("$3,600", "\\$3,600", "$-0.5").
+_CURRENCY = re.compile(r"\\?\$(?=-?\d)")
+# How a dollar sign is written in Markdown. JupyterLab 4 pairs any two "$" (escaped with a
+# backslash, as an entity, or in a plain span) into a formula; an entity inside a span is
+# left alone there, on GitHub and in nbconvert's HTML, and shows as "$".
+DOLLAR_IN_MARKDOWN = "<span>&#36;</span>"
 
 
 def escape_currency(text: str) -> str:
-    """Escape each ``$`` that starts an amount (``$2.45`` -> ``\\$2.45``).
+    """Make each ``$`` that starts an amount safe from math renderers.
 
-    Markdown renderers with math support (JupyterLab, GitHub) read the text between two
-    dollar signs as a formula, so "costs $2.45 vs $1.91" would lose its numbers; an escaped
-    dollar shows as a plain ``$``. Dollar signs not followed by a digit are left alone.
+    Markdown renderers with math support (JupyterLab, GitHub, MathJax in HTML) read the text
+    between two dollar signs as a formula, so "costs $2.45 vs $1.91" would lose its numbers.
+    Each ``$`` (or ``\\$``) followed by a digit becomes :data:`DOLLAR_IN_MARKDOWN`, which
+    every view shows as a plain ``$``. Dollar signs not followed by a digit are left alone.
     """
-    return _CURRENCY.sub(r"\\$", text)
+    return _CURRENCY.sub(DOLLAR_IN_MARKDOWN, text)
+
+
+def money(x: float, digits: int | None = None) -> str:
+    """A USD amount for Markdown: :func:`usd` made safe (``<span>&#36;</span>3,600``).
+
+    The one helper narration uses for money; plain-text places (tables, the CLI) use
+    :func:`usd`. :func:`md` applies the same conversion to whatever it shows.
+    """
+    return escape_currency(usd(x, digits))
 
 
 def md(text: str) -> None:
@@ -172,32 +188,62 @@ def recorded_results(notebook: str | Path | dict) -> dict:
     return results
 
 
+# The parameters a notebook was executed with, as JSON: set by the runner
+# (:func:`hwcost.report.execute`) in the kernel's environment so the page can print the command
+# that reproduces it.
+RUN_PARAMETERS_ENV = "HWCOST_RUN_PARAMETERS"
+
+
+def run_parameters() -> dict:
+    """The parameters this kernel's notebook was executed with (empty: its defaults)."""
+    text = os.environ.get(RUN_PARAMETERS_ENV, "")
+    try:
+        values = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def _cli_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    return shlex.quote(str(value))
+
+
 def rerun_command(notebook: str, **params) -> str:
-    """The papermill command that reruns ``notebook`` with ``params``."""
+    """The ``hwcost run`` command that executes ``notebook`` with ``params``.
+
+    ``hwcost run`` executes through the package's runner, which bounds every cell with a
+    timeout and picks up kernel replies that a bare papermill or nbconvert run can miss (the
+    widget-cell race of nbclient issue 312), so the command cannot hang. Values are written
+    as ``hwcost run`` reads them (YAML scalars: ``true``, ``2000``, ``llama-3.1-70b``).
+    """
     stem = Path(notebook).stem
-    parts = ["papermill", f"notebooks/{stem}.ipynb", f"reports/{stem}.ipynb"]
+    parts = ["hwcost", "run", stem]
     for name, value in params.items():
-        if isinstance(value, (list, tuple)):
-            value = ",".join(str(v) for v in value)
-        flag = "-p" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-r"
-        parts += [flag, name, shlex.quote(str(value))]
+        parts += ["-p", name, _cli_value(value)]
     return " ".join(parts)
 
 
-def show_rerun(notebook: str, **params) -> None:
-    """Show how to rerun this notebook, with papermill and with ``hwcost run``."""
-    stem = Path(notebook).stem
-    hw = ["hwcost", "run", stem] + [
-        f"-p {k} {shlex.quote(','.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))}"
-        for k, v in params.items()
-    ]
-    md(
-        "**Rerun with your own numbers**\n\n```bash\n"
-        + rerun_command(notebook, **params)
-        + "\n# or\n"
-        + " ".join(hw)
-        + "\n```"
-    )
+def show_rerun(notebook: str, **example) -> None:
+    """Show the command that reproduces this page as it was run, and an example to adapt.
+
+    The parameters come from :func:`run_parameters` (what the runner executed the page with);
+    ``example`` is a different parameter set worth trying.
+    """
+    ran = run_parameters()
+    text = ("**Reproduce this page** (" + ("with the parameters it was run with"
+                                           if ran else "with its default parameters")
+            + "):\n\n```bash\n" + rerun_command(notebook, **ran) + "\n```")
+    if example:
+        text += ("\n\n**With your own numbers**, for example:\n\n```bash\n"
+                 + rerun_command(notebook, **example) + "\n```")
+    text += ("\n\n`hwcost run` writes the executed notebook and its HTML to `runs/` "
+             "(`--output-dir` to change), bounds every cell with a timeout and never waits on a "
+             "lost kernel reply.")
+    md(text)
 
 
 # ----------------------------------------------------------------------------------------
@@ -211,6 +257,12 @@ def usd(x: float, digits: int | None = None) -> str:
     if digits is None:
         digits = 0 if a >= 1000 else 2 if a >= 1 else 3 if a >= 0.1 else 4
     return f"${x:,.{digits}f}"
+
+
+def count(n, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for one: ``count(1, "risk")`` = "1 risk", else "3 risks"."""
+    n = int(n)
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
 def pct(x: float, digits: int = 0) -> str:

@@ -23,6 +23,7 @@ from .errors import NotebookFailed  # noqa: F401  (re-exported)
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 REPORT_DIR = ROOT / "reports"
+RUN_DIR = ROOT / "runs"  # where `hwcost run` writes, apart from the report
 CELL_TIMEOUT_S = 300
 # A known race in headless execution can leave the client waiting for a reply the kernel
 # already sent (nbclient issue 312) until the cell timeout; one retry, announced, covers it.
@@ -32,6 +33,15 @@ RETRIES = 1
 # How long one wait for a kernel message lasts before waiting again. Short waits make a
 # reply that arrived without waking the waiting coroutine visible at the next wait.
 REPLY_POLL_S = 0.5
+
+# Kernel start-up for headless runs. jsonschema imports the optional IRI checker
+# ``rfc3987_syntax`` when Altair loads it, which builds a grammar for about 1.3 s per kernel
+# (jsonschema issue 1428) for a format no chart schema uses; marking the module absent makes
+# jsonschema skip that one check, as it does when the package is not installed.
+KERNEL_ARGUMENTS = ("--IPKernelApp.exec_lines=import sys; sys.modules.setdefault('rfc3987_syntax', None)",)
+# Notebooks executed at once by :func:`build` (each in its own kernel); HWCOST_REPORT_JOBS
+# overrides it. Two keep both cores of a small machine busy.
+REPORT_JOBS = 2
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ def _resilient_engine_name() -> str:
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None,
-                                     **kwargs):
+                                     kernel_env=None, **kwargs):
             kwargs = remove_args(["input_path"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
             final_kwargs = merge_kwargs(
@@ -125,8 +135,10 @@ def _resilient_engine_name() -> str:
                 startup_timeout=start_timeout, kernel_name=kernel_name,
                 log=logging.getLogger("papermill"), log_output=log_output,
                 stdout_file=stdout_file, stderr_file=stderr_file,
+                extra_arguments=list(KERNEL_ARGUMENTS),
             )
-            return ResilientClient(nb_man, **final_kwargs).execute()
+            client = ResilientClient(nb_man, **final_kwargs)
+            return client.execute(env=kernel_env) if kernel_env is not None else client.execute()
 
     papermill_engines.register(name, ResilientEngine)
     return name
@@ -248,6 +260,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
                     str(notebook), tmp, parameters=parameters, cwd=str(notebook.parent),
                     execution_timeout=timeout_s, progress_bar=False, log_output=False,
                     kernel_name="python3", engine_name=_resilient_engine_name(),
+                    kernel_env=_kernel_env(parameters),
                 )
                 break
             except pm.PapermillExecutionError as exc:
@@ -270,6 +283,15 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
         if os.path.exists(tmp):
             os.unlink(tmp)
     return output
+
+
+def _kernel_env(parameters: Mapping) -> dict:
+    """The kernel's environment: ours, plus the parameters the page runs with (for its footer)."""
+    from .notebook import RUN_PARAMETERS_ENV
+
+    env = dict(os.environ)
+    env[RUN_PARAMETERS_ENV] = json.dumps(dict(parameters), default=str)
+    return env
 
 
 def _absolute_table_paths() -> None:
@@ -328,15 +350,51 @@ def to_html(notebook: Path, output: Path) -> Path:
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
     for cell in nb.cells:  # recorded results are for tests, not readers
         if cell.get("outputs"):
-            cell.outputs = [o for o in cell.outputs if RESULTS_MIME not in o.get("data", {})]
+            cell.outputs = [_widget_note(o) if WIDGET_MIME in o.get("data", {}) else o
+                            for o in cell.outputs if RESULTS_MIME not in o.get("data", {})]
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = ""
     exporter.require_js_url = ""
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(nb)
-    body = _remove_external_scripts(body)
+    body = _hide_code(_remove_external_scripts(body))
     _atomic_write(Path(output), body)
     return Path(output)
+
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = ("*Interactive explorer: open the notebook (the `.ipynb` beside this page) in "
+               "JupyterLab and run it to use the sliders. Every number on this page comes from "
+               "the cells above, not from the explorer.*")
+# A checkbox before the cells, and style rules that hide code (and code cells without output)
+# until it is ticked: the reader sees prose, tables and charts, and can open the code. CSS only.
+_CODE_TOGGLE = (
+    '<input type="checkbox" id="hwcost-show-code" class="hwcost-show-code">'
+    '<label for="hwcost-show-code" class="hwcost-show-code-label">Show the code</label>'
+)
+_CODE_STYLE = """<style>
+.hwcost-show-code-label { font: 0.85rem sans-serif; color: #555; cursor: pointer; margin-left: 0.3rem; }
+.hwcost-show-code { margin: 1rem 0 0 1rem; }
+.hwcost-show-code:not(:checked) ~ .jp-CodeCell .jp-Cell-inputWrapper { display: none; }
+.hwcost-show-code:not(:checked) ~ .jp-CodeCell.jp-mod-noOutputs { display: none; }
+.hwcost-show-code:not(:checked) ~ .jp-CodeCell .jp-OutputPrompt { visibility: hidden; }
+</style>
+"""
+
+
+def _widget_note(output):
+    """A widget's output in static HTML: a note instead of its ``interactive(...)`` text."""
+    import nbformat
+
+    return nbformat.v4.new_output("display_data", data={"text/markdown": WIDGET_NOTE})
+
+
+def _hide_code(page: str) -> str:
+    """Hide code cells' input behind a "Show the code" checkbox (no script needed)."""
+    if "<main>" not in page:
+        return page
+    page = page.replace("<main>", "<main>\n" + _CODE_TOGGLE, 1)
+    return page.replace("</head>", _CODE_STYLE + "</head>", 1)
 
 
 def _remove_external_scripts(text: str) -> str:
@@ -344,36 +402,128 @@ def _remove_external_scripts(text: str) -> str:
     return re.sub(r'<script[^>]*\ssrc="(https?://[^"]*|)"[^>]*>\s*</script>', "", text)
 
 
-def write_index(infos: Sequence[NotebookInfo], directory: Path, *, scenario: str | None = None,
-                elapsed_s: float | None = None,
+# The constraints a reader must see on every page that uses them (case fields).
+KEY_FIELDS = ("ttft_s", "tpot_s", "availability", "privacy", "daily_profile", "horizon_months",
+              "budget_usd", "energy_id", "operations_usd_per_year", "cloud_operations_usd_per_year")
+# The article the collection starts from. Its text names no author; the publisher is read from
+# the sources it cites (its own cost benchmarks) and the date from its "as of" notes.
+ARTICLE_TITLE = "Selecting Hardware for LLM Inference"
+ARTICLE_PUBLISHER = "DeployBase.AI"
+ARTICLE_DATE = "March 2026"
+
+
+def _scenario_case(scenario):
+    return getattr(scenario, "case", None)
+
+
+def scenario_fields(parameters: Mapping) -> list[str]:
+    """The case fields a page receives through ``parameters`` (all of them with ``scenario``)."""
+    from .requirements import NOTEBOOK_PARAMETERS
+
+    if "scenario" in parameters and str(parameters["scenario"]).strip().lower() not in ("", "none"):
+        return _all_fields()
+    return list(dict.fromkeys(NOTEBOOK_PARAMETERS[n][0] for n in parameters
+                              if n in NOTEBOOK_PARAMETERS))
+
+
+def _all_fields() -> list[str]:
+    from .requirements import SLO_FIELDS, WORKLOAD_FIELDS, constraint_fields
+
+    return ([f for f in WORKLOAD_FIELDS + SLO_FIELDS if f != "percentile"]
+            + list(constraint_fields()) + ["traffic_pattern"])
+
+
+def scenario_banner(scenario, parameters: Mapping) -> str:
+    """Markdown for the top of a page run for a scenario: what it takes from the scenario.
+
+    Lists, in words, every constraint the page receives (through a parameter of its own or
+    by reading the whole scenario), and the key constraints it has no parameter for.
+    """
+    from .requirements import describe_case
+
+    case = _scenario_case(scenario)
+    words = describe_case(case)
+    fields = scenario_fields(parameters)
+    taken = [f for f in words if f in fields]
+    shown = [words[f] for f in taken]
+    missing = [words[f] for f in KEY_FIELDS if f in words and f not in taken]
+    text = f"**Scenario {scenario.name}.** "
+    text += ("This page uses: " + "; ".join(shown) + "." if shown else
+             "This page takes no parameter from the scenario.")
+    if missing:
+        text += (" It has no parameter for: " + "; ".join(missing)
+                 + " (they do not change what it computes).")
+    return text
+
+
+def _index_rows(infos, banners) -> str:
+    rows = []
+    for i in infos:
+        note = banners.get(i.stem)
+        rows.append(f'<li><a href="{html.escape(i.stem)}.html">{html.escape(i.title)}</a>'
+                    f'<br><span class="q">{html.escape(i.question)}</span>'
+                    + (f'<br><span class="s">{_inline_md(note)}</span>' if note else "")
+                    + "</li>")
+    return "\n".join(rows)
+
+
+def _inline_md(text: str) -> str:
+    out = html.escape(text)
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
+
+
+def write_index(infos: Sequence[NotebookInfo], directory: Path, *, scenario=None,
+                elapsed_s: float | None = None, banners: Mapping[str, str] | None = None,
+                jobs: int | None = None,
                 failed: Sequence[tuple[NotebookInfo, str]] = ()) -> Path:
-    """Write ``index.html``: the executed notebooks, then those that failed with the reason."""
-    rows = "\n".join(
-        f'<li><a href="{html.escape(i.stem)}.html">{html.escape(i.title)}</a>'
-        f'<br><span class="q">{html.escape(i.question)}</span></li>'
-        for i in infos
-    )
+    """Write ``index.html``: the article, the scenario's full constraints, every page, and the
+    pages that failed with the reason.
+
+    ``scenario`` is a :class:`hwcost.scenario.Scenario` (its constraints are listed) or a
+    name; ``banners`` maps a page's stem to the scenario note shown under its link.
+    """
+    from .requirements import describe_case
+
+    banners = dict(banners or {})
+    rows = _index_rows(infos, banners)
     if failed:
         rows += "\n</ol>\n<h2>Not built</h2>\n<ul>\n" + "\n".join(
             f'<li class="failed"><b>{html.escape(i.title)}</b> ({html.escape(i.stem)}.ipynb) '
             f'failed: <span class="why">{html.escape(reason)}</span></li>'
             for i, reason in failed
         ) + "\n</ul>\n<ol>"
-    subtitle = f"Scenario: {html.escape(scenario)}" if scenario else "Default parameters"
+    case = _scenario_case(scenario)
+    if case is not None:
+        words = describe_case(case)
+        items = "".join(f"<li>{html.escape(v)}</li>" for v in words.values())
+        desc = html.escape(getattr(scenario, "description", "") or "")
+        subtitle = (f"<p><b>Scenario: {html.escape(scenario.name)}</b>. {desc}</p>"
+                    f"<p>Its constraints, passed to every page that has a parameter for them "
+                    f"(the note under each page says which it uses):</p><ul class=\"c\">{items}</ul>")
+    elif scenario:
+        subtitle = f"<p>Scenario: {html.escape(str(scenario))}.</p>"
+    else:
+        subtitle = "<p>Every page ran with its default parameters.</p>"
     when = time.strftime("%Y-%m-%d")
+    timing = (f" in {elapsed_s:.0f} s" + (f" ({jobs} notebooks at a time)" if jobs else "")
+              if elapsed_s else "")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>hwcost report</title>
 <style>
 body {{ font-family: DejaVu Sans, Helvetica, Arial, sans-serif; max-width: 52rem; margin: 2rem auto;
        line-height: 1.45; color: #222; }}
-li {{ margin: 0 0 0.9rem 0; }} .q {{ color: #555; }} a {{ color: #0072B2; font-weight: bold; }}
-.why {{ color: #D55E00; }}
+li {{ margin: 0 0 0.9rem 0; }} .q {{ color: #555; }} .s {{ color: #333; font-size: 0.9rem; }}
+a {{ color: #0072B2; font-weight: bold; }} .why {{ color: #D55E00; }}
+ul.c li {{ margin: 0.1rem 0; }}
 </style></head>
 <body>
 <h1>hwcost: what to serve an LLM on, and what it costs</h1>
-<p>{subtitle}. Built {when}{f" in {elapsed_s:.0f} s" if elapsed_s else ""}. Each page is an executed notebook; the
-<code>.ipynb</code> beside it can be opened in JupyterLab.</p>
+<p>Starting point: <i>{ARTICLE_TITLE}</i>, {ARTICLE_PUBLISHER}, {ARTICLE_DATE}. Every figure in it
+is recomputed here; page 09 lists the ones that do not hold.</p>
+{subtitle}
+<p>Built {when}{timing}. Each page is an executed notebook; the <code>.ipynb</code> beside it can be
+opened in JupyterLab. Code is hidden on the pages (tick "Show the code" to read it).</p>
 <ol>
 {rows}
 </ol>
@@ -384,42 +534,112 @@ li {{ margin: 0 0 0.9rem 0; }} .q {{ color: #555; }} a {{ color: #0072B2; font-w
     return out
 
 
+def _page_parameters(path: Path, parameters: Mapping[str, Mapping]) -> dict:
+    declared = declared_parameters(path)
+    params = {k: v for k, v in parameters.get("*", {}).items() if k in declared}
+    params.update(parameters.get(path.stem, {}))
+    return params
+
+
+def _build_one(path: Path, directory: Path, params: dict, banner: str | None) -> tuple[list[str], str | None]:
+    """Execute one page and convert it; returns (log lines, failure or None)."""
+    lines: list[str] = []
+    out_nb = directory / path.name
+    try:
+        execute(path, out_nb, params, log=lines.append)
+    except NotebookFailed as exc:
+        return lines, str(exc)
+    nb_json = strip_volatile(json.loads(out_nb.read_text(encoding="utf-8")))
+    if banner:
+        nb_json["cells"].insert(1, {"cell_type": "markdown", "id": "hwcost-scenario-note",
+                                    "metadata": {"tags": ["scenario"]}, "source": banner})
+    _atomic_write(out_nb, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+    to_html(out_nb, directory / f"{path.stem}.html")
+    return lines, None
+
+
+def report_jobs() -> int:
+    """Notebooks :func:`build` executes at once: ``HWCOST_REPORT_JOBS`` or :data:`REPORT_JOBS`."""
+    text = os.environ.get("HWCOST_REPORT_JOBS", "").strip()
+    if not text:
+        return REPORT_JOBS
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise ValueError(f"HWCOST_REPORT_JOBS={text!r}: expected a whole number >= 1")
+    return jobs
+
+
 def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | None = None,
-          notebook_paths: Sequence[Path] | None = None, scenario: str | None = None,
-          log=print) -> Path:
+          notebook_paths: Sequence[Path] | None = None, scenario=None,
+          log=print, jobs: int | None = None) -> Path:
     """Execute every notebook and write the report; returns the index path.
 
     ``parameters`` maps a notebook stem (or ``"*"`` for all notebooks that declare the
-    name) to papermill parameters.
+    name) to papermill parameters. ``scenario`` (a :class:`hwcost.scenario.Scenario`) adds a
+    note at the top of each page saying which of its constraints the page uses, and lists
+    them all in the index. ``jobs`` notebooks run at once, each in its own kernel (default
+    :func:`report_jobs`).
     """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     directory = Path(directory)
     paths = list(notebook_paths or notebooks())
     if not paths:
         raise ValueError(f"no notebooks found in {NOTEBOOK_DIR}")
     parameters = dict(parameters or {})
-    infos = []
+    jobs = max(1, min(jobs or report_jobs(), len(paths)))
+    has_case = _scenario_case(scenario) is not None
+    plan = []
+    for path in paths:
+        params = _page_parameters(path, parameters)
+        plan.append((path, params, scenario_banner(scenario, params) if has_case else None))
+    _absolute_table_paths()
     start = time.monotonic()
-    failures = []
-    failed = []
-    for i, path in enumerate(paths, 1):
-        declared = declared_parameters(path)
-        params = {k: v for k, v in parameters.get("*", {}).items() if k in declared}
-        params.update(parameters.get(path.stem, {}))
-        log(f"[{i}/{len(paths)}] {path.name} ... (elapsed {time.monotonic() - start:.0f} s)")
-        out_nb = directory / path.name
-        try:
-            execute(path, out_nb, params, log=log)
-        except NotebookFailed as exc:
-            log(f"  FAILED: {exc}")
-            failures.append(str(exc))
-            failed.append((describe(path), str(exc)))
-            continue
-        nb_json = strip_volatile(json.loads(out_nb.read_text(encoding="utf-8")))
-        _atomic_write(out_nb, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
-        to_html(out_nb, directory / f"{path.stem}.html")
-        infos.append(describe(path))
+    failures, banners = [], {}
+    n = len(plan)
+
+    def report_done(i, path, lines, failure):
+        for line in lines:
+            log(line)
+        log(f"[{i}/{n}] {path.name} {'FAILED' if failure else 'done'} "
+            f"(elapsed {time.monotonic() - start:.0f} s)")
+        if failure:
+            log(f"  FAILED: {failure}")
+            failures.append(failure)
+
+    if jobs == 1:
+        for i, (path, params, banner) in enumerate(plan, 1):
+            log(f"[{i}/{n}] {path.name} ... (elapsed {time.monotonic() - start:.0f} s)")
+            lines, failure = _build_one(path, directory, params, banner)
+            for line in lines:
+                log(line)
+            if failure:
+                log(f"  FAILED: {failure}")
+                failures.append(failure)
+    else:
+        ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [(path, pool.submit(_build_one, path, directory, params, banner))
+                       for path, params, banner in plan]
+            for i, (path, fut) in enumerate(futures, 1):
+                lines, failure = fut.result()
+                report_done(i, path, lines, failure)
+    infos, failed = [], []
+    for path, params, banner in plan:
+        reason = next((f for f in failures if f.startswith(f"{path.name}:")), None)
+        if reason is None and (directory / f"{path.stem}.html").exists():
+            infos.append(describe(path))
+            if banner:
+                banners[path.stem] = banner
+        elif reason is not None:
+            failed.append((describe(path), reason))
     elapsed = time.monotonic() - start
-    index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed, failed=failed)
+    index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed, banners=banners,
+                        jobs=jobs if jobs > 1 else None, failed=failed)
     if failures:
         raise NotebookFailed(
             f"{len(failures)} of {len(paths)} notebooks failed:\n  " + "\n  ".join(failures)

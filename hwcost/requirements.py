@@ -697,3 +697,108 @@ def case_values(case: Case) -> dict:
     out.update({k: getattr(case.constraints, k) for k in constraint_fields()})
     out["traffic_pattern"] = case.traffic_pattern
     return out
+
+
+# ----------------------------------------------------------------------------------------
+# A case as notebook parameters (the one mapping the report and scenario files use)
+# ----------------------------------------------------------------------------------------
+# Notebook parameter names that carry a case field. A notebook's parameter rule is chosen by
+# its name's suffix (``_s``, ``_flag``, ``_fraction``, ``_setting``, ``_pct``), so some fields
+# travel under a suffixed name; each name maps to (case field, conversion).
+def _staff_pct(usd_per_year):
+    return None if usd_per_year is None else round(
+        100.0 * usd_per_year / operations_usd_per_year(1.0), 6)
+
+
+NOTEBOOK_PARAMETERS = {
+    "model": ("model", None),
+    "requests_per_day": ("requests_per_day", None),
+    "input_tokens": ("input_tokens", None),
+    "output_tokens": ("output_tokens", None),
+    "input_tokens_cv": ("input_tokens_cv", None),
+    "output_tokens_cv": ("output_tokens_cv", None),
+    "output_tokens_cv_pct": ("output_tokens_cv", lambda v: None if v is None else round(100.0 * v, 6)),
+    "daily_profile_setting": ("daily_profile", lambda v: v if isinstance(v, str) else None),
+    "traffic_pattern_setting": ("traffic_pattern", None),
+    "ttft_target_s": ("ttft_s", None),
+    "ttft_p95_s": ("ttft_s", None),
+    "tpot_target_s": ("tpot_s", None),
+    "tpot_p95_s": ("tpot_s", None),
+    "availability_fraction": ("availability", None),
+    "privacy_required_flag": ("privacy", None),
+    "horizon_months": ("horizon_months", None),
+    "budget_usd": ("budget_usd", lambda v: 0 if v is None else v),
+    "amortization_years": ("amortization_years", None),
+    "energy_setting": ("energy_id", None),
+    "server_energy_setting": ("energy_id", None),
+    "self_hosted_staff_pct": ("operations_usd_per_year", _staff_pct),
+    "cloud_staff_pct": ("cloud_operations_usd_per_year", _staff_pct),
+}
+
+
+def notebook_parameters(case: Case, declared=None) -> dict:
+    """The notebook parameters that carry ``case``: ``{parameter name: value}``.
+
+    Every name in :data:`NOTEBOOK_PARAMETERS` whose case field has a value (a latency target
+    the case does not set, a custom daily profile or no electricity setting is left to the
+    notebook's default). With ``declared`` (names a notebook declares), only those.
+    ``hwcost report --scenario`` passes these to every notebook, so a scenario's SLO, privacy,
+    availability, traffic shape, horizon, budget, electricity and staff mean the same on every
+    page as in ``hwcost recommend --scenario``.
+    """
+    values = case_values(case)
+    out = {}
+    for name, (field_name, convert) in NOTEBOOK_PARAMETERS.items():
+        if declared is not None and name not in declared:
+            continue
+        value = values.get(field_name)
+        if convert is not None:
+            value = convert(value)
+        if value is None:
+            continue
+        if isinstance(value, (np.floating, np.integer)):
+            value = value.item()
+        out[name] = value
+    return out
+
+
+_METRIC_LABELS = {"ttft_s": "TTFT", "tpot_s": "TPOT", "e2e_s": "end-to-end latency"}
+
+
+def describe_case(case: Case) -> dict[str, str]:
+    """Every constraint of a case in words, keyed by case field (for reports and memos)."""
+    w, c = case.workload, case.constraints
+    values = case_values(case)
+    profile = values["daily_profile"]
+    out = {
+        "model": f"model {w.model}",
+        "requests_per_day": f"{w.requests_per_day:,.0f} requests/day",
+        "input_tokens": f"{w.input_tokens:,} input tokens",
+        "output_tokens": f"{w.output_tokens:,} output tokens",
+        "daily_profile": f"daily traffic {profile if isinstance(profile, str) else 'custom profile'}",
+        "output_tokens_cv": f"output length variation (CV) {w.output_tokens_cv:g}",
+        "input_tokens_cv": f"input length variation (CV) {w.input_tokens_cv:g}",
+    }
+    for key in ("ttft_s", "tpot_s", "e2e_s"):
+        v = getattr(c.slo, key)
+        out[key] = (f"p{c.slo.percentile:g} {_METRIC_LABELS[key]} <= {v:g} s" if v is not None
+                    else f"no {_METRIC_LABELS[key]} target")
+    out.update({
+        "availability": f"availability {c.availability:.2%}",
+        "privacy": "privacy required (own hardware only)" if c.privacy else "privacy not required",
+        "horizon_months": f"horizon {c.horizon_months:g} months",
+        "budget_usd": f"budget {c.budget_usd:,.0f} USD" if c.budget_usd else "no budget cap",
+        "amortization_years": f"hardware written off over {c.amortization_years:g} years",
+        "energy_id": f"electricity {c.energy_id}" if c.energy_id else
+                     "electricity by GPU class (colocation or office)",
+        "operations_usd_per_year": f"staff for owned hardware "
+                                   f"{_staff_pct(c.operations_usd_per_year):g}% of an administrator",
+        "cloud_operations_usd_per_year": f"staff for rented GPUs "
+                                         f"{_staff_pct(c.cloud_operations_usd_per_year):g}% of an "
+                                         "administrator",
+        "traffic_pattern": f"traffic pattern {case.traffic_pattern}" if case.traffic_pattern
+                           else "traffic pattern not given",
+    })
+    if c.data_residency:
+        out["data_residency"] = f"data must stay in {c.data_residency}"
+    return out

@@ -90,24 +90,35 @@ class Scenario:
         """The scenario as a :class:`hwcost.requirements.Case` (the base of ``build_case``)."""
         return Case(self.workload, self.constraints, None, f"scenario {self.name}")
 
+    def reference(self) -> str:
+        """How a notebook's ``scenario`` parameter names this file: the stem of a bundled
+        scenario, else its absolute path (notebooks run with ``notebooks/`` as their working
+        directory)."""
+        if self.path is None:
+            return self.name
+        path = Path(self.path).resolve()
+        if path.parent == SCENARIO_DIR.resolve():
+            return path.stem
+        return str(path)
+
     def report_parameters(self) -> dict[str, dict[str, Any]]:
         """Parameters for :func:`hwcost.report.build`.
 
-        The workload's canonical names (``model``, ``requests_per_day``, ``input_tokens``,
-        ``output_tokens``) go to every notebook that declares them (``"*"``); the file's
-        ``notebook_parameters`` override them.
+        Every notebook parameter that carries a part of the case
+        (:func:`hwcost.requirements.notebook_parameters`: workload, latency targets,
+        availability, privacy, traffic shape, horizon, budget, electricity, staff) and
+        ``scenario`` (the file itself, for notebooks that build the whole case from it) go to
+        every notebook that declares them (``"*"``); the file's ``notebook_parameters``
+        override them.
         """
-        derived = {
-            "model": self.workload.model,
-            "requests_per_day": self.workload.requests_per_day,
-            "input_tokens": self.workload.input_tokens,
-            "output_tokens": self.workload.output_tokens,
-        }
+        from .requirements import notebook_parameters
+
+        derived = notebook_parameters(self.case)
+        derived["scenario"] = self.reference()
         out: dict[str, dict[str, Any]] = {"*": derived}
         for key, values in self.notebook_parameters.items():
             out.setdefault(key, {}).update(values)
         return out
-
 
     def check_notebooks(self, declared: Mapping[str, Any]) -> None:
         """Check ``notebook_parameters`` against the notebooks that will run.

@@ -275,7 +275,9 @@ def test_recommend_csv_and_json_agree_with_rank():
     code, out, err = run(*ARTICLE_2, "--format", "csv", "--top", "8")
     assert code == 0, err
     df = pd.read_csv(io.StringIO(out))
-    assert list(df.columns) == list(recommend.COLUMNS)
+    from hwcost import margins
+
+    assert list(df.columns) == list(recommend.COLUMNS) + list(margins.MARGIN_COLUMNS)
     assert list(df["rank"]) == list(range(1, 9))
     expected = recommend.rank(Workload("llama-3.1-70b", 2000, 500, 200),
                               recommend.Constraints(slo=SLO(ttft_s=1.0, tpot_s=0.1)))

@@ -67,10 +67,24 @@ def test_formatting():
     assert nb.num(0.012345) == "0.0123"
 
 
-def test_rerun_command_quotes_values():
-    cmd = nb.rerun_command("07_cost_scenarios", requests_per_day=2000, model="llama-3.1-70b")
-    assert cmd == ("papermill notebooks/07_cost_scenarios.ipynb reports/07_cost_scenarios.ipynb "
-                   "-p requests_per_day 2000 -r model llama-3.1-70b")
+def test_rerun_command_is_hwcost_run_with_yaml_scalars():
+    cmd = nb.rerun_command("07_cost_scenarios", requests_per_day=2000, model="llama-3.1-70b",
+                           privacy_required_flag=True, scenario="my file.yaml", gpus=["l40s", "a10"])
+    assert cmd == ("hwcost run 07_cost_scenarios -p requests_per_day 2000 -p model llama-3.1-70b "
+                   "-p privacy_required_flag true -p scenario 'my file.yaml' -p gpus l40s,a10")
+    # what hwcost run reads back is what the page ran with
+    from hwcost.cli import _scalar
+
+    assert _scalar("true") is True and _scalar("2000") == 2000 and _scalar("l40s,a10") == "l40s,a10"
+
+
+def test_run_parameters_come_from_the_runner(monkeypatch):
+    monkeypatch.delenv(nb.RUN_PARAMETERS_ENV, raising=False)
+    assert nb.run_parameters() == {}
+    monkeypatch.setenv(nb.RUN_PARAMETERS_ENV, '{"requests_per_day": 50000, "privacy_required_flag": true}')
+    assert nb.run_parameters() == {"requests_per_day": 50000, "privacy_required_flag": True}
+    monkeypatch.setenv(nb.RUN_PARAMETERS_ENV, "not json")
+    assert nb.run_parameters() == {}
 
 
 def test_rules_for_yearly_amounts_and_settings():
@@ -101,10 +115,22 @@ def test_show_status_is_an_audit_status_or_all():
         nb.parameters(show_status="wrong")
 
 
-def test_dollar_amounts_are_escaped_for_markdown():
-    assert nb.escape_currency("costs $2.45 vs $1.91") == r"costs \$2.45 vs \$1.91"
-    assert nb.escape_currency("$-0.5 and $x$ and \\$3") == r"\$-0.5 and $x$ and \$3"
-    assert nb.escape_currency(nb.usd(1234.5)) == r"\$1,234"
+def test_dollar_amounts_are_safe_in_markdown():
+    span = "<span>&#36;</span>"
+    assert nb.DOLLAR_IN_MARKDOWN == span
+    assert nb.escape_currency("costs $2.45 vs $1.91") == f"costs {span}2.45 vs {span}1.91"
+    # an amount escaped by hand is converted too; a formula's dollars are left alone
+    assert nb.escape_currency("$-0.5 and $x$ and \\$3") == f"{span}-0.5 and $x$ and {span}3"
+    assert nb.money(1234.5) == f"{span}1,234" == nb.escape_currency(nb.usd(1234.5))
+    assert nb.escape_currency(nb.money(3600)) == nb.money(3600)  # idempotent
+    assert "$" not in nb.money(30_000)
+
+
+def test_count_agrees_in_number():
+    assert nb.count(1, "risk") == "1 risk"
+    assert nb.count(3, "risk") == "3 risks"
+    assert nb.count(0, "GPU") == "0 GPUs"
+    assert nb.count(2, "replica", "replicas") == "2 replicas"
 
 
 def test_table_is_stable_readable_and_math_free():

@@ -142,3 +142,37 @@ def test_relative_table_paths_survive_the_notebook_working_directory(tmp_path, m
     out = report.execute(nb, tmp_path / "sub" / "out.ipynb", {}, timeout_s=120)
     printed = "".join(json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]).strip()
     assert printed == str(mine.resolve())
+
+
+def test_html_hides_code_behind_a_checkbox_and_replaces_widget_text(tmp_path):
+    page = report.to_html(report.resolve_notebook("08"), tmp_path / "08.html").read_text()
+    main = page.split("<main>", 1)[1]
+    # the toggle comes before every cell, so the CSS sibling rule reaches all of them
+    assert main.lstrip().startswith('<input type="checkbox" id="hwcost-show-code"')
+    assert ".hwcost-show-code:not(:checked) ~ .jp-CodeCell .jp-Cell-inputWrapper { display: none; }" in page
+    assert "interactive(children=" not in page
+    assert "Interactive explorer: open the notebook" in page
+
+
+def test_run_writes_to_its_own_folder():
+    assert report.RUN_DIR != report.REPORT_DIR and report.RUN_DIR.name == "runs"
+
+
+def test_report_jobs_from_the_environment(monkeypatch):
+    monkeypatch.delenv("HWCOST_REPORT_JOBS", raising=False)
+    assert report.report_jobs() == report.REPORT_JOBS == 2
+    monkeypatch.setenv("HWCOST_REPORT_JOBS", "1")
+    assert report.report_jobs() == 1
+    monkeypatch.setenv("HWCOST_REPORT_JOBS", "zero")
+    with pytest.raises(ValueError, match="HWCOST_REPORT_JOBS='zero'"):
+        report.report_jobs()
+
+
+def test_kernels_skip_the_iri_grammar_and_know_their_parameters(tmp_path):
+    nb = _tiny_notebook(tmp_path / "t.ipynb",
+                        "import sys, os, json\n"
+                        "print(sys.modules.get('rfc3987_syntax', 'absent'))\n"
+                        "print(os.environ.get('HWCOST_RUN_PARAMETERS'))")
+    out = report.execute(nb, tmp_path / "out.ipynb", {}, timeout_s=120)
+    printed = "".join(json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]).split("\n")
+    assert printed[0] == "None" and printed[1] == "{}"

@@ -746,3 +746,35 @@ def test_calibrate_rejects_bad_tables():
     bad["metric"] = "joules"
     with pytest.raises(ValueError, match="unknown metric"):
         perf.calibrate(bad, loso=False)
+
+
+@pytest.mark.parametrize("model,gpu,n,kw", [
+    ("llama-3.1-8b", "h100-sxm", 1, {}),
+    ("gemma-2-27b", "l40s", 2, {}),                       # sliding-window layers
+    ("deepseek-r1", "h200-sxm", 8, {"precision": "fp8"}),  # MLA, routed MoE
+    ("llama-3.1-8b", "rtx-4090", 1, {"flash_attention": False}),
+])
+def test_iteration_seconds_scalar_path_equals_array_path(model, gpu, n, kw):
+    # One iteration given as Python numbers takes a float-only path (the simulator's);
+    # it must be the same function as the array path, to rounding.
+    st_ = perf.step_times(model, gpu, n_gpus=n, **kw)
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        p = int(rng.integers(0, 700))
+        b = int(rng.integers(0 if p else 1, 96))
+        dc = float(rng.integers(b, b * 5000 + 1))
+        pc = int(rng.integers(0, 9000))  # crosses gemma's 4096-token window
+        scalar = st_.iteration_seconds(p, b, dc, pc)
+        assert isinstance(scalar, float)
+        array = st_.iteration_seconds(np.array([p]), np.array([b]), np.array([dc]), np.array([pc]))
+        assert scalar == pytest.approx(float(array[0]), rel=1e-12)
+
+
+def test_iteration_seconds_scalar_path_rejects_bad_input():
+    st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
+    with pytest.raises(ValueError, match="prefill_tokens"):
+        st_.iteration_seconds(-1, 4, 4000)
+    with pytest.raises(ValueError, match="decode_context_tokens"):
+        st_.iteration_seconds(10, 4, float("nan"))
+    with pytest.raises(ValueError, match="prefill_tokens \\+ decode_batch_size > 0"):
+        st_.iteration_seconds(0, 0, 0)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hwcost.perf import features
+from hwcost.perf import features, fit
 from hwcost.perf import kernel as core
 from hwcost import catalog, perf
 
@@ -711,11 +711,53 @@ def test_validation_meets_target_and_covers_every_row(stored):
     assert set(v.regime) == {"decode", "ttft", "throughput"}
     assert np.isfinite(v.predicted).all() and (v.predicted > 0).all()
     np.testing.assert_allclose(v.error_pct, (v.predicted - v.measured) / v.measured * 100)
-    mdape = v.attrs["mdape_pct"]
+    fitted = v[~v.held_out]
+    assert stored["rows_fitted"] == len(fitted) < len(v)
     for regime in ("decode", "ttft", "throughput"):
-        assert mdape[regime] <= 15.0, (regime, mdape)
-        assert mdape[regime] == pytest.approx(stored["mdape_pct"][regime], rel=1e-3)
+        mdape = fitted.loc[fitted.regime == regime, "error_pct"].abs().median()
+        assert mdape <= 15.0, (regime, mdape)
+        assert mdape == pytest.approx(stored["mdape_pct"][regime], rel=1e-3)
     assert stored["loso_mdape_pct"]["all"] is not None
+
+
+def test_stored_out_of_sample_figures_are_reproducible(stored):
+    # The hold-out figures in calibration.json are those of the stored factors on the rows
+    # the fit never saw, recomputed here from the table.
+    ho = perf.holdout_errors()
+    assert len(ho) > 10 and ho.source.map(fit.is_held_out).all()
+    summary = perf.error_summary(ho, by=None).set_index("regime")
+    oos = stored["out_of_sample"]
+    for regime, fig in oos["holdout"].items():
+        assert summary.loc[regime, "n"] == fig["n"]
+        assert summary.loc[regime, "median_abs_error_pct"] == pytest.approx(fig["median_abs_error_pct"], rel=1e-4)
+        assert summary.loc[regime, "p90_abs_error_pct"] == pytest.approx(fig["p90_abs_error_pct"], rel=1e-4)
+    for grouping in ("source", "gpu", "engine"):
+        figs = oos[f"leave_one_{grouping}_out"]
+        assert set(figs) >= {"decode", "ttft", "throughput", "all"}
+        assert figs["all"]["n"] == stored["rows_fitted"]
+        for fig in figs.values():
+            assert 0 < fig["median_abs_error_pct"] <= fig["p90_abs_error_pct"]
+    assert perf.validate().attrs["out_of_sample"] == oos
+
+
+def test_holdout_rule_takes_whole_sources_by_address():
+    # A source's side is decided by its address alone (SHA-256 of the source key).
+    table = catalog.benchmarks()
+    keys = table.source.map(fit.source_key)
+    side = table.source.map(fit.is_held_out)
+    assert side.groupby(keys).nunique().max() == 1
+    assert 0.05 < side.mean() < 0.35
+    assert fit.is_held_out("https://example.org/a.md (table 2)") == fit.is_held_out("https://example.org/a.md#x")
+
+
+def test_error_summary_by_hand():
+    frame = pd.DataFrame({"regime": ["decode"] * 10 + ["ttft"],
+                          "error_pct": [1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 50.0]})
+    s = perf.error_summary(frame, by=None).set_index("regime")
+    assert s.loc["decode", "median_abs_error_pct"] == 5.5
+    assert s.loc["decode", "p90_abs_error_pct"] == pytest.approx(9.1)  # numpy linear
+    assert s.loc["ttft", "n"] == 1 and s.loc["all", "n"] == 11
+    assert s.loc["all", "median_abs_error_pct"] == 6.0
 
 
 def test_calibrate_from_user_dataframe_writes_atomically(tmp_path):

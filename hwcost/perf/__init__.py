@@ -110,6 +110,18 @@ from .api import (  # noqa: F401
     validate,
 )
 
+from .features import CALIBRATION_ENV_VAR, load_calibration  # noqa: F401,E402
+from .fit import (  # noqa: F401,E402
+    cross_validate,
+    error_summary,
+    fit_overlay,
+    holdout_errors,
+    out_of_sample_summary,
+    overlay_comparison,
+    save_overlay,
+)
+from . import measurements  # noqa: F401,E402
+
 __all__ = [
     "PRECISIONS",
     "WEIGHT_BITS",
@@ -136,6 +148,15 @@ __all__ = [
     "calibrate",
     "validate",
     "leave_one_source_out",
+    "cross_validate",
+    "holdout_errors",
+    "error_summary",
+    "out_of_sample_summary",
+    "fit_overlay",
+    "save_overlay",
+    "overlay_comparison",
+    "load_calibration",
+    "CALIBRATION_ENV_VAR",
     "engines",
 ]
 

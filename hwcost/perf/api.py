@@ -28,6 +28,7 @@ from .features import (
     default_calibration,
     default_kv_precision,
     efficiency_factors,
+    overlay_factors,
     engine_specs,
     gpu_class,
     gpu_count_problem,
@@ -673,7 +674,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
             if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
                 pk = peak_flops(g, p, spec)
                 peak[gi, pi] = pk if pk is not None else np.nan
-            one = efficiency_factors(cal, engine_id, gpu_class(g), p)
+            one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), p),
+                                  g.id, engine_id)
             for k in names:
                 fac[k][gi, pi] = one[k]
     shape_gp = (1, G, P, 1, 1, 1, 1)
@@ -800,7 +802,8 @@ def engines_dict() -> dict:
 # ----------------------------------------------------------------------------------------
 # Calibration and validation (implemented in hwcost.perf.fit)
 # ----------------------------------------------------------------------------------------
-def calibrate(benchmarks=None, *, write: bool = False, path=None, loso: bool = True) -> Calibration:
+def calibrate(benchmarks=None, *, write: bool = False, path=None, loso: bool = True,
+              holdout: bool | None = None) -> Calibration:
     """Refit the efficiency factors to published measurements (reproducible).
 
     Parameters
@@ -811,8 +814,13 @@ def calibrate(benchmarks=None, *, write: bool = False, path=None, loso: bool = T
         Write the result to ``path`` (default ``hwcost/perf/calibration.json``) atomically
         (temporary file + ``os.replace``). Nothing is written otherwise.
     loso : bool
-        Also run the leave-one-source-out validation and take the error bands from its
-        out-of-sample residuals.
+        Also run the leave-one-source-, GPU- and engine-out validations (stored as
+        ``out_of_sample``, with the replaced file's figures as ``previous_out_of_sample``)
+        and take the error bands from the leave-one-source-out residuals.
+    holdout : bool, optional
+        Leave the hold-out sources (:func:`hwcost.perf.fit.is_held_out`) out of the fit;
+        their errors are stored as ``out_of_sample['holdout']``. Default: true for the
+        bundled table, false for a table passed in.
 
     Returns
     -------
@@ -820,7 +828,7 @@ def calibrate(benchmarks=None, *, write: bool = False, path=None, loso: bool = T
     """
     from . import fit
 
-    return fit.calibrate(benchmarks, write=write, path=path, loso=loso)
+    return fit.calibrate(benchmarks, write=write, path=path, loso=loso, holdout=holdout)
 
 
 def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
@@ -828,7 +836,12 @@ def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
 
     Returns a DataFrame with id, engine, gpu_id, model_id, n_gpus, precision, batch_size,
     input_tokens, output_tokens, metric, regime (decode / ttft / throughput), measured,
-    predicted, error_pct ((predicted - measured) / measured x 100), batch_size_used, source.
+    predicted, error_pct ((predicted - measured) / measured x 100), batch_size_used, source,
+    held_out (the row's source is in the hold-out, never fitted). ``attrs`` carry the
+    calibration's out-of-sample figures: ``out_of_sample`` (per ``leave_one_source_out``,
+    ``leave_one_gpu_out``, ``leave_one_engine_out`` and ``holdout``, per regime: n, median
+    and 90th percentile of the absolute error [%]) and ``previous_out_of_sample`` (the same
+    for the calibration it replaced).
     """
     from . import fit
 

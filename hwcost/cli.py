@@ -8,8 +8,10 @@ that failed, such as a notebook raising); never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import re
 import sys
 import traceback
@@ -612,7 +614,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu", help="only rows for this GPU")
     _add_format(p)
     p.set_defaults(func=cmd_catalog)
+    _add_calibration_option(sub)
     return parser
+
+
+CALIBRATED_COMMANDS = ("recommend", "estimate", "run", "report", "memo")
+"""Subcommands that take ``--calibration FILE`` (those whose figures rest on predicted speed)."""
+
+
+def _add_calibration_option(sub) -> None:
+    for name in CALIBRATED_COMMANDS:
+        p = sub.choices.get(name)
+        if p is not None:
+            p.add_argument("--calibration", metavar="FILE",
+                           help="your own benchmark runs (vllm bench serve JSON, GuideLLM report, "
+                                "CSV) or a saved overlay: predictions for their GPU and engine "
+                                "follow them (also: HWCOST_CALIBRATION=FILE)")
+
+
+@contextlib.contextmanager
+def _calibration(path):
+    """Use the calibration file ``path`` for this command, notebooks' kernels included."""
+    if not path:
+        yield
+        return
+    from .perf import CALIBRATION_ENV_VAR, features, load_calibration
+
+    full = str(Path(path).expanduser().resolve())
+    load_calibration(full)  # fail now, with the file named, not inside a notebook
+    before = os.environ.get(CALIBRATION_ENV_VAR)
+    os.environ[CALIBRATION_ENV_VAR] = full
+    features.default_calibration.cache_clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CALIBRATION_ENV_VAR, None)
+        else:
+            os.environ[CALIBRATION_ENV_VAR] = before
+        features.default_calibration.cache_clear()
 
 
 def _one_line(message: str) -> str:
@@ -638,7 +678,8 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
             from .requirements import fraction_or_percent
 
             args.availability = fraction_or_percent("--availability", args.availability)
-        return args.func(args, out, err)
+        with _calibration(getattr(args, "calibration", None)):
+            return args.func(args, out, err)
     except UsageError as exc:
         err.write(f"hwcost: error: {_one_line(exc)}\n")
         return EXIT_USAGE

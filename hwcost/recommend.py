@@ -209,7 +209,8 @@ def _step_times(model_id, gpu_id, n, precision, engine):
     """``perf.step_times`` cached per (model, gpu, n_gpus, precision, engine)."""
     from . import perf
 
-    key = (model_id, gpu_id, n, precision, engine)
+    # keyed on the calibration in use too (HWCOST_CALIBRATION may name a user's file)
+    key = (model_id, gpu_id, n, precision, engine, id(perf.stored_calibration()))
     if key not in _STEP_CACHE:
         if len(_STEP_CACHE) > 4096:
             _STEP_CACHE.clear()

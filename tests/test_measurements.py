@@ -160,3 +160,44 @@ def test_overlay_validate_uses_the_overlay(overlay):
     rows = measurements.read_runs(HERE / "vllm_bench_serve_c1.json")
     v = perf.validate(rows, overlay)
     np.testing.assert_allclose(v.predicted, perf.overlay_comparison(overlay).predicted_after, rtol=1e-5)  # stored to 6 digits
+
+
+def test_ranking_step_times_follow_the_calibration_in_use(overlay, tmp_path, monkeypatch):
+    from hwcost import recommend
+
+    key = ("llama-3.1-8b", "h100-sxm", 1, "bf16", "vllm")
+    plain = recommend._step_times(*key)
+    monkeypatch.setenv(perf.CALIBRATION_ENV_VAR, str(perf.save_overlay(overlay, tmp_path / "o.json")))
+    mine = recommend._step_times(*key)
+    assert mine.bandwidth_efficiency < plain.bandwidth_efficiency
+    monkeypatch.delenv(perf.CALIBRATION_ENV_VAR)
+    assert recommend._step_times(*key).bandwidth_efficiency == plain.bandwidth_efficiency
+
+
+def test_cli_calibration_option_moves_estimate(tmp_path):
+    import io
+
+    from hwcost import cli
+
+    def run(*argv):
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main(list(argv), out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    args = ["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--engine", "vllm",
+            "--input-tokens", "1024", "--output-tokens", "128", "--format", "json"]
+    code, plain, _ = run(*args)
+    assert code == 0
+    code, mine, _ = run(*args, "--calibration", str(HERE / "vllm_bench_serve_c1.json"))
+    assert code == 0
+    assert json.loads(mine)["tpot_s"] == pytest.approx(0.0114, rel=0.02)
+    assert json.loads(plain)["tpot_s"] < 0.0095
+    assert perf.CALIBRATION_ENV_VAR not in __import__("os").environ   # restored afterwards
+    code, _, err = run(*args, "--calibration", str(tmp_path / "missing.json"))
+    assert code == 2 and "missing.json" in err
+    # every calibrated command takes the option
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name in cli.CALIBRATED_COMMANDS:
+        if name in sub.choices:
+            assert "--calibration" in sub.choices[name]._option_string_actions

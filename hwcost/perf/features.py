@@ -223,7 +223,13 @@ def load_calibration(path) -> Calibration:
             return Calibration(data)
     from . import fit, measurements
 
-    return fit.fit_overlay(measurements.read_runs(p))
+    return fit.fit_overlay(measurements.read_runs(p), bundled_calibration())
+
+
+def bundled_calibration() -> Calibration:
+    """``hwcost/perf/calibration.json`` as shipped (as last written by :func:`calibrate`),
+    whatever :data:`CALIBRATION_ENV_VAR` says."""
+    return _bundled_calibration()
 
 
 @lru_cache(maxsize=1)

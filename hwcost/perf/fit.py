@@ -697,7 +697,8 @@ def fit_overlay(runs, calibration=None) -> features.Calibration:
         Benchmark rows (the ``data/benchmarks.csv`` columns), e.g. from
         :func:`hwcost.perf.measurements.read_runs`, or a measurement file it reads.
     calibration : Calibration, optional
-        The base; an overlay already in it is replaced.
+        The base (default: the stored calibration, whatever ``HWCOST_CALIBRATION`` says); an
+        overlay already in it is replaced.
 
     Returns
     -------
@@ -711,7 +712,7 @@ def fit_overlay(runs, calibration=None) -> features.Calibration:
         from . import measurements
 
         runs = measurements.read_runs(runs)
-    base = features.as_calibration(calibration)
+    base = features.bundled_calibration() if calibration is None else features.as_calibration(calibration)
     base = features.Calibration({k: v for k, v in base.data.items() if k != "overlay"})
     df = _table(runs)
     design = _Design(df)

@@ -117,6 +117,7 @@ from .fit import (  # noqa: F401,E402
     fit_overlay,
     holdout_errors,
     out_of_sample_summary,
+    out_of_sample_table,
     overlay_comparison,
     save_overlay,
 )
@@ -152,6 +153,7 @@ __all__ = [
     "holdout_errors",
     "error_summary",
     "out_of_sample_summary",
+    "out_of_sample_table",
     "fit_overlay",
     "save_overlay",
     "overlay_comparison",

@@ -584,6 +584,16 @@ def out_of_sample_summary(benchmarks=None, *, holdout: bool = True,
     return out
 
 
+def out_of_sample_table(block: dict | None) -> pd.DataFrame:
+    """An ``out_of_sample`` block of calibration.json (see :func:`out_of_sample_summary`) as
+    a table: ``check`` (e.g. ``leave one source out``, ``holdout``), ``regime``, ``n``,
+    ``median_pct`` and ``p90_pct`` (absolute error [%])."""
+    rows = [{"check": grouping.replace("_", " "), "regime": r, "n": f["n"],
+             "median_pct": f["median_abs_error_pct"], "p90_pct": f["p90_abs_error_pct"]}
+            for grouping, figs in (block or {}).items() for r, f in figs.items()]
+    return pd.DataFrame(rows, columns=["check", "regime", "n", "median_pct", "p90_pct"])
+
+
 def _table_hash(df: pd.DataFrame) -> str:
     cols = [c for c in ("id", *REQUIRED, "kv_precision", "source") if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)

@@ -820,3 +820,19 @@ def test_iteration_seconds_scalar_path_rejects_bad_input():
         st_.iteration_seconds(10, 4, float("nan"))
     with pytest.raises(ValueError, match="prefill_tokens \\+ decode_batch_size > 0"):
         st_.iteration_seconds(0, 0, 0)
+
+
+def test_readme_quotes_the_stored_out_of_sample_figures(stored):
+    # The README's accuracy table is the stored calibration's out-of-sample figures.
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    labels = {"leave_one_source_out": "leave one source out", "leave_one_gpu_out": "leave one GPU out",
+              "leave_one_engine_out": "leave one engine out", "holdout": "hold-out (never fitted)"}
+    for key, label in labels.items():
+        figs = stored["out_of_sample"][key]
+        row = next(ln for ln in readme.splitlines() if ln.startswith(f"| {label} |"))
+        for regime in ("decode", "ttft", "throughput"):
+            f = figs[regime]
+            assert f"{f['median_abs_error_pct']:.1f}% / {f['p90_abs_error_pct']:.0f}%" in row, (label, regime)
+        assert row.rstrip().endswith(f"| {figs['all']['n']} |")

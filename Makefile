@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_perf_sweep.py
 	$(BIN)/python tests/benchmarks/bench_serving.py
 	$(BIN)/python tests/benchmarks/bench_recommend.py
+	$(BIN)/python tests/benchmarks/bench_calibration.py
 
 clean:
 	rm -rf $(VENV) reports

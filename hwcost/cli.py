@@ -8,8 +8,10 @@ that failed, such as a notebook raising); never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import re
 import sys
 import traceback
@@ -880,7 +882,45 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dry-run", action="store_true", help="report the changes, write nothing")
     _add_format(q)
     q.set_defaults(func=cmd_prices_import)
+    _add_calibration_option(sub)
     return parser
+
+
+CALIBRATED_COMMANDS = ("recommend", "estimate", "run", "report", "memo")
+"""Subcommands that take ``--calibration FILE`` (those whose figures rest on predicted speed)."""
+
+
+def _add_calibration_option(sub) -> None:
+    for name in CALIBRATED_COMMANDS:
+        p = sub.choices.get(name)
+        if p is not None:
+            p.add_argument("--calibration", metavar="FILE",
+                           help="your own benchmark runs (vllm bench serve JSON, GuideLLM report, "
+                                "CSV) or a saved overlay: predictions for their GPU and engine "
+                                "follow them (also: HWCOST_CALIBRATION=FILE)")
+
+
+@contextlib.contextmanager
+def _calibration(path):
+    """Use the calibration file ``path`` for this command, notebooks' kernels included."""
+    if not path:
+        yield
+        return
+    from .perf import CALIBRATION_ENV_VAR, features, load_calibration
+
+    full = str(Path(path).expanduser().resolve())
+    load_calibration(full)  # fail now, with the file named, not inside a notebook
+    before = os.environ.get(CALIBRATION_ENV_VAR)
+    os.environ[CALIBRATION_ENV_VAR] = full
+    features.default_calibration.cache_clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CALIBRATION_ENV_VAR, None)
+        else:
+            os.environ[CALIBRATION_ENV_VAR] = before
+        features.default_calibration.cache_clear()
 
 
 def _one_line(message: str) -> str:
@@ -907,7 +947,7 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
 
             args.availability = fraction_or_percent("--availability", args.availability)
         args._command = _memo_command(argv) if args.command == "memo" else ""
-        with warnings.catch_warnings():
+        with _calibration(getattr(args, "calibration", None)), warnings.catch_warnings():
             warnings.showwarning = lambda message, *a, **k: err.write(f"hwcost: warning: {message}\n")
             return args.func(args, out, err)
     except UsageError as exc:

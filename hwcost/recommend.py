@@ -226,6 +226,8 @@ def _step_times(model_id, gpu_id, n, precision, engine):
     """``perf.step_times`` cached per (model, gpu, n_gpus, precision, engine, calibration)."""
     from . import perf
 
+    # keyed on the entities (a user's table is a new key) and the calibration in use
+    # (HWCOST_CALIBRATION may name a user's file)
     m, g = _obj("llm", model_id), _obj("gpu", gpu_id)
     key = (m, g, n, precision, engine, id(perf.stored_calibration()))
     if key not in _STEP_CACHE:

@@ -295,14 +295,15 @@ def _kernel_env(parameters: Mapping) -> dict:
 
 
 def _absolute_table_paths() -> None:
-    """Make ``HWCOST_<TABLE>_CSV`` paths absolute before a kernel starts.
+    """Make ``HWCOST_<TABLE>_CSV`` and ``HWCOST_CALIBRATION`` paths absolute before a kernel starts.
 
     Notebooks execute with ``notebooks/`` as their working directory; a relative path the user
     gave from where they ran the command must still point at their file.
     """
     from .catalog import ENV_VARS
+    from .perf import CALIBRATION_ENV_VAR
 
-    for var in ENV_VARS.values():
+    for var in (*ENV_VARS.values(), CALIBRATION_ENV_VAR):
         value = os.environ.get(var)
         if value and not os.path.isabs(value):
             os.environ[var] = str(Path(value).resolve())

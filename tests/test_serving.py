@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwcost import serving
+from hwcost import perf, serving
 from hwcost.serving import Arrivals, Lengths
 from hwcost.serving.capacity import _capacity_options, _probe
 from hwcost.serving.engine import CostModel, run_continuous
@@ -873,3 +873,64 @@ def test_bad_capacity_inputs():
         SLO(ttft_s=-1)
     with pytest.raises(ValueError):
         Workload("test", requests_per_day=0)
+
+
+# ------------------------------------------------------------------------------------------
+# Latency at a concurrency / at a request rate
+# ------------------------------------------------------------------------------------------
+def _a100():
+    return perf.step_times("llama-3.1-8b", "a100-40gb-sxm", engine="vllm")
+
+
+def test_at_concurrency_one_is_the_quiet_estimate():
+    st_ = _a100()
+    p = serving.at_concurrency(st_, 1, 1024, 128)
+    e = perf.estimate("llama-3.1-8b", "a100-40gb-sxm", engine="vllm", batch_size=1,
+                      input_tokens=1024, output_tokens=128)
+    assert p.tpot_s == pytest.approx(e.tpot_s, rel=1e-9)
+    assert p.ttft_s == pytest.approx(e.ttft_s, rel=1e-9)
+    assert p.concurrency == 1
+
+
+@pytest.mark.parametrize("chunk", [None, 2048])
+def test_at_concurrency_interleaves_prefill_into_tpot(chunk):
+    st_ = _a100()
+    c, i, o = 32, 1024, 128
+    p = serving.at_concurrency(st_, c, i, o, chunked_prefill_tokens=chunk)
+    quiet = st_.decode_step_seconds(c, c * (i + o / 2))
+    # Each finished request brings one prompt; per decode iteration of the batch c / o
+    # prompts' prefill lands in the batch's token gaps, so TPOT under load exceeds the quiet
+    # batch's step by about that prefill work ...
+    per_iteration = c / o * st_.prefill_seconds(i)
+    assert p.tpot_s > quiet + 0.5 * per_iteration
+    assert p.tpot_s < quiet + 1.5 * per_iteration + st_.step_overhead_s * 2
+    # ... and TTFT is one prompt's prefill (plus waiting for a running iteration), far from
+    # the whole batch's prefill a static batch of 32 would see
+    assert st_.prefill_seconds(i) < p.ttft_s < 3 * st_.prefill_seconds(i) + 2 * p.tpot_s
+    # Little's law: requests in flight = completion rate x time in the system
+    e2e = p.ttft_s + (o - 1) * p.tpot_s
+    assert p.requests_per_s * e2e == pytest.approx(c, rel=0.1)
+    assert p.output_tokens_per_s == pytest.approx(p.requests_per_s * o, rel=1e-9)
+
+
+def test_at_rate_light_load_and_littles_law():
+    st_ = _a100()
+    quiet = perf.estimate("llama-3.1-8b", "a100-40gb-sxm", engine="vllm", batch_size=1,
+                          input_tokens=512, output_tokens=64)
+    light = serving.at_rate(st_, 0.05, 512, 64, n_requests=400)
+    assert light.tpot_s == pytest.approx(quiet.tpot_s, rel=0.05)
+    assert light.requests_per_s == pytest.approx(0.05, rel=0.15)
+    busy = serving.at_rate(st_, 6.0, 512, 64, n_requests=1500, chunked_prefill_tokens=512)
+    assert busy.tpot_s > light.tpot_s
+    assert busy.concurrency > 6.0 * (quiet.ttft_s + 63 * quiet.tpot_s)  # queueing and batching
+    assert busy.requests_per_s == pytest.approx(6.0, rel=0.1)
+
+
+def test_load_functions_reject_bad_input():
+    st_ = _a100()
+    with pytest.raises(ValueError, match="concurrency"):
+        serving.at_concurrency(st_, 0, 512, 64)
+    with pytest.raises(ValueError, match="rounds"):
+        serving.at_concurrency(st_, 4, 512, 64, rounds=2)
+    with pytest.raises(ValueError, match="input_tokens"):
+        serving.at_rate(st_, 1.0, -5, 64)

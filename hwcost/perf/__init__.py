@@ -64,6 +64,7 @@ Decoding", ICML 2023. Frantar et al., "GPTQ", ICLR 2023; Lin et al., "AWQ", MLSy
 (group-wise int4 with FP16 scales). DeepSeek-AI, "DeepSeek-V3 Technical Report", 2024 (MLA).
 """
 
+from . import measurements  # noqa: F401,E402
 from .api import (  # noqa: F401
     Estimate,
     StepTimes,
@@ -79,7 +80,8 @@ from .api import (  # noqa: F401
     sweep,
 )
 from .batch import largest_batch_meeting, max_batch_by_memory, ttft_joining_seconds  # noqa: F401
-from .features import (  # noqa: F401
+from .features import (  # noqa: F401  # noqa: F401,E402
+    CALIBRATION_ENV_VAR,
     CALIBRATION_PATH,
     DEVICE_MEMORY_BYTES_PER_GB,
     EMBEDDING_BITS,
@@ -100,6 +102,7 @@ from .features import (  # noqa: F401
     kv_cache_bytes,
     kv_cache_bytes_per_token,
     link,
+    load_calibration,
     model_load_seconds,
     moe_expert_visits,
     speculative_speedup,
@@ -107,7 +110,19 @@ from .features import (  # noqa: F401
     valid_gpu_counts,
     weights_bytes,
 )
-from .fit import calibrate, leave_one_source_out, validate  # noqa: F401
+from .fit import (  # noqa: F401  # noqa: F401,E402
+    calibrate,
+    cross_validate,
+    error_summary,
+    fit_overlay,
+    holdout_errors,
+    leave_one_source_out,
+    out_of_sample_summary,
+    out_of_sample_table,
+    overlay_comparison,
+    save_overlay,
+    validate,
+)
 
 __all__ = [
     "PRECISIONS",
@@ -135,6 +150,16 @@ __all__ = [
     "calibrate",
     "validate",
     "leave_one_source_out",
+    "cross_validate",
+    "holdout_errors",
+    "error_summary",
+    "out_of_sample_summary",
+    "out_of_sample_table",
+    "fit_overlay",
+    "save_overlay",
+    "overlay_comparison",
+    "load_calibration",
+    "CALIBRATION_ENV_VAR",
     "engines",
 ]
 

@@ -34,6 +34,7 @@ from .features import (
     model_features,
     model_numbers,
     overhead_seconds,
+    overlay_factors,
     peak_flops,
     positive_int,
     resolve_engine_id,
@@ -63,6 +64,10 @@ class StepTimes:
     compute_efficiency: float
     step_overhead_s: float
     _f: dict = field(repr=False, compare=False, hash=False)
+
+    #: :meth:`iteration_seconds` on plain numbers costs a few microseconds (the serving
+    #: simulator then calls it for every mixed iteration instead of fitting recurring shapes)
+    scalar_iteration_is_cheap = True
 
     def decode_step_seconds(self, batch_size, context_tokens):
         """One decode iteration of ``batch_size`` sequences holding ``context_tokens`` in total [s]."""
@@ -121,6 +126,11 @@ class StepTimes:
         ``prefill_context_tokens`` cached tokens of its own sequence; the decode sequences
         hold ``decode_context_tokens`` in total. [s]
         """
+        if (prefill_tokens.__class__ in _PY_NUMBERS and decode_batch_size.__class__ in _PY_NUMBERS
+                and decode_context_tokens.__class__ in _PY_NUMBERS
+                and prefill_context_tokens.__class__ in _PY_NUMBERS):
+            return self._iteration_scalar(prefill_tokens, decode_batch_size,
+                                          decode_context_tokens, prefill_context_tokens)
         f = self._f
         p = np.asarray(prefill_tokens, dtype=float)
         b = np.asarray(decode_batch_size, dtype=float)
@@ -145,6 +155,90 @@ class StepTimes:
         t = np.maximum(mem_t, comp_t) + (dec_score + pscore) / bw
         ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"])
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
+
+    def _iteration_scalar(self, p, b, dc, pc) -> float:
+        """:meth:`iteration_seconds` for one iteration given as Python numbers.
+
+        The serving simulator asks for one mixed iteration at a time, with prompt-chunk
+        shapes that rarely repeat; through numpy each call costs ~0.2 ms of array overhead.
+        Here the terms that depend on the decode batch (:func:`kernel.decode_coefficients`)
+        and on the tokens in the pass (weights read, communication) are computed by the
+        kernel once per value and cached, and the prompt chunk's attention work
+        (:func:`kernel.prefill_terms` for one sequence) is evaluated in plain floats.
+        Agreement with the array path is a tested invariant (1e-12 relative).
+        """
+        if not (p >= 0 and b >= 0 and dc >= 0 and pc >= 0) or math.isinf(p + b + dc + pc):
+            for name, v in (("prefill_tokens", p), ("decode_batch_size", b),
+                            ("decode_context_tokens", dc), ("prefill_context_tokens", pc)):
+                _check_nonneg(name, np.asarray(v, dtype=float))
+        tokens = p + b
+        if tokens <= 0:
+            raise ValueError("an iteration needs prefill_tokens + decode_batch_size > 0")
+        terms = self.__dict__.get("_scalar_terms")
+        if terms is None:
+            terms = _ScalarTerms(self._f)
+            object.__setattr__(self, "_scalar_terms", terms)  # a cache, not state
+        return terms.iteration(float(p), float(b), float(dc), float(pc))
+
+
+_PY_NUMBERS = frozenset((int, float, np.int64, np.float64, np.int32))
+
+
+class _ScalarTerms:
+    """Per-replica constants and caches of :meth:`StepTimes._iteration_scalar`."""
+
+    __slots__ = ("f", "bw", "peak_p", "tdiv", "kv_t", "window", "kv_f", "kv_s", "noflash",
+                 "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
+                 "dec", "tok")
+
+    def __init__(self, f):
+        self.f = f
+        self.bw = float(f["bw"] * f["eta_bw"])
+        self.peak_p = float(f["peak"] * f["eta_cp"])
+        self.tdiv = float(core.time_divisor(f))
+        self.kv_t = float(core.kv_time_share(f))
+        self.window = float(f["window"])
+        self.kv_f, self.kv_s = float(f["kv_f"]), float(f["kv_s"])
+        self.noflash = 1.0 - float(f["flash"])
+        self.score_f, self.score_s = float(f["score_f"]), float(f["score_s"])
+        self.p_flops2 = 2.0 * float(f["p_flops"])
+        self.attn_f, self.attn_s = float(f["attn_f"]), float(f["attn_s"])
+        self.ovh, self.ovh_prefill = float(f["ovh"]), float(f["ovh_prefill"])
+        self.dec: dict = {}
+        self.tok: dict = {}
+
+    def iteration(self, p, b, dc, pc):
+        co = self.dec.get(b)
+        if co is None:
+            co = self.dec[b] = tuple(float(x) for x in core.decode_coefficients(self.f, b)[:8])
+        m0, mf, ms, c0, cf, cs, sf, ss = co
+        tokens = p + b
+        tk = self.tok.get(tokens)
+        if tk is None:
+            tk = self.tok[tokens] = (
+                float(core.weights_read_bytes(self.f, tokens)) / self.tdiv / self.bw,
+                float(core.comm_seconds(self.f, tokens)))
+        w = self.window
+        ctx = dc / b if b > 0 else 0.0
+        cw = ctx if ctx < w else w
+        bw = self.bw
+        if p > 0:  # kernel.prefill_terms for one sequence of p new tokens after pc cached
+            pairs_f = p * pc + p * (p + 1.0) * 0.5
+            m = w - pc
+            m = 0.0 if m < 0.0 else (p if m > p else m)
+            pairs_s = m * pc + m * (m + 1.0) * 0.5 + (p - m) * w
+            pkv = ((self.kv_f * pc + self.kv_s * (pc if pc < w else w)) * self.kv_t
+                   + p * (self.kv_f + self.kv_s) * self.kv_t)
+            pscore = self.noflash * (self.score_f * pairs_f + self.score_s * pairs_s) / self.tdiv
+            pflops = (self.p_flops2 * p + self.attn_f * pairs_f + self.attn_s * pairs_s) / self.tdiv
+            ovh = self.ovh_prefill
+        else:
+            pkv = pscore = pflops = 0.0
+            ovh = self.ovh
+        mem_t = tk[0] + mf * ctx + ms * cw + pkv / bw
+        comp_t = c0 + cf * ctx + cs * cw + pflops / self.peak_p
+        t = (mem_t if mem_t > comp_t else comp_t) + ((sf * ctx + ss * cw) * bw + pscore) / bw
+        return t + ovh + tk[1]
 
 
 def _scalar(x):
@@ -579,7 +673,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
             if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
                 pk = peak_flops(g, p, spec)
                 peak[gi, pi] = pk if pk is not None else np.nan
-            one = efficiency_factors(cal, engine_id, gpu_class(g), p)
+            one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), p),
+                                  g.id, engine_id)
             for k in names:
                 fac[k][gi, pi] = one[k]
     shape_gp = (1, G, P, 1, 1, 1, 1)

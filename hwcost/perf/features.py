@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hwcost import catalog
+from hwcost.errors import HwcostError
 
 from . import kernel as core
 
@@ -132,6 +134,27 @@ class Calibration:
         """Logit shift from the batched-decode to the prefill compute efficiency."""
         return float(self.data.get("prefill_compute_logit_shift", 0.0))
 
+    def overlay_shift(self, gpu_id: str, engine_id: str) -> tuple[float, float, float]:
+        """Shifts a user's calibration overlay (:func:`hwcost.perf.fit_overlay`) applies to
+        one GPU and engine: ``(bandwidth logit, compute logit, log overhead)``; zeros when
+        the overlay has no entry for them. An entry for the exact GPU and engine wins over
+        one for the GPU with any engine (``engine`` ``"*"``)."""
+        entries = (self.data.get("overlay") or {}).get("entries") or ()
+        best = None
+        for e in entries:
+            if e.get("gpu_id") != gpu_id:
+                continue
+            if e.get("engine") == engine_id:
+                best = e
+                break
+            if e.get("engine") == "*" and best is None:
+                best = e
+        if best is None:
+            return (0.0, 0.0, 0.0)
+        return (float(best.get("bandwidth_logit_shift", 0.0)),
+                float(best.get("compute_logit_shift", 0.0)),
+                float(best.get("overhead_log_shift", 0.0)))
+
     def error_band(self, regime: str) -> tuple[float, float]:
         band = self.data.get("error_bands", {}).get(regime)
         if not band:
@@ -156,8 +179,64 @@ def _prior_calibration() -> Calibration:
     })
 
 
-@lru_cache(maxsize=1)
+CALIBRATION_ENV_VAR = "HWCOST_CALIBRATION"
+"""Environment variable naming a calibration file (a user overlay, a full calibration or a
+measurement file, see :func:`load_calibration`) that replaces the stored calibration as the
+default everywhere: estimates, sweeps, the simulator, ``recommend`` and notebooks."""
+
+
 def default_calibration() -> Calibration:
+    """The calibration in use: :data:`CALIBRATION_ENV_VAR`'s file when set, else the stored one."""
+    path = os.environ.get(CALIBRATION_ENV_VAR, "").strip()
+    if path:
+        try:
+            st = os.stat(path)
+        except OSError:
+            raise HwcostError(f"{CALIBRATION_ENV_VAR}={path!r}: no such file") from None
+        return _loaded_calibration(os.path.abspath(path), st.st_mtime_ns, st.st_size)
+    return _bundled_calibration()
+
+
+@lru_cache(maxsize=8)
+def _loaded_calibration(path: str, mtime_ns: int, size: int) -> Calibration:
+    return load_calibration(path)
+
+
+def load_calibration(path) -> Calibration:
+    """A calibration from a file.
+
+    Accepted: a user overlay written by :func:`hwcost.perf.save_overlay` (applied on top of
+    the stored calibration, which is never rewritten); a full calibration JSON as written by
+    :func:`hwcost.perf.calibrate`; or a measurement file (``vllm bench serve --save-result``
+    JSON, GuideLLM report, plain CSV; see :mod:`hwcost.perf.measurements`), from which an
+    overlay is fitted on the spot.
+    """
+    p = Path(os.fspath(path))
+    if not p.is_file():
+        raise HwcostError(f"calibration file {str(p)!r} not found")
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise HwcostError(f"calibration file {p.name!r} is not readable JSON: {exc}") from None
+        if isinstance(data, dict) and "overlay" in data and "engines" not in data:
+            base = _bundled_calibration()
+            return Calibration({**base.data, "overlay": data["overlay"]})
+        if isinstance(data, dict) and "engines" in data:
+            return Calibration(data)
+    from . import fit, measurements
+
+    return fit.fit_overlay(measurements.read_runs(p), bundled_calibration())
+
+
+def bundled_calibration() -> Calibration:
+    """``hwcost/perf/calibration.json`` as shipped (as last written by :func:`calibrate`),
+    whatever :data:`CALIBRATION_ENV_VAR` says."""
+    return _bundled_calibration()
+
+
+@lru_cache(maxsize=1)
+def _bundled_calibration() -> Calibration:
     try:
         with open(CALIBRATION_PATH, encoding="utf-8") as fh:
             return Calibration(json.load(fh))
@@ -170,8 +249,17 @@ def default_calibration() -> Calibration:
         return _prior_calibration()
 
 
+def _clear_calibration_caches() -> None:
+    _bundled_calibration.cache_clear()
+    _loaded_calibration.cache_clear()
+
+
+default_calibration.cache_clear = _clear_calibration_caches
+
+
 def stored_calibration() -> Calibration:
-    """The factors in use: ``hwcost/perf/calibration.json`` as last written by :func:`calibrate`."""
+    """The factors in use: ``hwcost/perf/calibration.json`` as last written by :func:`calibrate`,
+    or the file :data:`CALIBRATION_ENV_VAR` names."""
     return default_calibration()
 
 
@@ -224,6 +312,29 @@ def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision:
         ecp *= cal.fp8_compute_factor
     return {"eta_bw": eb, "eta_c": ec, "eta_cp": ecp,
             "step": float(ef["step_overhead_s"]), "layer": float(ef.get("layer_overhead_s", 0.0))}
+
+
+def overlay_factors(cal: Calibration, fac: dict, gpu_id: str, engine_id: str) -> dict:
+    """:func:`efficiency_factors` after a user's overlay for this GPU and engine: the
+    efficiencies' logits shifted, the fixed costs scaled (see
+    :meth:`Calibration.overlay_shift`)."""
+    dzb, dzc, dlo = cal.overlay_shift(gpu_id, engine_id)
+    if not (dzb or dzc or dlo):
+        return fac
+    out = dict(fac)
+    out["eta_bw"] = shifted_efficiency(fac["eta_bw"], dzb)
+    out["eta_c"] = shifted_efficiency(fac["eta_c"], dzc)
+    out["eta_cp"] = shifted_efficiency(fac["eta_cp"], dzc)
+    out["step"] = fac["step"] * math.exp(dlo)
+    out["layer"] = fac["layer"] * math.exp(dlo)
+    return out
+
+
+def shifted_efficiency(eta, dz):
+    """``sigmoid(logit(eta) + dz)`` for scalars or arrays (an overlay's shift)."""
+    eta = np.clip(np.asarray(eta, dtype=float), 1e-9, 1 - 1e-9)
+    out = 1.0 / (1.0 + np.exp(-(np.log(eta / (1.0 - eta)) + dz)))
+    return float(out) if out.ndim == 0 else out
 
 
 def overhead_seconds(step, layer, n_layers, moe_visits, moe_factor):
@@ -510,6 +621,7 @@ def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
 def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> dict:
     f = model_numbers(m, precision, kv_precision, spec)
     fac = efficiency_factors(cal, engine_id, gpu_class(g), precision)
+    fac = overlay_factors(cal, fac, g.id, engine_id)
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_visits"],
                             cal.moe_expert_overhead_factor)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)

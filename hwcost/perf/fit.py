@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from hwcost import catalog
+from hwcost.errors import HwcostError
 
 from . import api, features
 from . import kernel as core
@@ -122,6 +123,22 @@ def source_key(source: str) -> str:
     return text.split(" (")[0].strip() or "unknown"
 
 
+HOLDOUT_HEX_DIGITS = "123"
+"""Hold-out rule: a source whose key (:func:`source_key`) has a SHA-256 digest starting with
+one of these hex digits is never fitted (about 3/16 of sources). The rule was fixed before
+any error was looked at and takes whole sources, so a new source falls in or out by its
+address alone and rows from one document never sit on both sides."""
+
+CV_GROUPS = ("source", "gpu", "engine")
+"""Groupings of the cross-validation: leave one source, one GPU, one engine out."""
+
+
+def is_held_out(source: str) -> bool:
+    """True when rows citing ``source`` belong to the hold-out (see :data:`HOLDOUT_HEX_DIGITS`)."""
+    digest = hashlib.sha256(source_key(source).encode()).hexdigest()
+    return digest[0] in HOLDOUT_HEX_DIGITS
+
+
 def regime(metric: str, batch) -> str:
     """decode / ttft / throughput for a benchmark metric."""
     if metric in ("ttft_s", "prefill_tokens_per_s"):
@@ -183,6 +200,18 @@ class _Design:
         self.measured = self.df["value"].to_numpy(float)
         self.regime = np.array([regime(mt, bs) for mt, bs in zip(self.metric, self.df["batch_size"])])
         self.sources = np.array([source_key(s) for s in self.df["source"]])
+        self.gpu = self.df["gpu_id"].astype(str).to_numpy()
+        self.holdout = np.array([is_held_out(s) for s in self.sources], dtype=bool)
+
+    def groups(self, by: str) -> np.ndarray:
+        """Group label of every row for a leave-one-group-out split (:data:`CV_GROUPS`)."""
+        if by == "source":
+            return self.sources
+        if by == "gpu":
+            return self.gpu
+        if by == "engine":
+            return self.engine
+        raise ValueError(f"unknown grouping {by!r}; accepted: {', '.join(CV_GROUPS)}")
 
     # -- parameters ---------------------------------------------------------------------
     def layout(self, mask=None):
@@ -262,9 +291,23 @@ class _Design:
         return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh,
                 "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
-    def predict(self, theta, names):
+    def overlay_shifts(self, cal) -> np.ndarray | None:
+        """Per-row (bandwidth logit, compute logit, log overhead) shifts of ``cal``'s overlay."""
+        if not (cal.data.get("overlay") or {}).get("entries"):
+            return None
+        gpus = self.df["gpu_id"].to_numpy()
+        return np.array([cal.overlay_shift(catalog.gpu(g).id, e)
+                         for g, e in zip(gpus, self.engine)], dtype=float).reshape(-1, 3)
+
+    def predict(self, theta, names, shifts=None):
+        """Predicted value of every row; ``shifts`` (rows x 3) applies an overlay."""
         f = dict(self.f)
         fa = self.factor_arrays(theta, names)
+        if shifts is not None:
+            fa["eta_bw"] = features.shifted_efficiency(fa["eta_bw"], shifts[:, 0])
+            fa["eta_c"] = features.shifted_efficiency(fa["eta_c"], shifts[:, 1])
+            fa["eta_cp"] = features.shifted_efficiency(fa["eta_cp"], shifts[:, 1])
+            fa["ovh"] = fa["ovh"] * np.exp(shifts[:, 2])
         for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat"):
             f[k] = fa[k]
         f["ovh_prefill"] = f["ovh"] * fa["ratio"]
@@ -394,17 +437,25 @@ def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
 
     Returns a DataFrame with id, engine, gpu_id, model_id, n_gpus, precision, batch_size,
     input_tokens, output_tokens, metric, regime (decode / ttft / throughput), measured,
-    predicted, error_pct ((predicted - measured) / measured x 100), batch_size_used, source.
+    predicted, error_pct ((predicted - measured) / measured x 100), batch_size_used, source,
+    held_out (the row's source is in the hold-out, never fitted). ``attrs`` carry the
+    calibration's out-of-sample figures: ``out_of_sample`` (per ``leave_one_source_out``,
+    ``leave_one_gpu_out``, ``leave_one_engine_out`` and ``holdout``, per regime: n, median
+    and 90th percentile of the absolute error [%]) and ``previous_out_of_sample`` (the same
+    for the calibration it replaced).
     """
     design = _Design(_table(benchmarks))
     cal = features.as_calibration(calibration)
     data = cal.data
     # Re-express the stored factors as a parameter vector for the design's rows.
     names, theta = _theta_from_calibration(design, data)
-    pred = design.predict(theta, names)
+    pred = design.predict(theta, names, design.overlay_shifts(cal))
     out = _frame(design, pred, design.memory_ok)
+    out["held_out"] = design.holdout
     out.attrs["mdape_pct"] = _mdape(out["error_pct"], out["regime"])
     out.attrs["skipped"] = design.skipped
+    out.attrs["out_of_sample"] = data.get("out_of_sample") or {}
+    out.attrs["previous_out_of_sample"] = data.get("previous_out_of_sample") or {}
     return out
 
 
@@ -467,13 +518,106 @@ def leave_one_source_out(benchmarks=None) -> pd.DataFrame:
     return out
 
 
+def cross_validate(benchmarks=None, by=CV_GROUPS, *, holdout: bool = True) -> pd.DataFrame:
+    """Leave-one-group-out predictions: for each grouping in ``by`` and each group, refit on
+    the other rows and predict the group's rows.
+
+    Rows of the hold-out (:func:`is_held_out`) are neither fitted nor predicted when
+    ``holdout`` is true; :func:`holdout_errors` scores them. Returns the :func:`validate`
+    columns plus ``held_out_by`` (``source``/``gpu``/``engine``) and ``group``; a group
+    that holds every fitted row is skipped (nothing left to fit).
+    """
+    design = _Design(_table(benchmarks))
+    usable = ~design.holdout if holdout else np.ones(len(design.df), bool)
+    frames = []
+    for grouping in ([by] if isinstance(by, str) else list(by)):
+        labels = design.groups(grouping)
+        pred = np.full(len(design.df), np.nan)
+        for g in sorted(set(labels[usable])):
+            test = usable & (labels == g)
+            train = usable & ~test
+            if not train.any():
+                continue
+            names, theta = design.fit(train)
+            pred[test] = design.predict(theta, names)[test]
+        out = _frame(design, pred, design.memory_ok)
+        out["held_out_by"] = grouping
+        out["group"] = labels
+        frames.append(out[np.isfinite(out["predicted"])])
+    return pd.concat(frames, ignore_index=True)
+
+
+def holdout_errors(benchmarks=None, calibration=None) -> pd.DataFrame:
+    """The hold-out rows (:func:`is_held_out`) predicted with ``calibration`` (default the
+    stored one, which was fitted without them): the :func:`validate` columns."""
+    out = validate(benchmarks, calibration)
+    return out[[is_held_out(s) for s in out["source"]]].reset_index(drop=True)
+
+
+def error_summary(frame: pd.DataFrame, by: str | None = "held_out_by") -> pd.DataFrame:
+    """Median and 90th percentile of the absolute percentage error per regime (and all rows).
+
+    ``frame`` holds ``regime`` and ``error_pct`` (and ``by`` when given). Returns one row per
+    (``by`` value,) regime with ``n``, ``median_abs_error_pct``, ``p90_abs_error_pct``.
+    """
+    rows = []
+    keys = [None] if by is None else list(dict.fromkeys(frame[by]))
+    for key in keys:
+        sub = frame if key is None else frame[frame[by] == key]
+        for r in (*features.REGIMES, "all"):
+            e = (sub["error_pct"] if r == "all" else sub.loc[sub["regime"] == r, "error_pct"]).abs()
+            e = e[np.isfinite(e)]
+            row = {} if key is None else {by: key}
+            row.update(regime=r, n=int(len(e)),
+                       median_abs_error_pct=float(e.median()) if len(e) else float("nan"),
+                       p90_abs_error_pct=float(np.percentile(e, 90)) if len(e) else float("nan"))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _summary_dict(frame: pd.DataFrame) -> dict:
+    out = {}
+    for r in error_summary(frame, by=None).itertuples(index=False):
+        if r.n:
+            out[r.regime] = {"n": r.n, "median_abs_error_pct": r.median_abs_error_pct,
+                             "p90_abs_error_pct": r.p90_abs_error_pct}
+    return out
+
+
+def out_of_sample_summary(benchmarks=None, *, holdout: bool = True,
+                          calibration=None) -> dict:
+    """Out-of-sample error figures as calibration.json stores them: per grouping of
+    :func:`cross_validate` (``leave_one_<source|gpu|engine>_out``) and for the hold-out
+    (with ``calibration``, default the stored one), per regime n / median / p90 of
+    |error| [%]."""
+    cv = cross_validate(benchmarks, holdout=holdout)
+    out = {f"leave_one_{g}_out": _summary_dict(cv[cv["held_out_by"] == g])
+           for g in dict.fromkeys(cv["held_out_by"])}
+    if holdout:
+        ho = holdout_errors(benchmarks, calibration)
+        if len(ho):
+            out["holdout"] = _summary_dict(ho)
+    return out
+
+
+def out_of_sample_table(block: dict | None) -> pd.DataFrame:
+    """An ``out_of_sample`` block of calibration.json (see :func:`out_of_sample_summary`) as
+    a table: ``check`` (e.g. ``leave one source out``, ``holdout``), ``regime``, ``n``,
+    ``median_pct`` and ``p90_pct`` (absolute error [%])."""
+    rows = [{"check": grouping.replace("_", " "), "regime": r, "n": f["n"],
+             "median_pct": f["median_abs_error_pct"], "p90_pct": f["p90_abs_error_pct"]}
+            for grouping, figs in (block or {}).items() for r, f in figs.items()]
+    return pd.DataFrame(rows, columns=["check", "regime", "n", "median_pct", "p90_pct"])
+
+
 def _table_hash(df: pd.DataFrame) -> str:
     cols = [c for c in ("id", *REQUIRED, "kv_precision", "source") if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> features.Calibration:
+def calibrate(benchmarks=None, *, write=False, path=None, loso=True,
+              holdout=None) -> features.Calibration:
     """Refit the efficiency factors to published measurements (reproducible).
 
     Parameters
@@ -484,37 +628,58 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> features
         Write the result to ``path`` (default ``hwcost/perf/calibration.json``) atomically
         (temporary file + ``os.replace``). Nothing is written otherwise.
     loso : bool
-        Also run the leave-one-source-out validation and take the error bands from its
-        out-of-sample residuals.
+        Also run the leave-one-source-, GPU- and engine-out validations (stored as
+        ``out_of_sample``, with the replaced file's figures as ``previous_out_of_sample``)
+        and take the error bands from the leave-one-source-out residuals.
+    holdout : bool, optional
+        Leave the hold-out sources (:func:`hwcost.perf.fit.is_held_out`) out of the fit;
+        their errors are stored as ``out_of_sample['holdout']``. Default: true for the
+        bundled table, false for a table passed in.
 
     Returns
     -------
     Calibration
     """
+    if holdout is None:
+        holdout = benchmarks is None
     df = _table(benchmarks)
-    design, names, theta = _fit_all(df)
+    design = _Design(df)
+    held = design.holdout if holdout else np.zeros(len(design.df), bool)
+    if held.all():
+        raise HwcostError("every benchmark row falls in the hold-out; pass holdout=False")
+    names, theta = design.fit(~held)
     data = _calibration_dict(design, names, theta, df)
     pred = design.predict(theta, names)
     frame = _frame(design, pred, design.memory_ok)
-    mdape = _mdape(frame["error_pct"], frame["regime"])
-    bands = _bands(frame["measured"], frame["predicted"], frame["regime"], frame["metric"])
+    fitted = frame[~held]
+    mdape = _mdape(fitted["error_pct"], fitted["regime"])
+    bands = _bands(fitted["measured"], fitted["predicted"], fitted["regime"], fitted["metric"])
     band_source = "in-sample residuals"
-    loso_mdape, loso_err = None, {}
-    if loso and len(set(design.sources)) > 1:
-        lo = leave_one_source_out(df)
-        loso_mdape = lo.attrs["mdape_pct"]
+    loso_mdape, loso_err, oos = None, {}, {}
+    if loso and len(set(design.sources[~held])) > 1:
+        cv = cross_validate(df, holdout=holdout)
+        for g in CV_GROUPS:
+            part = cv[cv["held_out_by"] == g]
+            if len(part):
+                oos[f"leave_one_{g}_out"] = _summary_dict(part)
+        lo = cv[cv["held_out_by"] == "source"]
+        loso_mdape = _mdape(lo["error_pct"], lo["regime"])
         loso_err = dict(zip(lo["id"], lo["error_pct"]))
         loso_bands = _bands(lo["measured"], lo["predicted"], lo["regime"], lo["metric"])
         for r, b in loso_bands.items():
             bands[r] = b
         band_source = "leave-one-source-out residuals (in-sample where a regime has < 3 rows)"
+    if held.any():
+        oos["holdout"] = _summary_dict(frame[held])
+    previous = _stored_out_of_sample(Path(path) if path else features.CALIBRATION_PATH)
     residuals = [
         {"id": str(r.id), "engine": r.engine, "gpu_id": r.gpu_id, "metric": r.metric,
          "regime": r.regime, "measured": float(r.measured), "predicted": float(r.predicted),
          "error_pct": float(r.error_pct),
          "loso_error_pct": float(loso_err[r.id]) if r.id in loso_err else None,
+         "held_out": bool(h),
          "memory_ok": bool(r.memory_ok), "batch_size_used": int(r.batch_size_used)}
-        for r in frame.itertuples(index=False)
+        for r, h in zip(frame.itertuples(index=False), held)
     ]
     src = df.attrs.get("source_file")
     data = {
@@ -534,6 +699,12 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> features
         "error_band_source": band_source,
         "mdape_pct": mdape,
         "loso_mdape_pct": loso_mdape,
+        "holdout_rule": (f"sources whose SHA-256 of the source key starts with one of "
+                         f"{', '.join(HOLDOUT_HEX_DIGITS)} are not fitted"
+                         if holdout else "none: every row fitted"),
+        "rows_fitted": int((~held).sum()),
+        "out_of_sample": oos,
+        "previous_out_of_sample": previous,
         "residuals": residuals,
     }
     data = _round(data)
@@ -543,6 +714,136 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True) -> features
         if path is None:
             features.default_calibration.cache_clear()
     return cal
+
+
+OVERLAY_PRIOR_SD = (1.0, 1.0, 1.0)
+"""Prior standard deviations of an overlay's shifts (bandwidth logit, compute logit, log
+overhead): wide enough that a few runs can move a prediction by a factor of two or more,
+tight enough that a metric the runs do not inform (e.g. prefill, from decode-only runs)
+stays near the bundled calibration."""
+
+
+OVERLAY_MEASUREMENT_SD = 0.05
+"""Assumed run-to-run noise of a team's own measurement, as a standard deviation of its
+logarithm (about 5 %): the overlay fit weighs log errors by it against its priors."""
+
+
+def fit_overlay(runs, calibration=None) -> features.Calibration:
+    """Fit a calibration overlay to a team's own measurements.
+
+    For every (GPU, engine) in ``runs`` three shifts are fitted on top of ``calibration``
+    (default: the stored one, left untouched): the logit of the memory-bandwidth efficiency,
+    the logit of the compute efficiency (decode and prefill alike) and the log of the fixed
+    per-pass costs, by least squares on log(predicted / measured) (weighted by the
+    measurement noise :data:`OVERLAY_MEASUREMENT_SD`) with Gaussian priors
+    (:data:`OVERLAY_PRIOR_SD`) centred on no shift. Predictions for that GPU and engine then
+    follow the team's runs; other GPUs and engines keep the bundled calibration.
+
+    Parameters
+    ----------
+    runs : DataFrame or path
+        Benchmark rows (the ``data/benchmarks.csv`` columns), e.g. from
+        :func:`hwcost.perf.measurements.read_runs`, or a measurement file it reads.
+    calibration : Calibration, optional
+        The base (default: the stored calibration, whatever ``HWCOST_CALIBRATION`` says); an
+        overlay already in it is replaced.
+
+    Returns
+    -------
+    Calibration
+        The base with ``data['overlay']``: ``entries`` (gpu_id, engine, the three shifts,
+        n_rows) and ``rows`` (every row's measured value and predictions before and after).
+    """
+    from scipy.optimize import least_squares
+
+    if isinstance(runs, (str, os.PathLike)):
+        from . import measurements
+
+        runs = measurements.read_runs(runs)
+    base = features.bundled_calibration() if calibration is None else features.as_calibration(calibration)
+    base = features.Calibration({k: v for k, v in base.data.items() if k != "overlay"})
+    df = _table(runs)
+    design = _Design(df)
+    names, theta = _theta_from_calibration(design, base.data)
+    keys = [(str(catalog.gpu(g).id), str(e)) for g, e in zip(design.gpu, design.engine)]
+    groups = list(dict.fromkeys(keys))
+    index = np.array([groups.index(k) for k in keys])
+    sd = np.tile(np.array(OVERLAY_PRIOR_SD), len(groups))
+    log_meas = np.log(design.measured)
+
+    def shifts_of(x):
+        return x.reshape(-1, 3)[index]
+
+    def residuals(x):
+        pred = design.predict(theta, names, shifts_of(x))
+        return np.concatenate([(np.log(pred) - log_meas) / OVERLAY_MEASUREMENT_SD, x / sd])
+
+    # Plain squares: a team's few runs are all signal (no outlier to down-weight).
+    res = least_squares(residuals, np.zeros(3 * len(groups)), method="trf", x_scale=1.0,
+                        max_nfev=500)
+    before = design.predict(theta, names)
+    after = design.predict(theta, names, shifts_of(res.x))
+    n_rows = pd.Series(index).value_counts().to_dict()
+    entries = [{"gpu_id": g, "engine": e,
+                "bandwidth_logit_shift": float(res.x[3 * k]),
+                "compute_logit_shift": float(res.x[3 * k + 1]),
+                "overhead_log_shift": float(res.x[3 * k + 2]),
+                "n_rows": int(n_rows.get(k, 0))}
+               for k, (g, e) in enumerate(groups)]
+    rows = [{"id": str(i), "gpu_id": g, "engine": e, "model_id": m, "metric": mt,
+             "batch_size": str(b), "input_tokens": int(ii), "output_tokens": int(oo),
+             "measured": float(v), "predicted_before": float(pb), "predicted_after": float(pa),
+             "source": str(src)}
+            for i, (g, e), m, mt, b, ii, oo, v, pb, pa, src in zip(
+                design.df["id"], keys, design.df["model_id"], design.metric,
+                design.df["batch_size"], design.i, design.o, design.measured, before, after,
+                design.df["source"])]
+    overlay = {"format_version": 1,
+               "about": ("Shifts fitted by hwcost.perf.fit_overlay() to a team's own runs, "
+                         "applied on top of the stored calibration for their GPU and engine."),
+               "base_sha256": hashlib.sha256(base.to_json().encode()).hexdigest(),
+               "prior_sd": list(OVERLAY_PRIOR_SD),
+               "entries": entries, "rows": rows,
+               "skipped": [{"id": str(i), "why": w} for i, w in design.skipped]
+               + [{"id": str(src), "why": w} for src, w in runs.attrs.get("skipped", [])]}
+    return features.Calibration({**base.data, "overlay": _round(overlay)})
+
+
+def overlay_comparison(calibration) -> pd.DataFrame:
+    """Measured against predicted, before and after the overlay, for every row it was fitted
+    to: ``measured``, ``predicted_before``, ``predicted_after`` and the two errors [%]."""
+    rows = ((features.as_calibration(calibration).data.get("overlay") or {}).get("rows")) or []
+    if not rows:
+        raise HwcostError("this calibration carries no overlay (see hwcost.perf.fit_overlay)")
+    df = pd.DataFrame(rows)
+    df["error_before_pct"] = (df["predicted_before"] - df["measured"]) / df["measured"] * 100.0
+    df["error_after_pct"] = (df["predicted_after"] - df["measured"]) / df["measured"] * 100.0
+    return df
+
+
+def save_overlay(calibration, path) -> Path:
+    """Write the overlay of ``calibration`` (from :func:`fit_overlay`) to ``path`` as JSON,
+    atomically; only the overlay is written, so later updates of the bundled calibration
+    still apply under it. Returns the path."""
+    cal = features.as_calibration(calibration)
+    if not (cal.data.get("overlay") or {}).get("entries"):
+        raise HwcostError("this calibration carries no overlay (see hwcost.perf.fit_overlay)")
+    import json
+
+    path = Path(path)
+    _write_atomic(path, json.dumps({"overlay": cal.data["overlay"]}, indent=1) + "\n")
+    return path
+
+
+def _stored_out_of_sample(path: Path) -> dict | None:
+    """The ``out_of_sample`` block of the calibration file about to be replaced, if any."""
+    try:
+        import json
+
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh).get("out_of_sample") or None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _write_atomic(path: Path, text: str) -> None:

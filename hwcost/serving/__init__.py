@@ -34,9 +34,12 @@ Speed: the loop advances by scheduler events (arrivals that can be admitted,
 completions, a full KV cache), not by token: a stretch of decode-only iterations is summed
 in closed form from a piecewise-affine fit of ``decode_step_seconds`` in the context,
 verified exact to 1e-9 at start-up. 100,000 requests take about a second on one core
-(``tests/benchmarks/bench_serving.py``). Mixed iterations (chunked prefill) are fitted the
-same way once a (prompt tokens, batch) shape recurs; with varied prompt lengths most are
-new shapes that call ``iteration_seconds`` directly, about ten times slower.
+(``tests/benchmarks/bench_serving.py``), with chunked prefill too: a mixed iteration is one
+call of ``StepTimes.iteration_seconds`` on plain numbers (a few microseconds).
+
+Latency at a load as benchmark tools measure it: :func:`at_concurrency` (closed loop, N
+requests in flight) and :func:`at_rate` (Poisson arrivals at R per second), in
+:mod:`~hwcost.serving.load`.
 
 Several replicas: arrivals are dealt round-robin (a stateless load balancer), so the
 replicas are independent. Join-shortest-queue balancing does somewhat better at high load,
@@ -55,6 +58,7 @@ L. Kleinrock, "Queueing Systems, Volume 1: Theory", Wiley 1975 (M/G/1, Pollaczek
 
 from .arrivals import Arrivals, Lengths
 from .capacity import CapacityPlan, RateLimit, max_rate, replicas_needed
+from .load import LoadPoint, at_concurrency, at_rate
 from .simulator import (
     DEFAULT_N_GPUS,
     MAX_UTILIZATION,
@@ -69,5 +73,5 @@ from .simulator import (
 __all__ = [
     "Arrivals", "Lengths", "SimResult", "simulate", "unloaded_latency", "CapacityPlan",
     "replicas_needed", "RateLimit", "max_rate", "SCHEDULERS", "METRICS", "PERCENTILES",
-    "DEFAULT_N_GPUS", "MAX_UTILIZATION",
+    "DEFAULT_N_GPUS", "MAX_UTILIZATION", "LoadPoint", "at_concurrency", "at_rate",
 ]

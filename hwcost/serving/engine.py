@@ -48,6 +48,9 @@ class CostModel:
         self._prefill_cache: dict[tuple[int, int, int], float] = {}
         self._prefill_nseq = _accepts(step_times.prefill_seconds, "n_sequences")
         self._iter_ctx = _accepts(step_times.iteration_seconds, "prefill_context_tokens")
+        # step times that evaluate one iteration cheaply on plain numbers (hwcost.perf's) are
+        # called directly: fitting each recurring mixed shape would cost more than it saves
+        self._direct = bool(getattr(step_times, "scalar_iteration_is_cheap", False))
         # mixed-iteration fits by (prompt tokens, batch, prompt context): an int counts the
         # calls so far (-1: no exact fit exists), a list holds pieces as for decode
         self._mixed: dict[tuple[int, int, int], Any] = {}
@@ -106,6 +109,11 @@ class CostModel:
             v = self.st.iteration_seconds(p, b, context, prefill_context_tokens=pctx)
         else:
             v = self.st.iteration_seconds(p, b, context)
+        if v.__class__ is float:  # one iteration as a plain number: no array round trip
+            if not (0.0 < v < _INF):
+                raise ValueError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
+                                 "expected finite times > 0")
+            return v
         v = np.asarray(v, dtype=float)
         if not np.all((v > 0) & np.isfinite(v)):
             raise ValueError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
@@ -121,6 +129,8 @@ class CostModel:
         cost is fitted as a piecewise-affine function of the decode context (verified
         exact to 1e-9 relative); later calls evaluate the fit instead of the step times.
         """
+        if self._direct:
+            return float(self._iteration_exact(prefill_tokens, b, context, prefill_context))
         key = (prefill_tokens, b, prefill_context)
         pieces = self._mixed.get(key, 0)
         if pieces.__class__ is int:

@@ -21,16 +21,33 @@ def _common(r):
     assert r["speedup_batch1"] > 1.3
     assert r["speedup_large_batch"] > r["speedup_batch1"]
     assert r["n_engines_fitted"] >= 2 and r["n_global_factors"] >= 4
-    assert r["n_loso_points"] == r["n_points"]
+    # out of sample: every fitted row has a leave-one-source-out prediction; the hold-out none
+    assert r["n_loso_points"] == r["n_fitted_points"] < r["n_points"] + 1
+    stored = perf.stored_calibration().data
+    if not r["fresh_fit"]:
+        for grouping, figs in stored["out_of_sample"].items():
+            for regime, f in figs.items():
+                got = r["out_of_sample"][f"{grouping.replace('_', ' ')}|{regime}"]
+                assert abs(got[0] - f["median_abs_error_pct"]) < 1e-6 and got[2] == f["n"]
+        assert r["n_holdout_rows"] == stored["out_of_sample"]["holdout"]["all"]["n"] > 0
+    # TPOT under load: equal to the quiet estimate at concurrency 1, above it under load
+    assert abs(r["load_tpot_ratio_c1"] - 1) < 1e-9
+    assert r["load_tpot_ratio_top"] > 1.1
+    # the overlay brings the example runs within measurement noise
+    assert max(abs(x) for x in r["overlay_error_after_pct"]) < 3
+    assert max(abs(x) for x in r["overlay_error_before_pct"]) > 5
 
 
 def check_default(r):
     v = perf.validate()
     assert r["fresh_fit"] is False
     assert r["n_points"] == len(v) and r["n_points"] + len(v.attrs["skipped"]) == len(catalog.benchmarks())
-    for k, x in v.attrs["mdape_pct"].items():
+    # in sample = the rows the stored factors were fitted to (the hold-out excluded)
+    stored = perf.stored_calibration().data
+    for k, x in stored["mdape_pct"].items():
         assert abs(r["mdape_pct"][k] - x) < 1e-3 * max(1.0, x), k
-    assert abs(r["stored_mdape_all_pct"] - v.attrs["mdape_pct"]["all"]) < 0.01
+    assert abs(r["stored_mdape_all_pct"] - stored["mdape_pct"]["all"]) < 0.01
+    assert r["n_fitted_points"] == stored["rows_fitted"]
     for k, x in r["loso_mdape_pct"].items():
         if k == "all":
             assert abs(x - r["stored_loso_mdape_all_pct"]) < 0.01

@@ -26,7 +26,7 @@ import difflib
 import math
 import numbers
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -52,14 +52,14 @@ def fail(name: str, rule: str, value) -> InvalidValue:
 
 def _fmt(x) -> str:
     if isinstance(x, numbers.Integral):
-        return f"{int(x):,}".replace(",", "_") if abs(int(x)) >= 100_000 else str(int(x))
+        return f"{int(x):,}" if abs(int(x)) >= 100_000 else str(int(x))
     return f"{float(x):g}"
 
 
 def did_you_mean(value, known: Iterable[str], *, n: int = 3) -> str:
     """``"did you mean 'x'?"`` for the closest known spellings, or the full list."""
     known = sorted({str(k) for k in known})
-    close = difflib.get_close_matches(str(value).strip().lower(), known, n=n, cutoff=0.5)
+    close = difflib.get_close_matches(str(value).strip().lower(), known, n=n, cutoff=0.6)
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
     if len(known) <= 12:
@@ -98,7 +98,14 @@ def number_from_text(value):
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_))
+    """A real number that converts to a float (huge integers do not)."""
+    if not isinstance(value, (numbers.Real, np.number)) or isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        float(value)
+    except (OverflowError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _bounds_rule(kind: str, low, low_open: bool, high, high_open: bool) -> str:
@@ -205,12 +212,9 @@ def fraction_or_percent(name: str, value) -> float:
 
 def _whole(name: str, value, minimum: int, high) -> int:
     rule = _bounds_rule("a whole number", minimum, False, high, False)
-    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        n = int(value)
-    elif _is_number(value) and math.isfinite(float(value)) and float(value).is_integer():
-        n = int(value)
-    else:
+    if not (_is_number(value) and math.isfinite(float(value)) and float(value).is_integer()):
         raise fail(name, rule, value)
+    n = int(value)
     if n < minimum or (high is not None and n > high):
         raise fail(name, rule, value)
     return n

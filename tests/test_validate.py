@@ -21,7 +21,7 @@ def test_positive_int_accepts_whole_numbers_and_refuses_the_rest():
 def test_wording_names_value_and_rule():
     with pytest.raises(HwcostError) as info:
         v.positive_int("batch_size", 100_001, high=100_000)
-    assert str(info.value) == "batch_size must be a whole number >= 1 and <= 100_000, got 100001"
+    assert str(info.value) == "batch_size must be a whole number >= 1 and <= 100,000, got 100001"
     with pytest.raises(ValueError) as info:
         v.positive("requests_per_day", True)
     assert str(info.value) == "requests_per_day must be a finite number > 0, got True"
@@ -98,3 +98,10 @@ def test_number_from_text_is_for_entry_layers():
     assert v.number_from_text("h100") == "h100"
     assert v.number_from_text(True) is True
     assert math.isnan(v.number_from_text("nan"))
+
+
+def test_huge_integers_are_refused_not_overflowed():
+    with pytest.raises(v.InvalidValue, match="n_samples must be a whole number >= 1 and <= 1,000,000"):
+        v.positive_int("n_samples", 10**400, high=1_000_000)
+    with pytest.raises(v.InvalidValue, match="requests_per_day must be a finite number > 0"):
+        v.positive("requests_per_day", 10**400)

@@ -18,54 +18,43 @@ from typing import Sequence
 
 import pandas as pd
 
+from . import validate
 from .errors import HwcostError, NoFeasibleOption, NotebookFailed, UsageError
+from .requirements import MAX_GPUS, MAX_REQUESTS_PER_DAY, MAX_TOKENS
+
+#: Largest number read from the command line where no tighter bound applies.
+MAX_NUMBER = 1e15
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3  # an internal error (a traceback is printed)
 
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|sec|m|min|h)?\s*$")
-_UNITS_S = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "m": 60.0, "min": 60.0, "h": 3600.0}
+def _typed(rule, **bounds):
+    """An argparse type: text that spells a number becomes the number, then ``rule`` decides
+    (the one validation layer, :mod:`hwcost.validate`)."""
+    def parse(text: str):
+        value = validate.number_from_text(text.strip().rstrip("%") if rule is validate.non_negative
+                                          else text)
+        try:
+            return rule("value", value, **bounds)
+        except validate.InvalidValue as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix("value ")) from None
+
+    parse.__name__ = rule.__name__
+    return parse
 
 
 def parse_duration(text: str) -> float:
     """``"1s"``, ``"500ms"``, ``"0.8"`` (seconds), ``"2min"`` -> seconds. [s]"""
-    m = _DURATION.match(str(text))
-    if not m:
-        raise argparse.ArgumentTypeError(
-            f"invalid duration {text!r}; use e.g. 1s, 500ms, 0.8 (seconds) or 2min"
-        )
-    value = float(m.group(1)) * _UNITS_S[m.group(2)]
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"duration must be > 0, got {text!r}")
-    return value
-
-
-def _positive_number(text: str) -> float:
     try:
-        value = float(str(text).replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+        return validate.duration("value", str(text))
+    except validate.InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("value ")) from None
 
 
-def _non_negative_number(text: str) -> float:
-    try:
-        value = float(str(text).replace("_", "").replace(",", "").rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _positive_number(text)
-    if value != int(value):
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
-    return int(value)
+_positive_number = _typed(validate.positive, high=MAX_NUMBER)
+_non_negative_number = _typed(validate.non_negative, high=10_000)
+_positive_int = _typed(validate.positive_int, high=MAX_TOKENS)
 
 
 def _csv_list(text: str) -> list[str]:
@@ -79,6 +68,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``hwcost: error: ... (see 'hwcost X --help')``."""
 
     def error(self, message):  # noqa: D401
+        # "argument --top: must be ..." reads "--top must be ..." (the one wording)
+        message = re.sub(r"^argument ([^:\s/]+)(?:/\S+)?: must be ", r"\1 must be ", message)
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
@@ -329,17 +320,18 @@ def _scalar(text: str):
 
 
 def _read_params_file(path: str) -> dict:
-    import yaml
+    from .scenario import MAX_YAML_BYTES, load_yaml
 
     p = Path(path)
-    if not p.exists():
-        raise UsageError(f"{path}: parameters file not found")
+    if not p.is_file():
+        raise UsageError(f"{path}: parameters file not found" if not p.exists()
+                         else f"{path}: not a file; expected a YAML mapping of parameters")
+    if p.stat().st_size > MAX_YAML_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_YAML_BYTES:,} bytes")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise UsageError(f"{path}: malformed YAML: {where}{getattr(exc, 'problem', exc)}") from None
+        data = load_yaml(p.read_text(encoding="utf-8-sig"), path)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -509,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scenario", metavar="FILE",
                    help="scenario YAML (data/scenarios/...); other options override it")
     g.add_argument("--model", help="catalog model id, e.g. llama-3.1-70b")
-    g.add_argument("--requests-per-day", type=_positive_number, metavar="N",
+    g.add_argument("--requests-per-day", type=_typed(validate.positive, high=MAX_REQUESTS_PER_DAY), metavar="N",
                    help="mean requests per day [1/day]")
     g.add_argument("--input-tokens", type=_positive_int, metavar="N",
                    help="mean prompt length [tokens] (default 512)")
@@ -521,14 +513,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ttft-p95", type=parse_duration, metavar="T", help="time to first token target")
     g.add_argument("--tpot-p95", type=parse_duration, metavar="T", help="time per output token target")
     g.add_argument("--e2e-p95", type=parse_duration, metavar="T", help="end-to-end latency target")
-    g.add_argument("--percentile", type=_positive_number, metavar="P",
+    g.add_argument("--percentile", type=_typed(validate.positive, high=100), metavar="P",
                    help="percentile the targets apply to (default 95)")
     g = p.add_argument_group("constraints")
     g.add_argument("--availability", metavar="A", help="target, e.g. 99.9%% or 0.999 (default 99%%)")
     g.add_argument("--privacy", action="store_true", help="data may not leave your infrastructure "
                                                           "(self-hosted only)")
     g.add_argument("--data-residency", metavar="REGION", help="region the data must stay in")
-    g.add_argument("--horizon-months", type=_positive_number, metavar="M",
+    g.add_argument("--horizon-months", type=_typed(validate.positive, high=1200), metavar="M",
                    help="planning horizon [months] (default 12)")
     g.add_argument("--budget-usd", type=_positive_number, metavar="USD",
                    help="cap on total cost over the horizon [USD]")
@@ -546,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--energy", metavar="ID", help="energy.csv id for self-hosted power "
                                                   "(default: colocation for datacenter GPUs, "
                                                   "office for consumer/workstation cards)")
-    g.add_argument("--max-gpus", type=_positive_int, metavar="N", help="cap on GPUs in a plan")
+    g.add_argument("--max-gpus", type=_typed(validate.positive_int, high=MAX_GPUS), metavar="N", help="cap on GPUs in a plan")
     g = p.add_argument_group("operations staff (share of one systems administrator's time, "
                              "priced at the U.S. median wage with benefits)")
     g.add_argument("--self-hosted-staff-pct", type=_non_negative_number, metavar="P",
@@ -556,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="staff time for a serving stack on rented GPUs [%%] (default 5; "
                         "APIs carry none)")
     g = p.add_argument_group("output")
-    g.add_argument("--top", type=_positive_int, default=15, metavar="N",
+    g.add_argument("--top", type=_typed(validate.positive_int, high=1_000_000), default=15, metavar="N",
                    help="feasible rows to show (default 15)")
     g.add_argument("--all", action="store_true",
                    help="show every option, with the constraint each infeasible one fails")
@@ -569,11 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=_Formatter)
     p.add_argument("--model", required=True, help="catalog model id")
     p.add_argument("--gpu", required=True, help="catalog GPU id")
-    p.add_argument("--n-gpus", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--n-gpus", type=_typed(validate.positive_int, high=MAX_GPUS), default=1, metavar="N",
                    help="GPUs per replica (tensor parallel) (default 1)")
     p.add_argument("--precision", default="bf16", help="weight precision (default bf16)")
     p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: as weights)")
-    p.add_argument("--batch-size", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--batch-size", type=_typed(validate.positive_int, high=4096), default=1, metavar="N",
                    help="concurrent sequences (default 1)")
     p.add_argument("--input-tokens", type=_positive_int, default=512, metavar="N")
     p.add_argument("--output-tokens", type=_positive_int, default=128, metavar="N")
@@ -615,9 +607,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Longest error message printed; a longer one is cut (a value can be huge). [characters]
+MAX_MESSAGE_CHARS = 2000
+
+
 def _one_line(message: str) -> str:
-    lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
-    return "; ".join(lines) if lines else "failed"
+    lines = [ln.strip() for ln in str(message)[:MAX_MESSAGE_CHARS * 2].splitlines() if ln.strip()]
+    text = "; ".join(lines) if lines else "failed"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 3] + "..."
 
 
 def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:

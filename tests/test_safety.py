@@ -58,3 +58,98 @@ def test_a_misspelled_papermill_parameter_is_refused(monkeypatch):
 
 def test_parameter_errors_are_hwcost_errors():
     assert issubclass(ParameterError, HwcostError) and issubclass(ParameterError, ValueError)
+
+
+# ----------------------------------------------------------------------------------------
+# YAML: bounded size and alias expansion, keys named
+# ----------------------------------------------------------------------------------------
+import io  # noqa: E402
+import time  # noqa: E402
+
+from hwcost import cli, scenario  # noqa: E402
+from hwcost.errors import ScenarioError  # noqa: E402
+
+BILLION_LAUGHS = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]"
+       for i in range(8)]
+    + ["name: x", "source: y", "workload: {model: llama-3.1-8b, requests_per_day: *i}"]
+)
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_nested_aliases_are_refused_quickly_with_a_short_message(tmp_path):
+    path = tmp_path / "laughs.yaml"
+    path.write_text(BILLION_LAUGHS)
+    assert path.stat().st_size < 600
+    start = time.monotonic()
+    with pytest.raises(ScenarioError, match="more than 100,000 values once its aliases"):
+        scenario.load(path)
+    code, out, err = run("recommend", "--scenario", str(path))
+    assert time.monotonic() - start < 5
+    assert code == 2 and len(err) < 500 and "Traceback" not in err
+
+
+def test_a_recursive_alias_is_refused():
+    with pytest.raises(ScenarioError, match="recursive alias"):
+        scenario.load_yaml("a: &a [*a]\n", "f.yaml")
+
+
+def test_parameter_files_are_read_with_the_same_bounded_loader(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(BILLION_LAUGHS)
+    code, out, err = run("run", "07", "-f", str(path), "--output-dir", str(tmp_path / "out"))
+    assert code == 2 and "aliases" in err and len(err) < 500
+    assert not (tmp_path / "out").exists()
+
+
+SCENARIO = """\
+name: t
+source: test
+workload: {{model: llama-3.1-8b, requests_per_day: 2000}}
+{extra}
+"""
+
+
+@pytest.mark.parametrize("extra, key, message", [
+    ("constraints: {horizon_months: abc}", "constraints.horizon_months",
+     "horizon_months must be a finite number > 0 and <= 1200, got 'abc'"),
+    ("constraints: {max_gpus: 2.7}", "constraints.max_gpus",
+     "max_gpus must be a whole number >= 1 and <= 4096, got 2.7"),
+    ("constraints: {n_gpus_options: [1.5, 2]}", "constraints.n_gpus_options",
+     "n_gpus_options must be a whole number >= 1 and <= 72, got 1.5"),
+    ("constraints: {privacy: 'yes'}", "constraints.privacy", "privacy must be true or false"),
+    ("constraints: {replica_availability: 0}", "constraints.replica_availability",
+     "replica_availability must be a fraction like 0.999"),
+])
+def test_constraint_type_errors_name_the_key(tmp_path, extra, key, message):
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(extra=extra))
+    with pytest.raises(ScenarioError) as info:
+        scenario.load(path)
+    assert f"key '{key}': {message}" in str(info.value)
+
+
+def test_requests_per_day_true_is_not_one_request(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(extra="").replace("2000", "true"))
+    with pytest.raises(ScenarioError, match="workload.requests_per_day.*got True"):
+        scenario.load(path)
+
+
+def test_numbers_written_as_text_in_yaml_are_numbers(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(extra="constraints: {horizon_months: '24'}")
+                    .replace("2000", "1e5"))  # PyYAML reads 1e5 as text
+    sc = scenario.load(path)
+    assert sc.workload.requests_per_day == 1e5 and sc.constraints.horizon_months == 24.0
+
+
+def test_a_scenario_path_that_is_a_directory_is_named(tmp_path):
+    with pytest.raises(ScenarioError, match="is a directory"):
+        scenario.load(tmp_path)

@@ -153,3 +153,55 @@ def test_numbers_written_as_text_in_yaml_are_numbers(tmp_path):
 def test_a_scenario_path_that_is_a_directory_is_named(tmp_path):
     with pytest.raises(ScenarioError, match="is a directory"):
         scenario.load(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------
+# CSV tables: BOM, duplicate columns, encoding, directories
+# ----------------------------------------------------------------------------------------
+from hwcost import catalog  # noqa: E402
+from hwcost.errors import CatalogError  # noqa: E402
+
+
+def _energy_text():
+    return (catalog.DATA_DIR / "energy.csv").read_text(encoding="utf-8")
+
+
+def test_a_utf8_bom_is_read_like_plain_utf8(tmp_path):
+    path = tmp_path / "energy.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + _energy_text().encode("utf-8"))
+    assert list(catalog.energy(path=path)["id"]) == list(catalog.energy()["id"])
+
+
+def test_a_column_given_twice_is_refused(tmp_path):
+    lines = _energy_text().splitlines()
+    header = lines[0].split(",")
+    lines = [ln + "," + ln.split(",")[1] for ln in lines]  # the second column again, last
+    path = tmp_path / "energy.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=f"row 1 \\(header\\): column\\(s\\) {header[1]} given twice"):
+        catalog.energy(path=path)
+
+
+def test_a_latin1_file_names_file_row_and_column(tmp_path):
+    lines = _energy_text().splitlines()
+    cols = lines[0].split(",")
+    source = cols.index("source")
+    cells = next(__import__("csv").reader([lines[2]]))
+    cells[source] = "Caf\xe9 " + cells[source]
+    import csv as _csv
+    buf = io.StringIO()
+    _csv.writer(buf, lineterminator="\n").writerow(cells)
+    lines[2] = buf.getvalue().rstrip("\n")
+    path = tmp_path / "energy.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    with pytest.raises(CatalogError) as info:
+        catalog.energy(path=path)
+    assert str(info.value).startswith(f"{path}: row 3, column 'source': byte 0xe9 is not UTF-8")
+
+
+def test_a_table_path_that_is_a_directory(tmp_path, monkeypatch):
+    with pytest.raises(CatalogError, match="is a directory; expected a CSV file"):
+        catalog.energy(path=tmp_path)
+    monkeypatch.setenv("HWCOST_GPUS_CSV", str(tmp_path))
+    code, out, err = run("catalog", "gpus")
+    assert code == 2 and "is a directory" in err and "Traceback" not in err

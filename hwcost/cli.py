@@ -357,10 +357,17 @@ def cmd_run(args, out, err) -> int:
         )
     out_dir = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
     target = out_dir / f"{nb_path.stem}.ipynb"
+    from . import outputs
+
+    outputs.check_not_input(target, [nb_path])
     err.write(f"executing {nb_path.name} -> {target}\n")
+    kept = outputs.make_room(target)
+    if kept is not None:
+        err.write(f"{target} was not written by hwcost; kept it as {kept.name}\n")
     report.execute(nb_path, target, params, log=lambda m: err.write(m + "\n"))
     nb_json = report.strip_volatile(json.loads(target.read_text(encoding="utf-8")))
     report._atomic_write(target, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+    outputs.record(target)
     if not args.no_html:
         html = report.to_html(target, out_dir / f"{nb_path.stem}.html")
         out.write(f"{target}\n{html}\n")

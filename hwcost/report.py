@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .errors import NotebookFailed  # noqa: F401  (re-exported)
+from . import outputs
+from .errors import HwcostError, NotebookFailed  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -140,8 +141,12 @@ def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:
 def resolve_notebook(name: str, directory: Path = NOTEBOOK_DIR) -> Path:
     """Find a notebook by path, file name, stem, or unique prefix ("03")."""
     candidate = Path(name)
-    if candidate.suffix == ".ipynb" and candidate.exists():
+    if candidate.suffix == ".ipynb" and candidate.is_file():
         return candidate
+    if len(candidate.parts) > 1 or candidate.is_absolute():
+        # a path, not a name: it must exist (never run a bundled notebook in its place)
+        raise HwcostError(f"notebook {name!r} not found" if not candidate.exists()
+                          else f"{name!r} is not a notebook file (.ipynb)")
     pool = notebooks(directory)
     stems = {p.stem: p for p in pool}
     key = candidate.stem if candidate.suffix == ".ipynb" else candidate.name
@@ -200,17 +205,7 @@ def _umask() -> int:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    outputs.atomic_write(path, text)
 
 
 def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
@@ -237,6 +232,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
         )
     _absolute_table_paths()
     output = Path(output)
+    outputs.check_not_input(output, [notebook])
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".ipynb")
     os.close(fd)
@@ -335,7 +331,7 @@ def to_html(notebook: Path, output: Path) -> Path:
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(nb)
     body = _remove_external_scripts(body)
-    _atomic_write(Path(output), body)
+    outputs.write(Path(output), body)
     return Path(output)
 
 
@@ -370,7 +366,7 @@ li {{ margin: 0 0 0.9rem 0; }} .q {{ color: #555; }} a {{ color: #0072B2; font-w
 </body></html>
 """
     out = Path(directory) / "index.html"
-    _atomic_write(out, page)
+    outputs.write(out, page)
     return out
 
 
@@ -396,6 +392,10 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
         params.update(parameters.get(path.stem, {}))
         log(f"[{i}/{len(paths)}] {path.name} ... (elapsed {time.monotonic() - start:.0f} s)")
         out_nb = directory / path.name
+        outputs.check_not_input(out_nb, paths)
+        kept = outputs.make_room(out_nb)
+        if kept is not None:
+            log(f"  {out_nb} was not written by hwcost; kept it as {kept.name}")
         try:
             execute(path, out_nb, params, log=log)
         except NotebookFailed as exc:
@@ -404,14 +404,16 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
             continue
         nb_json = strip_volatile(json.loads(out_nb.read_text(encoding="utf-8")))
         _atomic_write(out_nb, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+        outputs.record(out_nb)
         to_html(out_nb, directory / f"{path.stem}.html")
         infos.append(describe(path))
     elapsed = time.monotonic() - start
-    index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed)
-    if failures:
+    if failures:  # the index is left as it was: it never lists a page that failed
         raise NotebookFailed(
-            f"{len(failures)} of {len(paths)} notebooks failed:\n  " + "\n  ".join(failures)
+            f"{len(failures)} of {len(paths)} notebooks failed (index.html not rewritten):\n  "
+            + "\n  ".join(failures)
         )
+    index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed)
     log(f"Report written to {index} ({len(paths)} notebooks, {elapsed:.0f} s)")
     return index
 

@@ -152,7 +152,8 @@ def test_run_executes_with_parameters_and_writes_html(tmp_path):
     executed = out_dir / "tiny.ipynb"
     assert executed.exists() and (out_dir / "tiny.html").exists()
     assert "y = 42" in _outputs_text(executed)  # -p overrides -f, and "21" arrives as a number
-    assert not list(out_dir.glob(".*"))  # no temporary files left behind
+    # no temporary files left behind; the manifest records what hwcost wrote
+    assert [p.name for p in out_dir.glob(".*")] == [".hwcost-manifest.json"]
     html = (out_dir / "tiny.html").read_text(encoding="utf-8")
     assert "y = 42" in html and 'src="http' not in html
 

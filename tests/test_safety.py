@@ -205,3 +205,62 @@ def test_a_table_path_that_is_a_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("HWCOST_GPUS_CSV", str(tmp_path))
     code, out, err = run("catalog", "gpus")
     assert code == 2 and "is a directory" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------------------
+# Outputs: atomic, recorded, never over a user's file or an input notebook
+# ----------------------------------------------------------------------------------------
+import nbformat  # noqa: E402
+
+from hwcost import outputs, report  # noqa: E402
+
+
+def _tiny(path, body="print(x * 2)"):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny\n\nDoes it run?"),
+                nbformat.v4.new_code_cell("x = 1  # int", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_write_keeps_a_file_hwcost_did_not_write(tmp_path):
+    user = tmp_path / "index.html"
+    user.write_text("my own page")
+    outputs.write(user, "report index")
+    assert (tmp_path / "index.html.bak").read_text() == "my own page"
+    assert user.read_text() == "report index" and outputs.written_by_hwcost(user)
+    outputs.write(user, "report index, again")  # hwcost's own file: replaced, no new backup
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".hwcost-manifest.json", "index.html", "index.html.bak"]
+    user.write_text("edited by hand")  # changed since hwcost wrote it: kept again
+    outputs.write(user, "third")
+    assert (tmp_path / "index.html.bak1").read_text() == "edited by hand"
+
+
+def test_a_failed_report_keeps_the_users_index(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("the user's index")
+    bad = _tiny(tmp_path / "01_bad.ipynb", "1 / 0")
+    with pytest.raises(report.NotebookFailed, match="index.html not rewritten"):
+        report.build(out, notebook_paths=[bad], log=lambda m: None)
+    assert (out / "index.html").read_text() == "the user's index"
+
+
+def test_run_never_overwrites_its_input_notebook(tmp_path):
+    src = _tiny(tmp_path / "01_workload_types.ipynb")
+    before = src.read_bytes()
+    code, out, err = run("run", str(src), "-p", "x", "4", "--output-dir", str(tmp_path))
+    assert code == 2 and "is the input notebook itself" in err and "Traceback" not in err
+    assert src.read_bytes() == before
+    with pytest.raises(HwcostError, match="input notebook"):
+        report.build(tmp_path, notebook_paths=[src], log=lambda m: None)
+    assert src.read_bytes() == before
+
+
+def test_run_of_a_missing_path_fails_instead_of_running_a_bundled_notebook(tmp_path):
+    code, out, err = run("run", "../no_such_dir/00_index.ipynb", "--output-dir", str(tmp_path))
+    assert code == 2 and "notebook '../no_such_dir/00_index.ipynb' not found" in err
+    assert list(tmp_path.iterdir()) == []

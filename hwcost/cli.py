@@ -19,9 +19,11 @@ from typing import Sequence
 import pandas as pd
 
 from . import validate
-from .errors import HwcostError, NoFeasibleOption, NotebookFailed, UsageError
+from .errors import HwcostError, HwcostWarning, NoFeasibleOption, NotebookFailed, UsageError
 from .requirements import MAX_GPUS, MAX_REQUESTS_PER_DAY, MAX_TOKENS
 
+#: Rows ``hwcost recommend`` shows when --top is not given.
+DEFAULT_TOP = 15
 #: Largest number read from the command line where no tighter bound applies.
 MAX_NUMBER = 1e15
 
@@ -37,8 +39,9 @@ def _typed(rule, **bounds):
                                           else text)
         try:
             return rule("value", value, **bounds)
-        except validate.InvalidValue as exc:
-            raise argparse.ArgumentTypeError(str(exc).removeprefix("value ")) from None
+        except validate.InvalidValue as exc:  # show the value as it was typed
+            wording = str(exc).removeprefix("value ").rpartition(", got ")[0]
+            raise argparse.ArgumentTypeError(f"{wording}, got {text!r}") from None
 
     parse.__name__ = rule.__name__
     return parse
@@ -202,12 +205,23 @@ def _recommend_inputs(args):
 def cmd_recommend(args, out, err) -> int:
     from . import recommend
 
+    import warnings
+
     workload, constraints = _recommend_inputs(args)
-    table = recommend.rank(workload, constraints, strict=not args.all)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HwcostWarning)
+        try:
+            table = recommend.rank(workload, constraints, strict=not args.all)
+        finally:
+            for w in caught:
+                if issubclass(w.category, HwcostWarning):
+                    err.write(f"hwcost: warning: {_one_line(w.message)}\n")
     feasible = table[table["feasible"]]
     shown = table if args.all else feasible
-    if args.top and not args.all:
-        shown = shown.head(args.top)
+    # --top applies with --all too: the first N rows, ranked options first
+    top = args.top if args.top is not None else (None if args.all else DEFAULT_TOP)
+    if top:
+        shown = shown.head(top)
     if args.format != "table":
         _emit(shown, args.format, out)
         return 0
@@ -555,8 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="staff time for a serving stack on rented GPUs [%%] (default 5; "
                         "APIs carry none)")
     g = p.add_argument_group("output")
-    g.add_argument("--top", type=_typed(validate.positive_int, high=1_000_000), default=15, metavar="N",
-                   help="feasible rows to show (default 15)")
+    g.add_argument("--top", type=_typed(validate.positive_int, high=1_000_000), metavar="N",
+                   help=f"rows to show (default {DEFAULT_TOP} feasible ones; with --all, every "
+                        "option unless --top is given)")
     g.add_argument("--all", action="store_true",
                    help="show every option, with the constraint each infeasible one fails")
     _add_format(g)

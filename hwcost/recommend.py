@@ -53,6 +53,7 @@ the target (their own SLA is not modelled).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, replace
 from typing import Mapping
 
@@ -80,7 +81,7 @@ from .article.flowchart import (  # noqa: F401  (the article's rules, re-exporte
     Thresholds,
     flowchart,
 )
-from .errors import NoFeasibleOption  # noqa: F401  (re-exported)
+from .errors import HwcostWarning, NoFeasibleOption  # noqa: F401  (re-exported)
 from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
     HOURS_PER_MONTH,
     KINDS,
@@ -615,6 +616,7 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
         for o in offers[offers["gpu_id"].isin(gpu_ids)].to_dict(orient="records"):
             offer_rows.setdefault(o["gpu_id"], []).append(o)
     apis = _api_rows(workload, constraints) if constraints.allow_api else []
+    _warn_unmatched_providers(constraints, offer_rows, apis, workload)
 
     # Option rows per configuration, rebuilt only for the configuration a simulation changed
     # (the rows are copied before ranking, which writes into them).
@@ -663,6 +665,20 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
     return table
 
 
+def _warn_unmatched_providers(constraints, offer_rows, apis, workload) -> None:
+    """Warn about each provider asked for that offers nothing for this workload."""
+    if not constraints.providers:
+        return
+    used = {o["provider"] for rows in offer_rows.values() for o in rows}
+    used |= {price.provider for price, _ in apis}
+    for provider in constraints.providers:
+        if provider not in used:
+            warnings.warn(f"provider {provider!r} matches no option for this workload (no cloud "
+                          f"offer of the GPUs considered and no API serving {workload.model} "
+                          "or a model of its size); the ranking leaves it out",
+                          HwcostWarning, stacklevel=3)
+
+
 def _api_rows(workload: Workload, constraints: Constraints) -> list[tuple]:
     """(ApiPrice, served model id) for the workload's model, or same-size substitutes."""
     from . import economics
@@ -699,6 +715,11 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total,
         if constraints.slo.targets() and not slo_met_somewhere:
             fails.append("slo: API latency is not modelled, and no modelled hardware meets "
                          "the targets")
+        window = _obj("llm", served).max_context_tokens
+        if workload.tokens_per_request > window:
+            fails.append(f"context window: input_tokens + output_tokens = "
+                         f"{workload.tokens_per_request:,} exceeds the context window of "
+                         f"{served} ({window:,} tokens)")
         if constraints.privacy:
             fails.append("privacy: prompts would be sent to a third-party API")
         if constraints.data_residency:

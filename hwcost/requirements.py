@@ -193,17 +193,32 @@ def _as_tuple(name: str, value, check=None) -> tuple[str, ...] | None:
         return None
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value if v.strip()]
     else:
-        items = [str(v).strip() for v in value]
+        raise validate.fail(name, "a list of ids or a comma-separated text", value)
     if not items:
-        raise ValueError(f"{name} must list at least one value when given, got {value!r}")
+        raise validate.fail(name, "a list of at least one id when given", value)
     return tuple(check(v) if check else v for v in items)
 
 
 def _precision(value: str) -> str:
-    text = str(value).strip().lower()
-    if text not in catalog.PRECISIONS:
-        raise ValueError(f"unknown precision {value!r}; expected one of {', '.join(catalog.PRECISIONS)}")
+    return validate.choice("precisions", value, catalog.PRECISIONS)
+
+
+def known_providers() -> tuple[str, ...]:
+    """Every provider named in the cloud and API price tables."""
+    names = set(catalog.cloud_prices()["provider"]) | set(catalog.api_prices()["provider"])
+    return tuple(sorted(str(n) for n in names))
+
+
+def _provider(value: str) -> str:
+    text = value.strip().lower()
+    known = known_providers()
+    if text not in known:
+        rule = "names from cloud_prices.csv or api_prices.csv"
+        raise validate.InvalidValue(f"{validate.fail('providers', rule, value)}; "
+                                    f"{validate.did_you_mean(text, known)}")
     return text
 
 
@@ -322,7 +337,7 @@ class Constraints:
         set_("precisions", _as_tuple("precisions", self.precisions, _precision))
         set_("engines", _as_tuple("engines", self.engines, lambda v: v.lower()))
         set_("gpus", _as_tuple("gpus", self.gpus, lambda v: catalog.gpu(v).id))
-        set_("providers", _as_tuple("providers", self.providers, lambda v: v.lower()))
+        set_("providers", _as_tuple("providers", self.providers, _provider))
         options = self.n_gpus_options
         if isinstance(options, (str, bytes)) or not hasattr(options, "__iter__") or not len(options):
             raise validate.fail("n_gpus_options", "a list of whole numbers from 1 to 72", options)

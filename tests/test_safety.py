@@ -264,3 +264,57 @@ def test_run_of_a_missing_path_fails_instead_of_running_a_bundled_notebook(tmp_p
     code, out, err = run("run", "../no_such_dir/00_index.ipynb", "--output-dir", str(tmp_path))
     assert code == 2 and "notebook '../no_such_dir/00_index.ipynb' not found" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------------------
+# recommend: typos, filters that match nothing, context windows, --all --top
+# ----------------------------------------------------------------------------------------
+from hwcost import recommend  # noqa: E402
+from hwcost.errors import HwcostWarning  # noqa: E402
+from hwcost.requirements import Constraints, Workload  # noqa: E402
+
+
+def test_a_misspelled_provider_is_refused_with_a_did_you_mean():
+    code, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "2000",
+                         "--provider", "runpdo")
+    assert code == 2 and out == ""
+    assert err == ("hwcost: error: providers must be names from cloud_prices.csv or "
+                   "api_prices.csv, got 'runpdo'; did you mean 'runpod'?\n")
+
+
+def test_a_provider_that_matches_nothing_warns():
+    # openai sells API access to its own models only: no option for llama-3.1-8b
+    code, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "2000",
+                         "--provider", "openai", "--all", "--format", "csv")
+    assert "hwcost: warning: provider 'openai' matches no option for this workload" in err
+    with pytest.warns(HwcostWarning, match="provider 'openai' matches no option"):
+        recommend.rank(Workload("llama-3.1-8b", 2000), Constraints(providers=("openai",)),
+                       strict=False, simulate=False)
+
+
+def test_apis_are_infeasible_beyond_the_context_window():
+    w = Workload("llama-3.1-70b", 2000, input_tokens=1_000_000, output_tokens=200)
+    table = recommend.rank(w, Constraints(), strict=False, simulate=False)
+    api = table[table["kind"] == "api"]
+    assert len(api) and not api["feasible"].any()
+    assert all("context window: input_tokens + output_tokens = 1,000,200 exceeds" in fails
+               for fails in api["fails"])
+    assert not table["feasible"].any()
+
+
+def test_all_with_top_shows_the_first_rows():
+    code, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "2000",
+                         "--all", "--top", "3", "--format", "csv")
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 1 + 3
+    code, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "2000",
+                         "--all", "--top", "3")
+    assert "(showing 3)" in out
+
+
+def test_huge_traffic_is_refused_not_overflowed():
+    code, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "1e30")
+    assert code == 2
+    assert "--requests-per-day must be a finite number > 0 and <= 1e+12, got '1e30'" in err
+    with pytest.raises(HwcostError, match="requests_per_day must be a finite number > 0 and <= 1e"):
+        Workload("llama-3.1-8b", 1e30)

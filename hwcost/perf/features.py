@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import kernel as core
-from hwcost import catalog
+from hwcost import catalog, validate
 
 
 PRECISIONS = ("fp16", "bf16", "fp8", "int8", "int4")
@@ -245,11 +245,7 @@ def check_precision(precision, what="precision") -> str:
 
 
 def positive_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not math.isfinite(float(value)) or float(value) != int(value) or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return validate.positive_int(name, value)
 
 
 def activation_precision(gpu: catalog.GPU, spec: dict) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import validate
 from ..workload import SLO, Workload
 from .arrivals import Arrivals
 from .engine import CostModel, decode_total, run_continuous, run_request_batched
@@ -59,25 +60,13 @@ def as_step_times(system, gpu=None, *, n_gpus=1, precision="bf16", kv_precision=
 def positive_int(name: str, value, *, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}") from None
-    if not math.isfinite(x) or x < 1 or x != int(x):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(x)
+    return validate.positive_int(name, value)
 
 
 def non_negative(name: str, value, *, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not math.isfinite(x) or x < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return x
+    return validate.non_negative(name, value)
 
 
 @dataclass(frozen=True)

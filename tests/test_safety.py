@@ -271,7 +271,7 @@ def test_run_of_a_missing_path_fails_instead_of_running_a_bundled_notebook(tmp_p
 # ----------------------------------------------------------------------------------------
 from hwcost import recommend  # noqa: E402
 from hwcost.errors import HwcostWarning  # noqa: E402
-from hwcost.requirements import Constraints, Workload  # noqa: E402
+from hwcost.requirements import SLO, Constraints, Workload  # noqa: E402
 
 
 def test_a_misspelled_provider_is_refused_with_a_did_you_mean():
@@ -318,3 +318,26 @@ def test_huge_traffic_is_refused_not_overflowed():
     assert "--requests-per-day must be a finite number > 0 and <= 1e+12, got '1e30'" in err
     with pytest.raises(HwcostError, match="requests_per_day must be a finite number > 0 and <= 1e"):
         Workload("llama-3.1-8b", 1e30)
+
+
+# ----------------------------------------------------------------------------------------
+# serving.simulate: a prompt beyond the context window says why
+# ----------------------------------------------------------------------------------------
+from hwcost import serving  # noqa: E402
+
+
+def test_simulate_with_every_prompt_beyond_the_context_window_says_why():
+    w = Workload("llama-3.1-8b", 20_000, input_tokens=200_000, output_tokens=100)
+    with pytest.raises(HwcostError, match=r"every request is longer than the context window of "
+                                          r"llama-3.1-8b \(131,072 tokens\)"):
+        serving.simulate("llama-3.1-8b", w, gpu="h100-sxm", n_requests=50)
+
+
+def test_simulate_names_why_requests_were_rejected():
+    # 100,000-token prompts fit llama-3.1-8b's window but not the KV cache left on a 24 GB card
+    w = Workload("llama-3.1-8b", 20_000, input_tokens=100_000, output_tokens=100)
+    result = serving.simulate("llama-3.1-8b", w, gpu="rtx-4090", n_requests=20)
+    ok, why = result.meets(SLO())
+    assert result.n_rejected == 20 and not ok
+    assert why.startswith("20 of 20 requests were rejected (20 needing more KV cache than one "
+                          "replica holds (")

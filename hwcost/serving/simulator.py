@@ -5,13 +5,14 @@ batching, with KV-cache admission, preemption and chunked prefill. See :mod:`hwc
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import validate
+from ..errors import HwcostError
 from ..workload import SLO, Workload
 from .arrivals import Arrivals
 from .engine import CostModel, decode_total, run_continuous, run_request_batched
@@ -187,6 +188,7 @@ class SimResult:
     requests: pd.DataFrame
     queue: pd.DataFrame
     warmup_requests: int = 0
+    rejection_reason: str = ""
 
     @property
     def throughput(self) -> float:
@@ -214,7 +216,8 @@ class SimResult:
         if not isinstance(slo, SLO):
             raise ValueError(f"slo must be a hwcost.workload.SLO, got {slo!r}")
         if self.n_rejected:
-            return False, f"{self.n_rejected} of {self.n_requests} requests were rejected"
+            why = f" ({self.rejection_reason})" if self.rejection_reason else ""
+            return False, f"{self.n_rejected} of {self.n_requests} requests were rejected{why}"
         if self.n_completed == 0:
             return False, "no request completed"
         misses = []
@@ -398,7 +401,43 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
     wf = non_negative("warmup_fraction", warmup_fraction)
     if wf >= 1:
         raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
-    return simulate_config(st, cfg, arrivals, replicas, wf)
+    tokens = np.asarray(arrivals.input_tokens) + np.asarray(arrivals.output_tokens)
+    window = _context_window(st)
+    if window and tokens.size and tokens.min() > window:
+        raise HwcostError(
+            f"every request is longer than the context window of {st.model_id} ({window:,} "
+            f"tokens): input + output tokens are {int(tokens.min()):,} or more; shorten the "
+            "prompts or choose a model with a longer context")
+    result = simulate_config(st, cfg, arrivals, replicas, wf)
+    if result.n_rejected:
+        result = replace(result, rejection_reason=_rejection_reason(st, tokens, window))
+    return result
+
+
+def _context_window(st) -> int | None:
+    """The context window of the model behind ``st``, when it is a catalog model."""
+    from .. import catalog
+
+    model_id = getattr(st, "model_id", None)
+    try:
+        return catalog.llm(model_id).max_context_tokens if isinstance(model_id, str) else None
+    except catalog.CatalogError:
+        return None
+
+
+def _rejection_reason(st, tokens: np.ndarray, window: int | None) -> str:
+    """Why requests were turned away: context window, KV cache, or the queue limit."""
+    parts = []
+    if window:
+        n = int((tokens > window).sum())
+        if n:
+            parts.append(f"{n} longer than the context window of {st.model_id} ({window:,} tokens)")
+    cap = getattr(st, "kv_capacity_tokens", None)
+    if cap:
+        n = int((tokens > cap).sum())
+        if n:
+            parts.append(f"{n} needing more KV cache than one replica holds ({int(cap):,} tokens)")
+    return "; ".join(parts) or "the queue was full"
 
 
 # ----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import csv
 import dataclasses
 import datetime as _dt
 import difflib
+import io
 import math
 import os
 import re
@@ -346,16 +347,49 @@ def _parse_cell(path: Path, line: int, col: _Col, raw: str):
     raise AssertionError(col.kind)  # pragma: no cover
 
 
+def _read_text(path: Path) -> str:
+    """A CSV file's text: UTF-8, with or without the byte-order mark spreadsheets write.
+
+    Raises
+    ------
+    CatalogError
+        For a directory, an unreadable file, or bytes that are not UTF-8 (with the row and
+        column of the first one).
+    """
+    if path.is_dir():
+        raise CatalogError(f"{path}: is a directory; expected a CSV file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        prefix = data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", "replace")]), [])
+        field = next(csv.reader([prefix]), [""])
+        where = (f"column '{header[len(field) - 1].strip()}'" if line > 1 and len(field) <= len(header)
+                 else f"character {len(prefix) + 1}")
+        raise CatalogError(
+            f"{path}: row {line}, {where}: byte 0x{data[exc.start]:02x} is not UTF-8 (a Latin-1 "
+            "or Windows file?); save the file as UTF-8 (in a spreadsheet: CSV UTF-8)") from None
+
+
 def _read_table(name: str, path: Path) -> pd.DataFrame:
     schema = SCHEMAS[name]
     if not path.exists():
         raise CatalogError(f"{name} table not found: {path}")
-    with open(path, newline="", encoding="utf-8") as fh:
+    with io.StringIO(_read_text(path), newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
             raise CatalogError(f"{path}: empty file; expected a header row") from None
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:
+            raise CatalogError(f"{path}: row 1 (header): column(s) {', '.join(twice)} given "
+                               "twice; each column once")
         expected = [c.name for c in schema]
         # Optional columns may be left out (older files keep loading when a column is added).
         missing = [c.name for c in schema if c.name not in header and c.required]

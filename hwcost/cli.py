@@ -21,54 +21,46 @@ from typing import Sequence
 
 import pandas as pd
 
-from .errors import HwcostError, NoFeasibleOption, NotebookFailed, UsageError
+from . import validate
+from .errors import HwcostError, HwcostWarning, NoFeasibleOption, NotebookFailed, UsageError
+from .requirements import MAX_GPUS, MAX_REQUESTS_PER_DAY, MAX_TOKENS
+
+#: Rows ``hwcost recommend`` shows when --top is not given.
+DEFAULT_TOP = 15
+#: Largest number read from the command line where no tighter bound applies.
+MAX_NUMBER = 1e15
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3  # an internal error (a traceback is printed)
 
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|sec|m|min|h)?\s*$")
-_UNITS_S = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "m": 60.0, "min": 60.0, "h": 3600.0}
+def _typed(rule, **bounds):
+    """An argparse type: text that spells a number becomes the number, then ``rule`` decides
+    (the one validation layer, :mod:`hwcost.validate`)."""
+    def parse(text: str):
+        value = validate.number_from_text(text.strip().rstrip("%") if rule is validate.non_negative
+                                          else text)
+        try:
+            return rule("value", value, **bounds)
+        except validate.InvalidValue as exc:  # show the value as it was typed
+            wording = str(exc).removeprefix("value ").rpartition(", got ")[0]
+            raise argparse.ArgumentTypeError(f"{wording}, got {text!r}") from None
+
+    parse.__name__ = rule.__name__
+    return parse
 
 
 def parse_duration(text: str) -> float:
     """``"1s"``, ``"500ms"``, ``"0.8"`` (seconds), ``"2min"`` -> seconds. [s]"""
-    m = _DURATION.match(str(text))
-    if not m:
-        raise argparse.ArgumentTypeError(
-            f"invalid duration {text!r}; use e.g. 1s, 500ms, 0.8 (seconds) or 2min"
-        )
-    value = float(m.group(1)) * _UNITS_S[m.group(2)]
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"duration must be > 0, got {text!r}")
-    return value
-
-
-def _positive_number(text: str) -> float:
     try:
-        value = float(str(text).replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+        return validate.duration("value", str(text))
+    except validate.InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("value ")) from None
 
 
-def _non_negative_number(text: str) -> float:
-    try:
-        value = float(str(text).replace("_", "").replace(",", "").rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _positive_number(text)
-    if value != int(value):
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
-    return int(value)
+_positive_number = _typed(validate.positive, high=MAX_NUMBER)
+_non_negative_number = _typed(validate.non_negative, high=10_000)
+_positive_int = _typed(validate.positive_int, high=MAX_TOKENS)
 
 
 def _csv_list(text: str) -> list[str]:
@@ -82,6 +74,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``hwcost: error: ... (see 'hwcost X --help')``."""
 
     def error(self, message):  # noqa: D401
+        # "argument --top: must be ..." reads "--top must be ..." (the one wording)
+        message = re.sub(r"^argument ([^:\s/]+)(?:/\S+)?: must be ", r"\1 must be ", message)
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
@@ -234,12 +228,23 @@ def _recommend_inputs(args):
 def cmd_recommend(args, out, err) -> int:
     from . import margins, recommend
 
+    import warnings
+
     workload, constraints = _recommend_inputs(args)
-    table = recommend.rank(workload, constraints, strict=not args.all)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HwcostWarning)
+        try:
+            table = recommend.rank(workload, constraints, strict=not args.all)
+        finally:
+            for w in caught:
+                if issubclass(w.category, HwcostWarning):
+                    err.write(f"hwcost: warning: {_one_line(w.message)}\n")
     feasible = table[table["feasible"]]
     shown = table if args.all else feasible
-    if args.top and not args.all:
-        shown = shown.head(args.top)
+    # --top applies with --all too: the first N rows, ranked options first
+    top = args.top if args.top is not None else (None if args.all else DEFAULT_TOP)
+    if top:
+        shown = shown.head(top)
     shown = margins.annotate(shown, constraints, rows=len(shown),
                              max_price_age_days=args.max_price_age_days)
     if args.format != "table":
@@ -445,17 +450,18 @@ def _scalar(text: str):
 
 
 def _read_params_file(path: str) -> dict:
-    import yaml
+    from .scenario import MAX_YAML_BYTES, load_yaml
 
     p = Path(path)
-    if not p.exists():
-        raise UsageError(f"{path}: parameters file not found")
+    if not p.is_file():
+        raise UsageError(f"{path}: parameters file not found" if not p.exists()
+                         else f"{path}: not a file; expected a YAML mapping of parameters")
+    if p.stat().st_size > MAX_YAML_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_YAML_BYTES:,} bytes")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise UsageError(f"{path}: malformed YAML: {where}{getattr(exc, 'problem', exc)}") from None
+        data = load_yaml(p.read_text(encoding="utf-8-sig"), path)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -481,10 +487,17 @@ def cmd_run(args, out, err) -> int:
         )
     out_dir = Path(args.output_dir) if args.output_dir else report.RUN_DIR
     target = out_dir / f"{nb_path.stem}.ipynb"
+    from . import outputs
+
+    outputs.check_not_input(target, [nb_path])
     err.write(f"executing {nb_path.name} -> {target}\n")
+    kept = outputs.make_room(target)
+    if kept is not None:
+        err.write(f"{target} was not written by hwcost; kept it as {kept.name}\n")
     report.execute(nb_path, target, params, log=lambda m: err.write(m + "\n"))
     nb_json = report.strip_volatile(json.loads(target.read_text(encoding="utf-8")))
     report._atomic_write(target, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+    outputs.record(target)
     if not args.no_html:
         html = report.to_html(target, out_dir / f"{nb_path.stem}.html")
         out.write(f"{target}\n{html}\n")
@@ -678,7 +691,7 @@ def _add_case_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scenario", metavar="FILE",
                    help="scenario YAML (data/scenarios/...); other options override it")
     g.add_argument("--model", help="catalog model id, e.g. llama-3.1-70b")
-    g.add_argument("--requests-per-day", type=_positive_number, metavar="N",
+    g.add_argument("--requests-per-day", type=_typed(validate.positive, high=MAX_REQUESTS_PER_DAY), metavar="N",
                    help="mean requests per day [1/day]")
     g.add_argument("--input-tokens", type=_positive_int, metavar="N",
                    help="mean prompt length [tokens] (default 512)")
@@ -698,14 +711,14 @@ def _add_case_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ttft-p95", type=parse_duration, metavar="T", help="time to first token target")
     g.add_argument("--tpot-p95", type=parse_duration, metavar="T", help="time per output token target")
     g.add_argument("--e2e-p95", type=parse_duration, metavar="T", help="end-to-end latency target")
-    g.add_argument("--percentile", type=_positive_number, metavar="P",
+    g.add_argument("--percentile", type=_typed(validate.positive, high=100), metavar="P",
                    help="percentile the targets apply to (default 95)")
     g = p.add_argument_group("constraints")
     g.add_argument("--availability", metavar="A", help="target, e.g. 99.9%% or 0.999 (default 99%%)")
     g.add_argument("--privacy", action="store_true", help="data may not leave your infrastructure "
                                                           "(self-hosted only)")
     g.add_argument("--data-residency", metavar="REGION", help="region the data must stay in")
-    g.add_argument("--horizon-months", type=_positive_number, metavar="M",
+    g.add_argument("--horizon-months", type=_typed(validate.positive, high=1200), metavar="M",
                    help="planning horizon [months] (default 12)")
     g.add_argument("--budget-usd", type=_positive_number, metavar="USD",
                    help="cap on the money spent up front: capex of owned hardware [USD]")
@@ -723,7 +736,8 @@ def _add_case_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--energy", metavar="ID", help="energy.csv id for self-hosted power "
                                                   "(default: colocation for datacenter GPUs, "
                                                   "office for consumer/workstation cards)")
-    g.add_argument("--max-gpus", type=_positive_int, metavar="N", help="cap on GPUs in a plan")
+    g.add_argument("--max-gpus", type=_typed(validate.positive_int, high=MAX_GPUS), metavar="N",
+                   help="cap on GPUs in a plan")
     g.add_argument("--segment", dest="segments", action="append", type=_csv_list, metavar="S",
                    help="only these segments: datacenter, workstation, consumer (owned GPUs), "
                         "cloud, api (repeat or comma-separate)")
@@ -755,8 +769,9 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=_Formatter)
     _add_case_arguments(p)
     g = p.add_argument_group("output")
-    g.add_argument("--top", type=_positive_int, default=15, metavar="N",
-                   help="feasible rows to show (default 15)")
+    g.add_argument("--top", type=_typed(validate.positive_int, high=1_000_000), metavar="N",
+                   help=f"rows to show (default {DEFAULT_TOP} feasible ones; with --all, every "
+                        "option unless --top is given)")
     g.add_argument("--all", action="store_true",
                    help="show every option, with the constraint each infeasible one fails")
     g.add_argument("--max-price-age-days", type=_positive_int, default=180, metavar="N",
@@ -795,11 +810,11 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=_Formatter)
     p.add_argument("--model", required=True, help="catalog model id")
     p.add_argument("--gpu", required=True, help="catalog GPU id")
-    p.add_argument("--n-gpus", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--n-gpus", type=_typed(validate.positive_int, high=MAX_GPUS), default=1, metavar="N",
                    help="GPUs per replica (tensor parallel) (default 1)")
     p.add_argument("--precision", default="bf16", help="weight precision (default bf16)")
     p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: as weights)")
-    p.add_argument("--batch-size", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--batch-size", type=_typed(validate.positive_int, high=4096), default=1, metavar="N",
                    help="concurrent sequences (default 1)")
     p.add_argument("--input-tokens", type=_positive_int, default=512, metavar="N")
     p.add_argument("--output-tokens", type=_positive_int, default=128, metavar="N")
@@ -921,11 +936,14 @@ def _calibration(path):
         else:
             os.environ[CALIBRATION_ENV_VAR] = before
         features.default_calibration.cache_clear()
+#: Longest error message printed; a longer one is cut (a value can be huge). [characters]
+MAX_MESSAGE_CHARS = 2000
 
 
 def _one_line(message: str) -> str:
-    lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
-    return "; ".join(lines) if lines else "failed"
+    lines = [ln.strip() for ln in str(message)[:MAX_MESSAGE_CHARS * 2].splitlines() if ln.strip()]
+    text = "; ".join(lines) if lines else "failed"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 3] + "..."
 
 
 def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
@@ -948,7 +966,16 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
             args.availability = fraction_or_percent("--availability", args.availability)
         args._command = _memo_command(argv) if args.command == "memo" else ""
         with _calibration(getattr(args, "calibration", None)), warnings.catch_warnings():
-            warnings.showwarning = lambda message, *a, **k: err.write(f"hwcost: warning: {message}\n")
+            warnings.simplefilter("always", HwcostWarning)
+            library_show = warnings.showwarning
+
+            def show(message, category, *rest, **kw):
+                if issubclass(category, HwcostWarning):
+                    err.write(f"hwcost: warning: {_one_line(message)}\n")
+                else:  # a library's own warning keeps its usual form
+                    library_show(message, category, *rest, **kw)
+
+            warnings.showwarning = show
             return args.func(args, out, err)
     except UsageError as exc:
         err.write(f"hwcost: error: {_one_line(exc)}\n")

@@ -62,7 +62,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import catalog
+from . import catalog, validate
 from .staffing import (  # noqa: F401  (re-exported: staffing is part of the cost model)
     ADMIN_WAGE_USD_PER_YEAR,
     CLOUD_STAFF_FRACTION,
@@ -87,61 +87,36 @@ PRICING = ("on-demand", "spot", "reserved")
 def _num(name: str, value, *, low: float | None = 0.0, low_open: bool = True,
          high: float | None = None, high_open: bool = False, what: str | None = None):
     """Validate a number or array; return float for scalars and float ndarray otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    ok = np.isfinite(arr)
-    if low is not None:
-        ok &= (arr > low) if low_open else (arr >= low)
-    if high is not None:
-        ok &= (arr < high) if high_open else (arr <= high)
-    if not np.all(ok):
-        bad = arr[~ok].flat[0] if arr.ndim else arr.item()
-        if what is None:
-            parts = []
-            if low is not None:
-                parts.append(f"{'>' if low_open else '>='} {low:g}")
-            if high is not None:
-                parts.append(f"{'<' if high_open else '<='} {high:g}")
-            what = "a finite number " + " and ".join(parts) if parts else "a finite number"
-        shown = value if arr.ndim == 0 else f"{bad!r} (in an array)"
-        raise ValueError(f"{name} must be {what}, got {shown}")
-    return float(arr) if arr.ndim == 0 else arr
+    return validate.number(name, value, low=low, low_open=low_open, high=high,
+                           high_open=high_open, rule=what, array=True)
 
 
 def _positive(name, value):
-    return _num(name, value, low=0.0, low_open=True)
+    return validate.positive(name, value, array=True)
 
 
 def _non_negative(name, value):
-    return _num(name, value, low=0.0, low_open=False)
+    return validate.non_negative(name, value, array=True)
 
 
 def _fraction(name, value):
     """A share in (0, 1], such as a utilization."""
-    return _num(name, value, low=0.0, low_open=True, high=1.0, what="in (0, 1]")
+    return validate.fraction(name, value, array=True)
 
 
 def _share(name, value):
     """A share in [0, 1], such as a resale fraction."""
-    return _num(name, value, low=0.0, low_open=False, high=1.0, what="in [0, 1]")
+    return validate.fraction(name, value, allow_zero=True, array=True)
 
 
 def _count(name, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)):
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    if not math.isfinite(float(value)) or float(value) != int(value) or int(value) < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
+    """A whole number >= ``minimum`` (0 or 1)."""
+    return validate.non_negative_int(name, value) if minimum == 0 else \
+        validate.positive_int(name, value)
 
 
 def _choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return value
+    return validate.choice(name, value, choices)
 
 
 def _out(x):

@@ -50,5 +50,9 @@ class NotebookFailed(HwcostError, RuntimeError):
     """
 
 
-__all__ = ["HwcostError", "UsageError", "CatalogError", "ParameterError", "ScenarioError",
-           "NoFeasibleOption", "NotebookFailed"]
+class HwcostWarning(UserWarning):
+    """Input that is valid but probably not what was meant (a filter that matches nothing)."""
+
+
+__all__ = ["HwcostError", "HwcostWarning", "UsageError", "CatalogError", "ParameterError",
+           "ScenarioError", "NoFeasibleOption", "NotebookFailed"]

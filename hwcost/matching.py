@@ -43,7 +43,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from hwcost import catalog, perf
+from hwcost import catalog, perf, validate
 from hwcost.article.sizes import (  # noqa: F401  (the article's table, re-exported)
     ARTICLE_SIZE_TABLE,
     SIZE_CLASS_MODELS,
@@ -91,11 +91,8 @@ READING_TPOT_S = 60.0 / (READING_WORDS_PER_MIN * TOKENS_PER_WORD)
 
 
 def _positive_int(name, value) -> int:
-    """``value`` as an int >= 1, or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) \
-            or not math.isfinite(value) or value < 1 or value != int(value):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
+    """``value`` as an int >= 1, or an error naming ``name``."""
+    return validate.positive_int(name, value)
 
 
 def sorted_precisions(precisions) -> list[str]:

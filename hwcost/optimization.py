@@ -63,14 +63,13 @@ Knowledge Distillation", 2024 (pruning followed by distillation).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import catalog, economics, perf, serving
+from . import catalog, economics, perf, serving, validate
 from .units import SECONDS_PER_HOUR
 from .workload import SLO, Workload
 
@@ -140,43 +139,23 @@ WHAT_IF_SOURCES = {
 # Validation helpers
 # ----------------------------------------------------------------------------------------
 def _number(name: str, value) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return x
+    return validate.number(name, value)
 
 
 def _positive(name: str, value) -> float:
-    x = _number(name, value)
-    if x <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return x
+    return validate.positive(name, value)
 
 
 def _non_negative(name: str, value) -> float:
-    x = _number(name, value)
-    if x < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return x
+    return validate.non_negative(name, value)
 
 
 def _fraction(name: str, value) -> float:
-    x = _number(name, value)
-    if not 0 < x <= 1:
-        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-    return x
+    return validate.fraction(name, value)
 
 
 def _count(name: str, value) -> int:
-    x = _number(name, value)
-    if x != int(x) or x < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(x)
+    return validate.positive_int(name, value)
 
 
 def _usd_per_million(usd_per_hour: float, tokens_per_s: float, utilization: float = 1.0) -> float:

@@ -14,66 +14,80 @@ rules. (``hwcost.notebook`` re-exports :func:`parameters`.)
 
 from __future__ import annotations
 
-import math
+import ast
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from . import catalog
+from . import catalog, validate
 from .errors import ParameterError
+from .requirements import MAX_REQUESTS_PER_DAY, MAX_TOKENS
 
 
 # ----------------------------------------------------------------------------------------
 # Parameter validation
 # ----------------------------------------------------------------------------------------
-def _number(name, value) -> float:
-    if isinstance(value, bool):
-        raise ParameterError(f"parameter {name}={value!r}: expected a number, got a boolean")
+#: Upper bounds of the values notebooks compute with: beyond them arithmetic overflows or the
+#: models describe nothing real (a batch of a million sequences, 1e30 Monte Carlo draws).
+MAX_NUMBER = 1e15
+MAX_BATCH_SIZE = 4096
+MAX_COUNT = 1024
+MAX_SAMPLES = 1_000_000
+MAX_SEED = 2**32 - 1
+
+
+def _checked(rule, name, value, **kwargs):
+    """Text that spells a number becomes the number (papermill and YAML give text), then
+    ``rule`` decides; its error is a :class:`ParameterError` with the one wording."""
     try:
-        number = float(str(value).replace("_", "")) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"parameter {name}={value!r}: expected a number") from None
-    if not math.isfinite(number):
-        raise ParameterError(f"parameter {name}={value!r}: expected a finite number")
-    return number
+        return rule(name, validate.number_from_text(value), **kwargs)
+    except validate.InvalidValue as exc:
+        raise ParameterError(str(exc)) from None
 
 
-def _positive(name, value) -> float:
-    number = _number(name, value)
-    if number <= 0:
-        raise ParameterError(f"parameter {name}={value!r}: expected a number > 0")
-    return number
+def _number(name, value, high=MAX_NUMBER) -> float:
+    return _checked(validate.number, name, value, low=-high, high=high)
 
 
-def _non_negative(name, value) -> float:
-    number = _number(name, value)
-    if number < 0:
-        raise ParameterError(f"parameter {name}={value!r}: expected a number >= 0")
-    return number
+def _positive(name, value, high=MAX_NUMBER) -> float:
+    return _checked(validate.positive, name, value, high=high)
 
 
-def _positive_int(name, value) -> int:
-    number = _number(name, value)
-    if number <= 0 or number != int(number):
-        raise ParameterError(f"parameter {name}={value!r}: expected a whole number > 0")
-    return int(number)
+def _non_negative(name, value, high=MAX_NUMBER) -> float:
+    return _checked(validate.non_negative, name, value, high=high)
+
+
+def _positive_int(name, value, high=MAX_COUNT) -> int:
+    return _checked(validate.positive_int, name, value, high=high)
 
 
 def _fraction(name, value) -> float:
-    number = _number(name, value)
-    if not 0 < number <= 1:
-        raise ParameterError(f"parameter {name}={value!r}: expected a fraction in (0, 1]")
-    return number
+    return _checked(validate.fraction, name, value)
+
+
+def _bounded(rule, high):
+    return lambda name, value: rule(name, value, high=high)
 
 
 def _choice(choices):
     def check(name, value):
-        text = str(value).strip().lower()
-        if text not in choices:
-            raise ParameterError(
-                f"parameter {name}={value!r}: expected one of {', '.join(choices)}"
-            )
-        return text
+        try:
+            return validate.choice(name, value, choices)
+        except validate.InvalidValue as exc:
+            raise ParameterError(str(exc)) from None
+
+    return check
+
+
+def _catalog_id(table: str, what: str):
+    def check(name, value):
+        from . import catalog
+
+        known = sorted(set(catalog.load_table(table)[what]))
+        if isinstance(value, str) and value.strip().lower() in known:
+            return value.strip().lower()
+        raise ParameterError(f"{validate.fail(name, f'one of the {what}s in {table}.csv', value)}; "
+                             f"{validate.did_you_mean(value, known)}")
 
     return check
 
@@ -111,19 +125,19 @@ def _list_of(check):
 def _bool(name, value) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in ("true", "yes"):
         return True
-    if text in ("false", "0", "no"):
+    if text in ("false", "no"):
         return False
-    raise ParameterError(f"parameter {name}={value!r}: expected true or false")
+    raise ParameterError(str(validate.fail(name, "true or false", value)))
 
 
 def _text(name, value) -> str:
-    text = str(value).strip()
-    if not text:
-        raise ParameterError(f"parameter {name}: expected a non-empty text")
-    return text
+    try:
+        return validate.text(name, value)
+    except validate.InvalidValue as exc:
+        raise ParameterError(str(exc)) from None
 
 
 def _engine(name, value):
@@ -134,9 +148,8 @@ def _engine(name, value):
     engines = sorted(perf.ENGINES) if hasattr(perf, "ENGINES") else []
     text = str(value).strip().lower()
     if engines and text not in engines:
-        raise ParameterError(
-            f"parameter {name}={value!r}: expected None or one of {', '.join(engines)}"
-        )
+        raise ParameterError(f"{validate.fail(name, 'None or one of ' + ', '.join(engines), value)}"
+                             f"; {validate.did_you_mean(text, engines)}")
     return text
 
 
@@ -159,26 +172,27 @@ _BY_NAME = {
     "engine": _engine,
     "utilization": _fraction,
     "acceptance_rate": _fraction,
-    "percentile": _positive,
-    "seed": lambda n, v: int(_non_negative(n, v)),
+    "percentile": _bounded(_positive, 100),
+    "seed": lambda n, v: _checked(validate.non_negative_int, n, v, high=MAX_SEED),
     "n_gpus": _positive_int,
-    "batch_size": _positive_int,
-    "max_price_age_days": _positive_int,
-    "draft_tokens": _positive_int,
-    "n_samples": _positive_int,
-    "amortization_years": _positive,
-    "discount_rate": _non_negative,
-    "resale_fraction": lambda n, v: _fraction(n, v) if _number(n, v) > 0 else 0.0,
-    "provider": _text,
+    "batch_size": _bounded(_positive_int, MAX_BATCH_SIZE),
+    "max_price_age_days": _bounded(_positive_int, 36_500),
+    "draft_tokens": _bounded(_positive_int, 64),
+    "n_samples": _bounded(_positive_int, MAX_SAMPLES),
+    "amortization_years": _bounded(_positive, 100),
+    "discount_rate": _bounded(_non_negative, 10),
+    "resale_fraction": lambda n, v: _checked(validate.fraction, n, v, allow_zero=True),
+    "provider": _catalog_id("cloud_prices", "provider"),
     "region": _text,
-    "energy_setting": _text,
+    "energy_setting": _catalog_id("energy", "id"),
+    "server_energy_setting": _catalog_id("energy", "id"),
     "scenario": _text,
     "scheduler": _choice(("static", "dynamic", "continuous")),
     "show_status": _audit_status,
 }
 _BY_SUFFIX = (
-    ("_tokens", _positive_int),
-    ("_per_day", _positive),
+    ("_tokens", _bounded(_positive_int, MAX_TOKENS)),
+    ("_per_day", _bounded(_positive, MAX_REQUESTS_PER_DAY)),
     ("_per_s", _positive),
     ("_s", _positive),
     ("_usd", _non_negative),
@@ -189,12 +203,12 @@ _BY_SUFFIX = (
     ("_setting", _text),
     ("_gb", _positive),
     ("_gbps", _positive),
-    ("_months", _positive),
-    ("_years", _positive),
+    ("_months", _bounded(_positive, 1200)),
+    ("_years", _bounded(_positive, 100)),
     ("_hours", _positive),
     ("_fraction", _fraction),
-    ("_pct", _non_negative),
-    ("_cv", _non_negative),  # coefficient of variation: standard deviation / mean [1]
+    ("_pct", _bounded(_non_negative, 10_000)),
+    ("_cv", _bounded(_non_negative, 100)),  # coefficient of variation: standard deviation / mean [1]
     ("_ratio", _positive),
     ("_count", _positive_int),
     ("_w", _positive),
@@ -251,8 +265,60 @@ def parameters(**values) -> Parameters:
             clean[name] = rule(name, value)
         except ParameterError as exc:
             problems.append(str(exc))
+    if not problems:
+        problems += _context_window_problems(clean)
+    problems += _injected_unknown(values)
     if problems:
         raise ParameterError("; ".join(problems))
     return Parameters(MappingProxyType(clean))
+
+
+def _context_window_problems(clean: Mapping) -> list[str]:
+    """A prompt plus its output must fit the context window of ``model`` (and ``draft_model``)."""
+    tokens = sum(int(clean.get(k) or 0) for k in ("input_tokens", "output_tokens"))
+    problems = []
+    for key in ("model", "draft_model"):
+        if key in clean and tokens:
+            window = catalog.llm(clean[key]).max_context_tokens
+            if window and tokens > window:
+                problems.append(
+                    f"input_tokens + output_tokens must be at most the context window of "
+                    f"{clean[key]} ({window:,} tokens), got {tokens:,}")
+    return problems
+
+
+INJECTED_CELL_HEADER = "# Parameters"
+
+
+def _assigned_names(source: str) -> list[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [t.id for node in tree.body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)]
+
+
+def _injected_unknown(values: Mapping) -> list[str]:
+    """Names papermill injected that the notebook does not validate (a misspelled ``-p``).
+
+    papermill only warns about a parameter the notebook does not declare and runs with the
+    defaults; inside a kernel, the cell it injected (``# Parameters`` first) is in the input
+    history, so the notebook can refuse the run instead.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return []
+    shell = get_ipython()
+    history = getattr(shell, "user_ns", {}).get("In") if shell is not None else None
+    if not history:
+        return []
+    injected = [c for c in history if isinstance(c, str) and c.startswith(INJECTED_CELL_HEADER)]
+    if not injected:
+        return []
+    unknown = [n for n in _assigned_names(injected[-1]) if n not in values]
+    return [f"this notebook has no parameter {n!r}; "
+            f"{validate.did_you_mean(n, values)}" for n in unknown]
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, economics, perf
+from .errors import ParameterError
 
 TB_PER_GB = 1e-3
 """TB/s per GB/s. [-]"""
@@ -204,6 +205,39 @@ def cloud_equivalent(gpu, *, prices: pd.DataFrame | None = None, gpus: pd.DataFr
 # ----------------------------------------------------------------------------------------
 def _first_sentence(text: str) -> str:
     return str(text).split(";")[0].strip()
+
+
+def check_servable(model, *, precision: str = "bf16", batch_size: int = 1,
+                   input_tokens: int = 512, output_tokens: int = 128,
+                   tpot_target_s: float | None = None, max_gpus: int = 8) -> None:
+    """Fail early, naming the parameters, when no on-demand cloud offer serves the request mix.
+
+    A notebook calls this right after validating its parameters, so that a batch or prompt
+    no catalog GPU can hold (or none can serve within ``tpot_target_s``) gets a clear message
+    instead of an empty table in a later cell.
+
+    Raises
+    ------
+    hwcost.errors.ParameterError
+        Naming batch_size, input_tokens, output_tokens or tpot_target_s and what to change.
+    """
+    costs = token_costs(model, precision=precision, batch_size=batch_size,
+                        input_tokens=input_tokens, output_tokens=output_tokens,
+                        max_gpus=max_gpus)
+    costs = costs[costs["pricing"] == "on-demand"]
+    what = (f"{getattr(model, 'id', model)} at {precision} with batch_size {batch_size} x "
+            f"({input_tokens:,} input + {output_tokens:,} output tokens)")
+    fits = costs[costs["fits"]]
+    if fits.empty:
+        raise ParameterError(f"no on-demand cloud offer holds {what} on up to {max_gpus} GPUs; "
+                             "lower batch_size, input_tokens or output_tokens")
+    if tpot_target_s is not None:
+        fastest = float(fits["tpot_s"].astype(float).min())
+        if not fastest <= tpot_target_s:
+            raise ParameterError(
+                f"no on-demand cloud offer serves {what} within tpot_target_s = "
+                f"{tpot_target_s:g} s (the fastest takes {fastest:.3g} s per token); lower "
+                "batch_size or raise tpot_target_s")
 
 
 def token_costs(model, *, prices: pd.DataFrame | None = None, precision: str = "bf16",

@@ -93,7 +93,7 @@ from .economics import (  # noqa: F401
     WAGE_SHARE_OF_COMPENSATION,
     operations_usd_per_year,
 )
-from .errors import NoFeasibleOption  # noqa: F401  (re-exported)
+from .errors import HwcostWarning, NoFeasibleOption  # noqa: F401  (re-exported)
 from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
     HOURS_PER_MONTH,
     KINDS,
@@ -206,7 +206,7 @@ def _residency_ok(region, wanted: str) -> bool:
 USER_PRICE_NOTE = "price from your table"
 
 
-class FilterMatchesNothing(UserWarning):
+class FilterMatchesNothing(HwcostWarning):
     """A provider or data-residency filter left no cloud or API offer to consider."""
 
 
@@ -657,11 +657,7 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
             offer_rows.setdefault(o["gpu_id"], []).append(o)
     apis = (_api_rows(workload, constraints)
             if constraints.allow_api and constraints.allows_segment("api") else [])
-    if constraints.providers and not offer_rows and not apis:
-        warnings.warn(
-            f"provider filter {', '.join(constraints.providers)} matches no cloud offer for the "
-            f"GPUs considered and no API price for {workload.model}", FilterMatchesNothing,
-            stacklevel=2)
+    _warn_unmatched_providers(constraints, offer_rows, apis, workload)
 
     # Option rows per configuration, rebuilt only for the configuration a simulation changed
     # (the rows are copied before ranking, which writes into them).
@@ -710,6 +706,20 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
     return table
 
 
+def _warn_unmatched_providers(constraints, offer_rows, apis, workload) -> None:
+    """Warn about each provider asked for that offers nothing for this workload."""
+    if not constraints.providers:
+        return
+    used = {o["provider"] for rows in offer_rows.values() for o in rows}
+    used |= {price.provider for price, _ in apis}
+    for provider in constraints.providers:
+        if provider not in used:
+            warnings.warn(f"provider {provider!r} matches no option for this workload (no cloud "
+                          f"offer of the GPUs considered and no API serving {workload.model} "
+                          "or a model of its size); the ranking leaves it out",
+                          FilterMatchesNothing, stacklevel=3)
+
+
 def _api_rows(workload: Workload, constraints: Constraints) -> list[tuple]:
     """(ApiPrice, served model id) for the workload's model, or same-size substitutes."""
     from . import economics
@@ -755,6 +765,11 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total,
         if constraints.slo.targets() and not slo_met_somewhere:
             fails.append("slo: API latency is not modelled, and no modelled hardware meets "
                          "the targets")
+        window = _obj("llm", served).max_context_tokens
+        if workload.tokens_per_request > window:
+            fails.append(f"context window: input_tokens + output_tokens = "
+                         f"{workload.tokens_per_request:,} exceeds the context window of "
+                         f"{served} ({window:,} tokens)")
         if constraints.privacy:
             fails.append("privacy: prompts would be sent to a third-party API")
         if constraints.data_residency:

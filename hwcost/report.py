@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .errors import NotebookFailed  # noqa: F401  (re-exported)
+from . import outputs
+from .errors import HwcostError, NotebookFailed  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -152,8 +153,12 @@ def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:
 def resolve_notebook(name: str, directory: Path = NOTEBOOK_DIR) -> Path:
     """Find a notebook by path, file name, stem, or unique prefix ("03")."""
     candidate = Path(name)
-    if candidate.suffix == ".ipynb" and candidate.exists():
+    if candidate.suffix == ".ipynb" and candidate.is_file():
         return candidate
+    if len(candidate.parts) > 1 or candidate.is_absolute():
+        # a path, not a name: it must exist (never run a bundled notebook in its place)
+        raise HwcostError(f"notebook {name!r} not found" if not candidate.exists()
+                          else f"{name!r} is not a notebook file (.ipynb)")
     pool = notebooks(directory)
     stems = {p.stem: p for p in pool}
     key = candidate.stem if candidate.suffix == ".ipynb" else candidate.name
@@ -212,17 +217,7 @@ def _umask() -> int:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    outputs.atomic_write(path, text)
 
 
 def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
@@ -249,6 +244,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
         )
     _absolute_table_paths()
     output = Path(output)
+    outputs.check_not_input(output, [notebook])
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".ipynb")
     os.close(fd)
@@ -359,7 +355,7 @@ def to_html(notebook: Path, output: Path) -> Path:
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(nb)
     body = _hide_code(_remove_external_scripts(body))
-    _atomic_write(Path(output), body)
+    outputs.write(Path(output), body)
     return Path(output)
 
 
@@ -531,7 +527,7 @@ opened in JupyterLab. Code is hidden on the pages (tick "Show the code" to read 
 </body></html>
 """
     out = Path(directory) / "index.html"
-    _atomic_write(out, page)
+    outputs.write(out, page)
     return out
 
 
@@ -546,6 +542,9 @@ def _build_one(path: Path, directory: Path, params: dict, banner: str | None) ->
     """Execute one page and convert it; returns (log lines, failure or None)."""
     lines: list[str] = []
     out_nb = directory / path.name
+    kept = outputs.make_room(out_nb)
+    if kept is not None:
+        lines.append(f"  {out_nb} was not written by hwcost; kept it as {kept.name}")
     try:
         execute(path, out_nb, params, log=lines.append)
     except NotebookFailed as exc:
@@ -555,6 +554,7 @@ def _build_one(path: Path, directory: Path, params: dict, banner: str | None) ->
         nb_json["cells"].insert(1, {"cell_type": "markdown", "id": "hwcost-scenario-note",
                                     "metadata": {"tags": ["scenario"]}, "source": banner})
     _atomic_write(out_nb, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+    outputs.record(out_nb)
     to_html(out_nb, directory / f"{path.stem}.html")
     return lines, None
 
@@ -602,6 +602,8 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
     start = time.monotonic()
     failures, banners = [], {}
     n = len(plan)
+    for path, _, _ in plan:  # never write over an input notebook
+        outputs.check_not_input(directory / path.name, paths)
 
     def report_done(i, path, lines, failure):
         for line in lines:
@@ -641,9 +643,10 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
     elapsed = time.monotonic() - start
     index = write_index(infos, directory, scenario=scenario, elapsed_s=elapsed, banners=banners,
                         jobs=jobs if jobs > 1 else None, failed=failed)
-    if failures:
+    if failures:  # the index lists them; the error says so too
         raise NotebookFailed(
-            f"{len(failures)} of {len(paths)} notebooks failed:\n  " + "\n  ".join(failures)
+            f"{len(failures)} of {len(paths)} notebooks failed ({index} lists them):\n  "
+            + "\n  ".join(failures)
         )
     log(f"Report written to {index} ({len(paths)} notebooks, {elapsed:.0f} s)")
     return index

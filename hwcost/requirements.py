@@ -14,12 +14,11 @@ scenario files and the notebooks:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from . import catalog
+from . import catalog, validate
 from .staffing import (  # noqa: F401
     CLOUD_STAFF_FRACTION,
     SELF_HOSTED_STAFF_FRACTION,
@@ -39,22 +38,25 @@ BUSINESS_HOURS_PROFILE = (
 FLAT_PROFILE = (1.0,) * HOURS_PER_DAY
 
 
+#: Most requests per day a workload may describe (about 12 million per second): far above
+#: any deployment, and low enough that replica counts and costs stay exact. [1/day]
+MAX_REQUESTS_PER_DAY = 1e12
+#: Longest prompt or output of one request the models describe (the largest context window
+#: in the catalog is 10 million tokens). [tokens]
+MAX_TOKENS = 10_000_000
+#: Most GPUs in one replica or one plan. [GPUs]
+MAX_GPUS = 4096
+#: Longest planning horizon (a century). [months]
+MAX_HORIZON_MONTHS = 1200
+
+
 def _positive(name: str, value, allow_zero: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        wanted = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {wanted}, got {value!r}")
-    return number
+    rule = validate.non_negative if allow_zero else validate.positive
+    return rule(name, value)
 
 
 def _positive_int(name: str, value) -> int:
-    number = _positive(name, value)
-    if number != int(number):
-        raise ValueError(f"{name} must be a whole number of tokens, got {value!r}")
-    return int(number)
+    return validate.positive_int(name, value, high=MAX_TOKENS)
 
 
 def window_mask(start_hour: float, hours: float) -> tuple[float, ...]:
@@ -116,12 +118,15 @@ class Workload:
     def __post_init__(self):
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValueError(f"model must be a catalog id, got {self.model!r}")
-        object.__setattr__(self, "requests_per_day", _positive("requests_per_day", self.requests_per_day))
+        object.__setattr__(self, "requests_per_day", validate.positive(
+            "requests_per_day", self.requests_per_day, high=MAX_REQUESTS_PER_DAY))
         object.__setattr__(self, "input_tokens", _positive_int("input_tokens", self.input_tokens))
         object.__setattr__(self, "output_tokens", _positive_int("output_tokens", self.output_tokens))
         for name in ("input_tokens_cv", "output_tokens_cv"):
             object.__setattr__(self, name, _positive(name, getattr(self, name), allow_zero=True))
-        profile = tuple(float(x) for x in self.daily_profile)
+        if isinstance(self.daily_profile, str) or not hasattr(self.daily_profile, "__len__"):
+            raise validate.fail("daily_profile", "24 hourly numbers", self.daily_profile)
+        profile = tuple(validate.non_negative("daily_profile", self.daily_profile, array=True))
         if len(profile) != HOURS_PER_DAY:
             raise ValueError(
                 f"daily_profile must have 24 hourly values, got {len(profile)}"
@@ -212,9 +217,7 @@ class SLO:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _positive(name, value))
-        p = _positive("percentile", self.percentile)
-        if p > 100:
-            raise ValueError(f"percentile must be in (0, 100], got {self.percentile!r}")
+        p = validate.positive("percentile", self.percentile, high=100)
         object.__setattr__(self, "percentile", p)
 
     def targets(self) -> dict[str, float]:
@@ -276,19 +279,7 @@ TRAFFIC_PATTERNS = ("stable", "variable", "baseline-plus-bursts")
 KINDS = ("cloud", "self-hosted", "api")
 
 
-def fraction_or_percent(name: str, value) -> float:
-    """Accept 0.999, 99.9 or '99.9%' for an availability target."""
-    text = str(value).strip()
-    try:
-        number = float(text.rstrip("%"))
-    except ValueError:
-        raise ValueError(f"{name} must be a fraction like 0.999 or a percentage like 99.9%, "
-                         f"got {value!r}") from None
-    if text.endswith("%") or number > 1:
-        number /= 100
-    if not (0 < number < 1) and number != 1:
-        raise ValueError(f"{name} must be in (0, 1] (or a percentage up to 100%), got {value!r}")
-    return number
+fraction_or_percent = validate.fraction_or_percent
 
 
 def _as_tuple(name: str, value, check=None) -> tuple[str, ...] | None:
@@ -296,10 +287,12 @@ def _as_tuple(name: str, value, check=None) -> tuple[str, ...] | None:
         return None
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value if v.strip()]
     else:
-        items = [str(v).strip() for v in value]
+        raise validate.fail(name, "a list of ids or a comma-separated text", value)
     if not items:
-        raise ValueError(f"{name} must list at least one value when given, got {value!r}")
+        raise validate.fail(name, "a list of at least one id when given", value)
     return tuple(check(v) if check else v for v in items)
 
 
@@ -328,9 +321,22 @@ def _segment(value: str) -> str:
 
 
 def _precision(value: str) -> str:
-    text = str(value).strip().lower()
-    if text not in catalog.PRECISIONS:
-        raise ValueError(f"unknown precision {value!r}; expected one of {', '.join(catalog.PRECISIONS)}")
+    return validate.choice("precisions", value, catalog.PRECISIONS)
+
+
+def known_providers() -> tuple[str, ...]:
+    """Every provider named in the cloud and API price tables."""
+    names = set(catalog.cloud_prices()["provider"]) | set(catalog.api_prices()["provider"])
+    return tuple(sorted(str(n) for n in names))
+
+
+def _provider(value: str) -> str:
+    text = value.strip().lower()
+    known = known_providers()
+    if text not in known:
+        rule = "names from cloud_prices.csv or api_prices.csv"
+        raise validate.InvalidValue(f"{validate.fail('providers', rule, value)}; "
+                                    f"{validate.did_you_mean(text, known)}")
     return text
 
 
@@ -451,22 +457,12 @@ class Constraints:
         for name in ("privacy", "allow_cloud", "allow_self_hosted", "allow_api",
                      "cloud_autoscale", "include_substitute_models"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+                raise validate.fail(name, "true or false", getattr(self, name))
             set_(name, bool(getattr(self, name)))
-        h = float(self.horizon_months)
-        if not math.isfinite(h) or h <= 0:
-            raise ValueError(f"horizon_months must be a number > 0, got {self.horizon_months!r}")
-        set_("horizon_months", h)
-        if self.budget_usd is not None:
-            b = float(self.budget_usd)
-            if not math.isfinite(b) or b <= 0:
-                raise ValueError(f"budget_usd must be a number > 0, got {self.budget_usd!r}")
-            set_("budget_usd", b)
-        if self.max_utilization is not None:
-            u = float(self.max_utilization)
-            if not 0 < u <= 1:
-                raise ValueError(f"max_utilization must be in (0, 1], got {self.max_utilization!r}")
-            set_("max_utilization", u)
+        set_("horizon_months", validate.positive("horizon_months", self.horizon_months,
+                                                 high=MAX_HORIZON_MONTHS))
+        set_("budget_usd", validate.optional(validate.positive, "budget_usd", self.budget_usd))
+        set_("max_utilization", validate.fraction("max_utilization", self.max_utilization))
         if self.data_residency is not None:
             text = str(self.data_residency).strip()
             set_("data_residency", catalog.residency(text) if text else None)
@@ -474,34 +470,26 @@ class Constraints:
         set_("engines", _as_tuple("engines", self.engines, lambda v: v.lower()))
         set_("gpus", _as_tuple("gpus", self.gpus, lambda v: catalog.gpu(v).id))
         set_("providers", _as_tuple("providers", self.providers, _provider))
-        counts = tuple(int(n) for n in self.n_gpus_options)
-        if not counts or any(n < 1 or n > 72 for n in counts):
-            raise ValueError(f"n_gpus_options must be whole numbers in 1..72, got {self.n_gpus_options!r}")
+        options = self.n_gpus_options
+        if isinstance(options, (str, bytes)) or not hasattr(options, "__iter__") or not len(options):
+            raise validate.fail("n_gpus_options", "a list of whole numbers from 1 to 72", options)
+        counts = tuple(validate.positive_int("n_gpus_options", n, high=72) for n in options)
         set_("n_gpus_options", tuple(sorted(set(counts))))
-        if self.max_gpus is not None and int(self.max_gpus) < 1:
-            raise ValueError(f"max_gpus must be >= 1, got {self.max_gpus!r}")
-        for name in ("amortization_years",):
-            v = float(getattr(self, name))
-            if not math.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
-            set_(name, v)
+        set_("max_gpus", validate.optional(validate.positive_int, "max_gpus", self.max_gpus,
+                                           high=MAX_GPUS))
+        set_("amortization_years", validate.positive("amortization_years",
+                                                     self.amortization_years, high=100))
         for name in ("staff_base_fraction", "staff_per_box_fraction"):
-            v = float(getattr(self, name))
-            if not math.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
-            set_(name, v)
+            set_(name, validate.non_negative(name, getattr(self, name)))
         set_("segments", _as_tuple("segments", self.segments, _segment))
         if self.cloud_operations_usd_per_year is None:
             set_("cloud_operations_usd_per_year", float(operations_usd_per_year(CLOUD_STAFF_FRACTION)))
         for name in ("operations_usd_per_year", "cloud_operations_usd_per_year"):
             if getattr(self, name) is None:
                 continue  # owned hardware: staff per box (see staff_usd_per_year)
-            ops = float(getattr(self, name))
-            if not math.isfinite(ops) or ops < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
-            set_(name, ops)
-        if self.hardware_condition not in ("new", "used"):
-            raise ValueError(f"hardware_condition must be 'new' or 'used', got {self.hardware_condition!r}")
+            set_(name, validate.non_negative(name, getattr(self, name)))
+        set_("hardware_condition", validate.choice("hardware_condition", self.hardware_condition,
+                                                   ("new", "used")))
         self._check_contradictions()
 
     def _check_contradictions(self) -> None:

@@ -38,13 +38,12 @@ Scaling Transformer Inference", MLSys 2023.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import catalog, perf, serving
+from . import catalog, perf, serving, validate
 from .perf.kernel import ring_allreduce_seconds
 from .serving import Arrivals, Lengths
 from .workload import Workload
@@ -68,25 +67,11 @@ ACT_BYTES = 2.0
 
 
 def _count(name: str, value) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}") from None
-    if not math.isfinite(x) or x != int(x) or x < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(x)
+    return validate.positive_int(name, value)
 
 
 def _positive(name: str, value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number > 0, got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return x
+    return validate.positive(name, value)
 
 
 # ----------------------------------------------------------------------------------------

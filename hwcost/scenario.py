@@ -39,7 +39,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from . import catalog, parameters
+from . import catalog, parameters, validate
 from .errors import ScenarioError
 from .requirements import (
     FLAT_PROFILE,
@@ -171,6 +171,85 @@ def _construct_mapping(loader, node, deep=False):
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+#: Largest scenario or parameters file read. [bytes]
+MAX_YAML_BYTES = 1_000_000
+#: Most values a YAML document may hold once its aliases (``*name``) are followed: nested
+#: aliases expand exponentially (a few hundred bytes can stand for billions of values).
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_nodes(node, limit: int) -> int:
+    """Nodes under ``node`` with every alias expanded, counting no further than ``limit``."""
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n) -> int:
+        key = id(n)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise ScenarioError("an alias refers to a value that contains it (a recursive alias)")
+        active.add(key)
+        total = 1
+        children = n.value if isinstance(n, yaml.SequenceNode) else (
+            [x for pair in n.value for x in pair] if isinstance(n, yaml.MappingNode) else [])
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        active.discard(key)
+        memo[key] = total
+        return total
+
+    return size(node)
+
+
+def load_yaml(text: str, where) -> Any:
+    """Parse one YAML document safely: plain data only (no ``!!python`` tags), no key given
+    twice, at most :data:`MAX_YAML_BYTES` and :data:`MAX_YAML_NODES` values once aliases are
+    followed.
+
+    Raises
+    ------
+    ScenarioError
+        Naming ``where`` and, for malformed YAML, the line and column.
+    """
+    if len(text) > MAX_YAML_BYTES:
+        raise ScenarioError(f"{where}: larger than {MAX_YAML_BYTES:,} bytes; scenario and "
+                            "parameter files are short")
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            n = _expanded_nodes(node, MAX_YAML_NODES)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
+        if n > MAX_YAML_NODES:
+            raise ScenarioError(
+                f"{where}: holds more than {MAX_YAML_NODES:,} values once its aliases (*name) "
+                "are followed; write the values out instead of nesting aliases")
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+        raise ScenarioError(f"{where}: malformed YAML: {at}{problem[:200]}") from None
+    finally:
+        loader.dispose()
+
+
+#: Constraint fields that hold text or lists of ids (every other one is a number or a flag).
+_TEXT_CONSTRAINTS = ("data_residency", "energy_id", "hardware_condition", "engines",
+                     "precisions", "gpus", "providers", "availability", "replica_availability",
+                     "spot_availability")
+
+
+def _numbers_from_text(values: dict, skip=()) -> dict:
+    """YAML reads ``1e5`` as text: numbers written as text become numbers (the entry layer)."""
+    return {k: v if k in skip else validate.number_from_text(v) for k, v in values.items()}
+
 
 def _fail(path, key: str, reason: str) -> ScenarioError:
     where = f"{path}: " if path else ""
@@ -234,17 +313,19 @@ def parse(data: Any, path: str | Path | None = None) -> Scenario:
         model = catalog.llm(str(w["model"])).id
     except catalog.CatalogError as exc:
         raise _fail(path, "workload.model", str(exc)) from None
-    kwargs = {k: v for k, v in w.items() if k not in ("model", "daily_profile")}
+    kwargs = _numbers_from_text({k: v for k, v in w.items() if k not in ("model", "daily_profile")})
     try:
         workload = Workload(model=model, daily_profile=_profile(path, w.get("daily_profile")),
                             **kwargs)
     except ScenarioError:
         raise
     except (ValueError, TypeError) as exc:
-        key = next((k for k in WORKLOAD_KEYS if k in str(exc)), "")
+        first = str(exc).split(" ", 1)[0]
+        key = first if first in WORKLOAD_KEYS else next(
+            (k for k in sorted(WORKLOAD_KEYS, key=len, reverse=True) if k in str(exc)), "")
         raise _fail(path, f"workload.{key}" if key else "workload", str(exc)) from None
 
-    s = _mapping(path, "slo", top.get("slo") or {}, SLO_KEYS)
+    s = _numbers_from_text(_mapping(path, "slo", top.get("slo") or {}, SLO_KEYS))
     try:
         slo = SLO(ttft_s=s.get("ttft_p95_s"), tpot_s=s.get("tpot_p95_s"),
                   e2e_s=s.get("e2e_p95_s"), percentile=s.get("percentile", 95))
@@ -254,11 +335,14 @@ def parse(data: Any, path: str | Path | None = None) -> Scenario:
         raise _fail(path, f"slo.{bad}", str(exc)) from None
 
     allowed = constraint_fields()
-    c = _mapping(path, "constraints", top.get("constraints") or {}, allowed)
+    c = _numbers_from_text(_mapping(path, "constraints", top.get("constraints") or {}, allowed),
+                           skip=_TEXT_CONSTRAINTS)
     try:
         constraints = Constraints(slo=slo, **c)
     except (ValueError, TypeError) as exc:
-        key = next((k for k in sorted(c, key=len, reverse=True) if k in str(exc)), "")
+        first = str(exc).split(" ", 1)[0]
+        key = first if first in c else next(
+            (k for k in sorted(c, key=len, reverse=True) if k in str(exc)), "")
         raise _fail(path, f"constraints.{key}" if key else "constraints", str(exc)) from None
 
     nb_params = _mapping(path, "notebook_parameters", top.get("notebook_parameters") or {}, None)
@@ -301,20 +385,21 @@ def load(path: str | Path) -> Scenario:
     if not p.exists() and p.suffix == "" and (SCENARIO_DIR / f"{p.name}.yaml").exists():
         p = SCENARIO_DIR / f"{p.name}.yaml"
     if not p.exists():
-        known = ", ".join(s.stem for s in bundled())
-        raise ScenarioError(f"{path}: scenario file not found; bundled scenarios: {known}")
+        known = [s.stem for s in bundled()]
+        raise ScenarioError(f"{path}: scenario file not found; bundled scenarios: "
+                            f"{', '.join(known)}; {validate.did_you_mean(p.stem, known)}")
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a directory; expected a scenario YAML file")
+    if p.stat().st_size > MAX_YAML_BYTES:
+        raise ScenarioError(f"{p}: larger than {MAX_YAML_BYTES:,} bytes; scenario and "
+                            "parameter files are short")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{p}: cannot read: {exc}") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{p}: malformed YAML: {where}{problem}") from None
-    return parse(data, p)
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    return parse(load_yaml(text, p), p)
 
 
 def bundled() -> list[Path]:

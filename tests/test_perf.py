@@ -507,13 +507,13 @@ def test_iteration_seconds_reads_weights_once():
     (dict(precision="fp6"), r"unknown precision 'fp6'; accepted: fp16, bf16, fp8, int8, int4, fp4"),
     (dict(kv_precision="q4"), "unknown kv_precision"),
     (dict(engine="magic"), r"unknown engine 'magic'; accepted: None, vllm"),
-    (dict(batch_size=0), "batch_size must be a positive integer"),
+    (dict(batch_size=0), "batch_size must be a whole number >= 1"),
     (dict(batch_size="lots"), "batch_size"),
     (dict(batch_size=2.5), "batch_size"),
-    (dict(input_tokens=-5), "input_tokens must be a positive integer"),
+    (dict(input_tokens=-5), "input_tokens must be a whole number >= 1"),
     (dict(output_tokens=0), "output_tokens"),
     (dict(n_gpus=3), r"n_gpus=3 does not divide the 32 attention heads.*accepted: 1, 2, 4, 8"),
-    (dict(n_gpus=0), "n_gpus must be a positive integer"),
+    (dict(n_gpus=0), "n_gpus must be a whole number >= 1"),
 ])
 def test_bad_input_raises_value_error(kw, match):
     with pytest.raises(ValueError, match=match):

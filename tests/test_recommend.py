@@ -159,7 +159,7 @@ def test_constraints_accept_percentages_and_reject_contradictions():
         Constraints(allow_cloud=False, allow_self_hosted=False, allow_api=False)
     with pytest.raises(ValueError, match="data_residency"):
         Constraints(data_residency="EU", allow_cloud=False, allow_self_hosted=False)
-    with pytest.raises(ValueError, match="unknown precision"):
+    with pytest.raises(ValueError, match="precisions must be one of fp16, bf16, fp8, int8, int4, got 'fp12'"):
         Constraints(precisions=("fp12",))
     with pytest.raises(catalog.CatalogError, match="closest"):
         Constraints(gpus=("h1000",))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hwcost import catalog
+from hwcost import validate as checks  # perf.validate is the benchmark comparison
 
 from . import kernel as core
 from .features import (
@@ -247,10 +248,7 @@ def _scalar(x):
 
 
 def _check_nonneg(name, v, strict=False):
-    bad = ~np.isfinite(v) | ((v <= 0) if strict else (v < 0))
-    if np.any(bad):
-        wanted = "> 0" if strict else ">= 0"
-        raise ValueError(f"{name} must be finite and {wanted}, got {v[bad].ravel()[:3].tolist()}")
+    (checks.positive if strict else checks.non_negative)(name, v, array=True)
 
 
 def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, engine=None,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwcost import catalog
+from hwcost import catalog, validate
 from hwcost.errors import HwcostError
 
 from . import kernel as core
@@ -360,11 +360,7 @@ def check_precision(precision, what="precision") -> str:
 
 
 def positive_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not math.isfinite(float(value)) or float(value) != int(value) or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return validate.positive_int(name, value)
 
 
 def activation_precision(gpu: catalog.GPU, spec: dict) -> str:

@@ -13,26 +13,19 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import validate
 from ..units import HOURS_PER_DAY, SECONDS_PER_HOUR
 from ..workload import Workload
 
 
 def _number(name: str, value, *, positive: bool = True, allow_zero: bool = False) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero and positive):
-        wanted = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {wanted}, got {value!r}")
-    return x
+    if allow_zero or not positive:
+        return validate.non_negative(name, value)
+    return validate.positive(name, value)
 
 
 def _count(name: str, value) -> int:
-    x = _number(name, value)
-    if x != int(x):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(x)
+    return validate.positive_int(name, value)
 
 
 # ----------------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ batching, with KV-cache admission, preemption and chunked prefill. See :mod:`hwc
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import validate
+from ..errors import HwcostError
 from ..workload import SLO, Workload
 from .arrivals import Arrivals
 from .engine import CostModel, decode_total, run_continuous, run_request_batched
@@ -59,25 +61,13 @@ def as_step_times(system, gpu=None, *, n_gpus=1, precision="bf16", kv_precision=
 def positive_int(name: str, value, *, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}") from None
-    if not math.isfinite(x) or x < 1 or x != int(x):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(x)
+    return validate.positive_int(name, value)
 
 
 def non_negative(name: str, value, *, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not math.isfinite(x) or x < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return x
+    return validate.non_negative(name, value)
 
 
 @dataclass(frozen=True)
@@ -198,6 +188,7 @@ class SimResult:
     requests: pd.DataFrame
     queue: pd.DataFrame
     warmup_requests: int = 0
+    rejection_reason: str = ""
 
     @property
     def throughput(self) -> float:
@@ -225,7 +216,8 @@ class SimResult:
         if not isinstance(slo, SLO):
             raise ValueError(f"slo must be a hwcost.workload.SLO, got {slo!r}")
         if self.n_rejected:
-            return False, f"{self.n_rejected} of {self.n_requests} requests were rejected"
+            why = f" ({self.rejection_reason})" if self.rejection_reason else ""
+            return False, f"{self.n_rejected} of {self.n_requests} requests were rejected{why}"
         if self.n_completed == 0:
             return False, "no request completed"
         misses = []
@@ -409,7 +401,43 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
     wf = non_negative("warmup_fraction", warmup_fraction)
     if wf >= 1:
         raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
-    return simulate_config(st, cfg, arrivals, replicas, wf)
+    tokens = np.asarray(arrivals.input_tokens) + np.asarray(arrivals.output_tokens)
+    window = _context_window(st)
+    if window and tokens.size and tokens.min() > window:
+        raise HwcostError(
+            f"every request is longer than the context window of {st.model_id} ({window:,} "
+            f"tokens): input + output tokens are {int(tokens.min()):,} or more; shorten the "
+            "prompts or choose a model with a longer context")
+    result = simulate_config(st, cfg, arrivals, replicas, wf)
+    if result.n_rejected:
+        result = replace(result, rejection_reason=_rejection_reason(st, tokens, window))
+    return result
+
+
+def _context_window(st) -> int | None:
+    """The context window of the model behind ``st``, when it is a catalog model."""
+    from .. import catalog
+
+    model_id = getattr(st, "model_id", None)
+    try:
+        return catalog.llm(model_id).max_context_tokens if isinstance(model_id, str) else None
+    except catalog.CatalogError:
+        return None
+
+
+def _rejection_reason(st, tokens: np.ndarray, window: int | None) -> str:
+    """Why requests were turned away: context window, KV cache, or the queue limit."""
+    parts = []
+    if window:
+        n = int((tokens > window).sum())
+        if n:
+            parts.append(f"{n} longer than the context window of {st.model_id} ({window:,} tokens)")
+    cap = getattr(st, "kv_capacity_tokens", None)
+    if cap:
+        n = int((tokens > cap).sum())
+        if n:
+            parts.append(f"{n} needing more KV cache than one replica holds ({int(cap):,} tokens)")
+    return "; ".join(parts) or "the queue was full"
 
 
 # ----------------------------------------------------------------------------------------

@@ -226,9 +226,9 @@ def _recommend_inputs(args):
 
 
 def cmd_recommend(args, out, err) -> int:
-    from . import margins, recommend
-
     import warnings
+
+    from . import margins, recommend
 
     workload, constraints = _recommend_inputs(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -535,15 +535,14 @@ def cmd_report(args, out, err) -> int:
     from . import report, scenario
 
     parameters = None
-    name = None
+    sc = None
     paths = report.notebooks()
     if args.scenario:
         sc = scenario.load(args.scenario)
         sc.check_notebooks({p.stem: report.declared_parameters(p) for p in paths})
         parameters = sc.report_parameters()
-        name = sc.name
     directory = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
-    index = report.build(directory, parameters=parameters, notebook_paths=paths, scenario=sc if args.scenario else None,
+    index = report.build(directory, parameters=parameters, notebook_paths=paths, scenario=sc,
                          log=_Progress(err))
     out.write(f"{index}\n")
     return 0

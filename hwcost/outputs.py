@@ -10,8 +10,8 @@ wrote it, is kept under a new name (``index.html`` -> ``index.html.bak``, then
 
 from __future__ import annotations
 
-import hashlib
 import contextlib
+import hashlib
 import json
 import os
 import tempfile

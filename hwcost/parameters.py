@@ -23,7 +23,6 @@ from . import catalog, validate
 from .errors import ParameterError
 from .requirements import MAX_REQUESTS_PER_DAY, MAX_TOKENS
 
-
 # ----------------------------------------------------------------------------------------
 # Parameter validation
 # ----------------------------------------------------------------------------------------

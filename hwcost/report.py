@@ -632,7 +632,7 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
                 lines, failure = fut.result()
                 report_done(i, path, lines, failure)
     infos, failed = [], []
-    for path, params, banner in plan:
+    for path, _params, banner in plan:
         reason = next((f for f in failures if f.startswith(f"{path.name}:")), None)
         if reason is None and (directory / f"{path.stem}.html").exists():
             infos.append(describe(path))

@@ -90,7 +90,9 @@ def jupyterlab_view(notebook: Path, out: Path, *, wait_s: float = 60.0) -> str:
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
            f"--port={port}", "--IdentityProvider.token=", "--ServerApp.password=",
            f"--ServerApp.root_dir={notebook.parent}", "--ServerApp.open_browser=False",
-           "--ServerApp.terminals_enabled=False"] + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
+           "--ServerApp.terminals_enabled=False"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
     log = open(out / "jupyterlab.log", "w")
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
@@ -99,9 +101,9 @@ def jupyterlab_view(notebook: Path, out: Path, *, wait_s: float = 60.0) -> str:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2)
                 break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"JupyterLab did not start; see {out / 'jupyterlab.log'}")
+                    raise RuntimeError(f"JupyterLab did not start; see {out / 'jupyterlab.log'}") from exc
                 time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}"
         here = f"127.0.0.1:{port}"

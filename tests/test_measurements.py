@@ -159,7 +159,8 @@ def test_overlay_file_round_trip_and_environment_variable(overlay, tmp_path, mon
 def test_overlay_validate_uses_the_overlay(overlay):
     rows = measurements.read_runs(HERE / "vllm_bench_serve_c1.json")
     v = perf.validate(rows, overlay)
-    np.testing.assert_allclose(v.predicted, perf.overlay_comparison(overlay).predicted_after, rtol=1e-5)  # stored to 6 digits
+    after = perf.overlay_comparison(overlay).predicted_after
+    np.testing.assert_allclose(v.predicted, after, rtol=1e-5)  # stored to 6 digits
 
 
 def test_ranking_step_times_follow_the_calibration_in_use(overlay, tmp_path, monkeypatch):

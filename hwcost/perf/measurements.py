@@ -344,7 +344,7 @@ def csv_runs(path, **defaults) -> list[ServingRun]:
                          f"expected {', '.join(CSV_COLUMNS)}")
     runs = []
     for k, r in enumerate(rows, 2):
-        def get(col, default=None):
+        def get(col, default=None, r=r):
             v = (r.get(col) or "").strip()
             return v if v else defaults.get(col, defaults.get(col.removesuffix("_id"), default))
 

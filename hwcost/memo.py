@@ -241,8 +241,15 @@ def _parameter_rows(case, source: str) -> list[dict]:
     w, c = case.workload, case.constraints
     d = recommend.Constraints()
     src = lambda name: source if getattr(c, name) != getattr(d, name) else "hwcost default"
-    staff_self = c.operations_usd_per_year / economics.operations_usd_per_year(1.0)
-    staff_cloud = c.cloud_operations_usd_per_year / economics.operations_usd_per_year(1.0)
+    admin = economics.operations_usd_per_year(1.0)
+    if c.operations_usd_per_year is not None:
+        staff_self_text = (f"{c.operations_usd_per_year / admin:.0%} of one administrator = "
+                           f"{money(c.operations_usd_per_year)} a year, whatever the fleet")
+    else:
+        staff_self_text = (f"{c.staff_base_fraction:.0%} of one administrator plus "
+                           f"{c.staff_per_box_fraction:.0%} per server or box "
+                           f"({money(c.staff_usd_per_year(1))} a year for one box)")
+    staff_cloud = c.cloud_operations_usd_per_year / admin
     profile = _profile_name(w.daily_profile)
     rows = [
         ("model", f"{w.model} ({catalog.llm(w.model).name})", source),
@@ -266,9 +273,9 @@ def _parameter_rows(case, source: str) -> list[dict]:
          src("max_utilization")),
         ("idle power of an owned GPU", f"{recommend.IDLE_POWER_FRACTION:.0%} of board power",
          "hwcost.economics.IDLE_POWER_FRACTION"),
-        ("staff for owned hardware", f"{staff_self:.0%} of one administrator = "
-                                     f"{money(c.operations_usd_per_year)} a year",
-         "BLS median wage (OOH, May 2022) / 70% wage share (BLS ECEC); share assumed"),
+        ("staff for owned hardware", staff_self_text,
+         f"BLS median wage ({money(economics.ADMIN_WAGE_USD_PER_YEAR)}, OOH May 2024) / "
+         f"{economics.WAGE_SHARE_OF_COMPENSATION:.0%} wage share (BLS ECEC); shares assumed"),
         ("staff for rented GPUs", f"{staff_cloud:.0%} of one administrator = "
                                   f"{money(c.cloud_operations_usd_per_year)} a year",
          "as above; APIs carry none"),

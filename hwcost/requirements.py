@@ -462,7 +462,8 @@ class Constraints:
         set_("horizon_months", validate.positive("horizon_months", self.horizon_months,
                                                  high=MAX_HORIZON_MONTHS))
         set_("budget_usd", validate.optional(validate.positive, "budget_usd", self.budget_usd))
-        set_("max_utilization", validate.fraction("max_utilization", self.max_utilization))
+        set_("max_utilization", validate.optional(validate.fraction, "max_utilization",
+                                                  self.max_utilization))
         if self.data_residency is not None:
             text = str(self.data_residency).strip()
             set_("data_residency", catalog.residency(text) if text else None)

@@ -202,6 +202,19 @@ def _loaded_calibration(path: str, mtime_ns: int, size: int) -> Calibration:
     return load_calibration(path)
 
 
+# Fitting an overlay to raw measurements is hwcost.perf.fit's job, a layer above this one: it
+# registers its fitter here when it is imported (importing hwcost.perf always imports it), so
+# load_calibration reads measurement files without this module importing fit.
+_OVERLAY_FITTER = None
+
+
+def register_overlay_fitter(fitter) -> None:
+    """Set the function ``fitter(path, base_calibration) -> Calibration`` used by
+    :func:`load_calibration` for measurement files (``hwcost.perf.fit`` registers its own)."""
+    global _OVERLAY_FITTER
+    _OVERLAY_FITTER = fitter
+
+
 def load_calibration(path) -> Calibration:
     """A calibration from a file.
 
@@ -224,9 +237,9 @@ def load_calibration(path) -> Calibration:
             return Calibration({**base.data, "overlay": data["overlay"]})
         if isinstance(data, dict) and "engines" in data:
             return Calibration(data)
-    from . import fit, measurements
-
-    return fit.fit_overlay(measurements.read_runs(p), bundled_calibration())
+    if _OVERLAY_FITTER is None:  # pragma: no cover - hwcost.perf imports fit, which registers
+        raise HwcostError(f"calibration file {p.name!r}: measurement files need hwcost.perf.fit")
+    return _OVERLAY_FITTER(p, bundled_calibration())
 
 
 def bundled_calibration() -> Calibration:

@@ -868,3 +868,12 @@ def _write_atomic(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def _overlay_from_measurement_file(path, base) -> features.Calibration:
+    from . import measurements
+
+    return fit_overlay(measurements.read_runs(path), base)
+
+
+features.register_overlay_fitter(_overlay_from_measurement_file)

@@ -230,3 +230,14 @@ def test_cli_calibrate_prints_before_and_after_and_keeps_existing_files(tmp_path
     assert cli.main(argv, out=io.StringIO(), err=(e2 := io.StringIO())) == 2
     assert "--force" in e2.getvalue() and target.read_text() == before
     assert cli.main(argv + ["--force"], out=io.StringIO(), err=io.StringIO()) == 0
+
+
+def test_guidellm_yaml_report_reads_like_json(tmp_path):
+    import yaml
+
+    report = json.loads((HERE / "guidellm_report.json").read_text())
+    path = tmp_path / "benchmarks.yaml"
+    path.write_text(yaml.safe_dump(report))
+    a = measurements.read_runs(HERE / "guidellm_report.json", gpu="l40s")
+    b = measurements.read_runs(path, gpu="l40s")
+    assert list(a.metric) == list(b.metric) and np.allclose(a.value, b.value)

@@ -398,6 +398,62 @@ def cmd_estimate(args, out, err) -> int:
 
 
 # ----------------------------------------------------------------------------------------
+# calibrate
+# ----------------------------------------------------------------------------------------
+CALIBRATE_EXAMPLES = """\
+examples:
+  hwcost calibrate c1.json c8.json -o my_calibration.json
+  hwcost calibrate report.json --gpu l40s --engine vllm -o my_calibration.json
+  hwcost calibrate data/calibration_runs_example.csv
+
+Reads your benchmark runs (vllm bench serve --save-result JSON, GuideLLM reports, plain
+CSV), fits a calibration overlay for their GPU and engine on top of the bundled calibration
+and prints measured against predicted, before and after. With -o the overlay is written
+(atomically; an existing file is kept unless --force); use it with --calibration FILE or
+HWCOST_CALIBRATION=FILE. --gpu, --model, --engine, --n-gpus and --precision fill in what a
+file does not record (GuideLLM reports never record the GPU).
+"""
+
+
+def cmd_calibrate(args, out, err) -> int:
+    from . import perf
+
+    frames, skipped = [], []
+    for k, path in enumerate(args.files):
+        rows = perf.measurements.read_runs(path, gpu=args.gpu, model=args.model, engine=args.engine,
+                                           n_gpus=args.n_gpus, precision=args.precision)
+        skipped += rows.attrs.get("skipped", [])
+        frames.append(rows.assign(id=[f"{k}-{i}" for i in rows["id"]]))
+    rows = pd.concat(frames, ignore_index=True)
+    if rows.empty:
+        raise UsageError("no usable measurement in " + ", ".join(args.files)
+                         + ("; left out: " + "; ".join(f"{s}: {w}" for s, w in skipped) if skipped else ""))
+    cal = perf.fit_overlay(rows)
+    table = perf.overlay_comparison(cal)[["gpu_id", "engine", "model_id", "metric", "batch_size",
+                                          "measured", "predicted_before", "predicted_after",
+                                          "error_before_pct", "error_after_pct"]]
+    if args.output:
+        target = Path(args.output)
+        if target.exists() and not args.force:
+            raise UsageError(f"{target} exists; pass --force to replace it")
+        perf.save_overlay(cal, target)
+    if args.format != "table":
+        _emit(table, args.format, out)
+    else:
+        _emit(table, "table", out, float_format=_fmt_float)
+        for e in cal.data["overlay"]["entries"]:
+            out.write(f"\n{e['gpu_id']} / {e['engine']}: {e['n_rows']} rows; shifts: bandwidth logit "
+                      f"{e['bandwidth_logit_shift']:+.3f}, compute logit {e['compute_logit_shift']:+.3f}, "
+                      f"fixed costs x{math.exp(e['overhead_log_shift']):.3f}")
+        out.write("\n")
+    for source, why in skipped:
+        err.write(f"left out: {source}: {why}\n")
+    if args.output:
+        err.write(f"overlay written to {args.output}; use --calibration {args.output}\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
 # run / report
 # ----------------------------------------------------------------------------------------
 RUN_EXAMPLES = """\
@@ -820,6 +876,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", default=None, help="serving engine id (default generic)")
     _add_format(p)
     p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("calibrate", help="fit the model to your own benchmark runs",
+                       description="Fit a calibration overlay to your own benchmark runs and show "
+                                   "measured against predicted before and after.\n\n"
+                                   + CALIBRATE_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="vllm bench serve JSON, GuideLLM report (JSON/YAML) or CSV")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the overlay here (JSON)")
+    p.add_argument("--force", action="store_true", help="replace an existing --output file")
+    p.add_argument("--gpu", default=None, help="catalog GPU id, where a file does not record it")
+    p.add_argument("--model", default=None, help="catalog model id, where a file does not record it")
+    p.add_argument("--engine", default=None, help="engine id, where a file does not record it")
+    p.add_argument("--n-gpus", type=_positive_int, default=None, metavar="N",
+                   help="GPUs of the replica, where a file does not record it")
+    p.add_argument("--precision", default=None, help="weight precision, where a file does not record it")
+    _add_format(p)
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("run", help="execute one notebook with parameters into runs/",
                        description="Execute one notebook with papermill and write the "

@@ -68,8 +68,8 @@ def test_guidellm_report():
     sync = df[df.batch_size == "1"]
     assert sorted(sync.metric) == ["output_tokens_per_s", "tpot_s", "ttft_s"]
     # TPOT is the inter-token latency (first token excluded), not time_per_output_token_ms
-    assert _rows(sync, "tpot_s").value[0] == pytest.approx(0.008)
-    assert _rows(sync, "ttft_s").value[0] == pytest.approx(0.028)
+    assert _rows(sync, "tpot_s").value[0] == pytest.approx(0.022)
+    assert _rows(sync, "ttft_s").value[0] == pytest.approx(0.060)
     assert set(df.input_tokens) == {512} and set(df.output_tokens) == {256}
     assert list(df[df.batch_size == "3"].metric) == ["tpot_s"]
 
@@ -202,3 +202,43 @@ def test_cli_calibration_option_moves_estimate(tmp_path):
     for name in cli.CALIBRATED_COMMANDS:
         if name in sub.choices:
             assert "--calibration" in sub.choices[name]._option_string_actions
+
+
+def test_cli_calibrate_prints_before_and_after_and_keeps_existing_files(tmp_path):
+    import io
+
+    from hwcost import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "mine.json"
+    argv = ["calibrate", str(HERE / "vllm_bench_serve_c1.json"), str(HERE / "guidellm_report.json"),
+            "--gpu", "l40s", "-o", str(target), "--format", "json"]
+    # --gpu fills in the GuideLLM report only: the vLLM file records its own GPU
+    assert cli.main(argv, out=out, err=err) == 0, err.getvalue()
+    rows = json.loads(out.getvalue())
+    assert {r["gpu_id"] for r in rows} == {"h100-sxm", "l40s"}
+    # a least-squares fit: the squared log errors shrink in total (one row may trade off)
+    import math
+
+    def sse(key):
+        return sum(math.log(1 + r[key] / 100) ** 2 for r in rows)
+
+    assert sse("error_after_pct") < sse("error_before_pct")
+    assert "left out" in err.getvalue() and target.exists()
+    saved = json.loads(target.read_text())
+    assert {(e["gpu_id"], e["engine"]) for e in saved["overlay"]["entries"]} == {("h100-sxm", "vllm"), ("l40s", "vllm")}
+    before = target.read_text()
+    assert cli.main(argv, out=io.StringIO(), err=(e2 := io.StringIO())) == 2
+    assert "--force" in e2.getvalue() and target.read_text() == before
+    assert cli.main(argv + ["--force"], out=io.StringIO(), err=io.StringIO()) == 0
+
+
+def test_guidellm_yaml_report_reads_like_json(tmp_path):
+    import yaml
+
+    report = json.loads((HERE / "guidellm_report.json").read_text())
+    path = tmp_path / "benchmarks.yaml"
+    path.write_text(yaml.safe_dump(report))
+    a = measurements.read_runs(HERE / "guidellm_report.json", gpu="l40s")
+    b = measurements.read_runs(path, gpu="l40s")
+    assert list(a.metric) == list(b.metric) and np.allclose(a.value, b.value)

@@ -934,3 +934,69 @@ def test_load_functions_reject_bad_input():
         serving.at_concurrency(st_, 4, 512, 64, rounds=2)
     with pytest.raises(ValueError, match="input_tokens"):
         serving.at_rate(st_, 1.0, -5, 64)
+
+
+# ------------------------------------------------------------------------------------------
+# Speculative decoding
+# ------------------------------------------------------------------------------------------
+def _h100x4():
+    return perf.step_times("llama-3.1-70b", "h100-sxm", n_gpus=4, engine="vllm")
+
+
+def test_verify_pass_of_one_token_is_a_decode_step():
+    st_ = _h100x4()
+    for b, ctx in ((1, 2000), (16, 16 * 3000), (64, 64 * 500)):
+        assert st_.verify_step_seconds(b, ctx, 1) == st_.decode_step_seconds(b, ctx)
+        # more tokens checked per sequence: more compute, same KV read
+        assert st_.verify_step_seconds(b, ctx, 4) > st_.decode_step_seconds(b, ctx)
+        assert st_.verify_step_seconds(b, ctx, 4) <= st_.decode_step_seconds(4 * b, 4 * ctx)
+
+
+def test_speculative_batch_one_matches_the_expected_speedup():
+    # Memory-bound at batch 1: a verification pass costs about a decode step, so the speedup
+    # is Leviathan et al.'s (1 - a^(k+1)) / ((1 - a)(k c + 1)).
+    st_ = _h100x4()
+    spec = serving.SpeculativeDecoding(3, 0.7, draft_cost_ratio=1 / 80)
+    assert spec.tokens_per_round == pytest.approx((1 - 0.7 ** 4) / 0.3)
+    plain = serving.at_concurrency(st_, 1, 1024, 256)
+    fast = serving.at_concurrency(st_, 1, 1024, 256, speculative=spec)
+    assert plain.tpot_s / fast.tpot_s == pytest.approx(perf.speculative_speedup(0.7, 3, 1 / 80), rel=0.01)
+    # the prompt is not drafted: TTFT (prefill + the first decode iteration) changes only by
+    # that iteration's share of a round
+    assert plain.ttft_s - plain.tpot_s < fast.ttft_s < plain.ttft_s
+
+
+def test_speculative_gain_shrinks_with_load_and_can_be_a_loss():
+    st_ = _h100x4()
+    spec = serving.SpeculativeDecoding(3, 0.7, draft_cost_ratio=1 / 80)
+    gains = [serving.at_concurrency(st_, c, 1024, 256).tpot_s
+             / serving.at_concurrency(st_, c, 1024, 256, speculative=spec).tpot_s for c in (1, 16, 64)]
+    assert gains[0] > gains[1] > gains[2] > 1
+    never = serving.SpeculativeDecoding(3, 0.0, draft_cost_ratio=0.1)   # nothing accepted
+    assert serving.at_concurrency(st_, 4, 512, 64, speculative=never).tpot_s > \
+        serving.at_concurrency(st_, 4, 512, 64).tpot_s
+
+
+def test_speculative_with_a_draft_model():
+    st_ = _h100x4()
+    draft = perf.step_times("llama-3.2-3b", "h100-sxm", n_gpus=4, engine="vllm")
+    spec = serving.SpeculativeDecoding(4, 0.8, draft=draft)
+    plain = serving.at_concurrency(st_, 1, 512, 128)
+    fast = serving.at_concurrency(st_, 1, 512, 128, speculative=spec)
+    k, a = 4, 0.8
+    round_s = k * draft.decode_step_seconds(1, 600) + st_.verify_step_seconds(1, 600, k + 1)
+    assert fast.tpot_s == pytest.approx(round_s / spec.tokens_per_round, rel=0.05)
+    assert fast.tpot_s < plain.tpot_s
+
+
+def test_speculative_rejects_bad_input():
+    with pytest.raises(ValueError, match="draft_tokens"):
+        serving.SpeculativeDecoding(0, 0.5, draft_cost_ratio=0.1)
+    with pytest.raises(ValueError, match="acceptance_rate"):
+        serving.SpeculativeDecoding(2, 1.5, draft_cost_ratio=0.1)
+    with pytest.raises(ValueError, match="either draft"):
+        serving.SpeculativeDecoding(2, 0.5)
+    spec = serving.SpeculativeDecoding(2, 0.5, draft_cost_ratio=0.1)
+    arrivals = serving.Arrivals.poisson(1.0, 20, input_tokens=128, output_tokens=16)
+    with pytest.raises(ValueError, match="continuous batching only"):
+        serving.simulate(_h100x4(), arrivals, scheduler="static", speculative=spec)

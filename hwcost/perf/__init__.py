@@ -51,6 +51,12 @@ Decisions worth knowing:
 - An explicit ``batch_size`` larger than the engine's default cap is accepted (the cap is a
   setting); ``batch_size="max"`` uses the smaller of memory and the cap.
 
+Accuracy: :func:`validate` (every benchmark row, with the stored out-of-sample figures in
+``attrs``), :func:`cross_validate` (leave one source, GPU or engine out), :func:`holdout_errors`.
+Your own runs: :func:`fit_overlay` on ``vllm bench serve`` / GuideLLM / CSV results
+(:mod:`~hwcost.perf.measurements`), :func:`save_overlay`, :func:`load_calibration`, and the
+``HWCOST_CALIBRATION`` environment variable that makes a calibration file the default.
+
 Glossary of canonical names: ``ttft_s`` (time to first token), ``tpot_s`` (time per output
 token after the first), ``output_tokens_per_s`` (aggregate generated tokens per second of
 the whole batch), ``mem_bw_gbps``, ``memory_gb``, ``n_gpus``, ``precision``.

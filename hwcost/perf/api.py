@@ -78,6 +78,18 @@ class StepTimes:
         _check_nonneg("context_tokens", c)
         return _scalar(core.decode_step_seconds(self._f, b, c / b))
 
+    def verify_step_seconds(self, batch_size, context_tokens, tokens_per_sequence):
+        """One speculative-decoding verification pass of ``batch_size`` sequences holding
+        ``context_tokens`` in total, each checking ``tokens_per_sequence`` tokens (drafted
+        tokens + 1) [s]. See :func:`hwcost.perf.kernel.verify_step_seconds`."""
+        b = np.asarray(batch_size, dtype=float)
+        c = np.asarray(context_tokens, dtype=float)
+        q = np.asarray(tokens_per_sequence, dtype=float)
+        _check_nonneg("batch_size", b, strict=True)
+        _check_nonneg("context_tokens", c)
+        _check_nonneg("tokens_per_sequence", q, strict=True)
+        return _scalar(core.verify_step_seconds(self._f, b, c / b, q))
+
     def prefill_seconds(self, new_tokens, context_tokens=0, n_sequences=1):
         """One forward pass over ``new_tokens`` prompt tokens after ``context_tokens`` cached [s].
 

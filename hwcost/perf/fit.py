@@ -28,6 +28,16 @@ MI300X), and a loose engine prior would let the engine absorb what belongs to th
 class, then carry it to other GPUs. Leave-one-source-out validation agreed with this choice.
 ``scipy.optimize.least_squares`` from a fixed start makes the fit deterministic.
 
+Validation is out of sample first: :func:`cross_validate` refits without each source, each
+GPU and each engine in turn and predicts the rows left out; a hold-out of whole sources
+(:func:`is_held_out`, decided by the source's address) is never fitted at all and scored by
+:func:`holdout_errors`. :func:`calibrate` stores both, per regime, as median and 90th
+percentile of the absolute error (:func:`error_summary`), beside the figures of the
+calibration it replaces.
+
+A team's own runs (:mod:`hwcost.perf.measurements`) enter through :func:`fit_overlay`: three
+shifts per (GPU, engine) on top of the stored factors, which stay as they are.
+
 References
 ----------
 Huber, "Robust Estimation of a Location Parameter", 1964 (robust loss). Gelman et al.,

@@ -142,6 +142,25 @@ def decode_step_terms(f, batch, context):
     return m0 + mf * context + ms * cw, c0 + cf * context + cs * cw, sf * context + ss * cw + fixed
 
 
+def verify_step_seconds(f, batch, context, tokens_per_sequence):
+    """One speculative-decoding verification pass: ``batch`` sequences of ``context`` cached
+    tokens each, every sequence checking ``tokens_per_sequence`` tokens (the drafted ones
+    plus one) in a single forward pass [s].
+
+    Weights are read once for the pass (MoE: the experts ``batch x tokens_per_sequence``
+    tokens visit); each sequence's KV cache is read once (its queries share it); the matrix
+    products, attention and fixed costs are those of ``batch x tokens_per_sequence`` tokens.
+    ``tokens_per_sequence = 1`` is :func:`decode_step_seconds`.
+    """
+    q = tokens_per_sequence
+    m0, _, _, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch * q)
+    _, mf, ms, _, _, _, _, _, _ = decode_coefficients(f, batch)
+    cw = np.minimum(context, f["window"])
+    mem = m0 + mf * context + ms * cw
+    comp = c0 + cf * context + cs * cw
+    return np.maximum(mem, comp) + sf * context + ss * cw + fixed
+
+
 def decode_step_seconds(f, batch, context):
     """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s]."""
     mem, comp, extra = decode_step_terms(f, batch, context)

@@ -164,8 +164,11 @@ def _number(value, what: str, *, allow_none=True):
     return x
 
 
-def _pick(explicit, recorded, default=None):
-    return explicit if explicit is not None else (recorded if recorded not in (None, "") else default)
+def _pick(given, recorded, default=None):
+    """What the file records, else what the caller gave, else ``default``."""
+    if recorded not in (None, ""):
+        return recorded
+    return given if given is not None else default
 
 
 # ----------------------------------------------------------------------------------------
@@ -191,8 +194,9 @@ def vllm_runs(path, *, gpu=None, model=None, engine=None, n_gpus=None, precision
               kv_precision=None) -> list[ServingRun]:
     """Runs in a ``vllm bench serve --save-result`` (or ``--append-result``) JSON file.
 
-    Keyword arguments override what the file records (``model_id`` and the ``--metadata``
-    keys ``gpu``, ``n_gpus``, ``engine``, ``precision``, ``kv_precision``).
+    Keyword arguments fill in what the file does not record (``model_id`` and the
+    ``--metadata`` keys ``gpu``, ``n_gpus``, ``engine``, ``precision``, ``kv_precision``), as
+    they fill the empty cells of a CSV: what a file records wins.
     """
     path = Path(path)
     runs = []
@@ -212,7 +216,7 @@ def vllm_runs(path, *, gpu=None, model=None, engine=None, n_gpus=None, precision
             mean_conc = float(d["request_throughput"]) * float(d["mean_e2el_ms"]) / 1e3
         spec = any(str(key).startswith("spec_decode") for key in d)
         runs.append(ServingRun(
-            model_id=model_id(_pick(model, d.get("model"), d.get("model_id"))),
+            model_id=model_id(_pick(model, d.get("model") or d.get("model_id"))),
             gpu_id=_gpu_id(_pick(gpu, d.get("gpu"))),
             engine=str(_pick(engine, d.get("engine"), "vllm")),
             precision=str(_pick(precision, d.get("precision"), "bf16")),

@@ -37,6 +37,9 @@ verified exact to 1e-9 at start-up. 100,000 requests take about a second on one 
 (``tests/benchmarks/bench_serving.py``), with chunked prefill too: a mixed iteration is one
 call of ``StepTimes.iteration_seconds`` on plain numbers (a few microseconds).
 
+Speculative decoding (a draft model or multi-token prediction, with an acceptance rate):
+``simulate(..., speculative=SpeculativeDecoding(...))``, see :mod:`~hwcost.serving.speculative`.
+
 Latency at a load as benchmark tools measure it: :func:`at_concurrency` (closed loop, N
 requests in flight) and :func:`at_rate` (Poisson arrivals at R per second), in
 :mod:`~hwcost.serving.load`.
@@ -69,9 +72,11 @@ from .simulator import (
     simulate,
     unloaded_latency,
 )
+from .speculative import SpeculativeDecoding
 
 __all__ = [
     "Arrivals", "Lengths", "SimResult", "simulate", "unloaded_latency", "CapacityPlan",
     "replicas_needed", "RateLimit", "max_rate", "SCHEDULERS", "METRICS", "PERCENTILES",
     "DEFAULT_N_GPUS", "MAX_UTILIZATION", "LoadPoint", "at_concurrency", "at_rate",
+    "SpeculativeDecoding",
 ]

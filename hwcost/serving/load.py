@@ -80,7 +80,7 @@ def _point(req, conc, span, chunk) -> LoadPoint:
 def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: int, *,
                    gpu=None, n_gpus: int = 1, precision: str = "bf16", kv_precision=None,
                    engine=None, chunked_prefill_tokens: int | None = None,
-                   rounds: int = CLOSED_LOOP_ROUNDS) -> LoadPoint:
+                   rounds: int = CLOSED_LOOP_ROUNDS, speculative=None) -> LoadPoint:
     """TTFT, TPOT and throughput with ``concurrency`` requests always in flight.
 
     Parameters
@@ -96,6 +96,8 @@ def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: i
         prefill runs as its own pass while the batch waits).
     rounds : int
         Requests per client (>= 3); the first and last round (ramp-up, drain) are left out.
+    speculative : SpeculativeDecoding, optional
+        Decode speculatively (see :mod:`hwcost.serving.speculative`).
 
     Returns
     -------
@@ -118,7 +120,8 @@ def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: i
     # lockstep (prefill waves), which jitter in real servers breaks up.
     outputs[:c] = np.maximum(1, np.round(o * np.arange(1, c + 1) / c)).astype(int)
     arrivals = Arrivals(np.zeros(n), np.full(n, i), outputs)
-    res = simulate(st, arrivals, max_batch_size=c, chunked_prefill_tokens=chunked_prefill_tokens)
+    res = simulate(st, arrivals, max_batch_size=c, chunked_prefill_tokens=chunked_prefill_tokens,
+                   speculative=speculative)
     req = res.requests.sort_values("admitted_s", kind="stable").reset_index(drop=True)
     req = req.assign(ttft_s=req["first_token_s"] - req["admitted_s"])
     steady = req.iloc[c:n - c]
@@ -137,10 +140,11 @@ def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: i
 def at_rate(system, rate_per_s: float, input_tokens: int, output_tokens: int, *, gpu=None,
             n_gpus: int = 1, precision: str = "bf16", kv_precision=None, engine=None,
             chunked_prefill_tokens: int | None = None, n_requests: int = 2000,
-            seed: int = 0) -> LoadPoint:
+            seed: int = 0, speculative=None) -> LoadPoint:
     """TTFT, TPOT and throughput of Poisson arrivals at ``rate_per_s`` requests per second.
 
-    Parameters are as :func:`at_concurrency`, with ``rate_per_s`` [1/s] the offered load,
+    Parameters are as :func:`at_concurrency` (``speculative`` included), with ``rate_per_s``
+    [1/s] the offered load,
     ``n_requests`` the run's length and ``seed`` its random stream. The first 10 % of
     requests (start-up) are left out. Above the replica's capacity the queue grows without
     bound and TTFT with the run's length: compare with ``serving.max_rate``.
@@ -151,7 +155,8 @@ def at_rate(system, rate_per_s: float, input_tokens: int, output_tokens: int, *,
     o = positive_int("output_tokens", output_tokens)
     arrivals = Arrivals.poisson(rate_per_s, positive_int("n_requests", n_requests), seed=seed,
                                 input_tokens=i, output_tokens=o)
-    res = simulate(st, arrivals, chunked_prefill_tokens=chunked_prefill_tokens)
+    res = simulate(st, arrivals, chunked_prefill_tokens=chunked_prefill_tokens,
+                   speculative=speculative)
     req = res.requests
     steady = req.iloc[len(req) // 10:]
     steady = steady[~steady["rejected"]]

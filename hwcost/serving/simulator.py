@@ -16,6 +16,7 @@ from ..errors import HwcostError
 from ..workload import SLO, Workload
 from .arrivals import Arrivals
 from .engine import CostModel, decode_total, run_continuous, run_request_batched
+from .speculative import speculative_step_times
 
 __all__ = ["SimResult", "simulate", "unloaded_latency", "SCHEDULERS", "METRICS", "PERCENTILES"]
 
@@ -344,7 +345,7 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
              chunked_prefill_tokens: int | None = None, static_timeout_s: float = 1.0,
              max_queue_delay_s: float = 0.0, tpot_target_s: float | None = None,
              max_queue: int | None = None, replicas: int = 1, warmup_fraction: float = 0.0,
-             n_requests: int = 2000, seed: int = 0) -> SimResult:
+             n_requests: int = 2000, seed: int = 0, speculative=None) -> SimResult:
     """Simulate serving a request stream on one or more identical replicas.
 
     Parameters
@@ -383,6 +384,9 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
         Share of the leading requests left out of the percentiles, in [0, 1).
     n_requests, seed : int
         Used only when ``arrivals`` is a ``Workload``.
+    speculative : SpeculativeDecoding, optional
+        Decode speculatively (draft model or multi-token prediction, with an acceptance
+        rate); see :mod:`hwcost.serving.speculative`. Continuous batching only.
 
     Returns
     -------
@@ -390,6 +394,11 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
     """
     st = as_step_times(system, gpu, n_gpus=n_gpus, precision=precision,
                      kv_precision=kv_precision, engine=engine)
+    if speculative is not None:
+        if scheduler != "continuous":
+            raise ValueError("speculative decoding is simulated with continuous batching only; "
+                             f"got scheduler={scheduler!r}")
+        st = speculative_step_times(st, speculative)
     if isinstance(arrivals, Workload):
         arrivals = Arrivals.from_workload(arrivals, positive_int("n_requests", n_requests),
                                           seed=seed)

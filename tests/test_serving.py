@@ -983,7 +983,7 @@ def test_speculative_with_a_draft_model():
     spec = serving.SpeculativeDecoding(4, 0.8, draft=draft)
     plain = serving.at_concurrency(st_, 1, 512, 128)
     fast = serving.at_concurrency(st_, 1, 512, 128, speculative=spec)
-    k, a = 4, 0.8
+    k = 4
     round_s = k * draft.decode_step_seconds(1, 600) + st_.verify_step_seconds(1, 600, k + 1)
     assert fast.tpot_s == pytest.approx(round_s / spec.tokens_per_round, rel=0.05)
     assert fast.tpot_s < plain.tpot_s

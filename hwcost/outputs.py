@@ -108,12 +108,13 @@ def _manifest_lock(directory: Path):
     except ImportError:  # pragma: no cover - no POSIX locks: one writer at a time is assumed
         yield
         return
-    with open(directory / f"{MANIFEST}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = os.open(directory, os.O_RDONLY)  # the folder itself: no lock file left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def record(path) -> None:

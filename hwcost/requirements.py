@@ -296,28 +296,12 @@ def _as_tuple(name: str, value, check=None) -> tuple[str, ...] | None:
     return tuple(check(v) if check else v for v in items)
 
 
-def _provider(value) -> str:
-    """A provider named in the price tables (case-insensitive), else an error with the closest."""
-    import difflib
-
-    text = str(value).strip().lower()
-    known = catalog.providers()
-    if text not in known:
-        close = difflib.get_close_matches(text, known, n=3, cutoff=0.5)
-        hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(known)}"
-        raise catalog.CatalogError(f"unknown provider {value!r}; {hint}")
-    return text
-
-
 GPU_SEGMENTS = ("datacenter", "workstation", "consumer")
 SEGMENTS = GPU_SEGMENTS + ("cloud", "api")
 
 
 def _segment(value: str) -> str:
-    text = str(value).strip().lower()
-    if text not in SEGMENTS:
-        raise ValueError(f"unknown segment {value!r}; expected one of {', '.join(SEGMENTS)}")
-    return text
+    return validate.choice("segments", str(value).strip().lower(), SEGMENTS)
 
 
 def _precision(value: str) -> str:
@@ -325,9 +309,8 @@ def _precision(value: str) -> str:
 
 
 def known_providers() -> tuple[str, ...]:
-    """Every provider named in the cloud and API price tables."""
-    names = set(catalog.cloud_prices()["provider"]) | set(catalog.api_prices()["provider"])
-    return tuple(sorted(str(n) for n in names))
+    """Every provider named in the cloud and API price tables (:func:`hwcost.catalog.providers`)."""
+    return tuple(catalog.providers())
 
 
 def _provider(value: str) -> str:

@@ -19,6 +19,7 @@ tables ("H100 SXM", "h100") and, for an unknown id, list the closest ids.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as _dt
@@ -551,6 +552,24 @@ def user_dir() -> Path:
     return Path(os.environ.get("HWCOST_HOME") or "~/.hwcost").expanduser()
 
 
+_BUNDLED_ONLY = [0]
+
+
+@contextlib.contextmanager
+def bundled_only():
+    """Within this block every table is the bundled one: the user's tables are not read.
+
+    For checks that are about the sourced data itself, such as the audit of the source
+    article's claims against the catalog (a user's own price table says nothing about what
+    the article got right).
+    """
+    _BUNDLED_ONLY[0] += 1
+    try:
+        yield
+    finally:
+        _BUNDLED_ONLY[0] -= 1
+
+
 def table_sources(name: str, path: str | os.PathLike | None = None,
                   replace: bool | None = None) -> tuple[Path | None, Path | None]:
     """The bundled file and the user file that make up table ``name``.
@@ -573,6 +592,8 @@ def table_sources(name: str, path: str | os.PathLike | None = None,
     """
     if name not in SCHEMAS:
         raise CatalogError(f"unknown table {name!r}; expected one of {', '.join(sorted(SCHEMAS))}")
+    if _BUNDLED_ONLY[0] and path is None:
+        return DATA_DIR / f"{name}.csv", None
     user = Path(path) if path is not None else None
     if user is None and os.environ.get(ENV_VARS[name]):
         user = Path(os.environ[ENV_VARS[name]])

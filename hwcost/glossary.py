@@ -13,7 +13,7 @@ TERMS = {
     "requests_per_day": ("1/day", "request volume"),
     "batch_size": ("sequences", "sequences decoded together in one step"),
     "n_gpus": ("GPUs", "GPUs in one replica (tensor parallel degree)"),
-    "precision": ("-", "weight precision: fp16, bf16, fp8, int8, int4 (weight-only)"),
+    "precision": ("-", "weight precision: fp16, bf16, fp8, int8, int4 (weight-only), fp4 (FP4 tensor cores only)"),
     "kv_precision": ("-", "KV-cache precision"),
     "memory_gb": ("GB", "device memory, 10^9 bytes"),
     "mem_bw_gbps": ("GB/s", "peak memory bandwidth"),

@@ -518,3 +518,53 @@ def price_ages(prices: pd.DataFrame | None = None, *, today: _dt.date | None = N
     out["age_days"] = ages
     out["stale"] = out["age_days"] > limit
     return out.sort_values(["age_days", "id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def price_trend(history: pd.DataFrame | None = None, *, prices: pd.DataFrame | None = None,
+                pricing: str = "on-demand", today: _dt.date | None = None,
+                max_age_days: int = 180) -> pd.DataFrame:
+    """Cheapest price per GPU-hour of each GPU class on every date the history records.
+
+    On each date an offer is priced at its latest recorded price dated on or before it; the
+    class price is the lowest over the class's offers of the given ``pricing`` (offers are
+    matched to their pricing model through the current price table). The history is
+    :func:`hwcost.catalog.price_history` (the bundled rows by date plus every imported
+    snapshot).
+
+    Parameters
+    ----------
+    history : DataFrame, optional
+        Default :func:`hwcost.catalog.price_history`.
+    prices : DataFrame, optional
+        Current offers (for each offer's pricing model); default ``catalog.cloud_prices()``.
+    pricing : str
+        ``on-demand``, ``spot`` or ``reserved``.
+    today : datetime.date, optional
+        Reference date for ``stale``; default the current date.
+    max_age_days : int
+        A class whose newest price is older than this is ``stale``. [days]
+
+    Returns
+    -------
+    DataFrame
+        ``gpu_id, as_of, usd_per_gpu_hour, n_offers, cheapest_offer, stale``, by GPU and date.
+    """
+    hist = catalog.price_history() if history is None else history
+    offers = _prices(prices)
+    limit = economics._count("max_age_days", max_age_days)
+    today = today or _dt.date.today()
+    kind = dict(zip(offers["id"], offers["pricing"]))
+    h = hist[(hist["table"] == "cloud_prices") & (hist["metric"] == "usd_per_gpu_hour")]
+    h = h[[kind.get(k) == pricing for k in h["key"]]]
+    rows = []
+    for gpu_id, g in h.groupby("item", sort=True):
+        g = g.sort_values(["as_of", "imported_on"], kind="stable")
+        newest = max(g["as_of"])
+        for day in sorted(set(g["as_of"])):
+            known = g[g["as_of"] <= day].groupby("key").tail(1)
+            best = known.loc[known["value"].idxmin()]
+            rows.append({"gpu_id": gpu_id, "as_of": day, "usd_per_gpu_hour": float(best["value"]),
+                         "n_offers": len(known), "cheapest_offer": best["key"],
+                         "stale": (today - newest).days > limit})
+    cols = ["gpu_id", "as_of", "usd_per_gpu_hour", "n_offers", "cheapest_offer", "stale"]
+    return pd.DataFrame(rows, columns=cols)

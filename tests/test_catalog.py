@@ -293,6 +293,17 @@ def test_user_price_may_name_a_user_gpu(tmp_path, monkeypatch):
                    id="acme-typo", gpu_id="my-h10")
     with pytest.raises(catalog.CatalogError, match=r"my_cloud_prices.csv: row 2.*closest: my-h100"):
         catalog.cloud_prices(bad)
+
+
+def test_bundled_only_ignores_the_users_tables(tmp_path, monkeypatch):
+    path = _one_row(tmp_path, "cloud_prices", "lambda-on-demand-cloud-h100-sxm-1x")
+    monkeypatch.setenv(catalog.ENV_VARS["cloud_prices"], str(path))
+    monkeypatch.setenv(catalog.REPLACE_ENV_VARS["cloud_prices"], "1")
+    assert len(catalog.cloud_prices()) == 1
+    with catalog.bundled_only():
+        df = catalog.cloud_prices()
+        assert len(df) > 1 and set(df["origin"]) == {"bundled"}
+    assert len(catalog.cloud_prices()) == 1
 # ----------------------------------------------------------------------------------------
 # Purchase units and colocation rates
 # ----------------------------------------------------------------------------------------

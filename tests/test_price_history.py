@@ -83,3 +83,24 @@ def test_cli_prices_import_and_dry_run(tmp_path, monkeypatch):
     last = h[(h["key"] == "together-llama-3.1-8b-turbo")
              & (h["metric"] == "usd_per_million_input_tokens")].iloc[-1]
     assert (last["value"], last["as_of"]) == (0.10, dt.date(2026, 12, 1))
+
+
+def test_price_trend_takes_the_cheapest_price_in_effect_on_each_date():
+    from hwcost import pricing
+
+    def rec(key, value, day):
+        return {"table": "cloud_prices", "key": key, "item": "h100-sxm", "provider": key.split("-")[0],
+                "metric": "usd_per_gpu_hour", "value": value, "as_of": dt.date(2026, *day),
+                "imported_on": dt.date(2026, *day), "source": "test"}
+
+    hist = pd.DataFrame([rec("lambda-on-demand-cloud-h100-sxm-1x", 4.29, (1, 1)),
+                         rec("runpod-secure-h100-sxm-1x", 3.49, (3, 1)),
+                         rec("lambda-on-demand-cloud-h100-sxm-1x", 2.99, (6, 1)),
+                         rec("coreweave-standard-h100-sxm-8x-spot", 1.00, (2, 1))])  # spot: left out
+    t = pricing.price_trend(hist, today=dt.date(2026, 11, 27), max_age_days=180)
+    assert list(t["as_of"]) == [dt.date(2026, 1, 1), dt.date(2026, 3, 1), dt.date(2026, 6, 1)]
+    assert list(t["usd_per_gpu_hour"]) == [4.29, 3.49, 2.99]
+    assert list(t["n_offers"]) == [1, 2, 2]
+    assert t["cheapest_offer"].iloc[-1] == "lambda-on-demand-cloud-h100-sxm-1x"
+    assert not t["stale"].any()  # the newest price, 2026-06-01, is 179 days old
+    assert pricing.price_trend(hist, today=dt.date(2026, 12, 1), max_age_days=180)["stale"].all()

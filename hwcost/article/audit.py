@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import re
 import textwrap
@@ -1319,7 +1320,8 @@ def audit(claim_list=None, *, max_tolerance: float | None = None) -> pd.DataFram
     if max_tolerance is not None:
         cap = economics._non_negative("max_tolerance", max_tolerance)
         chosen = tuple(dataclasses.replace(c, tolerance=min(c.tolerance, cap)) for c in chosen)
-    rows = [c.evaluate() for c in chosen]
+    with catalog.bundled_only():  # the article is checked against the sourced tables only
+        rows = [c.evaluate() for c in chosen]
     return _typed_frame(rows, AUDIT_COLUMNS, floats=(
         "claimed_value", "claimed_high", "recomputed_value", "recomputed_low", "recomputed_high",
         "as_written_value", "difference_pct"))
@@ -1530,6 +1532,19 @@ def scenario_comparison(scenario=None, *, energy_home: str = "us-residential",
     return _typed_frame(rows, COMPARISON_COLUMNS, floats=(
         "usd_per_hour", "output_tokens_per_s", "utilization", "usd_per_day", "usd_per_request",
         "usd_per_million_tokens"), ints=("n_gpus",))
+
+
+def _on_sourced_tables(func):
+    """Run ``func`` on the bundled tables only: the article is checked against sourced data,
+    whatever price tables the user has loaded (see :func:`hwcost.catalog.bundled_only`)."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with catalog.bundled_only():
+            return func(*args, **kwargs)
+    return run
+
+
+scenario_comparison = _on_sourced_tables(scenario_comparison)
 
 
 # ----------------------------------------------------------------------------------------

@@ -2434,3 +2434,27 @@ def ownership_cost_range(gpu, replicas: int = 1, gpus_per_replica: int = 1, **kw
         raise ValueError("ownership_cost_range evaluates every estimate; do not pass estimate=")
     return pd.DataFrame([ownership_cost(gpu, replicas, gpus_per_replica, estimate=e, **kwargs).to_dict()
                          for e in ESTIMATES])
+
+
+def ownership_inputs(gpu, replicas: int = 1, gpus_per_replica: int = 1, **kwargs) -> dict:
+    """The fleet of :func:`ownership_cost` as :class:`SelfHostedTCO` fields, uncertain ones as
+    :class:`Range` (low, typical, high catalog values), for :func:`monte_carlo`,
+    :func:`tornado` and :func:`self_hosted_usd_per_busy_gpu_hour`.
+
+    ``average_load`` and ``label`` are left out (the utilization sets the load there).
+    """
+    if "estimate" in kwargs:
+        raise ValueError("ownership_inputs spans every estimate; do not pass estimate=")
+    fleets = [ownership_cost(gpu, replicas, gpus_per_replica, estimate=e, **kwargs).inputs
+              for e in ESTIMATES]
+    out = {}
+    for f in dataclasses.fields(SelfHostedTCO):
+        if f.name in ("average_load", "label"):
+            continue
+        lo, typ, hi = (getattr(t, f.name) for t in fleets)
+        if f.name == "n_gpus" or lo == typ == hi:
+            out[f.name] = typ
+        else:
+            lo, hi = min(lo, typ, hi), max(lo, typ, hi)
+            out[f.name] = Range(lo, typ, hi)
+    return out

@@ -30,7 +30,14 @@ TERMS = {
     "busy_fraction": ("0-1", "share of simulated time the replica is computing"),
     "saturation_requests_per_s": ("1/s", "request rate at which one replica is busy all the time"),
     "requests_per_s": ("1/s", "request arrival or completion rate"),
-    "capex_usd": ("USD", "purchase cost of hardware"),
+    "capex_usd": ("USD", "money paid up front for owned hardware: GPUs, hosts, networking, setup"),
+    "running_usd_per_year": ("USD/year", "cost of running an option every year: power, colocation, maintenance, staff (all of a rented or API option's cost)"),
+    "n_gpus_bought": ("GPUs", "GPUs paid for: the replicas' GPUs rounded up to whole purchase units"),
+    "spare_gpus": ("GPUs", "GPUs bought or rented that no replica uses"),
+    "bill_of_materials": ("-", "what an option buys or rents: boxes, GPUs, racks, kW"),
+    "segment": ("-", "datacenter, workstation or consumer (owned GPUs), cloud, api"),
+    "colocation_usd_per_kw_month": ("USD/(kW month)", "colocation fee per committed kW of nameplate power"),
+    "window_hours": ("h", "batch work: hours a day within which the day's requests are processed"),
     "break_even_months": ("months", "time after which owning costs less than renting"),
 }
 

@@ -157,6 +157,17 @@ def cheapest(df: pd.DataFrame, by="gpu_id", value: str = "usd_per_gpu_hour") -> 
     return ordered.drop_duplicates(cols, keep="first").reset_index(drop=True)
 
 
+def busiest_provider(gpu=None, *, prices: pd.DataFrame | None = None) -> str:
+    """The provider with the most offers for ``gpu`` in the price table in use (any GPU when
+    none lists it): a stand-in when a notebook's provider is absent from a user's table."""
+    offers = _prices(prices)
+    if gpu is not None:
+        g = catalog.gpu(gpu).id
+        if (offers["gpu_id"] == g).any():
+            offers = offers[offers["gpu_id"] == g]
+    return str(offers["provider"].mode()[0])
+
+
 def cheapest_offer(gpu, *, pricing: str = "on-demand", prices: pd.DataFrame | None = None) -> economics.CloudRate:
     """The cheapest offer per GPU-hour for ``gpu`` from any provider, as a CloudRate.
 

@@ -90,6 +90,8 @@ from .economics import (  # noqa: F401
     ADMIN_WAGE_USD_PER_YEAR,
     CLOUD_STAFF_FRACTION,
     SELF_HOSTED_STAFF_FRACTION,
+    STAFF_BASE_FRACTION,
+    STAFF_PER_BOX_FRACTION,
     WAGE_SHARE_OF_COMPENSATION,
     operations_usd_per_year,
 )
@@ -796,7 +798,7 @@ def _api_option_rows(apis, workload, constraints, days, tokens_total,
             limit="provider", sized_by="per token", fails=fails, notes="; ".join(notes),
             utilization=1.0, segment="api", capex_usd=0.0,
             running_usd_per_year=total / (constraints.horizon_months / 12.0),
-            bill_of_materials="per token (nothing bought or rented)", caveat="",
+            bill_of_materials="billed per token", caveat="",
         ))
     return rows
 

@@ -125,3 +125,16 @@ def test_a_one_card_server_pays_a_whole_server_host():
     assert one.host_usd == pytest.approx(10_000)  # the minimum host of a server
     assert eight.host_usd == pytest.approx(8 * 4_000)  # the catalog's host share per GPU
     assert eight.plan.n_boxes == 1
+
+
+def test_ownership_inputs_span_the_catalog_ranges():
+    kw = dict(utilization=0.7)
+    inputs = economics.ownership_inputs("h100-sxm", 1, 8, **kw)
+    assert isinstance(inputs["gpu_usd"], economics.Range)
+    assert (inputs["gpu_usd"].low, inputs["gpu_usd"].typical, inputs["gpu_usd"].high) == (25_000, 30_000, 40_000)
+    assert isinstance(inputs["colocation_usd_per_year"], economics.Range)
+    assert inputs["n_gpus"] == 8 and inputs["pue"] == 1.0
+    typical = economics.typical_inputs(inputs)
+    busy = economics.self_hosted_usd_per_busy_gpu_hour(0.7, **typical)
+    c = economics.ownership_cost("h100-sxm", 1, 8, **kw)
+    assert busy["total"] * 0.7 == pytest.approx(c.usd_per_gpu_hour)

@@ -15,15 +15,22 @@ def _energy(setting):
     return row["usd_per_kwh_typical"] * row["pue_typical"]
 
 
+# Host per GPU as bought (data/purchase_units.csv): a dedicated desktop host for the GeForce
+# card, a workstation host for the RTX 6000 Ada, the catalog's server share in an HGX server;
+# networking and setup per box (USD 500 for a desk-side box, USD 5,000 for a server).
+HOST_USD = {"rtx-4090": 1500, "rtx-6000-ada": 3000, "h100-sxm": 9000}
+NETWORKING_PER_GPU = {"rtx-4090": 500, "rtx-6000-ada": 500, "h100-sxm": 5000 / 8}
+
+
 def _capex_usd_per_hour(gpu, years, rate=0.08, resale=0.2):
     """Capital recovery with interest, less the resale value's sinking fund, per 8,760 h.
 
-    The server's USD 5,000 of networking/setup is shared by its 8 GPUs and not resold.
+    Networking and setup are shared by the box's GPUs and not resold.
     """
     hw = catalog.hardware_prices()
     row = hw[(hw["gpu_id"] == gpu) & (hw["condition"] == "new")].iloc[0]
-    hardware = row["usd_typical"] + row["server_share_usd_typical"]
-    fixed = 5000 / 8 if gpu == "h100-sxm" else 0.0
+    hardware = row["usd_typical"] + HOST_USD[gpu]
+    fixed = NETWORKING_PER_GPU[gpu]
     crf = rate / (1 - (1 + rate) ** -years)
     return ((hardware + fixed) * crf - resale * hardware * (crf - rate)) / 8760
 
@@ -65,6 +72,14 @@ def _check_common(r):
 
 def check_default(r):
     _check_common(r)
+    # the one model's 8x H100 server: USD 317,000 up front (8 x (30,000 + 9,000) + 5,000);
+    # colocation on the DGX H100's 10.2 kW at USD 196 per kW-month
+    assert r["h100-sxm_capex_usd"] == pytest.approx(317_000)
+    assert r["h100-sxm_n_gpus_bought"] == 8
+    assert r["h100_server_colocation_usd_per_year"] == pytest.approx(10.2 * 196 * 12)
+    assert 2.0 <= r["h100_server_usd_per_gpu_hour"] <= 2.3
+    assert 140_000 <= r["h100_server_usd_per_year"] <= 175_000
+    assert r["ops_server_usd_per_year"] == pytest.approx(0.10 * 90_520 / 0.70, rel=1e-4)
     # (450 W + 100 W host) x (0.1 + 0.9 x 0.5) load x PUE x USD/kWh of the home setting
     tdp = catalog.gpu("rtx-4090").tdp_w
     assert r["rtx-4090_power_usd_per_gpu_hour"] == pytest.approx(

@@ -27,7 +27,8 @@ def check_default(r):
     assert r["n_scenario_lines"] == n_lines and 0 < r["n_scenario_lines_agree"] < n_lines
     assert r["s1_article_usd_per_request"] == seed.claim("s1-cloud-usd-per-request").claimed_value == 2.80
     assert r["s1_recomputed_usd_per_request"] == pytest.approx(0.34 * 24 / 50)  # always on, 50 requests
-    assert r["s2_implied_utilization_pct"] == pytest.approx(100 * 2000 * 700 / (86_400 * 600), rel=1e-5)
+    # one reading of the article's 600 tokens/s: output tokens (2,000 x 200 / (86,400 x 600))
+    assert r["s2_implied_utilization_pct"] == pytest.approx(100 * 2000 * 200 / (86_400 * 600), rel=1e-5)
     # 13B does not fit a 24 GB card at 16-bit; the recorded precision does
     assert r["s1_precision"] in perf.PRECISIONS and perf.WEIGHT_BITS[r["s1_precision"]] < 16
     assert perf.weights_bytes("llama-2-13b", r["s1_precision"]) / 1e9 < 24
@@ -51,7 +52,10 @@ def check_default(r):
     # at 2,000 requests/day a request arrives every 43 s, inside the 5-minute idle timeout:
     # scale-to-zero saves (almost) nothing
     assert r["usd_per_request_scale_to_zero"] <= r["usd_per_request_always_on"] * 1.01
-    assert r["usd_per_request_self_hosted"] < r["usd_per_request_always_on"]
+    # owning one H100 SXM replica buys the 4-GPU HGX board: 4 x (30,000 GPU + 9,000 host) + 5,000
+    assert r["owned_n_gpus_bought"] == 4
+    assert r["owned_capex_usd"] == pytest.approx(4 * (30_000 + 9_000) + 5_000)
+    assert r["usd_per_request_self_hosted"] > r["usd_per_request_always_on"]  # a board for 1 % load
     # the cheapest API of the class, priced per token
     api = economics.api_price(r["api_cheapest_id"])
     assert r["usd_per_request_api_cheapest"] == pytest.approx(
@@ -75,6 +79,9 @@ def _check_hybrid(r, rate):
     assert 0 <= k <= peak and peak >= 2
     owned = r["owned_usd_per_replica_hour"]
     assert r["hybrid_owned_to_rented_cost_ratio"] == pytest.approx(owned / rate, rel=1e-5)
+    # an owned replica of a full 8x H100 server at full power, no staff: the one model
+    server = economics.ownership_cost(GPU, 8, 1, utilization=1.0, operations_usd_per_year=0)
+    assert owned == pytest.approx(server.usd_per_gpu_hour, rel=1e-5)
     assert r["hybrid_usd_per_day_all_owned"] == pytest.approx(peak * owned * 24, rel=1e-5)
     assert r["hybrid_usd_per_day_optimum"] <= min(r["hybrid_usd_per_day_all_cloud"], r["hybrid_usd_per_day_all_owned"])
     # staff time adds at most both shares to a split, at least the smaller one

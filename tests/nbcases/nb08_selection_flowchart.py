@@ -23,6 +23,13 @@ def _common(r):
     assert r["top_usd_per_million_tokens"] == pytest.approx(
         r["top_total_usd"] / r["tokens_over_horizon"] * 1e6, rel=1e-4)
     assert sum(r["n_feasible_by_kind"].values()) == r["n_feasible"]
+    # capex is paid up front (owned hardware only); the horizon total adds the running cost
+    years = r["horizon_months"] / 12
+    if r["top_kind"] == "self-hosted":
+        assert r["top_capex_usd"] > 0
+    else:
+        assert r["top_capex_usd"] == 0
+        assert r["top_running_usd_per_year"] * years == pytest.approx(r["top_total_usd"], rel=1e-4)
     # an owned option pays at least its staff over the horizon
     years = r["horizon_months"] / 12
     assert r["best_total_usd_by_kind"]["self-hosted"] >= r["ops_self_usd_per_year"] * years

@@ -28,7 +28,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .errors import CatalogError  # noqa: F401  (re-exported)
+from .errors import CatalogError, HwcostError  # noqa: F401  (re-exported)
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -587,7 +587,7 @@ class GPU:
             "int4": "int4_tops",
         }.get(precision)
         if field is None:
-            raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+            raise HwcostError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
         return getattr(self, field)
 
     @property

@@ -13,6 +13,7 @@ import math
 import re
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -204,8 +205,6 @@ def _recommend_inputs(args):
 
 def cmd_recommend(args, out, err) -> int:
     from . import recommend
-
-    import warnings
 
     workload, constraints = _recommend_inputs(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -559,7 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--energy", metavar="ID", help="energy.csv id for self-hosted power "
                                                   "(default: colocation for datacenter GPUs, "
                                                   "office for consumer/workstation cards)")
-    g.add_argument("--max-gpus", type=_typed(validate.positive_int, high=MAX_GPUS), metavar="N", help="cap on GPUs in a plan")
+    g.add_argument("--max-gpus", type=_typed(validate.positive_int, high=MAX_GPUS), metavar="N",
+                   help="cap on GPUs in a plan")
     g = p.add_argument_group("operations staff (share of one systems administrator's time, "
                              "priced at the U.S. median wage with benefits)")
     g.add_argument("--self-hosted-staff-pct", type=_non_negative_number, metavar="P",

@@ -45,6 +45,8 @@ import pandas as pd
 
 from hwcost import catalog, perf, validate
 
+from .errors import HwcostError
+
 __all__ = [
     "PRECISION_ORDER",
     "NODE_GPUS",
@@ -89,11 +91,11 @@ def sorted_precisions(precisions) -> list[str]:
     for p in ([precisions] if isinstance(precisions, str) else list(precisions)):
         key = str(p).strip().lower()
         if key not in perf.PRECISIONS:
-            raise ValueError(f"unknown precision {p!r}; accepted: {', '.join(perf.PRECISIONS)}")
+            raise HwcostError(f"unknown precision {p!r}; accepted: {', '.join(perf.PRECISIONS)}")
         if key not in ps:
             ps.append(key)
     if not ps:
-        raise ValueError("precisions must name at least one precision")
+        raise HwcostError("precisions must name at least one precision")
     return sorted(ps, key=PRECISION_ORDER.index)
 
 
@@ -103,7 +105,7 @@ def _objects(items, lookup, kind) -> list:
         items = (catalog.gpus() if kind == "gpu" else catalog.llms())["id"]
     items = [items] if isinstance(items, (str, catalog.GPU, catalog.LLM)) else list(items)
     if not items:
-        raise ValueError(f"the list of {kind}s is empty")
+        raise HwcostError(f"the list of {kind}s is empty")
     out = {}
     for x in items:
         obj = lookup(x)
@@ -416,10 +418,10 @@ def largest_batch_meeting(model, gpu, *, ttft_target_s: float | None = None,
         [sequences]; 0 when even batch 1 misses a target or does not fit.
     """
     if arrival not in ("together", "joining"):
-        raise ValueError(f"arrival must be 'together' or 'joining', got {arrival!r}")
+        raise HwcostError(f"arrival must be 'together' or 'joining', got {arrival!r}")
     for name, v in (("ttft_target_s", ttft_target_s), ("tpot_target_s", tpot_target_s)):
         if v is not None and (not math.isfinite(float(v)) or float(v) <= 0):
-            raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
+            raise HwcostError(f"{name} must be a positive number of seconds or None, got {v!r}")
     model, gpu = catalog.llm(model), catalog.gpu(gpu)
     bmax = max_batch_by_memory(model, gpu, n_gpus=n_gpus, precision=precision,
                                input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)

@@ -157,8 +157,8 @@ def resolve_notebook(name: str, directory: Path = NOTEBOOK_DIR) -> Path:
         return matches[0]
     choices = ", ".join(p.stem for p in pool)
     if matches:
-        raise ValueError(f"notebook {name!r} is ambiguous: {', '.join(p.stem for p in matches)}")
-    raise ValueError(f"unknown notebook {name!r}; expected one of: {choices}")
+        raise HwcostError(f"notebook {name!r} is ambiguous: {', '.join(p.stem for p in matches)}")
+    raise HwcostError(f"unknown notebook {name!r}; expected one of: {choices}")
 
 
 def describe(path: Path) -> NotebookInfo:
@@ -226,7 +226,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
     declared = declared_parameters(notebook)
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        raise ValueError(
+        raise HwcostError(
             f"{notebook.name} declares no parameter {', '.join(map(repr, unknown))}; "
             f"it declares: {', '.join(declared) or 'none'}"
         )
@@ -381,7 +381,7 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
     directory = Path(directory)
     paths = list(notebook_paths or notebooks())
     if not paths:
-        raise ValueError(f"no notebooks found in {NOTEBOOK_DIR}")
+        raise HwcostError(f"no notebooks found in {NOTEBOOK_DIR}")
     parameters = dict(parameters or {})
     infos = []
     start = time.monotonic()

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import HwcostError
+
 _INF = math.inf
 _NAN = math.nan
 _FALLBACK_WINDOW = 64  # decode steps evaluated per vectorized call when not affine
@@ -78,7 +80,7 @@ class CostModel:
         f = np.broadcast_to(np.asarray(self.st.decode_step_seconds(b, ctx), dtype=float),
                             np.broadcast_shapes(np.shape(b), np.shape(ctx)))
         if not np.all(np.isfinite(f)) or np.any(f <= 0):
-            raise ValueError(
+            raise HwcostError(
                 f"step_times.decode_step_seconds must return finite times > 0; got "
                 f"{f[~(np.isfinite(f) & (f > 0))][:3]!r} for batch size {b}"
             )
@@ -96,7 +98,7 @@ class CostModel:
             else:
                 v = float(self.st.prefill_seconds(tokens, context))
             if not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"step_times.prefill_seconds({tokens}, {context}) = {v!r}; "
+                raise HwcostError(f"step_times.prefill_seconds({tokens}, {context}) = {v!r}; "
                                  "expected a finite time > 0")
             self._prefill_cache[key] = v
         return v
@@ -108,7 +110,7 @@ class CostModel:
             v = self.st.iteration_seconds(p, b, context)
         v = np.asarray(v, dtype=float)
         if not np.all((v > 0) & np.isfinite(v)):
-            raise ValueError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
+            raise HwcostError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
                              "expected finite times > 0")
         return v
 

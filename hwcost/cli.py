@@ -64,7 +64,7 @@ _positive_int = _typed(validate.positive_int, high=MAX_TOKENS)
 def _csv_list(text: str) -> list[str]:
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list of ids, got {text!r}")
     return items
 
 
@@ -675,11 +675,6 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
     except OSError as exc:  # a file that cannot be read or written: the message names it
         err.write(f"hwcost: error: {_one_line(exc)}\n")
         return EXIT_FAILED
-    except ValueError as exc:
-        # Library functions that validate their arguments with a plain ValueError: bad input,
-        # not a bug.
-        err.write(f"hwcost: error: {_one_line(exc)}\n")
-        return EXIT_USAGE
     except Exception:  # noqa: BLE001 -- anything else is a bug: show where it is
         err.write(traceback.format_exc())
         err.write("hwcost: internal error: this is a bug, please report it with the command "

@@ -107,7 +107,7 @@ ESTIMATE_OPTIONS = {
 def test_estimate_answers_any_value_cleanly(sandbox, option, value):
     argv = {"--model": "llama-3.1-8b", "--gpu": "h100-sxm", option: value}
     code, out, err = run("estimate", *[f"{k}={v}" for k, v in argv.items()], "--format", "csv")
-    assert_clean_answer(code, out, err, ESTIMATE_OPTIONS[option])
+    assert_clean_answer(code, out, err, ESTIMATE_OPTIONS[option] + (option,))
     assert list(sandbox.iterdir()) == []
 
 
@@ -136,7 +136,7 @@ def test_recommend_answers_any_value_cleanly(sandbox, option, value):
     argv = {"--model": "llama-3.1-8b", "--requests-per-day": "2000", option: value}
     code, out, err = run("recommend", *[f"{k}={v}" for k, v in argv.items()], "--no-self-hosted",
                          "--format", "csv")
-    assert_clean_answer(code, out, err, RECOMMEND_OPTIONS[option])
+    assert_clean_answer(code, out, err, RECOMMEND_OPTIONS[option] + (option,))
     assert list(sandbox.iterdir()) == []
 
 

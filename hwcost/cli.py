@@ -475,6 +475,8 @@ def cmd_catalog(args, out, err) -> int:
         if col not in df:
             raise UsageError(f"--gpu does not apply to 'catalog {args.table}'")
         df = df[df[col] == gpu_id]
+        if df.empty:
+            err.write(f"hwcost: warning: 'catalog {args.table}' has no row for GPU {gpu_id!r}\n")
     if args.format == "table":
         df = df[list(columns)]
         for col in df.columns:

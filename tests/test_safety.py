@@ -341,3 +341,12 @@ def test_simulate_names_why_requests_were_rejected():
     assert result.n_rejected == 20 and not ok
     assert why.startswith("20 of 20 requests were rejected (20 needing more KV cache than one "
                           "replica holds (")
+
+
+def test_a_catalog_filter_that_matches_nothing_warns():
+    gpus_with_offers = set(catalog.cloud_prices()["gpu_id"])
+    bare = next(g for g in catalog.gpus()["id"] if g not in gpus_with_offers)
+    code, out, err = run("catalog", "prices", "--gpu", bare, "--format", "csv")
+    assert code == 0 and err == f"hwcost: warning: 'catalog prices' has no row for GPU {bare!r}\n"
+    code, out, err = run("catalog", "prices", "--gpu", "h100-sxn")
+    assert code == 2 and "closest ids: h100-sxm" in err

@@ -350,3 +350,19 @@ def test_a_catalog_filter_that_matches_nothing_warns():
     assert code == 0 and err == f"hwcost: warning: 'catalog prices' has no row for GPU {bare!r}\n"
     code, out, err = run("catalog", "prices", "--gpu", "h100-sxn")
     assert code == 2 and "closest ids: h100-sxm" in err
+
+
+def test_a_bug_shows_its_traceback_and_bad_input_never_does(monkeypatch):
+    def broken(args, out, err):
+        raise KeyError("internal")
+
+    monkeypatch.setattr(cli, "cmd_estimate", broken)
+    code, out, err = run("estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm")
+    assert code == cli.EXIT_BUG
+    assert "Traceback (most recent call last)" in err and "KeyError: 'internal'" in err
+    assert "this is a bug, please report it" in err
+    monkeypatch.undo()
+    code, out, err = run("estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm",
+                         "--batch-size", "0")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("hwcost: error: --batch-size must be a whole number >= 1")

@@ -366,3 +366,12 @@ def test_a_bug_shows_its_traceback_and_bad_input_never_does(monkeypatch):
                          "--batch-size", "0")
     assert code == 2 and "Traceback" not in err
     assert err.startswith("hwcost: error: --batch-size must be a whole number >= 1")
+
+
+def test_scenario_latency_targets_may_be_durations(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(extra="slo: {ttft_p95_s: 500ms, tpot_p95_s: 0.05}"))
+    assert scenario.load(path).slo.ttft_s == pytest.approx(0.5)
+    path.write_text(SCENARIO.format(extra="slo: {ttft_p95_s: soon}"))
+    with pytest.raises(ScenarioError, match="key 'slo.ttft_p95_s': ttft_p95_s must be a duration"):
+        scenario.load(path)

@@ -46,14 +46,19 @@ def test_a_misspelled_papermill_parameter_is_refused(monkeypatch):
 
     history = ["import hwcost", 'requests_per_day = 2000\nmodel = "llama-3.1-8b"\n',
                "# Parameters\nrequest_per_day = 20000\n"]
-    shell = types.SimpleNamespace(user_ns={"In": history})
+    user_ns = {"In": history, "nb": nb}
+    shell = types.SimpleNamespace(user_ns=user_ns)
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    cell = 'p = nb.parameters(requests_per_day=2000, model="llama-3.1-8b")'
     with pytest.raises(ParameterError) as info:
-        nb.parameters(requests_per_day=2000, model="llama-3.1-8b")
+        exec(cell, user_ns)  # as a notebook cell runs: the kernel's namespace is its globals
     assert str(info.value) == ("this notebook has no parameter 'request_per_day'; "
                                "did you mean 'requests_per_day'?")
+    # the same call from library code (a scenario's own parameters) is not the notebook's
+    assert nb.parameters(requests_per_day=2000, model="llama-3.1-8b").requests_per_day == 2000
     history[-1] = "# Parameters\nrequests_per_day = 20000\n"
-    assert nb.parameters(requests_per_day=20000, model="llama-3.1-8b").requests_per_day == 20000
+    exec(cell, user_ns)
+    assert user_ns["p"].requests_per_day == 2000
 
 
 def test_parameter_errors_are_hwcost_errors():

@@ -380,3 +380,11 @@ def test_scenario_latency_targets_may_be_durations(tmp_path):
     path.write_text(SCENARIO.format(extra="slo: {ttft_p95_s: soon}"))
     with pytest.raises(ScenarioError, match="key 'slo.ttft_p95_s': ttft_p95_s must be a duration"):
         scenario.load(path)
+
+
+@pytest.mark.parametrize("path", report.notebooks(), ids=lambda p: p.stem)
+def test_every_notebooks_defaults_pass_its_validation(path):
+    import ast
+
+    defaults = {k: ast.literal_eval(v) for k, v in report.declared_parameters(path).items()}
+    assert nb.parameters(**defaults).as_dict().keys() == defaults.keys()

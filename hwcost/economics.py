@@ -116,8 +116,15 @@ def _choice(name, value, choices):
 
 
 def _out(x):
-    """Return a float for 0-d results, an ndarray otherwise."""
+    """Return a float for 0-d results, an ndarray otherwise; never an infinity.
+
+    Inputs each within their rules can still multiply past the floating-point range (a price
+    of 1e300 USD over 1e300 hours): that is refused rather than returned as ``inf``.
+    """
     arr = np.asarray(x, dtype=float)
+    if np.isinf(arr).any():
+        raise HwcostError("the inputs give a result beyond the floating-point range (about "
+                          "1.8e308); check the magnitudes of prices, hours and token rates")
     return float(arr) if arr.ndim == 0 else arr
 
 

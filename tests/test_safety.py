@@ -388,3 +388,11 @@ def test_every_notebooks_defaults_pass_its_validation(path):
 
     defaults = {k: ast.literal_eval(v) for k, v in report.declared_parameters(path).items()}
     assert nb.parameters(**defaults).as_dict().keys() == defaults.keys()
+
+
+def test_economics_never_returns_an_infinity():
+    from hwcost import economics
+
+    with pytest.raises(HwcostError, match="beyond the floating-point range"):
+        economics.cost_per_million_tokens(1e300, 1e-300)
+    assert economics.cost_per_million_tokens(2.0, 1000.0) == pytest.approx(2.0 / 3.6)

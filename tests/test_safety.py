@@ -396,3 +396,15 @@ def test_economics_never_returns_an_infinity():
     with pytest.raises(HwcostError, match="beyond the floating-point range"):
         economics.cost_per_million_tokens(1e300, 1e-300)
     assert economics.cost_per_million_tokens(2.0, 1000.0) == pytest.approx(2.0 / 3.6)
+
+
+def test_expected_failures_raise_the_error_family():
+    """A plain ValueError reaching the command is shown as a bug: raise HwcostError instead."""
+    import re
+    from pathlib import Path
+
+    package = Path(catalog.__file__).resolve().parent
+    plain = [f"{p.relative_to(package.parent)}:{i}" for p in sorted(package.rglob("*.py"))
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"\b(raise|return) ValueError\(", line)]
+    assert plain == [], "raise HwcostError (hwcost.errors) instead of ValueError at " + ", ".join(plain)

@@ -369,6 +369,8 @@ def cmd_run(args, out, err) -> int:
             f"it declares: {', '.join(declared) or 'none'}"
         )
     out_dir = Path(args.output_dir) if args.output_dir else report.REPORT_DIR
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--output-dir {out_dir} is a file; choose a folder")
     target = out_dir / f"{nb_path.stem}.ipynb"
     from . import outputs
 

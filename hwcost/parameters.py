@@ -93,17 +93,21 @@ def _catalog_id(table: str, what: str):
 
 
 def _gpu(name, value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError(str(validate.fail(name, "a catalog GPU id", value)))
     try:
-        return catalog.gpu(str(value)).id
+        return catalog.gpu(value).id
     except catalog.CatalogError as exc:
-        raise ParameterError(f"parameter {name}={value!r}: {exc}") from None
+        raise ParameterError(f"{name}: {exc}") from None
 
 
 def _model(name, value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError(str(validate.fail(name, "a catalog model id", value)))
     try:
-        return catalog.llm(str(value)).id
+        return catalog.llm(value).id
     except catalog.CatalogError as exc:
-        raise ParameterError(f"parameter {name}={value!r}: {exc}") from None
+        raise ParameterError(f"{name}: {exc}") from None
 
 
 def _list_of(check):

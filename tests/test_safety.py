@@ -408,3 +408,25 @@ def test_expected_failures_raise_the_error_family():
              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
              if re.search(r"\b(raise|return) ValueError\(", line)]
     assert plain == [], "raise HwcostError (hwcost.errors) instead of ValueError at " + ", ".join(plain)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"garbage", "not a notebook (invalid JSON at line 1, column 1"),
+    (b"\xff\xfe", "not a notebook (byte 0 is not UTF-8)"),
+    (b"[1, 2]", "not a notebook (no list of cells)"),
+])
+def test_a_file_that_is_not_a_notebook_is_named(tmp_path, content, message):
+    path = tmp_path / "mine.ipynb"
+    path.write_bytes(content)
+    code, out, err = run("run", str(path), "--output-dir", str(tmp_path / "out"))
+    assert code == 2 and f"{path}: {message}" in err and "Traceback" not in err
+
+
+def test_an_output_folder_that_is_a_file_is_named(tmp_path):
+    path = tmp_path / "taken"
+    path.write_text("mine")
+    code, out, err = run("run", "00", "--output-dir", str(path))
+    assert code == 2 and f"--output-dir {path} is a file" in err
+    with pytest.raises(HwcostError, match="is a file; choose a folder"):
+        report.build(path, log=lambda m: None)
+    assert path.read_text() == "mine"

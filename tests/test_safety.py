@@ -430,3 +430,16 @@ def test_an_output_folder_that_is_a_file_is_named(tmp_path):
     with pytest.raises(HwcostError, match="is a file; choose a folder"):
         report.build(path, log=lambda m: None)
     assert path.read_text() == "mine"
+
+
+def test_simulate_rejects_requests_beyond_the_context_window():
+    # lengths spread around 100,000 tokens: the tail beyond llama-3.1-8b's 131,072 is turned
+    # away even where an H200's KV cache would hold it
+    w = Workload("llama-3.1-8b", 20_000, input_tokens=100_000, output_tokens=100,
+                 input_tokens_cv=0.6)
+    result = serving.simulate("llama-3.1-8b", w, gpu="h200-sxm", n_requests=60, seed=1)
+    r = result.requests
+    too_long = (r["input_tokens"] + r["output_tokens"]) > 131_072
+    assert too_long.any() and r.loc[too_long, "rejected"].all()
+    assert not r.loc[~too_long, "rejected"].any()
+    assert "longer than the context window of llama-3.1-8b (131,072 tokens)" in result.rejection_reason

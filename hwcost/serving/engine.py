@@ -299,7 +299,8 @@ def _empty_state(n: int) -> dict:
 
 
 def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
-                   chunk: int | None, max_queue: int | None) -> dict:
+                   chunk: int | None, max_queue: int | None,
+                   max_request_tokens: int | None = None) -> dict:
     """Iteration-level (continuous) batching with a KV-cache token budget.
 
     Without chunked prefill (``chunk=None``) an iteration either prefills the whole
@@ -330,11 +331,13 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
     now = busy = 0.0
     heappush, heappop = heapq.heappush, heapq.heappop
     max_q = n + 1 if max_queue is None else max_queue
+    # a request longer than the KV cache or the model's context window is turned away
+    admit_cap = cap if max_request_tokens is None else min(cap, max_request_tokens)
     while True:
         # queue limit: max_q waiting beyond the free batch slots (checked at the boundary)
         limit = max_q + max_batch - len(admitted)
         while ia < n and t_arr[ia] <= now:
-            if L[ia] + N[ia] > cap or len(waiting) >= limit:
+            if L[ia] + N[ia] > admit_cap or len(waiting) >= limit:
                 rejected[ia] = True
             else:
                 waiting.append(ia)
@@ -488,7 +491,8 @@ def _latency_cap(cost: CostModel, L0: int, N0: int, max_batch: int, cap: int,
 
 
 def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
-                        wait_s: float, tpot_target: float | None, max_queue: int | None) -> dict:
+                        wait_s: float, tpot_target: float | None, max_queue: int | None,
+                        max_request_tokens: int | None = None) -> dict:
     """Request-level batching (static or dynamic): a batch runs to completion before the
     next starts. Prompts are padded to the longest in the batch and every sequence decodes
     until the longest output is done (padding and early finishers still occupy the
@@ -507,6 +511,7 @@ def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: in
     now = busy = 0.0
     ia = 0
     max_q = n + 1 if max_queue is None else max_queue
+    admit_cap = cap if max_request_tokens is None else min(cap, max_request_tokens)
     cap_cache: dict = {}
     busy_until = 0.0  # end of the last batch
 
@@ -515,7 +520,7 @@ def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: in
         nonlocal ia
         while ia < n and t_arr[ia] <= until:
             limit = max_q if t_arr[ia] < busy_until else max_q + max_batch
-            if L[ia] + N[ia] > cap or len(waiting) >= limit:
+            if L[ia] + N[ia] > admit_cap or len(waiting) >= limit:
                 rejected[ia] = True
             else:
                 waiting.append(ia)

@@ -80,6 +80,7 @@ class SimConfig:
     max_queue_delay_s: float
     tpot_target_s: float | None
     max_queue: int | None
+    max_request_tokens: int | None = None  # the model's context window: longer is rejected
 
 
 def sim_config(st, scheduler, max_batch_size, chunked_prefill_tokens, static_timeout_s,
@@ -118,20 +119,24 @@ def sim_config(st, scheduler, max_batch_size, chunked_prefill_tokens, static_tim
         max_queue_delay_s=non_negative("max_queue_delay_s", max_queue_delay_s),
         tpot_target_s=tt,
         max_queue=positive_int("max_queue", max_queue, allow_none=True),
+        max_request_tokens=_context_window(st),
     )
 
 
 def _run_replica(cost: CostModel, cfg: SimConfig, t, L, N) -> dict:
     if cfg.scheduler == "continuous":
         return run_continuous(cost, t, L, N, max_batch=cfg.max_batch, cap=cfg.kv_capacity,
-                              chunk=cfg.chunk, max_queue=cfg.max_queue)
+                              chunk=cfg.chunk, max_queue=cfg.max_queue,
+                              max_request_tokens=cfg.max_request_tokens)
     if cfg.scheduler == "static":
         return run_request_batched(cost, t, L, N, max_batch=cfg.max_batch, cap=cfg.kv_capacity,
                                    wait_s=cfg.static_timeout_s, tpot_target=None,
-                                   max_queue=cfg.max_queue)
+                                   max_queue=cfg.max_queue,
+                                   max_request_tokens=cfg.max_request_tokens)
     return run_request_batched(cost, t, L, N, max_batch=cfg.max_batch, cap=cfg.kv_capacity,
                                wait_s=cfg.max_queue_delay_s, tpot_target=cfg.tpot_target_s,
-                               max_queue=cfg.max_queue)
+                               max_queue=cfg.max_queue,
+                               max_request_tokens=cfg.max_request_tokens)
 
 
 # ----------------------------------------------------------------------------------------

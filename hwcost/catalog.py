@@ -35,7 +35,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .errors import CatalogError  # noqa: F401  (re-exported)
+from .errors import CatalogError, HwcostError  # noqa: F401  (re-exported)
 
 # The sourced tables are package data (hwcost/data, a link to the repository's data/ folder in a
 # checkout), so an installed wheel finds them too.
@@ -841,7 +841,7 @@ class GPU:
             "fp4": "fp4_tflops",
         }.get(precision)
         if field is None:
-            raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+            raise HwcostError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
         return getattr(self, field)
 
     @property

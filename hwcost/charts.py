@@ -23,6 +23,8 @@ import base64
 import altair as alt
 import pandas as pd
 
+from .errors import HwcostError
+
 THEME_NAME = "hwcost"
 RENDERER_NAME = "hwcost-static"
 
@@ -119,7 +121,7 @@ def _require(df: pd.DataFrame, columns) -> pd.DataFrame:
     """The columns a chart uses (only those travel into the specification)."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(
+        raise HwcostError(
             f"chart data lacks column(s) {', '.join(missing)}; has {', '.join(map(str, df.columns))}"
         )
     return df[list(dict.fromkeys(columns))].reset_index(drop=True)

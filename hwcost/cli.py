@@ -66,7 +66,7 @@ _positive_int = _typed(validate.positive_int, high=MAX_TOKENS)
 def _csv_list(text: str) -> list[str]:
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list of ids, got {text!r}")
     return items
 
 
@@ -542,6 +542,8 @@ def cmd_run(args, out, err) -> int:
             f"it declares: {', '.join(declared) or 'none'}"
         )
     out_dir = Path(args.output_dir) if args.output_dir else report.RUN_DIR
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--output-dir {out_dir} is a file; choose a folder")
     target = out_dir / f"{nb_path.stem}.ipynb"
     from . import outputs
 
@@ -651,6 +653,8 @@ def cmd_catalog(args, out, err) -> int:
         if col not in df:
             raise UsageError(f"--gpu does not apply to 'catalog {args.table}'")
         df = df[df[col] == gpu_id]
+        if df.empty:
+            err.write(f"hwcost: warning: 'catalog {args.table}' has no row for GPU {gpu_id!r}\n")
     if args.format == "table":
         df = df[list(columns)]
         for col in df.columns:
@@ -1067,11 +1071,6 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
     except OSError as exc:  # a file that cannot be read or written: the message names it
         err.write(f"hwcost: error: {_one_line(exc)}\n")
         return EXIT_FAILED
-    except ValueError as exc:
-        # Library functions that validate their arguments with a plain ValueError: bad input,
-        # not a bug.
-        err.write(f"hwcost: error: {_one_line(exc)}\n")
-        return EXIT_USAGE
     except Exception:  # noqa: BLE001 -- anything else is a bug: show where it is
         err.write(traceback.format_exc())
         err.write("hwcost: internal error: this is a bug, please report it with the command "

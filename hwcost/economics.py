@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, validate
+from .errors import HwcostError
 from .staffing import (  # noqa: F401  (re-exported: staffing is part of the cost model)
     ADMIN_WAGE_USD_PER_YEAR,
     CLOUD_STAFF_FRACTION,
@@ -120,8 +121,15 @@ def _choice(name, value, choices):
 
 
 def _out(x):
-    """Return a float for 0-d results, an ndarray otherwise."""
+    """Return a float for 0-d results, an ndarray otherwise; never an infinity.
+
+    Inputs each within their rules can still multiply past the floating-point range (a price
+    of 1e300 USD over 1e300 hours): that is refused rather than returned as ``inf``.
+    """
     arr = np.asarray(x, dtype=float)
+    if np.isinf(arr).any():
+        raise HwcostError("the inputs give a result beyond the floating-point range (about "
+                          "1.8e308); check the magnitudes of prices, hours and token rates")
     return float(arr) if arr.ndim == 0 else arr
 
 
@@ -287,7 +295,7 @@ def amortized_usd_per_hour(capex_usd, years, resale_usd=0.0, hours_per_year=HOUR
     y = _positive("years (amortization period)", years)
     r = _non_negative("resale_usd", resale_usd)
     if np.any(np.asarray(r) >= np.asarray(c)):
-        raise ValueError(f"resale_usd must be below capex_usd, got {resale_usd!r} >= {capex_usd!r}")
+        raise HwcostError(f"resale_usd must be below capex_usd, got {resale_usd!r} >= {capex_usd!r}")
     h = _positive("hours_per_year", hours_per_year)
     return _out((np.asarray(c) - np.asarray(r)) / (np.asarray(y) * h))
 
@@ -361,7 +369,7 @@ class Deployment:
             set_(self, "min_replicas", 1 if self.billing == "always-on" else 0)
         set_(self, "min_replicas", _count("min_replicas", self.min_replicas, minimum=0))
         if self.billing == "always-on" and self.min_replicas == 0:
-            raise ValueError("min_replicas must be >= 1 for billing='always-on', got 0")
+            raise HwcostError("min_replicas must be >= 1 for billing='always-on', got 0")
 
     @property
     def usd_per_replica_hour(self) -> float:
@@ -375,7 +383,7 @@ class Deployment:
         Raises ``ValueError`` if the estimate does not fit (``fits`` is False).
         """
         if not getattr(estimate, "fits", False):
-            raise ValueError(
+            raise HwcostError(
                 f"estimate for {getattr(estimate, 'model_id', '?')} on "
                 f"{getattr(estimate, 'gpu_id', '?')} does not fit: {getattr(estimate, 'reason', '')}"
             )
@@ -472,9 +480,9 @@ def request_cost(workload: Workload, deployment: Deployment) -> RequestCost:
     100 requests/day on one always-on USD 1.00/h GPU: USD 24/day, USD 0.24 per request.
     """
     if not isinstance(workload, Workload):
-        raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+        raise HwcostError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
     if not isinstance(deployment, Deployment):
-        raise ValueError(f"deployment must be an economics.Deployment, got {type(deployment).__name__}")
+        raise HwcostError(f"deployment must be an economics.Deployment, got {type(deployment).__name__}")
     d = deployment
     rates = workload.hourly_requests() / SECONDS_PER_HOUR  # [1/s] per hour of day
     service_s = workload.output_tokens / d.output_tokens_per_s  # replica-seconds per request
@@ -532,7 +540,7 @@ def request_costs(workload: Workload, deployments) -> pd.DataFrame:
     """:func:`request_cost` for several deployments, one row each, cheapest first."""
     rows = [request_cost(workload, d).as_dict() for d in deployments]
     if not rows:
-        raise ValueError("deployments must not be empty")
+        raise HwcostError("deployments must not be empty")
     return pd.DataFrame(rows).sort_values("usd_per_request", kind="stable").reset_index(drop=True)
 
 
@@ -629,7 +637,7 @@ def _closest(value: str, known, kind: str) -> ValueError:
     known = sorted(set(known))
     close = difflib.get_close_matches(str(value).lower(), known, n=4, cutoff=0.4)
     hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(known)}"
-    return ValueError(f"unknown {kind} {value!r}; {hint}")
+    return HwcostError(f"unknown {kind} {value!r}; {hint}")
 
 
 def cloud_offers(gpu=None, *, provider: str | None = None, pricing: str | None = None,
@@ -691,7 +699,7 @@ def cloud_rate(provider: str, gpu, pricing: str = "on-demand", *, offering: str 
     if gpus_per_instance is not None:
         df = df[df["gpus_per_instance"] == gpus_per_instance]
     if df.empty:
-        raise ValueError(
+        raise HwcostError(
             f"no {pricing} offer for GPU {gpu!r} from provider {provider!r}"
             + (f" with {gpus_per_instance} GPUs per instance" if gpus_per_instance else "")
         )
@@ -885,7 +893,7 @@ class SelfHostedTCO:
             if f.name not in ("n_gpus", "label"):
                 value = getattr(self, f.name)
                 if np.ndim(value) != 0:
-                    raise ValueError(f"{f.name} must be a single number, got {value!r}")
+                    raise HwcostError(f"{f.name} must be a single number, got {value!r}")
                 set_(self, f.name, float(_num(f.name, value, low=None)))
         self_hosted_tco(self)
 
@@ -954,7 +962,7 @@ class TCOResult:
 def self_hosted_tco(inputs: SelfHostedTCO) -> TCOResult:
     """Effective cost per GPU-hour of owned hardware (see :func:`self_hosted_usd_per_gpu_hour`)."""
     if not isinstance(inputs, SelfHostedTCO):
-        raise ValueError(f"inputs must be a SelfHostedTCO, got {type(inputs).__name__}")
+        raise HwcostError(f"inputs must be a SelfHostedTCO, got {type(inputs).__name__}")
     fields = {f.name: getattr(inputs, f.name) for f in dataclasses.fields(inputs)}
     gpu_usd, tdp_w, kwh = fields.pop("gpu_usd"), fields.pop("tdp_w"), fields.pop("usd_per_kwh")
     parts = self_hosted_usd_per_gpu_hour(gpu_usd, tdp_w, kwh, **fields)
@@ -974,7 +982,7 @@ def _tco(x) -> TCOResult:
         return x
     if isinstance(x, SelfHostedTCO):
         return self_hosted_tco(x)
-    raise ValueError(f"expected a SelfHostedTCO or TCOResult, got {type(x).__name__}")
+    raise HwcostError(f"expected a SelfHostedTCO or TCOResult, got {type(x).__name__}")
 
 
 @dataclass(frozen=True)
@@ -1000,9 +1008,9 @@ class Range:
         for name in ("low", "typical", "high"):
             object.__setattr__(self, name, _num(f"Range.{name}", getattr(self, name), low=None))
         if self.low > self.high:
-            raise ValueError(f"Range low must be <= high, got low={self.low:g} > high={self.high:g}")
+            raise HwcostError(f"Range low must be <= high, got low={self.low:g} > high={self.high:g}")
         if not (self.low <= self.typical <= self.high):
-            raise ValueError(
+            raise HwcostError(
                 f"Range typical must lie in [low, high], got {self.typical:g} outside "
                 f"[{self.low:g}, {self.high:g}]"
             )
@@ -1014,7 +1022,7 @@ class Range:
         low = _num("Range.low", low, low=None)
         high = _num("Range.high", high, low=None)
         if low > high:
-            raise ValueError(f"Range low must be <= high, got low={low:g} > high={high:g}")
+            raise HwcostError(f"Range low must be <= high, got low={low:g} > high={high:g}")
         return cls(low, (low + high) / 2.0, high, **kwargs)
 
     @property
@@ -1043,7 +1051,7 @@ def tco_inputs_from_catalog(gpu, *, energy: str = "us-industrial-colo", conditio
     if rows.empty:
         raise _closest(g.id, hw["gpu_id"], "GPU with a purchase price")
     if condition not in set(rows["condition"]):
-        raise ValueError(f"no {condition!r} price for {g.id}; available: {', '.join(sorted(set(rows['condition'])))}")
+        raise HwcostError(f"no {condition!r} price for {g.id}; available: {', '.join(sorted(set(rows['condition'])))}")
     row = rows[rows["condition"] == condition].iloc[0]
     en = catalog.energy()
     if energy not in set(en["id"]):
@@ -1060,7 +1068,7 @@ def tco_inputs_from_catalog(gpu, *, energy: str = "us-industrial-colo", conditio
     }
     for key in overrides:
         if key not in {f.name for f in dataclasses.fields(SelfHostedTCO)}:
-            raise ValueError(f"unknown SelfHostedTCO input {key!r}")
+            raise HwcostError(f"unknown SelfHostedTCO input {key!r}")
     out.update(overrides)
     return out
 
@@ -1242,7 +1250,7 @@ def self_hosted_usd_per_busy_gpu_hour(utilization=1.0, idle_power_fraction=IDLE_
     capital per busy hour.
     """
     if "average_load" in tco_fields:
-        raise ValueError("pass utilization (and idle_power_fraction), not average_load: the load "
+        raise HwcostError("pass utilization (and idle_power_fraction), not average_load: the load "
                          "follows from the utilization here")
     tco_fields.pop("label", None)
     u = np.asarray(_fraction("utilization", utilization))
@@ -1483,7 +1491,7 @@ def api_request_cost(input_tokens, output_tokens, api: ApiPrice):
     usd_per_million_output_tokens) / 1e6``
     """
     if not isinstance(api, ApiPrice):
-        raise ValueError(f"api must be an ApiPrice, got {type(api).__name__}")
+        raise HwcostError(f"api must be an ApiPrice, got {type(api).__name__}")
     i = np.asarray(_non_negative("input_tokens", input_tokens))
     o = np.asarray(_non_negative("output_tokens", output_tokens))
     return _out((i * api.usd_per_million_input_tokens + o * api.usd_per_million_output_tokens)
@@ -1498,7 +1506,7 @@ def api_cost(workload: Workload, api: ApiPrice) -> RequestCost:
     ``api.batch()`` for the batch tier.
     """
     if not isinstance(workload, Workload):
-        raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+        raise HwcostError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
     share = float(getattr(workload, "cached_input_share", 0.0) or 0.0)
     if share and api.cached_usd_per_million_input_tokens is not None:
         api = dataclasses.replace(api, usd_per_million_input_tokens=api.input_usd_per_million_tokens(share))
@@ -1567,7 +1575,7 @@ def api_crossover(api: ApiPrice, *, replica_usd_per_hour: float, output_tokens_p
         Highest busy share of a replica, in (0, 1]. [-]
     """
     if not isinstance(api, ApiPrice):
-        raise ValueError(f"api must be an ApiPrice, got {type(api).__name__}")
+        raise HwcostError(f"api must be an ApiPrice, got {type(api).__name__}")
     hourly = _positive("replica_usd_per_hour", replica_usd_per_hour)
     tps = _positive("output_tokens_per_s", output_tokens_per_s)
     i = _positive("input_tokens", input_tokens)
@@ -1609,7 +1617,7 @@ def api_crossovers(llm, *, replica_usd_per_hour: float, output_tokens_per_s: flo
     """
     offers = api_prices_for(llm, prices=prices)
     if offers.empty:
-        raise ValueError(f"no API offer in the catalog serves {catalog.llm(llm).id!r}")
+        raise HwcostError(f"no API offer in the catalog serves {catalog.llm(llm).id!r}")
     return api_crossovers_for_offers(offers, replica_usd_per_hour=replica_usd_per_hour,
                                      output_tokens_per_s=output_tokens_per_s,
                                      input_tokens=input_tokens, output_tokens=output_tokens,
@@ -1624,7 +1632,7 @@ def api_crossovers_for_offers(offers: pd.DataFrame, *, replica_usd_per_hour: flo
     Columns as :func:`api_crossovers` plus ``llm_id``; earliest crossover first.
     """
     if not isinstance(offers, pd.DataFrame) or offers.empty:
-        raise ValueError("offers must be a non-empty DataFrame with the columns of catalog.api_prices()")
+        raise HwcostError("offers must be a non-empty DataFrame with the columns of catalog.api_prices()")
     rows = []
     for _, row in offers.iterrows():
         c = api_crossover(_api_row_to_price(row), replica_usd_per_hour=replica_usd_per_hour,
@@ -1676,7 +1684,7 @@ def api_offers_for_class(llm, *, size_tolerance: float = 0.15,
     df = catalog.api_prices() if prices is None else prices
     df = df[df["llm_id"].map(lambda v: isinstance(v, str) and bool(v))]
     if df.empty:
-        raise ValueError("no API offer in the price table names an open catalog model (llm_id)")
+        raise HwcostError("no API offer in the price table names an open catalog model (llm_id)")
     models = {i: catalog.llm(i) for i in sorted(set(df["llm_id"]))}
     same_kind = {i: m for i, m in models.items() if _is_moe(m) == _is_moe(target)} or models
     anchor = min(same_kind.values(),
@@ -1785,7 +1793,7 @@ def hybrid_cost(workload: Workload, *, owned_replicas: int, owned_usd_per_replic
         Billed start-up time of a cloud replica. [s]
     """
     if not isinstance(workload, Workload):
-        raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+        raise HwcostError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
     owned = _count("owned_replicas", owned_replicas, minimum=0)
     own_rate = _positive("owned_usd_per_replica_hour", owned_usd_per_replica_hour)
     cloud_rate_ = _positive("cloud_usd_per_replica_hour", cloud_usd_per_replica_hour)
@@ -1882,7 +1890,7 @@ def refresh_comparison(*, keep_running_usd_per_gpu_hour: float, keep_tokens_per_
     now = _non_negative("keep_resale_usd_now", keep_resale_usd_now)
     later = _non_negative("keep_resale_usd_later", keep_resale_usd_later)
     if later > now:
-        raise ValueError(f"keep_resale_usd_later must be <= keep_resale_usd_now, got {later:g} > {now:g}")
+        raise HwcostError(f"keep_resale_usd_later must be <= keep_resale_usd_now, got {later:g} > {now:g}")
     u = _fraction("utilization", utilization)
     t = _tco(new_tco)
     keep_hourly = run + (now - later) / (y * HOURS_PER_YEAR)
@@ -1924,9 +1932,9 @@ def _outputs(result, n: int | None = None) -> dict:
         out = {"value": np.asarray(result, dtype=float)}
     for k, v in out.items():
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"output {k!r} has non-finite values (NaN or inf); check the inputs")
+            raise HwcostError(f"output {k!r} has non-finite values (NaN or inf); check the inputs")
         if n is not None and v.shape not in ((n,), ()):
-            raise ValueError(f"output {k!r} has shape {v.shape}; the function must be vectorized "
+            raise HwcostError(f"output {k!r} has shape {v.shape}; the function must be vectorized "
                              f"over its inputs (expected ({n},))")
         if n is not None and v.shape == ():
             out[k] = np.full(n, float(v))
@@ -1986,7 +1994,7 @@ def monte_carlo(func: Callable, inputs: Mapping, *, n: int = 10_000, seed: int =
     """
     n = _count("n", n)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+        raise HwcostError(f"seed must be an integer, got {seed!r}")
     rng = np.random.default_rng(seed)
     drawn = {k: sample(v, n, rng) for k, v in inputs.items()}
     outputs = _outputs(func(**drawn), n)
@@ -2019,7 +2027,7 @@ def tornado(func: Callable, inputs: Mapping, *, output: str | None = None) -> pd
         key = output or ("value" if "value" in res else None)
         if key is None:
             if len(res) != 1:
-                raise ValueError(f"func returns several outputs ({', '.join(res)}); pass output=")
+                raise HwcostError(f"func returns several outputs ({', '.join(res)}); pass output=")
             key = next(iter(res))
         if key not in res:
             raise _closest(key, res, "output")
@@ -2035,7 +2043,7 @@ def tornado(func: Callable, inputs: Mapping, *, output: str | None = None) -> pd
         rows.append({"input": name, "low": value.low, "typical": value.typical, "high": value.high,
                      "output_low": lo, "output_high": hi, "output_base": base, "swing": abs(hi - lo)})
     if not rows:
-        raise ValueError("tornado needs at least one input given as a Range")
+        raise HwcostError("tornado needs at least one input given as a Range")
     df = pd.DataFrame(rows).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
     return df

@@ -56,6 +56,8 @@ from hwcost.perf.batch import (  # noqa: F401  (one answer, re-exported here)
     ttft_joining_seconds,
 )
 
+from .errors import HwcostError
+
 __all__ = [
     "PRECISION_ORDER",
     "NODE_GPUS",
@@ -100,11 +102,11 @@ def sorted_precisions(precisions) -> list[str]:
     for p in ([precisions] if isinstance(precisions, str) else list(precisions)):
         key = str(p).strip().lower()
         if key not in perf.PRECISIONS:
-            raise ValueError(f"unknown precision {p!r}; accepted: {', '.join(perf.PRECISIONS)}")
+            raise HwcostError(f"unknown precision {p!r}; accepted: {', '.join(perf.PRECISIONS)}")
         if key not in ps:
             ps.append(key)
     if not ps:
-        raise ValueError("precisions must name at least one precision")
+        raise HwcostError("precisions must name at least one precision")
     return sorted(ps, key=PRECISION_ORDER.index)
 
 
@@ -114,7 +116,7 @@ def _objects(items, lookup, kind) -> list:
         items = (catalog.gpus() if kind == "gpu" else catalog.llms())["id"]
     items = [items] if isinstance(items, (str, catalog.GPU, catalog.LLM)) else list(items)
     if not items:
-        raise ValueError(f"the list of {kind}s is empty")
+        raise HwcostError(f"the list of {kind}s is empty")
     out = {}
     for x in items:
         obj = lookup(x)

@@ -24,7 +24,7 @@ import re
 import shlex
 from pathlib import Path
 
-from .errors import ParameterError  # noqa: F401  (re-exported)
+from .errors import HwcostError, ParameterError  # noqa: F401  (re-exported)
 from .parameters import Parameters, parameters  # noqa: F401  (re-exported)
 
 RESULTS_MIME = "application/vnd.hwcost.results+json"
@@ -130,7 +130,7 @@ def table(df, *, name: str = "hwcost") -> Table:
         Its ``styler`` is the pandas Styler; ``to_html()`` gives the HTML.
     """
     if not re.fullmatch(r"[A-Za-z][\w-]*", name):
-        raise ValueError(f"table name must be a word (letters, digits, _ or -), got {name!r}")
+        raise HwcostError(f"table name must be a word (letters, digits, _ or -), got {name!r}")
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     numeric = [c for c in df.columns if is_numeric_dtype(df[c]) and not is_bool_dtype(df[c])]
@@ -155,7 +155,7 @@ def _jsonable(value):
         pass
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"recorded result is not finite: {value!r}")
+            raise HwcostError(f"recorded result is not finite: {value!r}")
         return float(f"{value:.6g}")
     if isinstance(value, (str, int, bool)) or value is None:
         return value
@@ -252,7 +252,7 @@ def show_rerun(notebook: str, **example) -> None:
 def usd(x: float, digits: int | None = None) -> str:
     """Format a USD amount with sensible precision: $0.0061, $1.25, $2,690."""
     if x is None or not math.isfinite(x):
-        raise ValueError(f"cannot format {x!r} as USD")
+        raise HwcostError(f"cannot format {x!r} as USD")
     a = abs(x)
     if digits is None:
         digits = 0 if a >= 1000 else 2 if a >= 1 else 3 if a >= 0.1 else 4
@@ -268,7 +268,7 @@ def count(n, noun: str, plural: str | None = None) -> str:
 def pct(x: float, digits: int = 0) -> str:
     """Format a fraction as a percentage: 0.0031 -> '0.31%' (at least two significant)."""
     if x is None or not math.isfinite(x):
-        raise ValueError(f"cannot format {x!r} as a percentage")
+        raise HwcostError(f"cannot format {x!r} as a percentage")
     value = 100 * x
     if value != 0 and abs(value) < 1 and digits == 0:
         digits = max(1, 1 - int(math.floor(math.log10(abs(value)))))
@@ -278,7 +278,7 @@ def pct(x: float, digits: int = 0) -> str:
 def num(x: float, digits: int = 3) -> str:
     """Format a number to ``digits`` significant figures with thousands separators."""
     if x is None or not math.isfinite(x):
-        raise ValueError(f"cannot format {x!r}")
+        raise HwcostError(f"cannot format {x!r}")
     if x == 0:
         return "0"
     magnitude = int(math.floor(math.log10(abs(x))))

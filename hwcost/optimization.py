@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, economics, perf, serving, validate
+from .errors import HwcostError
 from .units import SECONDS_PER_HOUR
 from .workload import SLO, Workload
 
@@ -198,7 +199,7 @@ def gpu_rate(gpu, provider: str | None = None, pricing: str = "on-demand") -> ec
     offers = economics.cloud_offers(g, pricing=pricing)
     if offers.empty:
         with_offers = sorted(set(economics.cloud_offers(pricing=pricing)["gpu_id"]))
-        raise ValueError(f"no {pricing} cloud offer for GPU {g.id!r} in the catalog; GPUs with "
+        raise HwcostError(f"no {pricing} cloud offer for GPU {g.id!r} in the catalog; GPUs with "
                          f"offers: {', '.join(with_offers)}")
     return economics.cloud_rate(str(offers.iloc[0]["provider"]), g, pricing)
 
@@ -209,7 +210,7 @@ def _fewest_gpus(model, gpu, precision, input_tokens, output_tokens, engine, fla
                              flash_attention=flash_attention)
     if n is None:
         m = catalog.llm(model)
-        raise ValueError(f"{m.id} at {precision} does not fit any replica of up to "
+        raise HwcostError(f"{m.id} at {precision} does not fit any replica of up to "
                          f"{perf.MAX_GPUS} x {catalog.gpu(gpu).id} with {input_tokens}+"
                          f"{output_tokens} tokens")
     return n
@@ -268,7 +269,7 @@ class Speculation:
         catalog.llm(self.draft_model)
         a = _number("acceptance_rate", self.acceptance_rate)
         if not 0 <= a <= 1:
-            raise ValueError(f"acceptance_rate must be in [0, 1], got {self.acceptance_rate!r}")
+            raise HwcostError(f"acceptance_rate must be in [0, 1], got {self.acceptance_rate!r}")
         object.__setattr__(self, "acceptance_rate", a)
         object.__setattr__(self, "draft_tokens", _count("draft_tokens", self.draft_tokens))
 
@@ -482,7 +483,7 @@ def serving_point(model, gpu, *, usd_per_gpu_hour: float, precision: str = "bf16
     meets = True
     if isinstance(batch_size, str):
         if batch_size != "slo":
-            raise ValueError(f"batch_size must be a whole number or 'slo', got {batch_size!r}")
+            raise HwcostError(f"batch_size must be a whole number or 'slo', got {batch_size!r}")
         b = operating_batch(model, gpu, n_gpus=n, precision=precision, input_tokens=i,
                             output_tokens=o, tpot_target_s=tpot_target_s, engine=engine,
                             flash_attention=flash_attention)
@@ -493,7 +494,7 @@ def serving_point(model, gpu, *, usd_per_gpu_hour: float, precision: str = "bf16
     e = perf.estimate(model, gpu, n_gpus=n, precision=precision, batch_size=b, input_tokens=i,
                       output_tokens=o, engine=engine, flash_attention=flash_attention)
     if not e.fits:
-        raise ValueError(f"{e.model_id} at {precision} on {n} x {e.gpu_id} with batch {b} does "
+        raise HwcostError(f"{e.model_id} at {precision} on {n} x {e.gpu_id} with batch {b} does "
                          f"not fit: {e.reason}")
     if tpot_target_s is not None and e.tpot_s > float(tpot_target_s):
         meets = False
@@ -620,7 +621,7 @@ def cheapest_precision(table: pd.DataFrame, exclude: str | None = None) -> str:
     if exclude is not None:
         ok = ok[ok["precision"] != exclude]
     if ok.empty:
-        raise ValueError("no supported precision in the table" +
+        raise HwcostError("no supported precision in the table" +
                          (f" besides {exclude}" if exclude else ""))
     return str(ok.sort_values("usd_per_million_output_tokens", kind="stable").iloc[0]["precision"])
 
@@ -659,7 +660,7 @@ def batch_size_effect(model, gpu, *, usd_per_gpu_hour: float, batch_sizes=(1, 8)
         e = perf.estimate(model, gpu, n_gpus=n, precision=precision, batch_size=_count("batch_size", b),
                           input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
         if not e.fits:
-            raise ValueError(f"batch {b} does not fit: {e.reason}")
+            raise HwcostError(f"batch {b} does not fit: {e.reason}")
         requests_per_s = e.output_tokens_per_s / output_tokens
         rows.append({"batch_size": int(b), "tokens_per_s_per_request": e.tokens_per_s_per_request,
                      "output_tokens_per_s": e.output_tokens_per_s, "e2e_s": e.e2e_s,
@@ -895,7 +896,7 @@ def flash_attention_table(model, gpu, *, input_tokens: Sequence[int] | None = No
         input_tokens = [2 ** k for k in range(10, 18) if 2 ** k <= top]
     lengths = [_count("input_tokens", t) for t in input_tokens]
     if not lengths:
-        raise ValueError(f"no prompt length fits {m.id}'s context of {m.max_context_tokens} tokens")
+        raise HwcostError(f"no prompt length fits {m.id}'s context of {m.max_context_tokens} tokens")
     n = _fewest_gpus(m, gpu, precision, min(lengths), o, engine) if n_gpus is None \
         else _count("n_gpus", n_gpus)
     st = {fa: perf.step_times(m, gpu, n_gpus=n, precision=precision, engine=engine,

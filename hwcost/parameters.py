@@ -15,6 +15,7 @@ rules. (``hwcost.notebook`` re-exports :func:`parameters`.)
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -92,17 +93,21 @@ def _catalog_id(table: str, what: str):
 
 
 def _gpu(name, value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError(str(validate.fail(name, "a catalog GPU id", value)))
     try:
-        return catalog.gpu(str(value)).id
+        return catalog.gpu(value).id
     except catalog.CatalogError as exc:
-        raise ParameterError(f"parameter {name}={value!r}: {exc}") from None
+        raise ParameterError(f"{name}: {exc}") from None
 
 
 def _model(name, value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError(str(validate.fail(name, "a catalog model id", value)))
     try:
-        return catalog.llm(str(value)).id
+        return catalog.llm(value).id
     except catalog.CatalogError as exc:
-        raise ParameterError(f"parameter {name}={value!r}: {exc}") from None
+        raise ParameterError(f"{name}: {exc}") from None
 
 
 def _list_of(check):
@@ -266,7 +271,7 @@ def parameters(**values) -> Parameters:
             problems.append(str(exc))
     if not problems:
         problems += _context_window_problems(clean)
-    problems += _injected_unknown(values)
+    problems += _injected_unknown(values, sys._getframe(1).f_globals)
     if problems:
         raise ParameterError("; ".join(problems))
     return Parameters(MappingProxyType(clean))
@@ -298,19 +303,23 @@ def _assigned_names(source: str) -> list[str]:
             for t in node.targets if isinstance(t, ast.Name)]
 
 
-def _injected_unknown(values: Mapping) -> list[str]:
+def _injected_unknown(values: Mapping, caller_globals: Mapping) -> list[str]:
     """Names papermill injected that the notebook does not validate (a misspelled ``-p``).
 
     papermill only warns about a parameter the notebook does not declare and runs with the
     defaults; inside a kernel, the cell it injected (``# Parameters`` first) is in the input
-    history, so the notebook can refuse the run instead.
+    history, so the notebook can refuse the run instead. Only a call from a notebook cell
+    itself is checked (a scenario validating its own parameters inside a kernel is not).
     """
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython is a dependency
         return []
     shell = get_ipython()
-    history = getattr(shell, "user_ns", {}).get("In") if shell is not None else None
+    user_ns = getattr(shell, "user_ns", None) if shell is not None else None
+    if user_ns is None or caller_globals is not user_ns:
+        return []
+    history = user_ns.get("In")
     if not history:
         return []
     injected = [c for c in history if isinstance(c, str) and c.startswith(INJECTED_CELL_HEADER)]

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, economics, perf
-from .errors import ParameterError
+from .errors import HwcostError, ParameterError
 
 TB_PER_GB = 1e-3
 """TB/s per GB/s. [-]"""
@@ -60,10 +60,10 @@ def _prices(prices) -> pd.DataFrame:
     df = catalog.cloud_prices() if prices is None else prices
     missing = [c for c in OFFER_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"prices lacks column(s) {', '.join(missing)}; expected the columns of "
+        raise HwcostError(f"prices lacks column(s) {', '.join(missing)}; expected the columns of "
                          f"catalog.cloud_prices()")
     if df.empty:
-        raise ValueError("prices has no rows")
+        raise HwcostError("prices has no rows")
     return df
 
 
@@ -91,7 +91,7 @@ def round_half_up(x: float, digits: int = 2) -> float:
     """
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
             or not math.isfinite(float(x)):
-        raise ValueError(f"x must be a finite number, got {x!r}")
+        raise HwcostError(f"x must be a finite number, got {x!r}")
     d = economics._count("digits", digits, minimum=0)
     q = Decimal(1).scaleb(-d)
     return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
@@ -124,7 +124,7 @@ def offer_value(prices: pd.DataFrame | None = None, *, gpus: pd.DataFrame | None
     specs = (catalog.gpus() if gpus is None else gpus)[["id", "memory_gb", "mem_bw_gbps"]]
     unknown = sorted(set(df["gpu_id"]) - set(specs["id"]))
     if unknown:
-        raise ValueError(f"offers name GPU(s) missing from the GPU table: {', '.join(unknown)}")
+        raise HwcostError(f"offers name GPU(s) missing from the GPU table: {', '.join(unknown)}")
     out = df.merge(specs.rename(columns={"id": "gpu_id"}), on="gpu_id", how="left")
     out["mem_bw_tbps"] = out.pop("mem_bw_gbps") * TB_PER_GB
     out["usd_per_gb_hour"] = out["usd_per_gpu_hour"] / out["memory_gb"]
@@ -152,7 +152,7 @@ def cheapest(df: pd.DataFrame, by="gpu_id", value: str = "usd_per_gpu_hour") -> 
     cols = [by] if isinstance(by, str) else list(by)
     for c in cols + [value]:
         if c not in df.columns:
-            raise ValueError(f"column {c!r} not in the table; has {', '.join(map(str, df.columns))}")
+            raise HwcostError(f"column {c!r} not in the table; has {', '.join(map(str, df.columns))}")
     ordered = df.sort_values(value, kind="stable")
     return ordered.drop_duplicates(cols, keep="first").reset_index(drop=True)
 
@@ -176,7 +176,7 @@ def cheapest_offer(gpu, *, pricing: str = "on-demand", prices: pd.DataFrame | No
     gpu_id = catalog.gpu(gpu).id
     df = economics.cloud_offers(gpu_id, pricing=pricing, prices=_prices(prices))
     if df.empty:
-        raise ValueError(f"no {pricing} cloud offer for GPU {gpu_id!r}; try cloud_equivalent()")
+        raise HwcostError(f"no {pricing} cloud offer for GPU {gpu_id!r}; try cloud_equivalent()")
     row = df.iloc[0]
     return economics.cloud_rate(row["provider"], gpu_id, pricing, offering=row["offering"],
                                 gpus_per_instance=int(row["gpus_per_instance"]), prices=prices)
@@ -308,7 +308,7 @@ def token_costs(model, *, prices: pd.DataFrame | None = None, precision: str = "
     o = economics._count("output_tokens", output_tokens)
     n_max = economics._count("max_gpus", max_gpus)
     if precision not in catalog.PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(catalog.PRECISIONS)}, got {precision!r}")
+        raise HwcostError(f"precision must be one of {', '.join(catalog.PRECISIONS)}, got {precision!r}")
     per_gpu = {}
     for gpu_id in sorted(set(df["gpu_id"])):
         try:
@@ -523,7 +523,7 @@ def price_ages(prices: pd.DataFrame | None = None, *, today: _dt.date | None = N
     limit = economics._count("max_age_days", max_age_days)
     today = today or _dt.date.today()
     if not isinstance(today, _dt.date):
-        raise ValueError(f"today must be a datetime.date, got {today!r}")
+        raise HwcostError(f"today must be a datetime.date, got {today!r}")
     ages = [(today - d).days for d in df["as_of"]]
     out = df[["id", "provider", "gpu_id", "as_of"]].copy()
     out["age_days"] = ages

@@ -95,7 +95,7 @@ from .economics import (  # noqa: F401
     WAGE_SHARE_OF_COMPENSATION,
     operations_usd_per_year,
 )
-from .errors import HwcostWarning, NoFeasibleOption  # noqa: F401  (re-exported)
+from .errors import HwcostError, HwcostWarning, NoFeasibleOption  # noqa: F401  (re-exported)
 from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
     HOURS_PER_MONTH,
     KINDS,
@@ -136,7 +136,7 @@ def spares_needed(n_replicas: int, availability: float, replica_availability: fl
     """
     n = int(n_replicas)
     if n < 1:
-        raise ValueError(f"n_replicas must be >= 1, got {n_replicas!r}")
+        raise HwcostError(f"n_replicas must be >= 1, got {n_replicas!r}")
     a = float(replica_availability)
     for k in range(max_spares + 1):
         total = n + k
@@ -454,7 +454,7 @@ def _engines(constraints: Constraints) -> tuple:
             import difflib
 
             close = difflib.get_close_matches(e, known, n=3, cutoff=0.4)
-            raise ValueError(f"unknown engine {e!r}; "
+            raise HwcostError(f"unknown engine {e!r}; "
                              + (f"closest: {', '.join(close)}" if close else f"expected one of {', '.join(known)}"))
         out.append(e)
     return tuple(dict.fromkeys(out))
@@ -602,12 +602,12 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
     from . import economics
 
     if not isinstance(workload, Workload):
-        raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+        raise HwcostError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
     constraints = constraints or Constraints()
     if not isinstance(constraints, Constraints):
-        raise ValueError(f"constraints must be a recommend.Constraints, got {type(constraints).__name__}")
+        raise HwcostError(f"constraints must be a recommend.Constraints, got {type(constraints).__name__}")
     if sort_by not in ("total_usd", "usd_per_million_tokens"):
-        raise ValueError(f"sort_by must be 'total_usd' or 'usd_per_million_tokens', got {sort_by!r}")
+        raise HwcostError(f"sort_by must be 'total_usd' or 'usd_per_million_tokens', got {sort_by!r}")
     model = _obj("llm", catalog.llm(workload.model).id)
     if model.id != workload.model:
         workload = replace(workload, model=model.id)
@@ -1176,7 +1176,7 @@ def compare(flow: FlowchartResult, table: pd.DataFrame) -> pd.DataFrame:
     """
     ok = table[table["feasible"]]
     if ok.empty:
-        raise ValueError("the table has no feasible option to compare with")
+        raise HwcostError("the table has no feasible option to compare with")
     best = ok.iloc[0]
     kind = best["kind"]
     deploy_agree = flow.deployment == "either" or flow.deployment == kind or (
@@ -1261,10 +1261,10 @@ def staff_sensitivity(table: pd.DataFrame, staff_fractions=None, *,
     """
     c = table.attrs.get("constraints")
     if not isinstance(c, Constraints):
-        raise ValueError("table must come from recommend.rank (its attrs hold the constraints)")
+        raise HwcostError("table must come from recommend.rank (its attrs hold the constraints)")
     best = best_by_kind(table).set_index("kind")["total_usd"]
     if "self-hosted" not in best.index:
-        raise ValueError("the table has no feasible self-hosted option")
+        raise HwcostError("the table has no feasible self-hosted option")
     years = c.horizon_months / 12.0
     ok = table[table["feasible"] & (table["kind"] == "self-hosted")]
     hw = float(best["self-hosted"] - float(ok.iloc[0]["staff_usd_per_year"]) * years)
@@ -1450,7 +1450,7 @@ def pareto_front(table: pd.DataFrame, latency: str = "ttft_s") -> pd.Series:
         Aligned with ``table``.
     """
     if latency not in ("ttft_s", "tpot_s", "e2e_s"):
-        raise ValueError(f"latency must be ttft_s, tpot_s or e2e_s, got {latency!r}")
+        raise HwcostError(f"latency must be ttft_s, tpot_s or e2e_s, got {latency!r}")
     out = pd.Series(False, index=table.index)
     ok = table[table["feasible"] & table[latency].notna()]
     order = ok.sort_values(["total_usd", latency], kind="stable")

@@ -169,13 +169,30 @@ def resolve_notebook(name: str, directory: Path = NOTEBOOK_DIR) -> Path:
         return matches[0]
     choices = ", ".join(p.stem for p in pool)
     if matches:
-        raise ValueError(f"notebook {name!r} is ambiguous: {', '.join(p.stem for p in matches)}")
-    raise ValueError(f"unknown notebook {name!r}; expected one of: {choices}")
+        raise HwcostError(f"notebook {name!r} is ambiguous: {', '.join(p.stem for p in matches)}")
+    raise HwcostError(f"unknown notebook {name!r}; expected one of: {choices}")
+
+
+def _read_notebook(path) -> dict:
+    """A notebook file's JSON, or an error naming the file and what is wrong with it."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise HwcostError(f"{path}: not a notebook (byte {exc.start} is not UTF-8)") from None
+    except json.JSONDecodeError as exc:
+        raise HwcostError(f"{path}: not a notebook (invalid JSON at line {exc.lineno}, column "
+                          f"{exc.colno}: {exc.msg})") from None
+    except OSError as exc:
+        raise HwcostError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise HwcostError(f"{path}: not a notebook (no list of cells)")
+    return data
 
 
 def describe(path: Path) -> NotebookInfo:
     """Title (first heading) and question (first sentence after it) of a notebook."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = _read_notebook(path)
     title, question = path.stem, ""
     for cell in data.get("cells", []):
         if cell.get("cell_type") != "markdown":
@@ -198,7 +215,7 @@ def describe(path: Path) -> NotebookInfo:
 
 def declared_parameters(path: Path) -> dict[str, str]:
     """Names and default source text of the parameters a notebook declares."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = _read_notebook(path)
     for cell in data.get("cells", []):
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             out = {}
@@ -238,7 +255,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping | None = None, *,
     declared = declared_parameters(notebook)
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        raise ValueError(
+        raise HwcostError(
             f"{notebook.name} declares no parameter {', '.join(map(repr, unknown))}; "
             f"it declares: {', '.join(declared) or 'none'}"
         )
@@ -588,9 +605,11 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
     from concurrent.futures import ProcessPoolExecutor
 
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise HwcostError(f"output folder {directory} is a file; choose a folder")
     paths = list(notebook_paths or notebooks())
     if not paths:
-        raise ValueError(f"no notebooks found in {NOTEBOOK_DIR}")
+        raise HwcostError(f"no notebooks found in {NOTEBOOK_DIR}")
     parameters = dict(parameters or {})
     jobs = max(1, min(jobs or report_jobs(), len(paths)))
     has_case = _scenario_case(scenario) is not None

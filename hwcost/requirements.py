@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from . import catalog, validate
+from .errors import HwcostError
 from .staffing import (  # noqa: F401
     CLOUD_STAFF_FRACTION,
     SELF_HOSTED_STAFF_FRACTION,
@@ -117,7 +118,7 @@ class Workload:
 
     def __post_init__(self):
         if not isinstance(self.model, str) or not self.model.strip():
-            raise ValueError(f"model must be a catalog id, got {self.model!r}")
+            raise HwcostError(f"model must be a catalog id, got {self.model!r}")
         object.__setattr__(self, "requests_per_day", validate.positive(
             "requests_per_day", self.requests_per_day, high=MAX_REQUESTS_PER_DAY))
         object.__setattr__(self, "input_tokens", _positive_int("input_tokens", self.input_tokens))
@@ -128,11 +129,11 @@ class Workload:
             raise validate.fail("daily_profile", "24 hourly numbers", self.daily_profile)
         profile = tuple(validate.non_negative("daily_profile", self.daily_profile, array=True))
         if len(profile) != HOURS_PER_DAY:
-            raise ValueError(
+            raise HwcostError(
                 f"daily_profile must have 24 hourly values, got {len(profile)}"
             )
         if any((not np.isfinite(x)) or x < 0 for x in profile) or sum(profile) <= 0:
-            raise ValueError(
+            raise HwcostError(
                 f"daily_profile values must be finite, >= 0 and not all zero, got {profile}"
             )
         start = _positive("window_start_hour", self.window_start_hour, allow_zero=True)
@@ -434,7 +435,7 @@ class Constraints:
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         if not isinstance(self.slo, SLO):
-            raise ValueError(f"slo must be a hwcost.workload.SLO, got {type(self.slo).__name__}")
+            raise HwcostError(f"slo must be a hwcost.workload.SLO, got {type(self.slo).__name__}")
         for name in ("availability", "replica_availability", "spot_availability"):
             set_(name, fraction_or_percent(name, getattr(self, name)))
         for name in ("privacy", "allow_cloud", "allow_self_hosted", "allow_api",
@@ -497,7 +498,7 @@ class Constraints:
                 f"({min(self.n_gpus_options)})"
             )
         if problems:
-            raise ValueError("contradictory constraints: " + "; ".join(problems))
+            raise HwcostError("contradictory constraints: " + "; ".join(problems))
 
     @property
     def horizon_hours(self) -> float:
@@ -582,7 +583,7 @@ def constraint_fields() -> tuple[str, ...]:
 def _profile(value):
     if isinstance(value, str):
         if value not in PROFILES:
-            raise ValueError(f"daily_profile must be one of {', '.join(PROFILES)} or 24 numbers, "
+            raise HwcostError(f"daily_profile must be one of {', '.join(PROFILES)} or 24 numbers, "
                              f"got {value!r}")
         return PROFILES[value]
     return tuple(value)
@@ -617,7 +618,7 @@ def build_case(base: Case | None = None, *, source: str | None = None, **values)
     known = set(WORKLOAD_FIELDS) | set(SLO_FIELDS) | set(constraint_fields()) | {"traffic_pattern"}
     unknown = sorted(set(given) - known)
     if unknown:
-        raise ValueError(f"unknown case field(s) {', '.join(unknown)}; accepted: "
+        raise HwcostError(f"unknown case field(s) {', '.join(unknown)}; accepted: "
                          f"{', '.join(sorted(known))}")
     w = {k: given[k] for k in WORKLOAD_FIELDS if k in given}
     if "daily_profile" in w:
@@ -628,7 +629,7 @@ def build_case(base: Case | None = None, *, source: str | None = None, **values)
         workload = replace(base.workload, **w) if w else base.workload
     else:
         if "model" not in w or "requests_per_day" not in w:
-            raise ValueError("a case needs a model and requests_per_day (or a scenario that "
+            raise HwcostError("a case needs a model and requests_per_day (or a scenario that "
                              "gives them)")
         workload = Workload(**w)
     s = {k: given[k] for k in SLO_FIELDS if k in given}
@@ -645,7 +646,7 @@ def build_case(base: Case | None = None, *, source: str | None = None, **values)
         constraints = Constraints(slo=slo, **c)
     pattern = given.get("traffic_pattern", base.traffic_pattern if base is not None else None)
     if pattern is not None and pattern not in TRAFFIC_PATTERNS:
-        raise ValueError(f"traffic_pattern must be one of {', '.join(TRAFFIC_PATTERNS)}, "
+        raise HwcostError(f"traffic_pattern must be one of {', '.join(TRAFFIC_PATTERNS)}, "
                          f"got {pattern!r}")
     src = source or (base.source if base is not None else "parameters")
     return Case(workload, constraints, pattern, src)

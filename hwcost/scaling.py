@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog, perf, serving, validate
+from .errors import HwcostError
 from .perf.kernel import ring_allreduce_seconds
 from .serving import Arrivals, Lengths
 from .workload import Workload
@@ -108,13 +109,13 @@ def allreduce_seconds(message_bytes, n_gpus, link_gbps, latency_s=0.0):
     bw = np.asarray(link_gbps, dtype=float)
     lat = np.asarray(latency_s, dtype=float)
     if np.any(~np.isfinite(m)) or np.any(m < 0):
-        raise ValueError(f"message_bytes must be >= 0, got {message_bytes!r}")
+        raise HwcostError(f"message_bytes must be >= 0, got {message_bytes!r}")
     if np.any(~np.isfinite(n)) or np.any((n < 1) | (n != np.floor(n))):
-        raise ValueError(f"n_gpus must be a whole number >= 1, got {n_gpus!r}")
+        raise HwcostError(f"n_gpus must be a whole number >= 1, got {n_gpus!r}")
     if np.any(~np.isfinite(bw)) or np.any(bw <= 0):
-        raise ValueError(f"link_gbps must be > 0, got {link_gbps!r}")
+        raise HwcostError(f"link_gbps must be > 0, got {link_gbps!r}")
     if np.any(~np.isfinite(lat)) or np.any(lat < 0):
-        raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
+        raise HwcostError(f"latency_s must be >= 0, got {latency_s!r}")
     t = np.asarray(ring_allreduce_seconds(m, n, bw * 1e9, lat))
     return float(t) if t.ndim == 0 else t
 
@@ -151,7 +152,7 @@ def with_interconnect(gpu, interconnect: str, interconnect_gbps: float) -> catal
     g = catalog.gpu(gpu)
     kind = str(interconnect).strip().lower()
     if not kind.startswith(("pcie", "nvlink", "infinity")):
-        raise ValueError(f"interconnect must be pcie*, nvlink* or infinity-fabric, got {interconnect!r}")
+        raise HwcostError(f"interconnect must be pcie*, nvlink* or infinity-fabric, got {interconnect!r}")
     gen = int(kind[4:]) if kind.startswith("pcie") and kind[4:].isdigit() else g.pcie_gen
     return dataclasses.replace(g, id=f"{g.id}@{kind}", aliases=(), interconnect=kind,
                                interconnect_gbps=_positive("interconnect_gbps", interconnect_gbps),
@@ -182,7 +183,7 @@ def tp_comm_seconds(model, gpu, n_gpus: int, tokens, *, precision: str = "bf16",
     st = perf.step_times(model, gpu, n_gpus=n_gpus, precision=precision, engine=engine)
     t = np.asarray(tokens, dtype=float)
     if np.any(~np.isfinite(t)) or np.any(t <= 0):
-        raise ValueError(f"tokens must be > 0, got {tokens!r}")
+        raise HwcostError(f"tokens must be > 0, got {tokens!r}")
     return st.comm_seconds(t)
 
 
@@ -298,7 +299,7 @@ def tensor_parallel_scaling(model, gpu, *, n_gpus: Sequence[int] = (1, 2, 4, 8),
                      "decode_step_s": step, "comm_s": comm, "comm_share": comm / step,
                      "tokens_per_s_per_request": 1.0 / step, "fits": bool(e.fits)})
     if not rows:
-        raise ValueError(f"none of n_gpus={list(n_gpus)} is a valid tensor-parallel degree "
+        raise HwcostError(f"none of n_gpus={list(n_gpus)} is a valid tensor-parallel degree "
                          f"for {catalog.llm(model).id}")
     df = pd.DataFrame(rows)
     df["speedup"] = df["decode_step_s"].iloc[0] / df["decode_step_s"]

@@ -326,6 +326,12 @@ def parse(data: Any, path: str | Path | None = None) -> Scenario:
         raise _fail(path, f"workload.{key}" if key else "workload", str(exc)) from None
 
     s = _numbers_from_text(_mapping(path, "slo", top.get("slo") or {}, SLO_KEYS))
+    for key in ("ttft_p95_s", "tpot_p95_s", "e2e_p95_s"):  # "500ms" as well as 0.5
+        if isinstance(s.get(key), str):
+            try:
+                s[key] = validate.duration(key, s[key])
+            except validate.InvalidValue as exc:
+                raise _fail(path, f"slo.{key}", str(exc)) from None
     try:
         slo = SLO(ttft_s=s.get("ttft_p95_s"), tpot_s=s.get("tpot_p95_s"),
                   e2e_s=s.get("e2e_p95_s"), percentile=s.get("percentile", 95))

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from .errors import HwcostError
+
 # Median annual wage of network and computer systems administrators in the United States,
 # May 2024 (BLS Occupational Outlook Handbook, "Network and Computer Systems Administrators",
 # Pay: https://www.bls.gov/ooh/computer-and-information-technology/network-and-computer-systems-administrators.htm;
@@ -75,10 +77,10 @@ def operations_usd_per_year(staff_fraction, *,
     w = float(wage_usd_per_year)
     s = float(wage_share)
     if not np.all(np.isfinite(f)) or np.any(f < 0):
-        raise ValueError(f"staff_fraction must be numbers >= 0, got {staff_fraction!r}")
+        raise HwcostError(f"staff_fraction must be numbers >= 0, got {staff_fraction!r}")
     if not math.isfinite(w) or w < 0:
-        raise ValueError(f"wage_usd_per_year must be a number >= 0, got {wage_usd_per_year!r}")
+        raise HwcostError(f"wage_usd_per_year must be a number >= 0, got {wage_usd_per_year!r}")
     if not 0 < s <= 1:
-        raise ValueError(f"wage_share must be in (0, 1], got {wage_share!r}")
+        raise HwcostError(f"wage_share must be in (0, 1], got {wage_share!r}")
     out = f * w / s
     return float(out) if out.ndim == 0 else out

@@ -46,14 +46,19 @@ def test_a_misspelled_papermill_parameter_is_refused(monkeypatch):
 
     history = ["import hwcost", 'requests_per_day = 2000\nmodel = "llama-3.1-8b"\n',
                "# Parameters\nrequest_per_day = 20000\n"]
-    shell = types.SimpleNamespace(user_ns={"In": history})
+    user_ns = {"In": history, "nb": nb}
+    shell = types.SimpleNamespace(user_ns=user_ns)
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    cell = 'p = nb.parameters(requests_per_day=2000, model="llama-3.1-8b")'
     with pytest.raises(ParameterError) as info:
-        nb.parameters(requests_per_day=2000, model="llama-3.1-8b")
+        exec(cell, user_ns)  # as a notebook cell runs: the kernel's namespace is its globals
     assert str(info.value) == ("this notebook has no parameter 'request_per_day'; "
                                "did you mean 'requests_per_day'?")
+    # the same call from library code (a scenario's own parameters) is not the notebook's
+    assert nb.parameters(requests_per_day=2000, model="llama-3.1-8b").requests_per_day == 2000
     history[-1] = "# Parameters\nrequests_per_day = 20000\n"
-    assert nb.parameters(requests_per_day=20000, model="llama-3.1-8b").requests_per_day == 20000
+    exec(cell, user_ns)
+    assert user_ns["p"].requests_per_day == 2000
 
 
 def test_parameter_errors_are_hwcost_errors():
@@ -344,3 +349,100 @@ def test_simulate_names_why_requests_were_rejected():
     assert result.n_rejected == 20 and not ok
     assert why.startswith("20 of 20 requests were rejected (20 needing more KV cache than one "
                           "replica holds (")
+
+
+def test_a_catalog_filter_that_matches_nothing_warns():
+    gpus_with_offers = set(catalog.cloud_prices()["gpu_id"])
+    bare = next(g for g in catalog.gpus()["id"] if g not in gpus_with_offers)
+    code, out, err = run("catalog", "prices", "--gpu", bare, "--format", "csv")
+    assert code == 0 and err == f"hwcost: warning: 'catalog prices' has no row for GPU {bare!r}\n"
+    code, out, err = run("catalog", "prices", "--gpu", "h100-sxn")
+    assert code == 2 and "closest ids: h100-sxm" in err
+
+
+def test_a_bug_shows_its_traceback_and_bad_input_never_does(monkeypatch):
+    def broken(args, out, err):
+        raise KeyError("internal")
+
+    monkeypatch.setattr(cli, "cmd_estimate", broken)
+    code, out, err = run("estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm")
+    assert code == cli.EXIT_BUG
+    assert "Traceback (most recent call last)" in err and "KeyError: 'internal'" in err
+    assert "this is a bug, please report it" in err
+    monkeypatch.undo()
+    code, out, err = run("estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm",
+                         "--batch-size", "0")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("hwcost: error: --batch-size must be a whole number >= 1")
+
+
+def test_scenario_latency_targets_may_be_durations(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(extra="slo: {ttft_p95_s: 500ms, tpot_p95_s: 0.05}"))
+    assert scenario.load(path).slo.ttft_s == pytest.approx(0.5)
+    path.write_text(SCENARIO.format(extra="slo: {ttft_p95_s: soon}"))
+    with pytest.raises(ScenarioError, match="key 'slo.ttft_p95_s': ttft_p95_s must be a duration"):
+        scenario.load(path)
+
+
+@pytest.mark.parametrize("path", report.notebooks(), ids=lambda p: p.stem)
+def test_every_notebooks_defaults_pass_its_validation(path):
+    import ast
+
+    defaults = {k: ast.literal_eval(v) for k, v in report.declared_parameters(path).items()}
+    assert nb.parameters(**defaults).as_dict().keys() == defaults.keys()
+
+
+def test_economics_never_returns_an_infinity():
+    from hwcost import economics
+
+    with pytest.raises(HwcostError, match="beyond the floating-point range"):
+        economics.cost_per_million_tokens(1e300, 1e-300)
+    assert economics.cost_per_million_tokens(2.0, 1000.0) == pytest.approx(2.0 / 3.6)
+
+
+def test_expected_failures_raise_the_error_family():
+    """A plain ValueError reaching the command is shown as a bug: raise HwcostError instead."""
+    import re
+    from pathlib import Path
+
+    package = Path(catalog.__file__).resolve().parent
+    plain = [f"{p.relative_to(package.parent)}:{i}" for p in sorted(package.rglob("*.py"))
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"\b(raise|return) ValueError\(", line)]
+    assert plain == [], "raise HwcostError (hwcost.errors) instead of ValueError at " + ", ".join(plain)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"garbage", "not a notebook (invalid JSON at line 1, column 1"),
+    (b"\xff\xfe", "not a notebook (byte 0 is not UTF-8)"),
+    (b"[1, 2]", "not a notebook (no list of cells)"),
+])
+def test_a_file_that_is_not_a_notebook_is_named(tmp_path, content, message):
+    path = tmp_path / "mine.ipynb"
+    path.write_bytes(content)
+    code, out, err = run("run", str(path), "--output-dir", str(tmp_path / "out"))
+    assert code == 2 and f"{path}: {message}" in err and "Traceback" not in err
+
+
+def test_an_output_folder_that_is_a_file_is_named(tmp_path):
+    path = tmp_path / "taken"
+    path.write_text("mine")
+    code, out, err = run("run", "00", "--output-dir", str(path))
+    assert code == 2 and f"--output-dir {path} is a file" in err
+    with pytest.raises(HwcostError, match="is a file; choose a folder"):
+        report.build(path, log=lambda m: None)
+    assert path.read_text() == "mine"
+
+
+def test_simulate_rejects_requests_beyond_the_context_window():
+    # lengths spread around 100,000 tokens: the tail beyond llama-3.1-8b's 131,072 is turned
+    # away even where an H200's KV cache would hold it
+    w = Workload("llama-3.1-8b", 20_000, input_tokens=100_000, output_tokens=100,
+                 input_tokens_cv=0.6)
+    result = serving.simulate("llama-3.1-8b", w, gpu="h200-sxm", n_requests=60, seed=1)
+    r = result.requests
+    too_long = (r["input_tokens"] + r["output_tokens"]) > 131_072
+    assert too_long.any() and r.loc[too_long, "rejected"].all()
+    assert not r.loc[~too_long, "rejected"].any()
+    assert "longer than the context window of llama-3.1-8b (131,072 tokens)" in result.rejection_reason

@@ -50,6 +50,7 @@ from typing import Callable
 import pandas as pd
 
 from .. import catalog, economics, perf, serving
+from ..errors import HwcostError
 from ..requirements import SLO, Workload
 
 AGREES = "agrees"
@@ -140,10 +141,10 @@ class Claim:
 
     def __post_init__(self):
         if self.relation not in RELATIONS:
-            raise ValueError(f"relation must be one of {', '.join(RELATIONS)}, got {self.relation!r}")
+            raise HwcostError(f"relation must be one of {', '.join(RELATIONS)}, got {self.relation!r}")
         if self.claimed_high is not None and self.claimed_value is not None \
                 and self.claimed_high < self.claimed_value:
-            raise ValueError(f"claim {self.claim_id}: claimed range low > high "
+            raise HwcostError(f"claim {self.claim_id}: claimed range low > high "
                              f"({self.claimed_value} > {self.claimed_high})")
 
     @property
@@ -216,11 +217,11 @@ def compare(a: float, b: float, c: float, d: float, tolerance: float,
     """
     for name, v in (("a", a), ("b", b), ("c", c), ("d", d)):
         if v is None or not math.isfinite(v):
-            raise ValueError(f"compare: {name} must be a finite number, got {v!r}")
+            raise HwcostError(f"compare: {name} must be a finite number, got {v!r}")
     if a > b or c > d:
-        raise ValueError(f"compare: ranges must have low <= high, got [{a}, {b}] and [{c}, {d}]")
+        raise HwcostError(f"compare: ranges must have low <= high, got [{a}, {b}] and [{c}, {d}]")
     if c <= 0:
-        raise ValueError(f"compare: recomputed values must be > 0, got {c}")
+        raise HwcostError(f"compare: recomputed values must be > 0, got {c}")
 
     def rel(x, ref):
         return (x - ref) / ref
@@ -1397,7 +1398,7 @@ def _deployment(spec, gpu, usd_per_gpu_hour, *, n_gpus=1, precision, billing="al
     full = _est(spec.model, gpu, n_gpus=n_gpus, precision=precision, batch_size="max",
                 input_tokens=spec.input_tokens, output_tokens=spec.output_tokens)
     if not (single.fits and full.fits):
-        raise ValueError(f"{spec.model} does not fit {n_gpus} x {gpu} at {precision}: {single.reason}")
+        raise HwcostError(f"{spec.model} does not fit {n_gpus} x {gpu} at {precision}: {single.reason}")
     d = economics.Deployment(usd_per_gpu_hour=usd_per_gpu_hour, output_tokens_per_s=full.output_tokens_per_s,
                              n_gpus=n_gpus, billing=billing, cold_start_s=cold_start_s,
                              single_request_s=single.e2e_s, billing_granularity_s=granularity, label=label)
@@ -1516,7 +1517,7 @@ def scenario_comparison(scenario=None, *, energy_home: str = "us-residential",
     elif scenario in SCENARIOS:
         numbers = [scenario]
     else:
-        raise ValueError(f"scenario must be one of {sorted(SCENARIOS)} or None, got {scenario!r}")
+        raise HwcostError(f"scenario must be one of {sorted(SCENARIOS)} or None, got {scenario!r}")
     for name, value in (("energy_home", energy_home), ("energy_datacenter", energy_datacenter)):
         known = set(catalog.energy()["id"])
         if value not in known:
@@ -1791,7 +1792,7 @@ def fitting_precision(model, gpu, *, n_gpus: int = 1, preferred: str = "bf16", i
     if e.fits:
         return e.precision, ""
     if e.suggested_precision is None:
-        raise ValueError(f"{e.model_id} fits no precision on {n_gpus} x {e.gpu_id}: {e.reason}; "
+        raise HwcostError(f"{e.model_id} fits no precision on {n_gpus} x {e.gpu_id}: {e.reason}; "
                          f"{e.suggestion}")
     need = (f"{e.suggested_n_gpus} x {e.gpu_id} needed at {e.precision.upper()}"
             if e.suggested_n_gpus else f"no replica holds it at {e.precision.upper()}")
@@ -1841,7 +1842,7 @@ class CorrectedOptions:
         """The first row of ``table`` of an option kind (:data:`OPTION_KINDS`)."""
         hit = self.table[self.table["kind"] == kind]
         if hit.empty:
-            raise ValueError(f"no option of kind {kind!r}; present: {', '.join(dict.fromkeys(self.table['kind']))}")
+            raise HwcostError(f"no option of kind {kind!r}; present: {', '.join(dict.fromkeys(self.table['kind']))}")
         return hit.iloc[0]
 
     def hybrid_kwargs(self) -> dict:
@@ -1855,7 +1856,7 @@ class CorrectedOptions:
         out: it is a fixed cost per deployment, so it does not change which split is cheapest.
         """
         if self.owned_usd_per_replica_hour_full_load is None:
-            raise ValueError(f"no purchase price for {self.gpu_id} in the catalog: no owned baseline")
+            raise HwcostError(f"no purchase price for {self.gpu_id} in the catalog: no owned baseline")
         return dict(owned_usd_per_replica_hour=self.owned_usd_per_replica_hour_full_load,
                     cloud_usd_per_replica_hour=self.cloud_usd_per_replica_hour,
                     replica_output_tokens_per_s=self.output_tokens_per_s,
@@ -1927,7 +1928,7 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
         When no request rate meets ``slo`` on one replica.
     """
     if not isinstance(workload, Workload):
-        raise ValueError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
+        raise HwcostError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
     g = catalog.gpu(gpu)
     n_gpus = economics._count("n_gpus", n_gpus)
     read_gbps = economics._positive("read_gbps", read_gbps)
@@ -1946,10 +1947,10 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
         capacity_tps = full.output_tokens_per_s
     else:
         if not isinstance(slo, SLO):
-            raise ValueError(f"slo must be a hwcost.workload.SLO or None, got {type(slo).__name__}")
+            raise HwcostError(f"slo must be a hwcost.workload.SLO or None, got {type(slo).__name__}")
         limit = serving.max_rate(w.model, g.id, w, slo, n_gpus=n_gpus, precision=prec)
         if not limit.feasible:
-            raise ValueError(f"{w.model} on {n_gpus} x {g.id} at {prec} meets no request rate within "
+            raise HwcostError(f"{w.model} on {n_gpus} x {g.id} at {prec} meets no request rate within "
                              f"{slo}: {limit.reason}")
         capacity_tps = limit.output_tokens_per_s
     ops_own = economics.operations_usd_per_year(economics._non_negative("staff_fraction", staff_fraction))

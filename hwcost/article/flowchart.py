@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import catalog
+from ..errors import HwcostError
 from ..requirements import TRAFFIC_PATTERNS, fraction_or_percent
 
 ARTICLE = "Selecting Hardware for LLM Inference (source article)"
@@ -223,7 +224,7 @@ def _model_size_b(model) -> float:
     else:
         size = float(catalog.llm(model).total_params_b)
     if not math.isfinite(size) or size <= 0:
-        raise ValueError(f"model size must be a number of billions of parameters > 0, got {model!r}")
+        raise HwcostError(f"model size must be a number of billions of parameters > 0, got {model!r}")
     return size
 
 
@@ -285,16 +286,16 @@ def flowchart(
     """
     rpd = float(requests_per_day)
     if not math.isfinite(rpd) or rpd < 0:
-        raise ValueError(f"requests_per_day must be a number >= 0, got {requests_per_day!r}")
+        raise HwcostError(f"requests_per_day must be a number >= 0, got {requests_per_day!r}")
     size = _model_size_b(model)
     if latency_sla_s is not None:
         latency_sla_s = float(latency_sla_s)
         if not math.isfinite(latency_sla_s) or latency_sla_s <= 0:
-            raise ValueError(f"latency_sla_s must be > 0, got {latency_sla_s!r}")
+            raise HwcostError(f"latency_sla_s must be > 0, got {latency_sla_s!r}")
     if availability is not None:
         availability = fraction_or_percent("availability", availability)
     if traffic_pattern is not None and traffic_pattern not in TRAFFIC_PATTERNS:
-        raise ValueError(
+        raise HwcostError(
             f"traffic_pattern must be one of {', '.join(TRAFFIC_PATTERNS)}, got {traffic_pattern!r}"
         )
     # Sizes are compared with a tolerance: the bound of a band includes models named by it.

@@ -17,6 +17,7 @@ import pandas as pd
 from hwcost import catalog
 from hwcost import validate as checks  # perf.validate is the benchmark comparison
 
+from ..errors import HwcostError
 from . import kernel as core
 from .features import (
     DEVICE_MEMORY_BYTES_PER_GB,
@@ -154,7 +155,7 @@ class StepTimes:
             _check_nonneg(name, v)
         tokens = p + b
         if np.any(tokens <= 0):
-            raise ValueError("an iteration needs prefill_tokens + decode_batch_size > 0")
+            raise HwcostError("an iteration needs prefill_tokens + decode_batch_size > 0")
         ctx = np.where(b > 0, dc / np.maximum(b, 1.0), 0.0)
         m0, mf, ms, c0, cf, cs, sf, ss, _ = core.decode_coefficients(f, b)
         bw = f["bw"] * f["eta_bw"]
@@ -478,7 +479,7 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     want_max = isinstance(batch_size, str) and batch_size.strip().lower() == "max"
     b_req = 1 if want_max else positive_int("batch_size", batch_size)
     if isinstance(batch_size, str) and not want_max:
-        raise ValueError(f"batch_size must be a positive integer or 'max', got {batch_size!r}")
+        raise HwcostError(f"batch_size must be a positive integer or 'max', got {batch_size!r}")
     i = positive_int("input_tokens", input_tokens)
     o = positive_int("output_tokens", output_tokens)
     cal = as_calibration(calibration)
@@ -575,7 +576,7 @@ def arithmetic_intensity(model, precision="bf16", batch_size=1, context_tokens=0
     b = float(positive_int("batch_size", batch_size))
     c = float(context_tokens)
     if not math.isfinite(c) or c < 0:
-        raise ValueError(f"context_tokens must be >= 0, got {context_tokens!r}")
+        raise HwcostError(f"context_tokens must be >= 0, got {context_tokens!r}")
     cw = min(c, f["window"])
     flops = 2 * f["p_flops"] * b + b * (f["attn_f"] * c + f["attn_s"] * cw)
     mem = float(core.weights_read_bytes(f, b)) + b * (f["kv_f"] * c + f["kv_s"] * cw)
@@ -589,7 +590,7 @@ def ridge_point(gpu, precision="bf16", engine=None) -> float:
     precision = check_precision(precision)
     peak = peak_flops(g, precision, spec)
     if peak is None:
-        raise ValueError(f"GPU {g.id!r} has no {precision} tensor support")
+        raise HwcostError(f"GPU {g.id!r} has no {precision} tensor support")
     return peak / (g.mem_bw_gbps * 1e9)
 
 
@@ -656,7 +657,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     for x in bs_raw:
         if isinstance(x, str):
             if x.strip().lower() != "max":
-                raise ValueError(f"batch_sizes entries must be positive integers or 'max', got {x!r}")
+                raise HwcostError(f"batch_sizes entries must be positive integers or 'max', got {x!r}")
             bs.append(-1.0)
         else:
             bs.append(float(positive_int("batch_size", x)))

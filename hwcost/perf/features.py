@@ -77,7 +77,7 @@ def resolve_engine_id(engine) -> str:
     if engine is None:
         return "generic"
     if not isinstance(engine, str):
-        raise ValueError(f"engine must be a string or None, got {engine!r}")
+        raise HwcostError(f"engine must be a string or None, got {engine!r}")
     key = engine.strip().lower().replace("_", "-")
     aliases = {"trt-llm": "tensorrt-llm", "trtllm": "tensorrt-llm", "tensorrt": "tensorrt-llm",
                "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp", "ollama": "llama.cpp",
@@ -86,7 +86,7 @@ def resolve_engine_id(engine) -> str:
     specs = engine_specs()
     if key not in specs:
         accepted = ", ".join(["None"] + [k for k in specs if k != "generic"])
-        raise ValueError(f"unknown engine {engine!r}; accepted: {accepted}")
+        raise HwcostError(f"unknown engine {engine!r}; accepted: {accepted}")
     return key
 
 
@@ -283,7 +283,7 @@ def as_calibration(calibration) -> Calibration:
         return calibration
     if isinstance(calibration, dict):
         return Calibration(calibration)
-    raise ValueError(f"calibration must be a Calibration, a dict or None, got {type(calibration).__name__}")
+    raise HwcostError(f"calibration must be a Calibration, a dict or None, got {type(calibration).__name__}")
 
 
 def gpu_class(gpu) -> str:
@@ -368,7 +368,7 @@ def overhead_seconds(step, layer, n_layers, moe_visits, moe_factor):
 # ----------------------------------------------------------------------------------------
 def check_precision(precision, what="precision") -> str:
     if not isinstance(precision, str) or precision.strip().lower() not in PRECISIONS:
-        raise ValueError(f"unknown {what} {precision!r}; accepted: {', '.join(PRECISIONS)}")
+        raise HwcostError(f"unknown {what} {precision!r}; accepted: {', '.join(PRECISIONS)}")
     return precision.strip().lower()
 
 
@@ -396,17 +396,17 @@ def peak_flops(gpu: catalog.GPU, precision: str, spec: dict) -> float | None:
 
 def _check_gpu_precision(gpu: catalog.GPU, precision: str, spec: dict, engine_id: str) -> None:
     if precision not in spec["weight_precisions"]:
-        raise ValueError(
+        raise HwcostError(
             f"engine {engine_id!r} does not serve {precision!r} weights; accepted: "
             f"{', '.join(spec['weight_precisions'])}"
         )
     if gpu.vendor == "amd" and not spec["amd_support"]:
-        raise ValueError(f"engine {engine_id!r} does not run on AMD GPUs such as {gpu.id!r}")
+        raise HwcostError(f"engine {engine_id!r} does not run on AMD GPUs such as {gpu.id!r}")
     if gpu.vendor == "intel" and not spec.get("intel_support", False):
-        raise ValueError(f"engine {engine_id!r} does not run on Intel accelerators such as {gpu.id!r}")
+        raise HwcostError(f"engine {engine_id!r} does not run on Intel accelerators such as {gpu.id!r}")
     if peak_flops(gpu, precision, spec) is None:
         ok = [p for p in PRECISIONS if p in spec["weight_precisions"] and peak_flops(gpu, p, spec)]
-        raise ValueError(
+        raise HwcostError(
             f"GPU {gpu.id!r} has no {precision} tensor support; accepted on this GPU: "
             f"{', '.join(ok)} (int8/int4 are weight-only and run on any GPU; fp4 needs FP4 "
             f"tensor cores: NVIDIA Blackwell, AMD CDNA 4)"
@@ -444,7 +444,7 @@ def _check_n_gpus(m: catalog.LLM, n, spec: dict) -> int:
     problem = gpu_count_problem(m, n, spec)
     if problem:
         ok = [k for k in range(1, 65) if gpu_count_problem(m, k, spec) is None]
-        raise ValueError(f"{problem}; accepted: {', '.join(map(str, ok))}")
+        raise HwcostError(f"{problem}; accepted: {', '.join(map(str, ok))}")
     return n
 
 
@@ -747,9 +747,9 @@ def model_load_seconds(model, precision: str = "bf16", read_gbps: float = 2.0, e
     try:
         bw = float(read_gbps)
     except (TypeError, ValueError):
-        raise ValueError(f"read_gbps must be a positive number, got {read_gbps!r}") from None
+        raise HwcostError(f"read_gbps must be a positive number, got {read_gbps!r}") from None
     if not math.isfinite(bw) or bw <= 0:
-        raise ValueError(f"read_gbps must be a positive number, got {read_gbps!r}")
+        raise HwcostError(f"read_gbps must be a positive number, got {read_gbps!r}")
     return weights_bytes(model, precision, engine) / (bw * 1e9)
 
 
@@ -779,11 +779,11 @@ def speculative_speedup(acceptance_rate, draft_tokens, draft_cost_ratio):
     k = np.asarray(draft_tokens, dtype=float)
     c = np.asarray(draft_cost_ratio, dtype=float)
     if np.any(~np.isfinite(a)) or np.any((a < 0) | (a > 1)):
-        raise ValueError(f"acceptance_rate must be in [0, 1], got {acceptance_rate!r}")
+        raise HwcostError(f"acceptance_rate must be in [0, 1], got {acceptance_rate!r}")
     if np.any(~np.isfinite(k)) or np.any((k < 1) | (k != np.floor(k))):
-        raise ValueError(f"draft_tokens must be an integer >= 1, got {draft_tokens!r}")
+        raise HwcostError(f"draft_tokens must be an integer >= 1, got {draft_tokens!r}")
     if np.any(~np.isfinite(c)) or np.any(c < 0):
-        raise ValueError(f"draft_cost_ratio must be >= 0, got {draft_cost_ratio!r}")
+        raise HwcostError(f"draft_cost_ratio must be >= 0, got {draft_cost_ratio!r}")
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = np.where(a < 1, (1 - a ** (k + 1)) / np.where(a < 1, 1 - a, 1.0), k + 1)
     out = expected / (k * c + 1)

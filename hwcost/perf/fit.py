@@ -59,6 +59,7 @@ import pandas as pd
 from hwcost import catalog
 from hwcost.errors import HwcostError
 
+from ..errors import HwcostError
 from . import api, features
 from . import kernel as core
 
@@ -101,11 +102,11 @@ def _table(benchmarks) -> pd.DataFrame:
     elif isinstance(benchmarks, pd.DataFrame):
         df = benchmarks.copy()
     else:
-        raise ValueError(
+        raise HwcostError(
             f"benchmarks must be None, a path or a DataFrame, got {type(benchmarks).__name__}")
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise ValueError(f"benchmarks table lacks column(s) {', '.join(missing)}; "
+        raise HwcostError(f"benchmarks table lacks column(s) {', '.join(missing)}; "
                          f"expected the data/benchmarks.csv columns")
     df = df.reset_index(drop=True)
     if "id" not in df.columns:
@@ -116,10 +117,10 @@ def _table(benchmarks) -> pd.DataFrame:
         df["kv_precision"] = None
     bad = ~df["metric"].isin(METRICS)
     if bad.any():
-        raise ValueError(f"unknown metric {df.loc[bad, 'metric'].iloc[0]!r}; accepted: {', '.join(METRICS)}")
+        raise HwcostError(f"unknown metric {df.loc[bad, 'metric'].iloc[0]!r}; accepted: {', '.join(METRICS)}")
     vals = pd.to_numeric(df["value"], errors="coerce")
     if (~np.isfinite(vals) | (vals <= 0)).any():
-        raise ValueError("benchmark values must be positive numbers")
+        raise HwcostError("benchmark values must be positive numbers")
     df["value"] = vals.astype(float)
     return df
 
@@ -186,7 +187,7 @@ class _Design:
             want_max.append(bs == "max")
             batches.append(1.0 if bs == "max" else float(bs))
         if not feats:
-            raise ValueError("no benchmark row could be evaluated: " + "; ".join(s for _, s in skipped[:3]))
+            raise HwcostError("no benchmark row could be evaluated: " + "; ".join(s for _, s in skipped[:3]))
         self.df = df.loc[keep].reset_index(drop=True)
         self.skipped = skipped
         self.f = {k: np.array([x[k] for x in feats]) for k in feats[0]}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import validate
+from ..errors import HwcostError
 from ..units import HOURS_PER_DAY, SECONDS_PER_HOUR
 from ..workload import Workload
 
@@ -54,17 +55,17 @@ class Lengths:
 
     def __post_init__(self):
         if self.kind not in ("fixed", "lognormal", "geometric"):
-            raise ValueError(
+            raise HwcostError(
                 f"Lengths kind must be 'fixed', 'lognormal' or 'geometric', got {self.kind!r}"
             )
         mean = _number("mean token length", self.mean)
         if mean < 1:
-            raise ValueError(f"mean token length must be >= 1 token, got {self.mean!r}")
+            raise HwcostError(f"mean token length must be >= 1 token, got {self.mean!r}")
         if self.kind == "fixed" and mean != int(mean):
-            raise ValueError(f"a fixed token length must be a whole number, got {self.mean!r}")
+            raise HwcostError(f"a fixed token length must be a whole number, got {self.mean!r}")
         sd = _number("token length sd", self.sd, allow_zero=True)
         if self.kind != "lognormal" and sd != 0:
-            raise ValueError(
+            raise HwcostError(
                 f"sd applies to lognormal lengths only, got sd={self.sd!r} for {self.kind}")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "sd", sd)
@@ -116,7 +117,7 @@ def _as_lengths(name: str, value) -> Lengths:
         return value
     if isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, bool):
         return Lengths.fixed(_count(name, value))
-    raise ValueError(f"{name} must be a whole number of tokens or a serving.Lengths, got {value!r}")
+    raise HwcostError(f"{name} must be a whole number of tokens or a serving.Lengths, got {value!r}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -156,13 +157,13 @@ class Arrivals:
         t = np.asarray(self.arrival_s, dtype=float).ravel()
         n = t.size
         if n == 0:
-            raise ValueError("Arrivals needs at least one request, got an empty stream")
+            raise HwcostError("Arrivals needs at least one request, got an empty stream")
         if not np.all(np.isfinite(t)) or np.any(t < 0):
             bad = int(np.flatnonzero(~np.isfinite(t) | (t < 0))[0])
-            raise ValueError(f"arrival_s must be finite and >= 0; request {bad} has {t[bad]!r}")
+            raise HwcostError(f"arrival_s must be finite and >= 0; request {bad} has {t[bad]!r}")
         if np.any(np.diff(t) < 0):
             bad = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
-            raise ValueError(
+            raise HwcostError(
                 f"arrival_s must be sorted (non-decreasing); request {bad} arrives at {t[bad]!r} "
                 f"s, before request {bad - 1} at {t[bad - 1]!r} s"
             )
@@ -173,12 +174,12 @@ class Arrivals:
                 raw = np.full(n, raw)
             raw = raw.ravel()
             if raw.size != n:
-                raise ValueError(f"{name} has {raw.size} values for {n} arrivals")
+                raise HwcostError(f"{name} has {raw.size} values for {n} arrivals")
             x = raw.astype(float)
             bad = ~np.isfinite(x) | (x < 1) | (x != np.floor(x))
             if np.any(bad):
                 i = int(np.flatnonzero(bad)[0])
-                raise ValueError(
+                raise HwcostError(
                     f"{name} must be whole numbers >= 1 token; request {i} has {raw[i]!r}"
                 )
             tokens[name] = x.astype(np.int64)
@@ -219,7 +220,7 @@ class Arrivals:
     @staticmethod
     def _horizon(n, duration_s) -> tuple[int | None, float | None]:
         if (n is None) == (duration_s is None):
-            raise ValueError("give exactly one of n (number of requests) or duration_s")
+            raise HwcostError("give exactly one of n (number of requests) or duration_s")
         if n is not None:
             return _count("n", n), None
         return None, _number("duration_s", duration_s)
@@ -230,7 +231,7 @@ class Arrivals:
         lout = _as_lengths("output_tokens", output_tokens)
         n = times.size
         if n == 0:
-            raise ValueError(f"{description}: no request arrived in the horizon; "
+            raise HwcostError(f"{description}: no request arrived in the horizon; "
                              "raise the rate or the duration")
         return cls(times, lin.sample(n, rng), lout.sample(n, rng), description)
 
@@ -313,7 +314,7 @@ class Arrivals:
         """
         rates = np.asarray([_number("rates_per_s", r, allow_zero=True) for r in rates_per_s])
         if rates.size < 2 or not np.any(rates > 0):
-            raise ValueError(
+            raise HwcostError(
                 f"rates_per_s needs >= 2 states with some rate > 0, got {rates_per_s!r}")
         dwell_in = np.broadcast_to(np.asarray(mean_dwell_s, dtype=float), rates.shape)
         dwell = np.asarray([_number("mean_dwell_s", d) for d in dwell_in])
@@ -371,7 +372,7 @@ class Arrivals:
                 [_number("requests_per_hour", x, allow_zero=True) for x in requests_per_hour]
             )
             if hourly.size != HOURS_PER_DAY or hourly.sum() <= 0:
-                raise ValueError(
+                raise HwcostError(
                     "requests_per_hour must have 24 values >= 0, not all zero, got "
                     f"{hourly.size} values summing to {hourly.sum():g}"
                 )
@@ -392,7 +393,7 @@ class Arrivals:
         """Poisson arrivals at the workload's peak-hour rate (or ``rate_per_s``) with its
         token lengths (log-normal by the workload's coefficients of variation)."""
         if not isinstance(workload, Workload):
-            raise ValueError(f"workload must be a hwcost.workload.Workload, got {workload!r}")
+            raise HwcostError(f"workload must be a hwcost.workload.Workload, got {workload!r}")
         rate = workload.peak_requests_per_s if rate_per_s is None else rate_per_s
         return cls.poisson(
             rate, n, seed=seed,
@@ -421,9 +422,9 @@ class Arrivals:
         try:
             df = pd.read_csv(path)
         except FileNotFoundError:
-            raise ValueError(f"trace file {path!r} does not exist") from None
+            raise HwcostError(f"trace file {path!r} does not exist") from None
         except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-            raise ValueError(f"trace file {path!r} is not a readable CSV: {exc}") from None
+            raise HwcostError(f"trace file {path!r} is not a readable CSV: {exc}") from None
         lower = {str(c).strip().lower(): c for c in df.columns}
         wanted = {
             "time": ("timestamp_s", "arrival_s", "time_s", "timestamp"),
@@ -437,19 +438,19 @@ class Arrivals:
                 missing.append(f"{role} (one of {', '.join(names)})")
             found[role] = col
         if missing:
-            raise ValueError(
+            raise HwcostError(
                 f"trace file {path!r} lacks column(s): {'; '.join(missing)}; "
                 f"it has {list(map(str, df.columns))}"
             )
         if len(df) == 0:
-            raise ValueError(f"trace file {path!r} has no rows")
+            raise HwcostError(f"trace file {path!r} has no rows")
         raw_t = df[found["time"]]
         t = pd.to_numeric(raw_t, errors="coerce")
         if t.isna().any():
             parsed = pd.to_datetime(raw_t, errors="coerce", utc=True)
             if parsed.isna().any():
                 row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-                raise ValueError(
+                raise HwcostError(
                     f"trace file {path!r} line {row + 2}: time {raw_t.iloc[row]!r} in column "
                     f"{found['time']!r} is neither seconds nor a date-time"
                 )
@@ -457,7 +458,7 @@ class Arrivals:
         t = t.to_numpy(dtype=float)
         if not np.all(np.isfinite(t)):
             row = int(np.flatnonzero(~np.isfinite(t))[0])
-            raise ValueError(f"trace file {path!r} line {row + 2}: time is not finite")
+            raise HwcostError(f"trace file {path!r} line {row + 2}: time is not finite")
         tok = {}
         for role in ("input", "output"):
             col = found[role]
@@ -465,7 +466,7 @@ class Arrivals:
             bad = ~np.isfinite(x) | (x < 1) | (x != np.floor(x))
             if np.any(bad):
                 row = int(np.flatnonzero(bad)[0])
-                raise ValueError(
+                raise HwcostError(
                     f"trace file {path!r} line {row + 2}, column {col!r}: "
                     f"{df[col].iloc[row]!r} is not a whole number of tokens >= 1"
                 )
@@ -474,7 +475,7 @@ class Arrivals:
         if np.any(np.diff(t) < 0):
             if not sort:
                 row = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
-                raise ValueError(
+                raise HwcostError(
                     f"trace file {path!r} timestamps are not sorted: line {row + 2} "
                     f"({t[row]!r}) comes before line {row + 1} ({t[row - 1]!r}); "
                     "sort the file or pass sort=True"

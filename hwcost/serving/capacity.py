@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaincinv
 
+from ..errors import HwcostError
 from ..workload import SLO, Workload
 from .arrivals import Arrivals, Lengths
 from .engine import CostModel
@@ -122,19 +123,19 @@ def _capacity_options(workload, slo, *, scheduler, max_batch_size, chunked_prefi
                       static_timeout_s, max_queue_delay_s, tpot_target_s, n_requests, seed,
                       warmup_fraction, max_utilization) -> dict:
     if not isinstance(workload, Workload):
-        raise ValueError(f"workload must be a hwcost.workload.Workload, got {workload!r}")
+        raise HwcostError(f"workload must be a hwcost.workload.Workload, got {workload!r}")
     if not isinstance(slo, SLO):
-        raise ValueError(f"slo must be a hwcost.workload.SLO, got {slo!r}")
+        raise HwcostError(f"slo must be a hwcost.workload.SLO, got {slo!r}")
     if not slo.targets():
-        raise ValueError("slo sets no target; give at least one of ttft_s, tpot_s, e2e_s")
+        raise HwcostError("slo sets no target; give at least one of ttft_s, tpot_s, e2e_s")
     warmup = non_negative("warmup_fraction", warmup_fraction)
     if warmup >= 1:
-        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
+        raise HwcostError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
     util = non_negative("max_utilization", max_utilization)
     if not 0 < util <= 1:
-        raise ValueError(f"max_utilization must be in (0, 1], got {max_utilization!r}")
+        raise HwcostError(f"max_utilization must be in (0, 1], got {max_utilization!r}")
     if scheduler not in SCHEDULERS:
-        raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
+        raise HwcostError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
     return {
         "cfg": dict(scheduler=scheduler, max_batch_size=max_batch_size,
                     chunked_prefill_tokens=chunked_prefill_tokens,
@@ -285,11 +286,11 @@ def replicas_needed(model, gpu, workload: Workload, slo: SLO, *, n_gpus=None,
     rate = workload.peak_requests_per_s
     if is_step_times(model):
         if gpu is not None:
-            raise ValueError("pass either step times as model (gpu=None) or a model and a gpu")
+            raise HwcostError("pass either step times as model (gpu=None) or a model and a gpu")
         options = [(int(getattr(model, "n_gpus", 1) or 1), model)]
     else:
         if gpu is None:
-            raise ValueError(f"replicas_needed needs a gpu for model {model!r}")
+            raise HwcostError(f"replicas_needed needs a gpu for model {model!r}")
         if n_gpus is None:
             counts = DEFAULT_N_GPUS
         elif np.ndim(n_gpus) == 0:
@@ -297,7 +298,7 @@ def replicas_needed(model, gpu, workload: Workload, slo: SLO, *, n_gpus=None,
         else:
             counts = tuple(n_gpus)
         if not counts:
-            raise ValueError("n_gpus must name at least one GPU count")
+            raise HwcostError("n_gpus must name at least one GPU count")
         counts = tuple(positive_int("n_gpus", c) for c in counts)
         options = []
         errors = []
@@ -308,7 +309,7 @@ def replicas_needed(model, gpu, workload: Workload, slo: SLO, *, n_gpus=None,
             except ValueError as exc:  # e.g. a GPU count the model's heads do not divide
                 errors.append((c, str(exc)))
         if not options:  # nothing valid at all: an input error, say it
-            raise ValueError("; ".join(f"n_gpus={c}: {e}" for c, e in errors))
+            raise HwcostError("; ".join(f"n_gpus={c}: {e}" for c, e in errors))
     rows = [{"n_gpus": c, "feasible": False, "replicas": None, "total_gpus": None,
              "ttft_s": None, "tpot_s": None, "e2e_s": None,
              "saturation_requests_per_s": None, "reason": e}
@@ -435,7 +436,7 @@ def max_rate(model, gpu, workload: Workload, slo: SLO, *, n_gpus: int = 1,
         max_utilization=max_utilization)
     rel_tol = non_negative("rel_tol", rel_tol)
     if not 0 < rel_tol < 1:
-        raise ValueError(f"rel_tol must be in (0, 1), got {rel_tol!r}")
+        raise HwcostError(f"rel_tol must be in (0, 1), got {rel_tol!r}")
     st = as_step_times(model, gpu, n_gpus=n_gpus, precision=precision,
                      kv_precision=kv_precision, engine=engine)
     count = int(getattr(st, "n_gpus", None) or n_gpus)

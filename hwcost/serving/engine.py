@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import HwcostError
+
 _INF = math.inf
 _NAN = math.nan
 _FALLBACK_WINDOW = 64  # decode steps evaluated per vectorized call when not affine
@@ -81,7 +83,7 @@ class CostModel:
         f = np.broadcast_to(np.asarray(self.st.decode_step_seconds(b, ctx), dtype=float),
                             np.broadcast_shapes(np.shape(b), np.shape(ctx)))
         if not np.all(np.isfinite(f)) or np.any(f <= 0):
-            raise ValueError(
+            raise HwcostError(
                 f"step_times.decode_step_seconds must return finite times > 0; got "
                 f"{f[~(np.isfinite(f) & (f > 0))][:3]!r} for batch size {b}"
             )
@@ -99,7 +101,7 @@ class CostModel:
             else:
                 v = float(self.st.prefill_seconds(tokens, context))
             if not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"step_times.prefill_seconds({tokens}, {context}) = {v!r}; "
+                raise HwcostError(f"step_times.prefill_seconds({tokens}, {context}) = {v!r}; "
                                  "expected a finite time > 0")
             self._prefill_cache[key] = v
         return v
@@ -116,7 +118,7 @@ class CostModel:
             return v
         v = np.asarray(v, dtype=float)
         if not np.all((v > 0) & np.isfinite(v)):
-            raise ValueError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
+            raise HwcostError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
                              "expected finite times > 0")
         return v
 
@@ -307,7 +309,8 @@ def _empty_state(n: int) -> dict:
 
 
 def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
-                   chunk: int | None, max_queue: int | None) -> dict:
+                   chunk: int | None, max_queue: int | None,
+                   max_request_tokens: int | None = None) -> dict:
     """Iteration-level (continuous) batching with a KV-cache token budget.
 
     Without chunked prefill (``chunk=None``) an iteration either prefills the whole
@@ -338,11 +341,13 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
     now = busy = 0.0
     heappush, heappop = heapq.heappush, heapq.heappop
     max_q = n + 1 if max_queue is None else max_queue
+    # a request longer than the KV cache or the model's context window is turned away
+    admit_cap = cap if max_request_tokens is None else min(cap, max_request_tokens)
     while True:
         # queue limit: max_q waiting beyond the free batch slots (checked at the boundary)
         limit = max_q + max_batch - len(admitted)
         while ia < n and t_arr[ia] <= now:
-            if L[ia] + N[ia] > cap or len(waiting) >= limit:
+            if L[ia] + N[ia] > admit_cap or len(waiting) >= limit:
                 rejected[ia] = True
             else:
                 waiting.append(ia)
@@ -496,7 +501,8 @@ def _latency_cap(cost: CostModel, L0: int, N0: int, max_batch: int, cap: int,
 
 
 def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
-                        wait_s: float, tpot_target: float | None, max_queue: int | None) -> dict:
+                        wait_s: float, tpot_target: float | None, max_queue: int | None,
+                        max_request_tokens: int | None = None) -> dict:
     """Request-level batching (static or dynamic): a batch runs to completion before the
     next starts. Prompts are padded to the longest in the batch and every sequence decodes
     until the longest output is done (padding and early finishers still occupy the
@@ -515,6 +521,7 @@ def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: in
     now = busy = 0.0
     ia = 0
     max_q = n + 1 if max_queue is None else max_queue
+    admit_cap = cap if max_request_tokens is None else min(cap, max_request_tokens)
     cap_cache: dict = {}
     busy_until = 0.0  # end of the last batch
 
@@ -523,7 +530,7 @@ def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: in
         nonlocal ia
         while ia < n and t_arr[ia] <= until:
             limit = max_q if t_arr[ia] < busy_until else max_q + max_batch
-            if L[ia] + N[ia] > cap or len(waiting) >= limit:
+            if L[ia] + N[ia] > admit_cap or len(waiting) >= limit:
                 rejected[ia] = True
             else:
                 waiting.append(ia)

@@ -46,11 +46,11 @@ def as_step_times(system, gpu=None, *, n_gpus=1, precision="bf16", kv_precision=
     """A StepTimes object: ``system`` itself, or ``perf.step_times(system, gpu, ...)``."""
     if is_step_times(system):
         if gpu is not None:
-            raise ValueError("pass either step times or a model with a gpu, not both "
+            raise HwcostError("pass either step times or a model with a gpu, not both "
                              f"(got step times and gpu={gpu!r})")
         return system
     if gpu is None:
-        raise ValueError(
+        raise HwcostError(
             f"simulate needs step times or a (model, gpu) pair; got model={system!r} and no gpu"
         )
     from .. import perf  # imported here: perf is the layer above; keep import cheap
@@ -81,19 +81,20 @@ class SimConfig:
     max_queue_delay_s: float
     tpot_target_s: float | None
     max_queue: int | None
+    max_request_tokens: int | None = None  # the model's context window: longer is rejected
 
 
 def sim_config(st, scheduler, max_batch_size, chunked_prefill_tokens, static_timeout_s,
             max_queue_delay_s, tpot_target_s, max_queue) -> SimConfig:
     if scheduler not in SCHEDULERS:
-        raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
+        raise HwcostError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
     cap_raw = getattr(st, "kv_capacity_tokens", None)
     try:
         cap = float(cap_raw)
     except (TypeError, ValueError):
         cap = float("nan")
     if not (cap >= 1):
-        raise ValueError(
+        raise HwcostError(
             f"the replica has no room for a KV cache (kv_capacity_tokens = {cap_raw!r}): the "
             "model does not fit; use more GPUs per replica, a smaller precision or a larger GPU"
         )
@@ -105,13 +106,13 @@ def sim_config(st, scheduler, max_batch_size, chunked_prefill_tokens, static_tim
     mb = positive_int("max_batch_size", max_batch_size)
     chunk = positive_int("chunked_prefill_tokens", chunked_prefill_tokens, allow_none=True)
     if chunk is not None and scheduler != "continuous":
-        raise ValueError(f"chunked_prefill_tokens applies to the continuous scheduler only, "
+        raise HwcostError(f"chunked_prefill_tokens applies to the continuous scheduler only, "
                          f"got scheduler={scheduler!r}")
     tt = non_negative("tpot_target_s", tpot_target_s, allow_none=True)
     if tt is not None and tt == 0:
-        raise ValueError(f"tpot_target_s must be > 0, got {tpot_target_s!r}")
+        raise HwcostError(f"tpot_target_s must be > 0, got {tpot_target_s!r}")
     if tt is not None and scheduler != "dynamic":
-        raise ValueError(f"tpot_target_s applies to the dynamic scheduler only, "
+        raise HwcostError(f"tpot_target_s applies to the dynamic scheduler only, "
                          f"got scheduler={scheduler!r}")
     return SimConfig(
         scheduler=scheduler, max_batch=mb, kv_capacity=int(min(cap, 2**62)), chunk=chunk,
@@ -119,20 +120,24 @@ def sim_config(st, scheduler, max_batch_size, chunked_prefill_tokens, static_tim
         max_queue_delay_s=non_negative("max_queue_delay_s", max_queue_delay_s),
         tpot_target_s=tt,
         max_queue=positive_int("max_queue", max_queue, allow_none=True),
+        max_request_tokens=_context_window(st),
     )
 
 
 def _run_replica(cost: CostModel, cfg: SimConfig, t, L, N) -> dict:
     if cfg.scheduler == "continuous":
         return run_continuous(cost, t, L, N, max_batch=cfg.max_batch, cap=cfg.kv_capacity,
-                              chunk=cfg.chunk, max_queue=cfg.max_queue)
+                              chunk=cfg.chunk, max_queue=cfg.max_queue,
+                              max_request_tokens=cfg.max_request_tokens)
     if cfg.scheduler == "static":
         return run_request_batched(cost, t, L, N, max_batch=cfg.max_batch, cap=cfg.kv_capacity,
                                    wait_s=cfg.static_timeout_s, tpot_target=None,
-                                   max_queue=cfg.max_queue)
+                                   max_queue=cfg.max_queue,
+                                   max_request_tokens=cfg.max_request_tokens)
     return run_request_batched(cost, t, L, N, max_batch=cfg.max_batch, cap=cfg.kv_capacity,
                                wait_s=cfg.max_queue_delay_s, tpot_target=cfg.tpot_target_s,
-                               max_queue=cfg.max_queue)
+                               max_queue=cfg.max_queue,
+                               max_request_tokens=cfg.max_request_tokens)
 
 
 # ----------------------------------------------------------------------------------------
@@ -203,10 +208,10 @@ class SimResult:
     def percentile(self, metric: str, q: float) -> float:
         """The ``q``-th percentile (0-100) of ``metric`` over measured requests. [s]"""
         if metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+            raise HwcostError(f"metric must be one of {METRICS}, got {metric!r}")
         q = non_negative("q", q)
         if q > 100:
-            raise ValueError(f"q must be in [0, 100], got {q!r}")
+            raise HwcostError(f"q must be in [0, 100], got {q!r}")
         values = self._measured()[metric].to_numpy()
         values = values[~np.isnan(values)]
         return float(np.percentile(values, q)) if values.size else float("nan")
@@ -215,7 +220,7 @@ class SimResult:
         """Whether the run meets ``slo`` (every target at its percentile, nothing rejected),
         and a sentence saying why not."""
         if not isinstance(slo, SLO):
-            raise ValueError(f"slo must be a hwcost.workload.SLO, got {slo!r}")
+            raise HwcostError(f"slo must be a hwcost.workload.SLO, got {slo!r}")
         if self.n_rejected:
             why = f" ({self.rejection_reason})" if self.rejection_reason else ""
             return False, f"{self.n_rejected} of {self.n_requests} requests were rejected{why}"
@@ -403,13 +408,13 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
         arrivals = Arrivals.from_workload(arrivals, positive_int("n_requests", n_requests),
                                           seed=seed)
     if not isinstance(arrivals, Arrivals):
-        raise ValueError(f"arrivals must be a serving.Arrivals or a Workload, got {arrivals!r}")
+        raise HwcostError(f"arrivals must be a serving.Arrivals or a Workload, got {arrivals!r}")
     cfg = sim_config(st, scheduler, max_batch_size, chunked_prefill_tokens, static_timeout_s,
                   max_queue_delay_s, tpot_target_s, max_queue)
     replicas = positive_int("replicas", replicas)
     wf = non_negative("warmup_fraction", warmup_fraction)
     if wf >= 1:
-        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
+        raise HwcostError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
     tokens = np.asarray(arrivals.input_tokens) + np.asarray(arrivals.output_tokens)
     window = _context_window(st)
     if window and tokens.size and tokens.min() > window:

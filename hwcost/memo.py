@@ -32,7 +32,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import catalog, margins
-from .notebook import escape_currency, money
+from .notebook import count, escape_currency, money
 
 KIND_LABELS = {"self-hosted": "owned", "cloud": "rented", "api": "API", "hybrid": "hybrid"}
 KIND_ORDER = ("self-hosted", "cloud", "api", "hybrid")
@@ -192,7 +192,7 @@ def _hybrid(table: pd.DataFrame, case) -> dict:
                           f" @ {r['offer_id']}",
                 "total_usd": total, "gpu_id": o["gpu_id"], "n_gpus": n,
                 "gpus_total": (k + spares) * n, "offer_id": r["offer_id"],
-                "note": f"{k} owned replica(s) (+{spares} spare) around the clock, "
+                "note": f"{count(k, 'owned replica')} (+{spares} spare) around the clock, "
                         f"{best['cloud_replica_hours_per_day']:.1f} rented replica-hours a day"}
     return {"kind": "hybrid", "status": "not priced: no owned configuration is also offered "
                                         "for rent"}
@@ -319,8 +319,10 @@ def _bill_of_materials(row: Mapping, case) -> pd.DataFrame:
             rows.append(dict(item=f"{g.name} GPU ({c.hardware_condition})", quantity=gpus,
                              unit_usd=float(hw["usd_typical"]),
                              usd=gpus * float(hw["usd_typical"]),
-                             note=f"{int(row['replicas'])} replica(s) of {int(row['n_gpus'])} GPU(s)"
-                                  + (f", {spares} GPU(s) of them spare" if spares else ", no spare")))
+                             note=f"{count(row['replicas'], 'replica')} of "
+                                  f"{count(row['n_gpus'], 'GPU')}"
+                                  + (f", {count(spares, 'GPU')} of them spare" if spares
+                                     else ", no spare")))
             rows.append(dict(item="host share per GPU (server, CPU, memory, power supply)",
                              quantity=gpus, unit_usd=float(hw["server_share_usd_typical"]),
                              usd=gpus * float(hw["server_share_usd_typical"]),
@@ -482,10 +484,12 @@ def _changes(rec: Mapping, options: pd.DataFrame, sens: pd.DataFrame, table: pd.
     total = float(rec["total_usd"])
     others = options[(options["status"] == "priced") & (options["kind"] != rec["kind"])]
     for o in others.sort_values("total_usd").itertuples():
-        gap = o.total_usd / total - 1
-        out.append(f"The best {KIND_LABELS[o.kind]} option ({o.option}) costs "
-                   f"{gap:.0%} more over the horizon; it wins if the recommendation's total "
-                   f"rises by that much or its own falls by {1 - total / o.total_usd:.0%}.")
+        ratio = o.total_usd / total
+        more = (f"{ratio - 1:.0%} more" if ratio < 2 else f"{ratio:.3g} times as much")
+        rise = f"rises by {ratio - 1:.0%}" if ratio < 2 else f"grows {ratio:.3g}-fold"
+        out.append(f"The best {KIND_LABELS[o.kind]} option ({o.option}) costs {more} over the "
+                   f"horizon; it wins only if the recommendation's total {rise} or its own "
+                   f"falls by {1 - 1 / ratio:.0%}.")
     for r in sens[~sens["same_decision"]].itertuples():
         out.append(f"With {r.factor} at {r.setting}, the best option becomes {r.best_option} "
                    f"({r.best_kind}).")
@@ -633,8 +637,9 @@ def _render_markdown(m: Memo) -> str:
     L.append(
         f"**{rec['option']}** ({kind}): {_range(rec.get('total_usd_p10'), rec['total_usd'], rec.get('total_usd_p90'))} "
         f"over {c.horizon_months:g} months, {money(rec['usd_per_million_tokens'])} per million "
-        f"tokens. Capex {money(rec['capex_usd'])}; running cost {money(rec['running_usd_per_year'])} "
-        "a year."
+        f"tokens. " + (f"Capex {money(rec['capex_usd'])}; running cost "
+                       if rec["capex_usd"] > 0 else "Nothing to buy up front; running cost ")
+        + f"{money(rec['running_usd_per_year'])} a year."
         + (f" It meets the targets at p{c.slo.percentile:g} TTFT {rec['ttft_s']:.3g} s and TPOT "
            f"{rec['tpot_s']:.3g} s (predicted)." if not _missing(rec.get("ttft_s"))
            and not _missing(rec.get("tpot_s")) else ""))
@@ -653,7 +658,8 @@ def _render_markdown(m: Memo) -> str:
             "option": o.option if priced else f"- ({o.status})",
             "total over horizon": _range(getattr(o, "total_usd_p10", None), o.total_usd,
                                          getattr(o, "total_usd_p90", None)) if priced else "-",
-            "capex": money(o.capex_usd) if priced and not _missing(o.capex_usd) else "-",
+            "capex": (money(o.capex_usd) if o.capex_usd > 0 else "none")
+            if priced and not _missing(o.capex_usd) else "-",
             "running a year": money(o.running_usd_per_year)
             if priced and not _missing(o.running_usd_per_year) else "-",
             "vs #1": f"{o.times_the_cost_of_1:.2f}x" if priced else "-",

@@ -177,7 +177,7 @@ def _hybrid(table: pd.DataFrame, case) -> dict:
         sweep = economics.hybrid_sweep(case.workload, owned_usd_per_replica_hour=own_h,
                                        cloud_usd_per_replica_hour=rent_h,
                                        replica_output_tokens_per_s=tps,
-                                       max_utilization=c.max_utilization)
+                                       max_utilization=utilization_cap(c))
         mixed = sweep[(sweep["owned_replicas"] > 0) & (sweep["cloud_usd_per_day"] > 0)]
         if mixed.empty:
             return {"kind": "hybrid", "status": "no mix: the traffic never exceeds one "
@@ -236,14 +236,34 @@ def _short_source(text, limit: int = 160) -> str:
     return first + (" (and more in the catalog)" if first != text else "")
 
 
+def utilization_cap(c) -> float:
+    """The share of a replica's saturation that planning counts on (``max_utilization``, or the
+    constraints' own rule when they leave it unset)."""
+    cap = getattr(c, "utilization_cap", None)
+    return float(cap) if cap is not None else float(c.max_utilization)
+
+
+def staff_text(c) -> str:
+    """The staff time for owned hardware in words (a flat amount, or base + per box)."""
+    from . import economics
+
+    unit = economics.operations_usd_per_year(1.0)
+    if c.operations_usd_per_year is not None:
+        return (f"{c.operations_usd_per_year / unit:.0%} of one administrator = "
+                f"{money(c.operations_usd_per_year)} a year")
+    base = getattr(c, "staff_base_fraction", 0.0)
+    per_box = getattr(c, "staff_per_box_fraction", 0.0)
+    return (f"{base:.0%} of one administrator plus {per_box:.0%} per box "
+            f"({money(unit)} per full-time administrator a year)")
+
+
 def _parameter_rows(case, source: str) -> list[dict]:
     from . import economics, recommend
 
     w, c = case.workload, case.constraints
     d = recommend.Constraints()
     src = lambda name: source if getattr(c, name) != getattr(d, name) else "hwcost default"
-    staff_self = c.operations_usd_per_year / economics.operations_usd_per_year(1.0)
-    staff_cloud = c.cloud_operations_usd_per_year / economics.operations_usd_per_year(1.0)
+    staff_cloud = (c.cloud_operations_usd_per_year or 0.0) / economics.operations_usd_per_year(1.0)
     profile = _profile_name(w.daily_profile)
     rows = [
         ("model", f"{w.model} ({catalog.llm(w.model).name})", source),
@@ -258,20 +278,19 @@ def _parameter_rows(case, source: str) -> list[dict]:
          src("privacy")),
         ("planning horizon", f"{c.horizon_months:g} months", src("horizon_months")),
         ("budget cap", money(c.budget_usd) if c.budget_usd else "none", src("budget_usd")),
-        ("amortization of owned hardware", f"{c.amortization_years:g} years, no resale",
+        ("amortization of owned hardware", f"{c.amortization_years:g} years",
          src("amortization_years")),
         ("hardware condition", c.hardware_condition, src("hardware_condition")),
         ("replica availability (one replica up)", f"{c.replica_availability:.0%}",
          src("replica_availability")),
-        ("highest planned utilization of a replica", f"{c.max_utilization:.0%}",
+        ("highest planned utilization of a replica", f"{utilization_cap(c):.0%} of saturation",
          src("max_utilization")),
         ("idle power of an owned GPU", f"{recommend.IDLE_POWER_FRACTION:.0%} of board power",
          "hwcost.economics.IDLE_POWER_FRACTION"),
-        ("staff for owned hardware", f"{staff_self:.0%} of one administrator = "
-                                     f"{money(c.operations_usd_per_year)} a year",
+        ("staff for owned hardware", staff_text(c),
          "BLS median wage (OOH, May 2022) / 70% wage share (BLS ECEC); share assumed"),
         ("staff for rented GPUs", f"{staff_cloud:.0%} of one administrator = "
-                                  f"{money(c.cloud_operations_usd_per_year)} a year",
+                                  f"{money(c.cloud_operations_usd_per_year or 0.0)} a year",
          "as above; APIs carry none"),
         ("electricity setting", c.energy_id or "colocation for datacenter GPUs, office for "
                                                "consumer and workstation cards",
@@ -463,12 +482,17 @@ def _sensitivity(case, base: Mapping, base_table: pd.DataFrame, options: pd.Data
             pick = cands.assign(total_usd=cands[col].astype(float)).sort_values("total_usd").iloc[0]
             add("prices", f"{label} end of the hardware and electricity ranges", pick)
     unit = economics.operations_usd_per_year(1.0)
-    share = c.operations_usd_per_year / unit
     for f in STAFF_FACTORS:
-        new = share * f
-        add("staff for owned hardware", f"{new:.0%} of an administrator",
-            rerank(constraints=replace(c, operations_usd_per_year=float(
-                economics.operations_usd_per_year(new)))))
+        if c.operations_usd_per_year is not None:
+            new = c.operations_usd_per_year * f
+            changed = replace(c, operations_usd_per_year=float(new))
+            setting = f"{new / unit:.0%} of an administrator"
+        else:  # base share plus a share per box
+            share = getattr(c, "staff_base_fraction", 0.0) * f
+            per_box = getattr(c, "staff_per_box_fraction", 0.0) * f
+            changed = replace(c, staff_base_fraction=share, staff_per_box_fraction=per_box)
+            setting = f"{share:.0%} of an administrator plus {per_box:.0%} per box"
+        add("staff for owned hardware", setting, rerank(constraints=changed))
     for f in HORIZON_FACTORS:
         months = c.horizon_months * f
         add("horizon", f"{months:g} months", rerank(constraints=replace(c, horizon_months=months)))
@@ -496,7 +520,7 @@ def _changes(rec: Mapping, options: pd.DataFrame, sens: pd.DataFrame, table: pd.
     if rec["kind"] == "self-hosted":
         try:
             cross = recommend.staff_sensitivity(table).crossover
-        except ValueError:
+        except (ValueError, TypeError):  # no owned option, or staff not a flat amount
             cross = {}
         for k, s in cross.items():
             if s > 0:
@@ -691,7 +715,7 @@ def _render_markdown(m: Memo) -> str:
             "factor": s["factor"], "setting": s["setting"], "best option": s["best_option"],
             "kind": s["best_kind"],
             "total": [money(v) if not _missing(v) else "-" for v in s["total_usd"]],
-            "vs base": [f"{v:+.0f}%" if not _missing(v) else "-" for v in s["change_pct"]],
+            "vs base": [f"{round(v) + 0:+d}%" if not _missing(v) else "-" for v in s["change_pct"]],
             "decision": ["same" if v else "**changes**" for v in s["same_decision"]]})))
     L += ["", "## What would change the decision", ""]
     L += [f"- {x}" for x in m.changes]

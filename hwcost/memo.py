@@ -436,7 +436,7 @@ def _risks(rec: Mapping, options: pd.DataFrame, case, limit: int) -> list[str]:
     if rec.get("price_stale") is True:
         out.append(f"**Price age**: the recommendation rests on a price dated "
                    f"{rec.get('price_as_of')} ({int(rec.get('price_age_days'))} days old, over "
-                   f"{limit}); re-quote before signing.")
+                   f"{limit} days); re-quote before signing.")
     elif stale:
         out.append("**Price age**: " + ", ".join(f"the best {KIND_LABELS[o.kind]} option's "
                                                  f"price dates from {o.price_as_of}"
@@ -653,7 +653,7 @@ def _render_markdown(m: Memo) -> str:
     years = _years(c)
     L = [f"# Decision memo: serving {catalog.llm(m.case.workload.model).name}", ""]
     origin = (f"scenario file {m.case.source.split(' ', 1)[1]}"
-              if m.case.source.startswith("scenario ") else f"{m.case.source} given")
+              if m.case.source.startswith("scenario ") else "the parameters given")
     L.append(f"*Case: {origin}. Prepared with hwcost; price ages counted to "
              f"{m.today.isoformat()}.*")
     L += ["", "## Question", "", m.question, "", "## Recommendation", ""]

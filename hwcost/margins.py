@@ -207,6 +207,9 @@ def _self_hosted_ratio_range(row, constraints, n: int, seed: int) -> tuple[float
     util = 1.0 if util is None or pd.isna(util) else float(util)
     load = economics.average_load(util, recommend.IDLE_POWER_FRACTION)
     ops = constraints.operations_usd_per_year
+    if ops is None:  # staff by boxes: the ranking's own figure for this row
+        ops = row.get("staff_usd_per_year")
+        ops = 0.0 if ops is None or pd.isna(ops) else float(ops)
     rng = np.random.default_rng(seed)
     draws = {k: economics.sample(inputs[k], n, rng)
              for k in ("gpu_usd", "server_share_usd", "usd_per_kwh", "pue")}

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import catalog, margins
-from .notebook import escape_currency, money
+from .notebook import count, escape_currency, money
 
 KIND_LABELS = {"self-hosted": "owned", "cloud": "rented", "api": "API", "hybrid": "hybrid"}
 KIND_ORDER = ("self-hosted", "cloud", "api", "hybrid")
@@ -176,7 +176,7 @@ def _hybrid(table: pd.DataFrame, case) -> dict:
         sweep = economics.hybrid_sweep(case.workload, owned_usd_per_replica_hour=own_h,
                                        cloud_usd_per_replica_hour=rent_h,
                                        replica_output_tokens_per_s=tps,
-                                       max_utilization=c.max_utilization)
+                                       max_utilization=utilization_cap(c))
         mixed = sweep[(sweep["owned_replicas"] > 0) & (sweep["cloud_usd_per_day"] > 0)]
         if mixed.empty:
             return {"kind": "hybrid", "status": "no mix: the traffic never exceeds one "
@@ -191,7 +191,7 @@ def _hybrid(table: pd.DataFrame, case) -> dict:
                           f" @ {r['offer_id']}",
                 "total_usd": total, "gpu_id": o["gpu_id"], "n_gpus": n,
                 "gpus_total": (k + spares) * n, "offer_id": r["offer_id"],
-                "note": f"{k} owned replica(s) (+{spares} spare) around the clock, "
+                "note": f"{count(k, 'owned replica')} (+{spares} spare) around the clock, "
                         f"{best['cloud_replica_hours_per_day']:.1f} rented replica-hours a day"}
     return {"kind": "hybrid", "status": "not priced: no owned configuration is also offered "
                                         "for rent"}
@@ -235,21 +235,34 @@ def _short_source(text, limit: int = 160) -> str:
     return first + (" (and more in the catalog)" if first != text else "")
 
 
+def utilization_cap(c) -> float:
+    """The share of a replica's saturation that planning counts on (``max_utilization``, or the
+    constraints' own rule when they leave it unset)."""
+    cap = getattr(c, "utilization_cap", None)
+    return float(cap) if cap is not None else float(c.max_utilization)
+
+
+def staff_text(c) -> str:
+    """The staff time for owned hardware in words (a flat amount, or base + per box)."""
+    from . import economics
+
+    unit = economics.operations_usd_per_year(1.0)
+    if c.operations_usd_per_year is not None:
+        return (f"{c.operations_usd_per_year / unit:.0%} of one administrator = "
+                f"{money(c.operations_usd_per_year)} a year")
+    base = getattr(c, "staff_base_fraction", 0.0)
+    per_box = getattr(c, "staff_per_box_fraction", 0.0)
+    return (f"{base:.0%} of one administrator plus {per_box:.0%} per box "
+            f"({money(unit)} per full-time administrator a year)")
+
+
 def _parameter_rows(case, source: str) -> list[dict]:
     from . import economics, recommend
 
     w, c = case.workload, case.constraints
     d = recommend.Constraints()
     src = lambda name: source if getattr(c, name) != getattr(d, name) else "hwcost default"
-    admin = economics.operations_usd_per_year(1.0)
-    if c.operations_usd_per_year is not None:
-        staff_self_text = (f"{c.operations_usd_per_year / admin:.0%} of one administrator = "
-                           f"{money(c.operations_usd_per_year)} a year, whatever the fleet")
-    else:
-        staff_self_text = (f"{c.staff_base_fraction:.0%} of one administrator plus "
-                           f"{c.staff_per_box_fraction:.0%} per server or box "
-                           f"({money(c.staff_usd_per_year(1))} a year for one box)")
-    staff_cloud = c.cloud_operations_usd_per_year / admin
+    staff_cloud = (c.cloud_operations_usd_per_year or 0.0) / economics.operations_usd_per_year(1.0)
     profile = _profile_name(w.daily_profile)
     rows = [
         ("model", f"{w.model} ({catalog.llm(w.model).name})", source),
@@ -264,20 +277,20 @@ def _parameter_rows(case, source: str) -> list[dict]:
          src("privacy")),
         ("planning horizon", f"{c.horizon_months:g} months", src("horizon_months")),
         ("budget cap", money(c.budget_usd) if c.budget_usd else "none", src("budget_usd")),
-        ("amortization of owned hardware", f"{c.amortization_years:g} years, no resale",
+        ("amortization of owned hardware", f"{c.amortization_years:g} years",
          src("amortization_years")),
         ("hardware condition", c.hardware_condition, src("hardware_condition")),
         ("replica availability (one replica up)", f"{c.replica_availability:.0%}",
          src("replica_availability")),
-        ("highest planned utilization of a replica", f"{c.max_utilization:.0%}",
+        ("highest planned utilization of a replica", f"{utilization_cap(c):.0%} of saturation",
          src("max_utilization")),
         ("idle power of an owned GPU", f"{recommend.IDLE_POWER_FRACTION:.0%} of board power",
          "hwcost.economics.IDLE_POWER_FRACTION"),
-        ("staff for owned hardware", staff_self_text,
+        ("staff for owned hardware", staff_text(c),
          f"BLS median wage ({money(economics.ADMIN_WAGE_USD_PER_YEAR)}, OOH May 2024) / "
          f"{economics.WAGE_SHARE_OF_COMPENSATION:.0%} wage share (BLS ECEC); shares assumed"),
         ("staff for rented GPUs", f"{staff_cloud:.0%} of one administrator = "
-                                  f"{money(c.cloud_operations_usd_per_year)} a year",
+                                  f"{money(c.cloud_operations_usd_per_year or 0.0)} a year",
          "as above; APIs carry none"),
         ("electricity setting", c.energy_id or "colocation for datacenter GPUs, office for "
                                                "consumer and workstation cards",
@@ -325,8 +338,10 @@ def _bill_of_materials(row: Mapping, case) -> pd.DataFrame:
             rows.append(dict(item=f"{g.name} GPU ({c.hardware_condition})", quantity=gpus,
                              unit_usd=float(hw["usd_typical"]),
                              usd=gpus * float(hw["usd_typical"]),
-                             note=f"{int(row['replicas'])} replica(s) of {int(row['n_gpus'])} GPU(s)"
-                                  + (f", {spares} GPU(s) of them spare" if spares else ", no spare")))
+                             note=f"{count(row['replicas'], 'replica')} of "
+                                  f"{count(row['n_gpus'], 'GPU')}"
+                                  + (f", {count(spares, 'GPU')} of them spare" if spares
+                                     else ", no spare")))
             rows.append(dict(item="host share per GPU (server, CPU, memory, power supply)",
                              quantity=gpus, unit_usd=float(hw["server_share_usd_typical"]),
                              usd=gpus * float(hw["server_share_usd_typical"]),
@@ -421,7 +436,7 @@ def _risks(rec: Mapping, options: pd.DataFrame, case, limit: int) -> list[str]:
     if rec.get("price_stale") is True:
         out.append(f"**Price age**: the recommendation rests on a price dated "
                    f"{rec.get('price_as_of')} ({int(rec.get('price_age_days'))} days old, over "
-                   f"{limit}); re-quote before signing.")
+                   f"{limit} days); re-quote before signing.")
     elif stale:
         out.append("**Price age**: " + ", ".join(f"the best {KIND_LABELS[o.kind]} option's "
                                                  f"price dates from {o.price_as_of}"
@@ -467,12 +482,17 @@ def _sensitivity(case, base: Mapping, base_table: pd.DataFrame, options: pd.Data
             pick = cands.assign(total_usd=cands[col].astype(float)).sort_values("total_usd").iloc[0]
             add("prices", f"{label} end of the hardware and electricity ranges", pick)
     unit = economics.operations_usd_per_year(1.0)
-    share = c.operations_usd_per_year / unit
     for f in STAFF_FACTORS:
-        new = share * f
-        add("staff for owned hardware", f"{new:.0%} of an administrator",
-            rerank(constraints=replace(c, operations_usd_per_year=float(
-                economics.operations_usd_per_year(new)))))
+        if c.operations_usd_per_year is not None:
+            new = c.operations_usd_per_year * f
+            changed = replace(c, operations_usd_per_year=float(new))
+            setting = f"{new / unit:.0%} of an administrator"
+        else:  # base share plus a share per box
+            share = getattr(c, "staff_base_fraction", 0.0) * f
+            per_box = getattr(c, "staff_per_box_fraction", 0.0) * f
+            changed = replace(c, staff_base_fraction=share, staff_per_box_fraction=per_box)
+            setting = f"{share:.0%} of an administrator plus {per_box:.0%} per box"
+        add("staff for owned hardware", setting, rerank(constraints=changed))
     for f in HORIZON_FACTORS:
         months = c.horizon_months * f
         add("horizon", f"{months:g} months", rerank(constraints=replace(c, horizon_months=months)))
@@ -488,17 +508,19 @@ def _changes(rec: Mapping, options: pd.DataFrame, sens: pd.DataFrame, table: pd.
     total = float(rec["total_usd"])
     others = options[(options["status"] == "priced") & (options["kind"] != rec["kind"])]
     for o in others.sort_values("total_usd").itertuples():
-        gap = o.total_usd / total - 1
-        out.append(f"The best {KIND_LABELS[o.kind]} option ({o.option}) costs "
-                   f"{gap:.0%} more over the horizon; it wins if the recommendation's total "
-                   f"rises by that much or its own falls by {1 - total / o.total_usd:.0%}.")
+        ratio = o.total_usd / total
+        more = (f"{ratio - 1:.0%} more" if ratio < 2 else f"{ratio:.3g} times as much")
+        rise = f"rises by {ratio - 1:.0%}" if ratio < 2 else f"grows {ratio:.3g}-fold"
+        out.append(f"The best {KIND_LABELS[o.kind]} option ({o.option}) costs {more} over the "
+                   f"horizon; it wins only if the recommendation's total {rise} or its own "
+                   f"falls by {1 - 1 / ratio:.0%}.")
     for r in sens[~sens["same_decision"]].itertuples():
         out.append(f"With {r.factor} at {r.setting}, the best option becomes {r.best_option} "
                    f"({r.best_kind}).")
     if rec["kind"] == "self-hosted":
         try:
             cross = recommend.staff_sensitivity(table).crossover
-        except ValueError:
+        except (ValueError, TypeError):  # no owned option, or staff not a flat amount
             cross = {}
         for k, s in cross.items():
             if s > 0:
@@ -631,7 +653,7 @@ def _render_markdown(m: Memo) -> str:
     years = _years(c)
     L = [f"# Decision memo: serving {catalog.llm(m.case.workload.model).name}", ""]
     origin = (f"scenario file {m.case.source.split(' ', 1)[1]}"
-              if m.case.source.startswith("scenario ") else f"{m.case.source} given")
+              if m.case.source.startswith("scenario ") else "the parameters given")
     L.append(f"*Case: {origin}. Prepared with hwcost; price ages counted to "
              f"{m.today.isoformat()}.*")
     L += ["", "## Question", "", m.question, "", "## Recommendation", ""]
@@ -639,8 +661,9 @@ def _render_markdown(m: Memo) -> str:
     L.append(
         f"**{rec['option']}** ({kind}): {_range(rec.get('total_usd_p10'), rec['total_usd'], rec.get('total_usd_p90'))} "
         f"over {c.horizon_months:g} months, {money(rec['usd_per_million_tokens'])} per million "
-        f"tokens. Capex {money(rec['capex_usd'])}; running cost {money(rec['running_usd_per_year'])} "
-        "a year."
+        f"tokens. " + (f"Capex {money(rec['capex_usd'])}; running cost "
+                       if rec["capex_usd"] > 0 else "Nothing to buy up front; running cost ")
+        + f"{money(rec['running_usd_per_year'])} a year."
         + (f" It meets the targets at p{c.slo.percentile:g} TTFT {rec['ttft_s']:.3g} s and TPOT "
            f"{rec['tpot_s']:.3g} s (predicted)." if not _missing(rec.get("ttft_s"))
            and not _missing(rec.get("tpot_s")) else ""))
@@ -659,7 +682,8 @@ def _render_markdown(m: Memo) -> str:
             "option": o.option if priced else f"- ({o.status})",
             "total over horizon": _range(getattr(o, "total_usd_p10", None), o.total_usd,
                                          getattr(o, "total_usd_p90", None)) if priced else "-",
-            "capex": money(o.capex_usd) if priced and not _missing(o.capex_usd) else "-",
+            "capex": (money(o.capex_usd) if o.capex_usd > 0 else "none")
+            if priced and not _missing(o.capex_usd) else "-",
             "running a year": money(o.running_usd_per_year)
             if priced and not _missing(o.running_usd_per_year) else "-",
             "vs #1": f"{o.times_the_cost_of_1:.2f}x" if priced else "-",
@@ -691,7 +715,7 @@ def _render_markdown(m: Memo) -> str:
             "factor": s["factor"], "setting": s["setting"], "best option": s["best_option"],
             "kind": s["best_kind"],
             "total": [money(v) if not _missing(v) else "-" for v in s["total_usd"]],
-            "vs base": [f"{v:+.0f}%" if not _missing(v) else "-" for v in s["change_pct"]],
+            "vs base": [f"{round(v) + 0:+d}%" if not _missing(v) else "-" for v in s["change_pct"]],
             "decision": ["same" if v else "**changes**" for v in s["same_decision"]]})))
     L += ["", "## What would change the decision", ""]
     L += [f"- {x}" for x in m.changes]

@@ -1006,8 +1006,13 @@ def _cost_driver(a: Mapping, b: Mapping) -> str:
             extra = ", part of the instance idle"
         elif a["replicas"] and b["replicas"] and a["replicas"] > b["replicas"]:
             extra = f", {a['replicas']} replicas vs {b['replicas']}"
-        parts.append(f"{gh_a / gh_b:.1f}x the GPU-hours ({a['gpus_total']} GPUs vs "
-                     f"{b['gpus_total']}{extra})")
+        if a["gpus_total"] == b["gpus_total"] and not extra:
+            # same GPUs at the peak hour: the difference is how long they are paid for
+            parts.append(f"{gh_a / gh_b:.1f}x the GPU-hours ({gh_a:,.0f} vs {gh_b:,.0f}, "
+                         f"{a['gpus_total']} GPUs at the peak hour in both)")
+        else:
+            parts.append(f"{gh_a / gh_b:.1f}x the GPU-hours ({a['gpus_total']} GPUs vs "
+                         f"{b['gpus_total']}{extra})")
     if a["usd_per_gpu_hour"] > 1.05 * b["usd_per_gpu_hour"]:
         how = {"self-hosted": "owned", "cloud": "rented"}
         parts.append(f"{a['usd_per_gpu_hour']:.3g} USD per GPU-hour {how[a['kind']]} vs "

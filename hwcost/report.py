@@ -330,7 +330,16 @@ def strip_volatile(nb_json: dict) -> dict:
         meta = cell.get("metadata", {})
         meta.pop("papermill", None)
         meta.pop("execution", None)
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data", {})
+            if WIDGET_MIME in data:
+                # without a live kernel (GitHub, a fresh JupyterLab) the plain-text fallback is
+                # what shows: say what the cell is, not "interactive(children=(...".
+                data["text/plain"] = WIDGET_TEXT
     return nb_json
+
+
+WIDGET_TEXT = "Interactive explorer: run this notebook in JupyterLab to use it."
 
 
 def refresh(notebook: Path, *, log=print) -> Path:

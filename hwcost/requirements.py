@@ -705,6 +705,11 @@ NOTEBOOK_PARAMETERS = {
     "energy_setting": ("energy_id", None),
     "server_energy_setting": ("energy_id", None),
     "self_hosted_staff_pct": ("operations_usd_per_year", _staff_pct),
+    "staff_base_pct": ("staff_base_fraction", lambda v: None if v is None else round(100.0 * v, 6)),
+    "staff_per_box_pct": ("staff_per_box_fraction", lambda v: None if v is None else round(100.0 * v, 6)),
+    "window_hours": ("window_hours", None),
+    "window_start_hour": ("window_start_hour", None),
+    "cached_input_share_fraction": ("cached_input_share", None),
     "cloud_staff_pct": ("cloud_operations_usd_per_year", _staff_pct),
 }
 
@@ -764,11 +769,15 @@ def describe_case(case: Case) -> dict[str, str]:
         "amortization_years": f"hardware written off over {c.amortization_years:g} years",
         "energy_id": f"electricity {c.energy_id}" if c.energy_id else
                      "electricity by GPU class (colocation or office)",
-        "operations_usd_per_year": f"staff for owned hardware "
-                                   f"{_staff_pct(c.operations_usd_per_year):g}% of an administrator",
-        "cloud_operations_usd_per_year": f"staff for rented GPUs "
-                                         f"{_staff_pct(c.cloud_operations_usd_per_year):g}% of an "
-                                         "administrator",
+        "operations_usd_per_year": (
+            f"staff for owned hardware {_staff_pct(c.operations_usd_per_year):g}% of an administrator"
+            if c.operations_usd_per_year is not None else
+            f"staff for owned hardware {100 * getattr(c, 'staff_base_fraction', 0):g}% of an "
+            f"administrator plus {100 * getattr(c, 'staff_per_box_fraction', 0):g}% per box"),
+        "cloud_operations_usd_per_year": (
+            f"staff for rented GPUs {_staff_pct(c.cloud_operations_usd_per_year):g}% of an "
+            "administrator" if c.cloud_operations_usd_per_year is not None else
+            "staff for rented GPUs: none"),
         "traffic_pattern": f"traffic pattern {case.traffic_pattern}" if case.traffic_pattern
                            else "traffic pattern not given",
     })

@@ -176,3 +176,16 @@ def test_kernels_skip_the_iri_grammar_and_know_their_parameters(tmp_path):
     out = report.execute(nb, tmp_path / "out.ipynb", {}, timeout_s=120)
     printed = "".join(json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]).split("\n")
     assert printed[0] == "None" and printed[1] == "{}"
+
+
+def test_committed_widget_outputs_say_what_they_are():
+    for path in report.notebooks():
+        for cell in json.loads(path.read_text())["cells"]:
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if report.WIDGET_MIME in data:
+                    assert data["text/plain"] == report.WIDGET_TEXT, path.name
+    node = {"cells": [{"metadata": {}, "outputs": [{"data": {
+        report.WIDGET_MIME: {"model_id": "x"}, "text/plain": "interactive(children=(..."}}]}]}
+    out = report.strip_volatile(node)["cells"][0]["outputs"][0]["data"]
+    assert out["text/plain"] == report.WIDGET_TEXT and out[report.WIDGET_MIME] == {"model_id": "x"}

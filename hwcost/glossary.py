@@ -31,7 +31,8 @@ TERMS = {
     "saturation_requests_per_s": ("1/s", "request rate at which one replica is busy all the time"),
     "requests_per_s": ("1/s", "request arrival or completion rate"),
     "capex_usd": ("USD", "money paid up front for owned hardware: GPUs, hosts, networking, setup"),
-    "running_usd_per_year": ("USD/year", "cost of running an option every year: power, colocation, maintenance, staff (all of a rented or API option's cost)"),
+    "running_usd_per_year": ("USD/year", "cost of running an option every year: power, colocation, "
+                             "maintenance, staff (all of a rented or API option's cost)"),
     "n_gpus_bought": ("GPUs", "GPUs paid for: the replicas' GPUs rounded up to whole purchase units"),
     "spare_gpus": ("GPUs", "GPUs bought or rented that no replica uses"),
     "bill_of_materials": ("-", "what an option buys or rents: boxes, GPUs, racks, kW"),

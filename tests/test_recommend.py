@@ -842,7 +842,8 @@ def test_segment_filter_keeps_only_those_segments():
     priced = t[t["kind"] != "hardware"]
     assert set(priced["segment"]) <= {"consumer", "workstation"}
     assert set(priced["kind"]) == {"self-hosted"}
-    with pytest.raises(ValueError, match="segments must be one of datacenter, workstation, consumer, cloud, api, got 'gpu'"):
+    with pytest.raises(ValueError, match="segments must be one of datacenter, workstation, consumer, cloud, "
+                                         "api, got 'gpu'"):
         Constraints(segments=("gpu",))
 
 

@@ -59,7 +59,6 @@ import pandas as pd
 from hwcost import catalog
 from hwcost.errors import HwcostError
 
-from ..errors import HwcostError
 from . import api, features
 from . import kernel as core
 

@@ -1400,7 +1400,7 @@ class ApiPrice:
         """The same offer at its batch prices (results within the provider's batch window,
         typically 24 h). Raises ``ValueError`` when none are published."""
         if not self.has_batch:
-            raise ValueError(f"{self.id or self.model}: no batch prices in the catalog")
+            raise HwcostError(f"{self.id or self.model}: no batch prices in the catalog")
         return dataclasses.replace(
             self, id=f"{self.id}-batch" if self.id else "",
             usd_per_million_input_tokens=self.batch_usd_per_million_input_tokens,
@@ -2185,7 +2185,7 @@ def purchase_plan(gpu, replicas: int = 1, gpus_per_replica: int = 1) -> Purchase
     row = _purchase_row(g)
     unit, box = int(row["gpus_per_unit"]), int(row["max_gpus_per_box"])
     if n > box:
-        raise ValueError(f"a replica of {n} x {g.id} does not fit one box: a {row['sold_as']} box "
+        raise HwcostError(f"a replica of {n} x {g.id} does not fit one box: a {row['sold_as']} box "
                          f"holds at most {box} GPUs")
     per_box = box // n
     full, rest = divmod(r, per_box)
@@ -2439,7 +2439,7 @@ def ownership_cost_range(gpu, replicas: int = 1, gpus_per_replica: int = 1, **kw
     Columns: ``estimate`` and every field of :meth:`OwnershipCost.to_dict`.
     """
     if "estimate" in kwargs:
-        raise ValueError("ownership_cost_range evaluates every estimate; do not pass estimate=")
+        raise HwcostError("ownership_cost_range evaluates every estimate; do not pass estimate=")
     return pd.DataFrame([ownership_cost(gpu, replicas, gpus_per_replica, estimate=e, **kwargs).to_dict()
                          for e in ESTIMATES])
 
@@ -2452,7 +2452,7 @@ def ownership_inputs(gpu, replicas: int = 1, gpus_per_replica: int = 1, **kwargs
     ``average_load`` and ``label`` are left out (the utilization sets the load there).
     """
     if "estimate" in kwargs:
-        raise ValueError("ownership_inputs spans every estimate; do not pass estimate=")
+        raise HwcostError("ownership_inputs spans every estimate; do not pass estimate=")
     fleets = [ownership_cost(gpu, replicas, gpus_per_replica, estimate=e, **kwargs).inputs
               for e in ESTIMATES]
     out = {}

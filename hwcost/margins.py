@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import catalog
+from .errors import HwcostError
 
 # Prices older than this are flagged (the same default as notebooks 00 and 02). [days]
 MAX_PRICE_AGE_DAYS = 180
@@ -63,7 +64,7 @@ def latency_upper_s(predicted_s: float, band: tuple[float, float]) -> float:
     """
     low = float(band[0])
     if not low > 0:
-        raise ValueError(f"error band low end must be > 0, got {band!r}")
+        raise HwcostError(f"error band low end must be > 0, got {band!r}")
     return float(predicted_s) / low
 
 
@@ -254,9 +255,9 @@ def annotate(table: pd.DataFrame, constraints=None, *, rows: int | None = 15,
     """
     constraints = constraints if constraints is not None else table.attrs.get("constraints")
     if constraints is None:
-        raise ValueError("annotate needs the constraints the table was ranked under")
+        raise HwcostError("annotate needs the constraints the table was ranked under")
     if max_price_age_days <= 0:
-        raise ValueError(f"max_price_age_days must be > 0, got {max_price_age_days!r}")
+        raise HwcostError(f"max_price_age_days must be > 0, got {max_price_age_days!r}")
     out = table.copy()
     for col in MARGIN_COLUMNS:
         out[col] = None

@@ -31,6 +31,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import catalog, margins
+from .errors import HwcostError
 from .notebook import count, escape_currency, money
 
 KIND_LABELS = {"self-hosted": "owned", "cloud": "rented", "api": "API", "hybrid": "hybrid"}
@@ -765,7 +766,7 @@ def write(memo: Memo, directory: str | Path, *, stem: str = "memo",
 
     bad = set(formats) - {"md", "html"}
     if bad:
-        raise ValueError(f"unknown memo format(s) {', '.join(sorted(bad))}; accepted: md, html")
+        raise HwcostError(f"unknown memo format(s) {', '.join(sorted(bad))}; accepted: md, html")
     out = []
     for fmt in formats:
         path = Path(directory) / f"{stem}.{fmt}"

@@ -595,7 +595,7 @@ def report_jobs() -> int:
     except ValueError:
         jobs = 0
     if jobs < 1:
-        raise ValueError(f"HWCOST_REPORT_JOBS={text!r}: expected a whole number >= 1")
+        raise HwcostError(f"HWCOST_REPORT_JOBS={text!r}: expected a whole number >= 1")
     return jobs
 
 

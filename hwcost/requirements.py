@@ -138,21 +138,21 @@ class Workload:
             )
         start = _positive("window_start_hour", self.window_start_hour, allow_zero=True)
         if start >= HOURS_PER_DAY:
-            raise ValueError(f"window_start_hour must be in [0, 24), got {self.window_start_hour!r}")
+            raise HwcostError(f"window_start_hour must be in [0, 24), got {self.window_start_hour!r}")
         object.__setattr__(self, "window_start_hour", start)
         if self.window_hours is not None:
             hours = _positive("window_hours", self.window_hours)
             if hours > HOURS_PER_DAY:
-                raise ValueError(f"window_hours must be in (0, 24], got {self.window_hours!r}")
+                raise HwcostError(f"window_hours must be in (0, 24], got {self.window_hours!r}")
             object.__setattr__(self, "window_hours", hours)
             cut = tuple(x * w for x, w in zip(profile, window_mask(start, hours)))
             if sum(cut) <= 0:
-                raise ValueError(f"daily_profile has no traffic inside the {hours:g} h window "
+                raise HwcostError(f"daily_profile has no traffic inside the {hours:g} h window "
                                  f"starting at {start:g} h")
             profile = cut
         share = _positive("cached_input_share", self.cached_input_share, allow_zero=True)
         if share > 1:
-            raise ValueError(f"cached_input_share must be in [0, 1], got {self.cached_input_share!r}")
+            raise HwcostError(f"cached_input_share must be in [0, 1], got {self.cached_input_share!r}")
         object.__setattr__(self, "cached_input_share", share)
         mean = sum(profile) / HOURS_PER_DAY
         object.__setattr__(self, "daily_profile", tuple(x / mean for x in profile))
@@ -263,7 +263,7 @@ def busy_share(requests_per_s, saturation_requests_per_s):
     r = np.asarray(requests_per_s, dtype=float)
     s = np.asarray(saturation_requests_per_s, dtype=float)
     if np.any(s <= 0) or not np.all(np.isfinite(s)):
-        raise ValueError(f"saturation_requests_per_s must be > 0, got {saturation_requests_per_s!r}")
+        raise HwcostError(f"saturation_requests_per_s must be > 0, got {saturation_requests_per_s!r}")
     out = r / s
     return float(out) if out.ndim == 0 else out
 

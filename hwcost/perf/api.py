@@ -187,7 +187,7 @@ class StepTimes:
                 _check_nonneg(name, np.asarray(v, dtype=float))
         tokens = p + b
         if tokens <= 0:
-            raise ValueError("an iteration needs prefill_tokens + decode_batch_size > 0")
+            raise HwcostError("an iteration needs prefill_tokens + decode_batch_size > 0")
         terms = self.__dict__.get("_scalar_terms")
         if terms is None:
             terms = _ScalarTerms(self._f)

@@ -12,6 +12,7 @@ import numpy as np
 
 from hwcost import catalog
 
+from ..errors import HwcostError
 from .api import step_times, sweep
 
 
@@ -103,10 +104,10 @@ def largest_batch_meeting(model, gpu, *, ttft_target_s: float | None = None,
         [sequences]; 0 when even batch 1 misses a target or does not fit.
     """
     if arrival not in ("together", "joining"):
-        raise ValueError(f"arrival must be 'together' or 'joining', got {arrival!r}")
+        raise HwcostError(f"arrival must be 'together' or 'joining', got {arrival!r}")
     for name, v in (("ttft_target_s", ttft_target_s), ("tpot_target_s", tpot_target_s)):
         if v is not None and (not math.isfinite(float(v)) or float(v) <= 0):
-            raise ValueError(f"{name} must be a positive number of seconds or None, got {v!r}")
+            raise HwcostError(f"{name} must be a positive number of seconds or None, got {v!r}")
     model, gpu = catalog.llm(model), catalog.gpu(gpu)
     bmax = max_batch_by_memory(model, gpu, n_gpus=n_gpus, precision=precision,
                                input_tokens=input_tokens, output_tokens=output_tokens, engine=engine,

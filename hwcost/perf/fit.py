@@ -221,7 +221,7 @@ class _Design:
             return self.gpu
         if by == "engine":
             return self.engine
-        raise ValueError(f"unknown grouping {by!r}; accepted: {', '.join(CV_GROUPS)}")
+        raise HwcostError(f"unknown grouping {by!r}; accepted: {', '.join(CV_GROUPS)}")
 
     # -- parameters ---------------------------------------------------------------------
     def layout(self, mask=None):

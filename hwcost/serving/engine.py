@@ -113,7 +113,7 @@ class CostModel:
             v = self.st.iteration_seconds(p, b, context)
         if v.__class__ is float:  # one iteration as a plain number: no array round trip
             if not (0.0 < v < _INF):
-                raise ValueError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
+                raise HwcostError(f"step_times.iteration_seconds({p}, {b}, {context!r}) = {v!r}; "
                                  "expected finite times > 0")
             return v
         v = np.asarray(v, dtype=float)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import HwcostError
 from .arrivals import Arrivals
 from .simulator import as_step_times, positive_int, simulate
 
@@ -109,7 +110,7 @@ def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: i
     c = positive_int("concurrency", concurrency)
     k = positive_int("rounds", rounds)
     if k < 3:
-        raise ValueError(f"rounds must be >= 3 (the first and last are left out), got {rounds!r}")
+        raise HwcostError(f"rounds must be >= 3 (the first and last are left out), got {rounds!r}")
     i = positive_int("input_tokens", input_tokens)
     o = positive_int("output_tokens", output_tokens)
     n = c * k

@@ -401,7 +401,7 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
                      kv_precision=kv_precision, engine=engine)
     if speculative is not None:
         if scheduler != "continuous":
-            raise ValueError("speculative decoding is simulated with continuous batching only; "
+            raise HwcostError("speculative decoding is simulated with continuous batching only; "
                              f"got scheduler={scheduler!r}")
         st = speculative_step_times(st, speculative)
     if isinstance(arrivals, Workload):

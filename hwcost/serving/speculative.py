@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import HwcostError
+
 __all__ = ["SpeculativeDecoding", "speculative_step_times"]
 
 
@@ -60,19 +62,19 @@ class SpeculativeDecoding:
     def __post_init__(self):
         k = self.draft_tokens
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"draft_tokens must be an integer >= 1, got {k!r}")
+            raise HwcostError(f"draft_tokens must be an integer >= 1, got {k!r}")
         a = self.acceptance_rate
         if not isinstance(a, (int, float)) or not 0 <= a <= 1 or math.isnan(a):
-            raise ValueError(f"acceptance_rate must be in [0, 1], got {a!r}")
+            raise HwcostError(f"acceptance_rate must be in [0, 1], got {a!r}")
         if (self.draft is None) == (self.draft_cost_ratio is None):
-            raise ValueError("give either draft (a draft model's step times) or draft_cost_ratio "
+            raise HwcostError("give either draft (a draft model's step times) or draft_cost_ratio "
                              "(multi-token prediction), not both and not neither")
         if self.draft_cost_ratio is not None:
             c = self.draft_cost_ratio
             if not isinstance(c, (int, float)) or not 0 <= c < math.inf:
-                raise ValueError(f"draft_cost_ratio must be a number >= 0, got {c!r}")
+                raise HwcostError(f"draft_cost_ratio must be a number >= 0, got {c!r}")
         if self.draft is not None and not callable(getattr(self.draft, "decode_step_seconds", None)):
-            raise ValueError("draft must be step times (perf.step_times(...)) with decode_step_seconds")
+            raise HwcostError("draft must be step times (perf.step_times(...)) with decode_step_seconds")
 
     @property
     def tokens_per_round(self) -> float:
@@ -126,8 +128,8 @@ def speculative_step_times(st, spec: SpeculativeDecoding | None):
     if spec is None:
         return st
     if not isinstance(spec, SpeculativeDecoding):
-        raise ValueError(f"speculative must be a serving.SpeculativeDecoding or None, got {spec!r}")
+        raise HwcostError(f"speculative must be a serving.SpeculativeDecoding or None, got {spec!r}")
     if not callable(getattr(st, "verify_step_seconds", None)):
-        raise ValueError("speculative decoding needs step times with verify_step_seconds "
+        raise HwcostError("speculative decoding needs step times with verify_step_seconds "
                          "(perf.step_times(...))")
     return _SpeculativeStepTimes(st, spec)

@@ -1,8 +1,10 @@
 """Parameter counts from Hugging Face config.json files, against the publishers' figures."""
 
+import io
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hwcost import catalog, cli, hfconfig
@@ -130,8 +132,6 @@ def test_bundled_rows_added_from_configs_agree_with_the_function():
 # hwcost model add
 # ----------------------------------------------------------------------------------------
 def run(argv):
-    import io
-
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(argv, out=out, err=err)
     return code, out.getvalue(), err.getvalue()
@@ -158,7 +158,11 @@ def test_model_add_saves_to_the_user_table_and_recommend_finds_it(tmp_path, monk
     code, out, err = run(["recommend", "--model", "my-ds", "--requests-per-day", "20000",
                           "--format", "csv"])
     assert code == 0, err
-    assert "my-ds" in out or "h200" in out or "b200" in out
+    ranked = pd.read_csv(io.StringIO(out))
+    assert (ranked["rank"] == 1).sum() == 1
+    # 671B weights need at least 671e9 x 4 bits = 336 GB: five or more 80 GB GPUs per replica
+    own = ranked[ranked["kind"] == "self-hosted"]
+    assert len(own) and (own.loc[own["gpu_id"] == "h100-sxm", "n_gpus"] >= 5).all()
 
 
 def test_model_add_dry_run_writes_nothing(tmp_path, monkeypatch):

@@ -63,7 +63,6 @@ import numpy as np
 import pandas as pd
 
 from . import catalog
-from .errors import HwcostError
 from .staffing import (  # noqa: F401  (re-exported: staffing is part of the cost model)
     ADMIN_WAGE_USD_PER_YEAR,
     CLOUD_STAFF_FRACTION,
@@ -2211,7 +2210,7 @@ def purchase_plan(gpu, replicas: int = 1, gpus_per_replica: int = 1) -> Purchase
     row = _purchase_row(g)
     unit, box = int(row["gpus_per_unit"]), int(row["max_gpus_per_box"])
     if n > box:
-        raise HwcostError(f"a replica of {n} x {g.id} does not fit one box: a {row['sold_as']} box "
+        raise ValueError(f"a replica of {n} x {g.id} does not fit one box: a {row['sold_as']} box "
                          f"holds at most {box} GPUs")
     per_box = box // n
     full, rest = divmod(r, per_box)
@@ -2492,7 +2491,7 @@ def ownership_cost_range(gpu, replicas: int = 1, gpus_per_replica: int = 1, **kw
     Columns: ``estimate`` and every field of :meth:`OwnershipCost.to_dict`.
     """
     if "estimate" in kwargs:
-        raise HwcostError("ownership_cost_range evaluates every estimate; do not pass estimate=")
+        raise ValueError("ownership_cost_range evaluates every estimate; do not pass estimate=")
     return pd.DataFrame([ownership_cost(gpu, replicas, gpus_per_replica, estimate=e, **kwargs).to_dict()
                          for e in ESTIMATES])
 
@@ -2505,7 +2504,7 @@ def ownership_inputs(gpu, replicas: int = 1, gpus_per_replica: int = 1, **kwargs
     ``average_load`` and ``label`` are left out (the utilization sets the load there).
     """
     if "estimate" in kwargs:
-        raise HwcostError("ownership_inputs spans every estimate; do not pass estimate=")
+        raise ValueError("ownership_inputs spans every estimate; do not pass estimate=")
     fleets = [ownership_cost(gpu, replicas, gpus_per_replica, estimate=e, **kwargs).inputs
               for e in ESTIMATES]
     out = {}

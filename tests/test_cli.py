@@ -402,4 +402,4 @@ def test_recommend_segment_window_and_capex_flags():
     assert "caveat: GeForce card" in out
     rc, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "1000",
                        "--segment", "gpu")
-    assert_one_line_error(rc, err, "unknown segment 'gpu'")
+    assert_one_line_error(rc, err, "segment", "'gpu'", "datacenter, workstation, consumer, cloud, api")

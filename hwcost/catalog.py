@@ -528,7 +528,11 @@ def _numeric(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 def key_columns(name: str) -> tuple[str, ...]:
     """Columns that identify a row of table ``name`` (what a user row overrides by)."""
-    return ("gpu_id", "condition") if name == "hardware_prices" else ("id",)
+    if name == "hardware_prices":
+        return ("gpu_id", "condition")
+    if name == "purchase_units":
+        return ("gpu_id",)
+    return ("id",)
 
 
 def _replace_flag(name: str) -> bool:
@@ -768,28 +772,42 @@ def purchase_unit(gpu_id, path=None) -> dict:
     ``gpu_id`` may be a catalog id, an alias or a :class:`GPU`. A GPU with no row raises
     :class:`CatalogError` listing the closest ids that have one.
     """
-    table, _ = _cached("purchase_units", path)
+    table, version = _cached("purchase_units", path)
+    if version not in _PURCHASE_ROWS:
+        rows = {}
+        for record in table.to_dict(orient="records"):
+            clean = {}
+            for k, v in record.items():
+                if isinstance(v, float) and math.isnan(v):
+                    v = None
+                elif hasattr(v, "item"):
+                    v = v.item()  # numpy scalar -> int or float
+                clean[k] = v
+            rows[clean["gpu_id"]] = clean
+        _PURCHASE_ROWS[version] = rows
+    rows = _PURCHASE_ROWS[version]
     key = gpu_id.id if isinstance(gpu_id, GPU) else str(gpu_id).strip().lower()
-    known = list(table["gpu_id"])
-    if key not in known:
+    if key not in rows:
         try:
             key = gpu(key).id
         except CatalogError:
             pass
-    if key not in known:
+    if key not in rows:
+        known = list(rows)
         close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
         raise CatalogError(
             f"no purchase unit for GPU {gpu_id!r} in {table.attrs.get('source_file', 'purchase_units.csv')}"
             + (f"; closest: {', '.join(close)}" if close else f"; known: {', '.join(known)}"))
-    row = table[table["gpu_id"] == key].iloc[0]
-    out = {}
-    for k, v in row.items():
-        if isinstance(v, float) and math.isnan(v):
-            v = None
-        elif hasattr(v, "item"):
-            v = v.item()  # numpy scalar -> int or float
-        out[k] = v
-    return out
+    return dict(rows[key])
+
+
+_PURCHASE_ROWS: dict[tuple, dict] = {}
+
+
+def table_version(name: str, path=None) -> tuple:
+    """A key that changes when a table's file changes (path and modification time): for
+    callers that cache values derived from the table."""
+    return _cached(name, path)[1]
 
 
 def benchmarks(path=None, replace=None) -> pd.DataFrame:

@@ -635,7 +635,11 @@ CATALOG_VIEWS = {
                                   "cached_usd_per_million_input_tokens",
                                   "batch_usd_per_million_input_tokens", "as_of", "origin")),
     "energy": ("energy", ("id", "region", "setting", "usd_per_kwh_low", "usd_per_kwh_typical",
-                          "usd_per_kwh_high", "pue_typical", "as_of", "origin")),
+                          "usd_per_kwh_high", "pue_typical", "colocation_usd_per_kw_month_typical",
+                          "as_of", "origin")),
+    "purchase-units": ("purchase_units", ("gpu_id", "sold_as", "gpus_per_unit", "max_gpus_per_box",
+                                          "host_usd_per_gpu_typical", "min_host_usd_per_box",
+                                          "box_kw", "as_of", "origin")),
     "benchmarks": ("benchmarks", ("id", "engine", "gpu_id", "n_gpus", "model_id", "precision",
                                   "batch_size", "input_tokens", "output_tokens", "metric",
                                   "value", "origin")),
@@ -926,7 +930,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=_Formatter)
     p.add_argument("table", choices=tuple(CATALOG_VIEWS),
                    help="gpus, llms, prices (cloud), hardware-prices, api-prices, energy, "
-                        "benchmarks")
+                        "purchase-units (how each GPU is bought), benchmarks")
     p.add_argument("--gpu", help="only rows for this GPU")
     _add_format(p)
     p.set_defaults(func=cmd_catalog)

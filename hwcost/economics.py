@@ -895,7 +895,8 @@ class SelfHostedTCO:
                 if np.ndim(value) != 0:
                     raise HwcostError(f"{f.name} must be a single number, got {value!r}")
                 set_(self, f.name, float(_num(f.name, value, low=None)))
-        self_hosted_tco(self)
+        # validates the combination; kept so that self_hosted_tco(inputs) is computed once
+        set_(self, "_result", self_hosted_tco(self))
 
     @property
     def capex_usd(self) -> float:
@@ -964,6 +965,9 @@ def self_hosted_tco(inputs: SelfHostedTCO) -> TCOResult:
     if not isinstance(inputs, SelfHostedTCO):
         raise HwcostError(f"inputs must be a SelfHostedTCO, got {type(inputs).__name__}")
     fields = {f.name: getattr(inputs, f.name) for f in dataclasses.fields(inputs)}
+    done = inputs.__dict__.get("_result")  # computed once, when the inputs were validated
+    if done is not None:
+        return done
     gpu_usd, tdp_w, kwh = fields.pop("gpu_usd"), fields.pop("tdp_w"), fields.pop("usd_per_kwh")
     parts = self_hosted_usd_per_gpu_hour(gpu_usd, tdp_w, kwh, **fields)
     return TCOResult(
@@ -2179,7 +2183,7 @@ def purchase_plan(gpu, replicas: int = 1, gpus_per_replica: int = 1) -> Purchase
     One 70B replica on one H200 still buys a 4-GPU HGX board (3 spare GPUs); one replica on
     4 GB200 GPUs buys a 72-GPU NVL72 rack.
     """
-    g = catalog.gpu(gpu)
+    g = gpu if isinstance(gpu, catalog.GPU) else catalog.gpu(gpu)
     r = _count("replicas", replicas)
     n = _count("gpus_per_replica", gpus_per_replica)
     row = _purchase_row(g)
@@ -2269,6 +2273,20 @@ class OwnershipCost:
         """The whole fleet per wall-clock hour. [USD/h]"""
         return self.total_usd_per_year / HOURS_PER_YEAR
 
+    def yearly_at(self, utilization, idle_power_fraction=IDLE_POWER_FRACTION) -> dict:
+        """The same fleet at another utilization: only power changes (it follows
+        :func:`average_load`). A dict of ``utilization, power_usd_per_year,
+        running_usd_per_year, total_usd_per_year, usd_per_gpu_hour``, equal to the fields of
+        ``ownership_cost(..., utilization=utilization)``; cheap, for sweeps. [USD/year]"""
+        u = float(_fraction("utilization", utilization))
+        full = self.power_usd_per_year / self.inputs.average_load
+        power = full * float(average_load(u, idle_power_fraction))
+        running = self.running_usd_per_year - self.power_usd_per_year + power
+        total = self.total_usd_per_year - self.power_usd_per_year + power
+        return {"utilization": u, "power_usd_per_year": power, "running_usd_per_year": running,
+                "total_usd_per_year": total,
+                "usd_per_gpu_hour": total / (self.plan.n_gpus_bought * HOURS_PER_YEAR)}
+
     def total_usd(self, years: float) -> float:
         """Cost over ``years``: capital recovery plus running cost. [USD]"""
         return self.total_usd_per_year * _positive("years", years)
@@ -2297,6 +2315,35 @@ def _pick(value, estimate: str) -> float:
     if isinstance(value, Range):
         return float(getattr(value, estimate))
     return float(value)
+
+
+_PRICES: dict[tuple, tuple] = {}
+
+
+def _ownership_prices(g, row, energy, condition, estimate):
+    """(gpu_usd, host_usd_per_gpu, usd_per_kwh, pue, colocation USD per kW-month or None) at
+    one estimate, from the catalog; cached until a table file changes."""
+    key = (g.id, energy, condition, estimate, catalog.table_version("hardware_prices"),
+           catalog.table_version("energy"), catalog.table_version("purchase_units"))
+    if key not in _PRICES:
+        if len(_PRICES) > 4096:
+            _PRICES.clear()
+        inputs = tco_inputs_from_catalog(g, energy=energy, condition=condition)
+        if row["host_usd_per_gpu_typical"] is not None:
+            host = Range(row["host_usd_per_gpu_low"], row["host_usd_per_gpu_typical"],
+                         row["host_usd_per_gpu_high"])
+        else:
+            host = inputs["server_share_usd"]
+        erow = catalog.energy().set_index("id").loc[energy]
+        rate = erow[f"colocation_usd_per_kw_month_{estimate}"]
+        if rate is None or pd.isna(rate):
+            rate, pue = None, _pick(inputs["pue"], estimate)
+        else:
+            # the colocation fee covers the facility: energy is metered at the IT load
+            rate, pue = float(rate), 1.0
+        _PRICES[key] = (_pick(inputs["gpu_usd"], estimate), _pick(host, estimate),
+                        _pick(inputs["usd_per_kwh"], estimate), pue, rate)
+    return _PRICES[key]
 
 
 def ownership_cost(gpu, replicas: int = 1, gpus_per_replica: int = 1, *, utilization=1.0,
@@ -2359,36 +2406,20 @@ def ownership_cost(gpu, replicas: int = 1, gpus_per_replica: int = 1, *, utiliza
     One DGX-class 8x H100 server at 70 % load in colocation (USD 196 per kW-month, typical
     catalog prices): about USD 156k a year, USD 2.2 per GPU-hour.
     """
-    g = catalog.gpu(gpu)
+    g = gpu if isinstance(gpu, catalog.GPU) else catalog.gpu(gpu)
     _choice("estimate", estimate, ESTIMATES)
     plan = purchase_plan(g, replicas, gpus_per_replica)
     u = float(_fraction("utilization", utilization))
     if energy is None:
         energy = "us-industrial-colo" if g.segment == "datacenter" else "us-commercial"
     row = _purchase_row(g)
-    inputs = tco_inputs_from_catalog(g, energy=energy, condition=condition)
-    gpu_usd = _pick(inputs["gpu_usd"], estimate)
-    if row["host_usd_per_gpu_typical"] is not None:
-        host = Range(row["host_usd_per_gpu_low"], row["host_usd_per_gpu_typical"],
-                     row["host_usd_per_gpu_high"])
-    else:
-        host = inputs["server_share_usd"]
-    host_usd = _pick(host, estimate)
+    gpu_usd, host_usd, kwh, pue, colo_rate = _ownership_prices(g, row, energy, condition, estimate)
     if row.get("min_host_usd_per_box"):
         # a box costs at least its minimum host however few GPUs it holds
         per_box = math.ceil(plan.n_gpus_bought / plan.n_boxes)
         host_usd = max(host_usd, float(row["min_host_usd_per_box"]) / per_box)
-    kwh = _pick(inputs["usd_per_kwh"], estimate)
-    erow = catalog.energy().set_index("id").loc[energy]
-    colo_rate = erow["colocation_usd_per_kw_month_typical"]
-    colocation = colo_rate is not None and not pd.isna(colo_rate)
-    if colocation:
-        colo_rate = float(erow[f"colocation_usd_per_kw_month_{estimate}"])
-        pue = 1.0
-        colo_per_year = plan.kw * colo_rate * 12.0
-    else:
-        pue = _pick(inputs["pue"], estimate)
-        colo_per_year = 0.0
+    colocation = colo_rate is not None
+    colo_per_year = plan.kw * colo_rate * 12.0 if colocation else 0.0
     if networking_setup_usd_per_box is None:
         net = NETWORKING_SETUP_USD_PER_BOX.get(g.segment, NETWORKING_SETUP_USD_PER_BOX["datacenter"])
     else:

@@ -167,7 +167,7 @@ COLUMNS = (
     "segment", "capex_usd", "running_usd_per_year", "n_gpus_bought", "spare_gpus",
     "bill_of_materials", "gpu_usd", "host_usd", "networking_setup_usd", "capital_usd_per_year",
     "power_usd_per_year", "colocation_usd_per_year", "maintenance_usd_per_year",
-    "staff_usd_per_year", "caveat", "limit",
+    "staff_usd_per_year", "total_usd_low", "total_usd_high", "caveat", "limit",
     "sized_by", "pareto", "feasible", "fails", "why", "notes",
 )
 
@@ -577,7 +577,9 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
         replica uses), ``bill_of_materials`` (boxes, GPUs, racks, kW; or what is rented), the
         owned cost components ``gpu_usd, host_usd, networking_setup_usd`` [USD] and
         ``capital_usd_per_year, power_usd_per_year, colocation_usd_per_year,
-        maintenance_usd_per_year, staff_usd_per_year`` [USD/year], ``caveat`` (licence,
+        maintenance_usd_per_year, staff_usd_per_year`` [USD/year], ``total_usd_low,
+        total_usd_high`` (owned options at the catalog's low and high prices; rented GPUs
+        and APIs have one price), ``caveat`` (licence,
         ECC and support note on consumer and workstation cards),
         ``limit`` (what caps a replica: memory capacity, bandwidth, compute,
         interconnect, queueing), ``sized_by`` (what set the GPU count), ``pareto`` (on the
@@ -631,10 +633,16 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
 
     # Where each owned GPU runs (its energy setting), or why it cannot be priced.
     tco_inputs = {}
+    hw = catalog.hardware_prices()
+    priced = set(zip(hw["gpu_id"], hw["condition"]))
+    energies = set(catalog.energy()["id"])
     for g in gpu_ids:
-        try:
-            energy = constraints.energy_id or (
-                DATACENTER_ENERGY_ID if _obj("gpu", g).segment == "datacenter" else OFFICE_ENERGY_ID)
+        energy = constraints.energy_id or (
+            DATACENTER_ENERGY_ID if _obj("gpu", g).segment == "datacenter" else OFFICE_ENERGY_ID)
+        if energy in energies and (g, constraints.hardware_condition) in priced:
+            tco_inputs[g] = {"energy": energy}
+            continue
+        try:  # the catalog's own message: an unknown energy setting, or no price for this GPU
             economics.tco_inputs_from_catalog(_obj("gpu", g), energy=energy,
                                               condition=constraints.hardware_condition)
             tco_inputs[g] = {"energy": energy}
@@ -809,6 +817,27 @@ def _row(**values) -> dict:
     return row
 
 
+_OWNERSHIP: dict = {}
+
+
+def _ownership(gpu_id, replicas, n, energy, constraints, estimate="typical"):
+    """``economics.ownership_cost`` of a fleet at full load, once per fleet and constraints
+    (the rows then take :meth:`~hwcost.economics.OwnershipCost.yearly_at` their utilization)."""
+    key = (gpu_id, replicas, n, energy, constraints.hardware_condition, constraints.amortization_years,
+           constraints.staff_base_fraction, constraints.staff_per_box_fraction,
+           constraints.operations_usd_per_year, estimate)
+    if key not in _OWNERSHIP:
+        if len(_OWNERSHIP) > 4096:
+            _OWNERSHIP.clear()
+        _OWNERSHIP[key] = economics.ownership_cost(
+            _obj("gpu", gpu_id), replicas, n, utilization=1.0, energy=energy, estimate=estimate,
+            condition=constraints.hardware_condition, amortization_years=constraints.amortization_years,
+            staff_base_fraction=constraints.staff_base_fraction,
+            staff_per_box_fraction=constraints.staff_per_box_fraction,
+            operations_usd_per_year=constraints.operations_usd_per_year)
+    return _OWNERSHIP[key]
+
+
 def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco_inputs,
                  min_fit, days, tokens_total) -> list[dict]:
     from . import economics
@@ -870,7 +899,7 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
         inputs = tco_inputs.get(gpu_id)
         own = None
         try:
-            bought = economics.purchase_plan(gpu_id, replicas, n)
+            bought = economics.purchase_plan(_obj("gpu", gpu_id), replicas, n)
         except ValueError as exc:
             fails.append(f"interconnect: {exc}")
             bought = None
@@ -878,21 +907,23 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
         if isinstance(inputs, str):
             fails.append(f"price: {inputs}")
         elif bought is not None:
-            own = economics.ownership_cost(
-                gpu_id, replicas, n, utilization=max(busy, 1e-9), energy=inputs["energy"],
-                condition=constraints.hardware_condition,
-                amortization_years=constraints.amortization_years,
-                staff_base_fraction=constraints.staff_base_fraction,
-                staff_per_box_fraction=constraints.staff_per_box_fraction,
-                operations_usd_per_year=constraints.operations_usd_per_year)
+            own = _ownership(gpu_id, replicas, n, inputs["energy"], constraints)
         extra = {}
         if own is not None:
-            total = own.total_usd(years)
+            at = own.yearly_at(max(busy, 1e-9), IDLE_POWER_FRACTION)  # only power follows the load
+            total = at["total_usd_per_year"] * years
             paid = own.plan.n_gpus_bought * constraints.horizon_hours
             extra = {c: getattr(own, c) for c in (
                 "gpu_usd", "host_usd", "networking_setup_usd", "capital_usd_per_year",
-                "power_usd_per_year", "colocation_usd_per_year", "maintenance_usd_per_year",
-                "staff_usd_per_year", "running_usd_per_year", "capex_usd")}
+                "colocation_usd_per_year", "maintenance_usd_per_year", "staff_usd_per_year",
+                "capex_usd")}
+            extra.update(power_usd_per_year=at["power_usd_per_year"],
+                         running_usd_per_year=at["running_usd_per_year"])
+            # the same fleet at the catalog's low and high prices (GPU, host, power, colocation)
+            for est in ("low", "high"):
+                other = _ownership(gpu_id, replicas, n, inputs["energy"], constraints, est)
+                extra[f"total_usd_{est}"] = (other.yearly_at(max(busy, 1e-9), IDLE_POWER_FRACTION)
+                                             ["total_usd_per_year"] * years)
             extra.update(n_gpus_bought=own.plan.n_gpus_bought, spare_gpus=own.plan.spare_gpus,
                          bill_of_materials=own.plan.bill_of_materials(), caveat=own.plan.caveat)
             if own.plan.spare_gpus:
@@ -1082,8 +1113,11 @@ def _finish(rows: list[dict], workload: Workload, constraints: Constraints,
                 "e2e_s", "usd_per_gpu_hour", "usd_per_hour", "total_usd",
                 "usd_per_million_tokens", "capex_usd", "running_usd_per_year", "gpu_usd",
                 "host_usd", "networking_setup_usd", "capital_usd_per_year", "power_usd_per_year",
-                "colocation_usd_per_year", "maintenance_usd_per_year", "staff_usd_per_year"):
+                "colocation_usd_per_year", "maintenance_usd_per_year", "staff_usd_per_year",
+                "total_usd_low", "total_usd_high"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    for col in ("total_usd_low", "total_usd_high"):  # rented GPUs and APIs: one catalog price
+        df[col] = df[col].where(df[col].notna() | (df["kind"] == "self-hosted"), df["total_usd"])
     df["pareto"] = df["pareto"].astype(bool)
     df["feasible"] = df["feasible"].astype(bool)
     df = df.fillna({"fails": "", "notes": "", "why": "", "provider": "", "offer_id": "",

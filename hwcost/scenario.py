@@ -16,6 +16,9 @@ The bundled scenarios are in ``data/scenarios/``. Layout (all keys but ``name``,
       daily_profile: flat           # flat | business-hours | 24 relative hourly weights
       input_tokens_cv: 0.0          # coefficient of variation of lengths
       output_tokens_cv: 0.0
+      window_hours: 8               # batch work: the day's requests within 8 h [h] (optional)
+      window_start_hour: 22         # when the window opens [h]
+      cached_input_share: 0.5       # input tokens billed at an API's cached-input price [-]
     slo:
       ttft_p95_s: 1.0               # [s]
       tpot_p95_s: 0.1               # [s]
@@ -25,6 +28,8 @@ The bundled scenarios are in ``data/scenarios/``. Layout (all keys but ``name``,
       availability: 0.999
       privacy: false
       horizon_months: 12
+      budget_usd: 250000            # cap on the money paid up front for owned hardware [USD]
+      segments: [datacenter, cloud, api]   # which options to consider
     notebook_parameters:            # notebook stem, or "*" for every notebook declaring it
       "*": {energy_setting: us-commercial}
 

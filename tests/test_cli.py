@@ -405,4 +405,11 @@ def test_recommend_segment_window_and_capex_flags():
     assert "caveat: GeForce card" in out
     rc, out, err = run("recommend", "--model", "llama-3.1-8b", "--requests-per-day", "1000",
                        "--segment", "gpu")
-    assert_one_line_error(rc, err, "unknown segment 'gpu'")
+    assert_one_line_error(rc, err, "segment", "'gpu'", "datacenter, workstation, consumer, cloud, api")
+
+
+def test_catalog_purchase_units_view():
+    code, out, err = run("catalog", "purchase-units", "--gpu", "gb200", "--format", "csv")
+    assert code == 0, err
+    df = pd.read_csv(io.StringIO(out))
+    assert (df["sold_as"].iloc[0], int(df["gpus_per_unit"].iloc[0])) == ("nvl72-rack", 72)

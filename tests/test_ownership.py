@@ -138,3 +138,12 @@ def test_ownership_inputs_span_the_catalog_ranges():
     busy = economics.self_hosted_usd_per_busy_gpu_hour(0.7, **typical)
     c = economics.ownership_cost("h100-sxm", 1, 8, **kw)
     assert busy["total"] * 0.7 == pytest.approx(c.usd_per_gpu_hour)
+
+
+def test_yearly_at_another_utilization_equals_a_fresh_computation():
+    full = economics.ownership_cost("l40s", 3, 2, utilization=1.0)
+    for u in (0.05, 0.4, 0.9):
+        fresh = economics.ownership_cost("l40s", 3, 2, utilization=u)
+        at = full.yearly_at(u)
+        for k in ("power_usd_per_year", "running_usd_per_year", "total_usd_per_year", "usd_per_gpu_hour"):
+            assert at[k] == pytest.approx(getattr(fresh, k)), k

@@ -864,3 +864,13 @@ def test_staff_per_box_weighs_on_a_twelve_box_fleet_more_than_one_box():
     assert fleet_more["total_usd"] - fleet["total_usd"] == pytest.approx(
         boxes * (one_more["total_usd"] - one["total_usd"]))
     assert fleet_more["staff_usd_per_year"] > one_more["staff_usd_per_year"]
+
+
+def test_owned_totals_carry_the_catalog_price_range(rank_200k):
+    ok = rank_200k[rank_200k["feasible"]]
+    own = ok[ok["kind"] == "self-hosted"]
+    assert (own["total_usd_low"] < own["total_usd"]).all()
+    assert (own["total_usd"] < own["total_usd_high"]).all()
+    rented = ok[ok["kind"] != "self-hosted"]
+    assert (rented["total_usd_low"] == rented["total_usd"]).all()
+    assert (rented["total_usd_high"] == rented["total_usd"]).all()

@@ -43,7 +43,9 @@ def test_the_mapping_carries_each_constraint_under_every_name():
     assert m["privacy_required_flag"] is True and m["availability_fraction"] == 0.999
     assert m["daily_profile_setting"] == "business-hours" and m["horizon_months"] == 36
     assert m["energy_setting"] == "us-commercial" and m["budget_usd"] == 0
-    assert m["self_hosted_staff_pct"] == 10 and m["cloud_staff_pct"] == 5
+    # owned hardware: the cost model's staff shares (no flat amount); rented: 5 %
+    assert m["staff_base_pct"] == 5 and m["staff_per_box_pct"] == 5 and m["cloud_staff_pct"] == 5
+    assert "self_hosted_staff_pct" not in m
     # a target the scenario does not set is left to the notebook's default
     no_slo = requirements.build_case(model="llama-3.1-8b", requests_per_day=10)
     assert "ttft_target_s" not in requirements.notebook_parameters(no_slo)

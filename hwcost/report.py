@@ -7,6 +7,7 @@ charts are inline SVG (see :mod:`hwcost.charts`), and no external script is refe
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -55,13 +56,27 @@ class NotebookInfo:
         return self.path.stem
 
 
+ENGINE_NAME = "hwcost-resilient"
+
+
 def _resilient_engine_name() -> str:
-    """Register (once) a papermill engine whose client waits for kernel replies in short polls.
+    """Register (once) :func:`resilient_engine` with papermill; returns its name."""
+    from papermill.engines import papermill_engines
+
+    if ENGINE_NAME not in papermill_engines._engines:
+        papermill_engines.register(ENGINE_NAME, resilient_engine())
+    return ENGINE_NAME
+
+
+@functools.lru_cache(maxsize=1)
+def resilient_engine():
+    """A papermill engine whose client waits for kernel replies in short polls.
 
     Headless execution of a cell that creates widgets sometimes leaves nbclient waiting on the
     shell channel for a reply the kernel already sent, until the cell timeout (nbclient issue
     312). Polling in short waits picks that reply up at the next poll. Timeouts, dead kernels
-    and errors behave as in nbclient.
+    and errors behave as in nbclient. Installed as the papermill engine ``hwcost-resilient``
+    (``papermill --engine hwcost-resilient --execution-timeout 600 IN OUT``).
     """
     import asyncio
     import logging
@@ -72,12 +87,8 @@ def _resilient_engine_name() -> str:
     from nbclient.exceptions import CellExecutionComplete, CellTimeoutError
     from nbclient.util import ensure_async
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine
     from papermill.utils import merge_kwargs, remove_args
-
-    name = "hwcost-resilient"
-    if name in papermill_engines._engines:
-        return name
 
     class ResilientClient(PapermillNotebookClient):
         async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
@@ -140,8 +151,7 @@ def _resilient_engine_name() -> str:
             client = ResilientClient(nb_man, **final_kwargs)
             return client.execute(env=kernel_env) if kernel_env is not None else client.execute()
 
-    papermill_engines.register(name, ResilientEngine)
-    return name
+    return ResilientEngine
 
 
 def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:

@@ -185,3 +185,17 @@ def test_committed_widget_outputs_say_what_they_are():
         report.WIDGET_MIME: {"model_id": "x"}, "text/plain": "interactive(children=(..."}}]}]}
     out = report.strip_volatile(node)["cells"][0]["outputs"][0]["data"]
     assert out["text/plain"] == report.WIDGET_TEXT and out[report.WIDGET_MIME] == {"model_id": "x"}
+
+
+def test_the_resilient_engine_is_installed_for_papermill_itself():
+    import tomllib
+
+    from papermill.engines import Engine
+
+    from hwcost import papermill_engine
+
+    meta = tomllib.loads((report.ROOT / "pyproject.toml").read_text())
+    target = meta["project"]["entry-points"]["papermill.engine"][report.ENGINE_NAME]
+    assert target == "hwcost.papermill_engine:ResilientEngine"
+    assert issubclass(papermill_engine.ResilientEngine, Engine)
+    assert papermill_engine.ResilientEngine is report.resilient_engine()

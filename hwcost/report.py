@@ -319,13 +319,26 @@ def _absolute_table_paths() -> None:
 
 
 def strip_volatile(nb_json: dict) -> dict:
-    """Drop run timestamps and other volatile metadata so committed notebooks diff cleanly."""
+    """Drop run timestamps and other volatile metadata so committed notebooks diff cleanly.
+
+    Also writes dollar amounts in Markdown cells the one safe way (:func:`hwcost.notebook.
+    escape_currency`) and gives widget outputs a plain-text fallback that says what they are.
+    """
     nb_json.get("metadata", {}).pop("papermill", None)
     nb_json.get("metadata", {}).pop("widgets", None)
+    from .notebook import escape_currency
+
     for cell in nb_json.get("cells", []):
         meta = cell.get("metadata", {})
         meta.pop("papermill", None)
         meta.pop("execution", None)
+        if cell.get("cell_type") == "markdown":
+            # the same money rule as generated prose (hwcost.notebook.DOLLAR_IN_MARKDOWN)
+            src = cell.get("source", "")
+            text = "".join(src) if isinstance(src, list) else src
+            fixed = escape_currency(text)
+            if fixed != text:
+                cell["source"] = fixed
         for output in cell.get("outputs", []) or []:
             data = output.get("data", {})
             if WIDGET_MIME in data:

@@ -199,3 +199,11 @@ def test_the_resilient_engine_is_installed_for_papermill_itself():
     assert target == "hwcost.papermill_engine:ResilientEngine"
     assert issubclass(papermill_engine.ResilientEngine, Engine)
     assert papermill_engine.ResilientEngine is report.resilient_engine()
+
+
+def test_refresh_writes_markdown_money_the_safe_way():
+    span = "<span>&#36;</span>"
+    node = {"cells": [{"cell_type": "markdown", "metadata": {},
+                       "source": ["APIs cost \\$0.50-15 per 1M; a card costs $600 a year; $x$ stays\n"]}]}
+    out = report.strip_volatile(node)["cells"][0]["source"]
+    assert out == f"APIs cost {span}0.50-15 per 1M; a card costs {span}600 a year; $x$ stays\n"

@@ -7,6 +7,7 @@ charts are inline SVG (see :mod:`hwcost.charts`), and no external script is refe
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -56,13 +57,27 @@ class NotebookInfo:
         return self.path.stem
 
 
+ENGINE_NAME = "hwcost-resilient"
+
+
 def _resilient_engine_name() -> str:
-    """Register (once) a papermill engine whose client waits for kernel replies in short polls.
+    """Register (once) :func:`resilient_engine` with papermill; returns its name."""
+    from papermill.engines import papermill_engines
+
+    if ENGINE_NAME not in papermill_engines._engines:
+        papermill_engines.register(ENGINE_NAME, resilient_engine())
+    return ENGINE_NAME
+
+
+@functools.lru_cache(maxsize=1)
+def resilient_engine():
+    """A papermill engine whose client waits for kernel replies in short polls.
 
     Headless execution of a cell that creates widgets sometimes leaves nbclient waiting on the
     shell channel for a reply the kernel already sent, until the cell timeout (nbclient issue
     312). Polling in short waits picks that reply up at the next poll. Timeouts, dead kernels
-    and errors behave as in nbclient.
+    and errors behave as in nbclient. Installed as the papermill engine ``hwcost-resilient``
+    (``papermill --engine hwcost-resilient --execution-timeout 600 IN OUT``).
     """
     import asyncio
     import logging
@@ -73,12 +88,8 @@ def _resilient_engine_name() -> str:
     from nbclient.exceptions import CellExecutionComplete, CellTimeoutError
     from nbclient.util import ensure_async
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine
     from papermill.utils import merge_kwargs, remove_args
-
-    name = "hwcost-resilient"
-    if name in papermill_engines._engines:
-        return name
 
     class ResilientClient(PapermillNotebookClient):
         async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
@@ -141,8 +152,7 @@ def _resilient_engine_name() -> str:
             client = ResilientClient(nb_man, **final_kwargs)
             return client.execute(env=kernel_env) if kernel_env is not None else client.execute()
 
-    papermill_engines.register(name, ResilientEngine)
-    return name
+    return ResilientEngine
 
 
 def notebooks(directory: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -323,13 +333,26 @@ def _absolute_table_paths() -> None:
 
 
 def strip_volatile(nb_json: dict) -> dict:
-    """Drop run timestamps and other volatile metadata so committed notebooks diff cleanly."""
+    """Drop run timestamps and other volatile metadata so committed notebooks diff cleanly.
+
+    Also writes dollar amounts in Markdown cells the one safe way (:func:`hwcost.notebook.
+    escape_currency`) and gives widget outputs a plain-text fallback that says what they are.
+    """
     nb_json.get("metadata", {}).pop("papermill", None)
     nb_json.get("metadata", {}).pop("widgets", None)
+    from .notebook import escape_currency
+
     for cell in nb_json.get("cells", []):
         meta = cell.get("metadata", {})
         meta.pop("papermill", None)
         meta.pop("execution", None)
+        if cell.get("cell_type") == "markdown":
+            # the same money rule as generated prose (hwcost.notebook.DOLLAR_IN_MARKDOWN)
+            src = cell.get("source", "")
+            text = "".join(src) if isinstance(src, list) else src
+            fixed = escape_currency(text)
+            if fixed != text:
+                cell["source"] = fixed
         for output in cell.get("outputs", []) or []:
             data = output.get("data", {})
             if WIDGET_MIME in data:

@@ -113,6 +113,16 @@ class TestStructure:
         assert widget_cells, "an ipywidgets explorer"
         assert all("nbval-ignore-output" in _tags(c) for c in widget_cells if "interact" in "".join(c["source"]))
 
+    def test_money_in_markdown_never_pairs_into_math(self, path):
+        # JupyterLab 4 reads the text between two dollar signs (escaped or not) as a formula:
+        # every amount must go through nb.money / nb.md (hwcost.notebook.DOLLAR_IN_MARKDOWN)
+        dollar = re.compile(r"\\?\$(?=-?\d)")
+        for c in _load(path)["cells"]:
+            texts = ["".join(c["source"])] if c["cell_type"] == "markdown" else [
+                "".join(o.get("data", {}).get("text/markdown", "")) for o in c.get("outputs", [])]
+            for text in texts:
+                assert not dollar.search(text), f"a dollar amount that can turn into math: {text[:120]}"
+
     def test_cells_are_short(self, path):
         for c in _load(path)["cells"]:
             if c["cell_type"] != "code":

@@ -189,3 +189,25 @@ def test_committed_widget_outputs_say_what_they_are():
         report.WIDGET_MIME: {"model_id": "x"}, "text/plain": "interactive(children=(..."}}]}]}
     out = report.strip_volatile(node)["cells"][0]["outputs"][0]["data"]
     assert out["text/plain"] == report.WIDGET_TEXT and out[report.WIDGET_MIME] == {"model_id": "x"}
+
+
+def test_the_resilient_engine_is_installed_for_papermill_itself():
+    import tomllib
+
+    from papermill.engines import Engine
+
+    from hwcost import papermill_engine
+
+    meta = tomllib.loads((report.ROOT / "pyproject.toml").read_text())
+    target = meta["project"]["entry-points"]["papermill.engine"][report.ENGINE_NAME]
+    assert target == "hwcost.papermill_engine:ResilientEngine"
+    assert issubclass(papermill_engine.ResilientEngine, Engine)
+    assert papermill_engine.ResilientEngine is report.resilient_engine()
+
+
+def test_refresh_writes_markdown_money_the_safe_way():
+    span = "<span>&#36;</span>"
+    node = {"cells": [{"cell_type": "markdown", "metadata": {},
+                       "source": ["APIs cost \\$0.50-15 per 1M; a card costs $600 a year; $x$ stays\n"]}]}
+    out = report.strip_volatile(node)["cells"][0]["source"]
+    assert out == f"APIs cost {span}0.50-15 per 1M; a card costs {span}600 a year; $x$ stays\n"

@@ -29,6 +29,17 @@ def _common(r):
 
 def check_default(r):
     _common(r)
+    # the notebook's memo is the command line's: the same case ranks the same #1
+    from hwcost import recommend
+
+    case = recommend.case("qwen2.5-32b", 30_000, 1000, 250, daily_profile="business-hours",
+                          ttft_s=0.8, tpot_s=0.06, availability=0.99, privacy=True,
+                          horizon_months=36,
+                          operations_usd_per_year=recommend.operations_usd_per_year(0.10),
+                          cloud_operations_usd_per_year=recommend.operations_usd_per_year(0.05))
+    top = case.rank().iloc[0]
+    assert r["top_option"] == top["option"]
+    assert r["top_total_usd"] == pytest.approx(top["total_usd"], rel=1e-5)  # recorded to 6 digits
     # data must stay in-house: only owned hardware may serve it
     assert r["privacy"] is True and r["top_kind"] == "self-hosted"
     assert r["option_status"]["cloud"].startswith("none feasible: privacy")

@@ -554,7 +554,7 @@ def cmd_run(args, out, err) -> int:
         err.write(f"{target} was not written by hwcost; kept it as {kept.name}\n")
     report.execute(nb_path, target, params, log=lambda m: err.write(m + "\n"))
     nb_json = report.strip_volatile(json.loads(target.read_text(encoding="utf-8")))
-    report._atomic_write(target, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
+    outputs.atomic_write(target, json.dumps(nb_json, indent=1, ensure_ascii=False) + "\n")
     outputs.record(target)
     if not args.no_html:
         html = report.to_html(target, out_dir / f"{nb_path.stem}.html")

@@ -54,7 +54,6 @@ even) the result says so in a ``reached`` flag and a ``reason``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -633,11 +632,8 @@ class CloudRate:
                           output_tokens_per_s=output_tokens_per_s, n_gpus=n_gpus, **kwargs)
 
 
-def _closest(value: str, known, kind: str) -> ValueError:
-    known = sorted(set(known))
-    close = difflib.get_close_matches(str(value).lower(), known, n=4, cutoff=0.4)
-    hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(known)}"
-    return HwcostError(f"unknown {kind} {value!r}; {hint}")
+def _closest(value: str, known, kind: str) -> HwcostError:
+    return validate.unknown(value, known, kind)
 
 
 def cloud_offers(gpu=None, *, provider: str | None = None, pricing: str | None = None,

@@ -169,7 +169,7 @@ def prices_used(row, constraints) -> list[dict]:
     return out
 
 
-def _as_date(value) -> _dt.date | None:
+def as_date(value) -> _dt.date | None:
     if value is None:
         return None
     if isinstance(value, _dt.datetime):
@@ -186,7 +186,7 @@ def _as_date(value) -> _dt.date | None:
 
 def price_age_days(as_of, today: _dt.date | None = None) -> int | None:
     """Days from a price's ``as_of`` date to ``today`` (default: the current date). [days]"""
-    d = _as_date(as_of)
+    d = as_date(as_of)
     if d is None:
         return None
     return ((today or _dt.date.today()) - d).days
@@ -269,7 +269,7 @@ def annotate(table: pd.DataFrame, constraints=None, *, rows: int | None = 15,
         up_t, up_p, verdict = slo_margin(row.get("ttft_s"), row.get("tpot_s"), constraints.slo,
                                          batch_size=row.get("batch_size"), bands=bands)
         used = prices_used(row, constraints)
-        dates = [(_as_date(u["as_of"]), u["id"]) for u in used if _as_date(u["as_of"])]
+        dates = [(as_date(u["as_of"]), u["id"]) for u in used if as_date(u["as_of"])]
         oldest = min(dates)[0] if dates else None
         age = price_age_days(oldest, today) if oldest else None
         total = row.get("total_usd")

@@ -309,7 +309,7 @@ def _price_rows(rows: list[Mapping], constraints, today, limit) -> list[dict]:
                 continue
             seen.add(p["id"])
             age = margins.price_age_days(p["as_of"], today)
-            as_of = margins._as_date(p["as_of"])
+            as_of = margins.as_date(p["as_of"])
             out.append(dict(assumption=f"price: {p['table']} {p['id']}", value=p["what"],
                             source=_short_source(p["source"]),
                             as_of=as_of.isoformat() if as_of else "",
@@ -761,8 +761,9 @@ def _render_html(m: Memo) -> str:
 
 def write(memo: Memo, directory: str | Path, *, stem: str = "memo",
           formats: tuple[str, ...] = ("md", "html")) -> list[Path]:
-    """Write the memo as ``stem.md`` and ``stem.html`` (each written atomically)."""
-    from .report import _atomic_write
+    """Write the memo as ``stem.md`` and ``stem.html`` (each written atomically; a file of the
+    same name that hwcost did not write is kept beside it as ``NAME.bak``)."""
+    from . import outputs
 
     bad = set(formats) - {"md", "html"}
     if bad:
@@ -770,6 +771,6 @@ def write(memo: Memo, directory: str | Path, *, stem: str = "memo",
     out = []
     for fmt in formats:
         path = Path(directory) / f"{stem}.{fmt}"
-        _atomic_write(path, memo.to_markdown() if fmt == "md" else memo.to_html())
+        outputs.write(path, memo.to_markdown() if fmt == "md" else memo.to_html())
         out.append(path)
     return out

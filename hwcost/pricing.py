@@ -37,7 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from . import catalog, economics, perf
+from . import catalog, economics, perf, validate
 from .errors import HwcostError, ParameterError
 
 TB_PER_GB = 1e-3
@@ -92,7 +92,7 @@ def round_half_up(x: float, digits: int = 2) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
             or not math.isfinite(float(x)):
         raise HwcostError(f"x must be a finite number, got {x!r}")
-    d = economics._count("digits", digits, minimum=0)
+    d = validate.non_negative_int("digits", digits)
     q = Decimal(1).scaleb(-d)
     return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
 
@@ -302,11 +302,11 @@ def token_costs(model, *, prices: pd.DataFrame | None = None, precision: str = "
     """
     df = _prices(prices)
     m = catalog.llm(model)
-    u = economics._fraction("utilization", utilization)
-    b = economics._count("batch_size", batch_size)
-    i = economics._count("input_tokens", input_tokens)
-    o = economics._count("output_tokens", output_tokens)
-    n_max = economics._count("max_gpus", max_gpus)
+    u = validate.fraction("utilization", utilization, array=True)
+    b = validate.positive_int("batch_size", batch_size)
+    i = validate.positive_int("input_tokens", input_tokens)
+    o = validate.positive_int("output_tokens", output_tokens)
+    n_max = validate.positive_int("max_gpus", max_gpus)
     if precision not in catalog.PRECISIONS:
         raise HwcostError(f"precision must be one of {', '.join(catalog.PRECISIONS)}, got {precision!r}")
     per_gpu = {}
@@ -428,8 +428,8 @@ def discounts(prices: pd.DataFrame | None = None, *, interruption_overhead: floa
         out.
     """
     df = _prices(prices)
-    overhead = economics._num("interruption_overhead", interruption_overhead, low=0.0, low_open=False,
-                              high=1.0, high_open=True, what="in [0, 1)")
+    overhead = validate.number("interruption_overhead", interruption_overhead, low=0.0,
+                               high=1.0, high_open=True, rule="in [0, 1)", array=True)
     key = ["provider", "offering", "gpu_id", "gpus_per_instance"]
     od = df[df["pricing"] == "on-demand"].drop_duplicates(key)[key + ["usd_per_gpu_hour"]]
     other = df[df["pricing"] != "on-demand"]
@@ -470,7 +470,7 @@ def provider_summary(prices: pd.DataFrame | None = None, *, gpu=None, pricing: s
         first (or by ``gpu_rank`` when ``gpu`` is given).
     """
     df = _prices(prices)
-    economics._choice("pricing", pricing, economics.PRICING)
+    validate.choice("pricing", pricing, economics.PRICING)
     priced = df[df["pricing"] == pricing]
     best = priced.groupby("gpu_id")["usd_per_gpu_hour"].min()
     own = priced.groupby(["provider", "gpu_id"])["usd_per_gpu_hour"].min().reset_index()
@@ -520,7 +520,7 @@ def price_ages(prices: pd.DataFrame | None = None, *, today: _dt.date | None = N
         ``id, provider, gpu_id, as_of, age_days, stale``, oldest first.
     """
     df = _prices(prices)
-    limit = economics._count("max_age_days", max_age_days)
+    limit = validate.positive_int("max_age_days", max_age_days)
     today = today or _dt.date.today()
     if not isinstance(today, _dt.date):
         raise HwcostError(f"today must be a datetime.date, got {today!r}")
@@ -562,7 +562,7 @@ def price_trend(history: pd.DataFrame | None = None, *, prices: pd.DataFrame | N
     """
     hist = catalog.price_history() if history is None else history
     offers = _prices(prices)
-    limit = economics._count("max_age_days", max_age_days)
+    limit = validate.positive_int("max_age_days", max_age_days)
     today = today or _dt.date.today()
     kind = dict(zip(offers["id"], offers["pricing"]))
     h = hist[(hist["table"] == "cloud_prices") & (hist["metric"] == "usd_per_gpu_hour")]

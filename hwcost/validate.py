@@ -286,3 +286,12 @@ def text(name: str, value) -> str:
 def optional(rule, name: str, value, **kwargs):
     """``None`` stays ``None``; anything else must pass ``rule``."""
     return None if value is None else rule(name, value, **kwargs)
+
+
+def unknown(value, known: Iterable[str], kind: str) -> HwcostError:
+    """The error for an id that is not among ``known``: ``unknown <kind> <value>; closest: ...``
+    (or ``known: ...`` when nothing is close). Returned, for the caller to raise."""
+    known = sorted(set(str(k) for k in known))
+    close = difflib.get_close_matches(str(value).lower(), known, n=4, cutoff=0.4)
+    hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(known)}"
+    return HwcostError(f"unknown {kind} {value!r}; {hint}")

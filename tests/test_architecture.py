@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles, lower layers free of presentation."""
+"""The package's shape: no import cycles, no module reading another module's private names,
+lower layers free of presentation."""
 
 from __future__ import annotations
 
@@ -103,6 +104,32 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_no_import_cycle_inside_hwcost():
     # Imports inside functions count too: a lazy import only hides a cycle.
     assert _cycles(_graph()) == []
+
+
+def test_no_module_imports_a_private_name_of_another():
+    modules = _modules()
+    problems = []
+    for importer, imported, names, node in _imports(modules):
+        for n in names:
+            if n.startswith("_") and not n.startswith("__") and imported != importer:
+                problems.append(f"{importer} imports {imported}.{n} (line {node.lineno})")
+    # attribute access on an imported hwcost module: perf._logit(...)
+    for name, tree in modules.items():
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("hwcost")):
+                for a in node.names:
+                    aliases[a.asname or a.name] = a.name
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("hwcost"):
+                        aliases[a.asname or a.name.split(".")[0]] = a.name
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in aliases and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                problems.append(f"{name} reads {node.value.id}.{node.attr} (line {node.lineno})")
+    assert problems == []
 
 
 def test_lower_layers_do_not_import_presentation():

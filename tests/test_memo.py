@@ -46,8 +46,8 @@ def test_assumptions_list_every_price_used_with_its_date(private):
     a = private.assumptions.set_index("assumption")
     for p in margins.prices_used(private.recommendation, private.case.constraints):
         row = a.loc[f"price: {p['table']} {p['id']}"]
-        assert row["as_of"] == margins._as_date(p["as_of"]).isoformat()
-        assert row["age_days"] == (TODAY - margins._as_date(p["as_of"])).days
+        assert row["as_of"] == margins.as_date(p["as_of"]).isoformat()
+        assert row["age_days"] == (TODAY - margins.as_date(p["as_of"])).days
         assert row["stale"] == (row["age_days"] > margins.MAX_PRICE_AGE_DAYS)
     for name in ("availability target", "privacy", "planning horizon", "staff for owned hardware",
                  "amortization of owned hardware", "electricity setting", "latency targets"):

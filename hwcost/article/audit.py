@@ -49,7 +49,7 @@ from typing import Callable
 
 import pandas as pd
 
-from .. import catalog, economics, perf, serving
+from .. import catalog, economics, perf, serving, validate
 from ..errors import HwcostError
 from ..requirements import SLO, Workload
 
@@ -1294,7 +1294,7 @@ def claim(claim_id: str) -> Claim:
     for c in CLAIMS:
         if c.claim_id == claim_id:
             return c
-    raise economics._closest(claim_id, [c.claim_id for c in CLAIMS], "claim id")
+    raise validate.unknown(claim_id, [c.claim_id for c in CLAIMS], "claim id")
 
 
 def audit(claim_list=None, *, max_tolerance: float | None = None) -> pd.DataFrame:
@@ -1319,7 +1319,7 @@ def audit(claim_list=None, *, max_tolerance: float | None = None) -> pd.DataFram
     """
     chosen = CLAIMS if claim_list is None else tuple(claim_list)
     if max_tolerance is not None:
-        cap = economics._non_negative("max_tolerance", max_tolerance)
+        cap = validate.non_negative("max_tolerance", max_tolerance, array=True)
         chosen = tuple(dataclasses.replace(c, tolerance=min(c.tolerance, cap)) for c in chosen)
     with catalog.bundled_only():  # the article is checked against the sourced tables only
         rows = [c.evaluate() for c in chosen]
@@ -1521,8 +1521,8 @@ def scenario_comparison(scenario=None, *, energy_home: str = "us-residential",
     for name, value in (("energy_home", energy_home), ("energy_datacenter", energy_datacenter)):
         known = set(catalog.energy()["id"])
         if value not in known:
-            raise economics._closest(value, known, f"energy setting ({name})")
-    read_gbps = economics._positive("read_gbps", read_gbps)
+            raise validate.unknown(value, known, f"energy setting ({name})")
+    read_gbps = validate.positive("read_gbps", read_gbps, array=True)
     rows = []
     for n in numbers:
         spec = SCENARIOS[n]
@@ -1740,7 +1740,7 @@ def readable_audit(df: pd.DataFrame | None = None, *, width: int = 90) -> pd.Dat
         empty where there is nothing); ``difference_pct`` rounded, empty when not checkable.
     """
     df = audit() if df is None else df
-    width = economics._count("width", width, minimum=20)
+    width = validate.positive_int("width", width)
     short = lambda t: textwrap.shorten(str(t), width, placeholder=" …")  # noqa: E731
     out = pd.DataFrame({
         "section": df["section"],
@@ -1930,11 +1930,11 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
     if not isinstance(workload, Workload):
         raise HwcostError(f"workload must be a hwcost.workload.Workload, got {type(workload).__name__}")
     g = catalog.gpu(gpu)
-    n_gpus = economics._count("n_gpus", n_gpus)
-    read_gbps = economics._positive("read_gbps", read_gbps)
+    n_gpus = validate.positive_int("n_gpus", n_gpus)
+    read_gbps = validate.positive("read_gbps", read_gbps, array=True)
     known = set(catalog.energy()["id"])
     if energy not in known:
-        raise economics._closest(energy, known, "energy setting")
+        raise validate.unknown(energy, known, "energy setting")
     w = workload
     prec, note = fitting_precision(w.model, g.id, n_gpus=n_gpus, preferred=precision,
                                    input_tokens=w.input_tokens, output_tokens=w.output_tokens)
@@ -1953,9 +1953,9 @@ def corrected_options(workload: Workload, gpu, *, provider: str = "runpod", offe
             raise HwcostError(f"{w.model} on {n_gpus} x {g.id} at {prec} meets no request rate within "
                              f"{slo}: {limit.reason}")
         capacity_tps = limit.output_tokens_per_s
-    ops_own = economics.operations_usd_per_year(economics._non_negative("staff_fraction", staff_fraction))
+    ops_own = economics.operations_usd_per_year(validate.non_negative("staff_fraction", staff_fraction, array=True))
     ops_cloud = economics.operations_usd_per_year(
-        economics._non_negative("cloud_staff_fraction", cloud_staff_fraction))
+        validate.non_negative("cloud_staff_fraction", cloud_staff_fraction, array=True))
     rate = economics.cloud_rate(provider, g.id, offering=offering)
     cold = perf.model_load_seconds(w.model, prec, read_gbps)
     common = dict(output_tokens_per_s=capacity_tps, n_gpus=n_gpus,

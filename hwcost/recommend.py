@@ -107,6 +107,7 @@ from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
     fraction_or_percent,
 )
 from .requirements import Case as _BaseCase
+from .serving import queueing
 
 
 def spares_needed(n_replicas: int, availability: float, replica_availability: float,
@@ -172,34 +173,6 @@ COLUMNS = (
 )
 
 
-def _z(q: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(min(max(q, 1e-9), 1 - 1e-9))
-
-
-def _poisson_quantile(q: float, mu: np.ndarray) -> np.ndarray:
-    """Smallest k with P(Poisson(mu) <= k) >= q, vectorized (normal approximation above 400)."""
-    mu = np.asarray(mu, dtype=float)
-    out = np.zeros(mu.shape)
-    small = mu <= 400
-    if np.any(small):
-        m = mu[small]
-        kmax = int(np.ceil(m.max() + 12 * np.sqrt(m.max() + 1) + 20)) if m.size else 0
-        pmf = np.exp(-m)
-        cdf = pmf.copy()
-        k_at = np.where(cdf >= q, 0.0, np.nan)
-        for k in range(1, kmax + 1):
-            pmf = pmf * m / k
-            cdf = cdf + pmf
-            k_at = np.where(np.isnan(k_at) & (cdf >= q), float(k), k_at)
-        out[small] = np.where(np.isnan(k_at), kmax, k_at)
-    if np.any(~small):
-        m = mu[~small]
-        out[~small] = np.ceil(m + _z(q) * np.sqrt(m) + 0.5)
-    return out
-
-
 def _residency_ok(region, wanted: str) -> bool:
     return catalog.region_matches(region, wanted)
 
@@ -253,18 +226,10 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
 
     For each configuration and each batch size ``b`` on :data:`BATCH_GRID` (and light-load
     fractions below one), ``perf.sweep`` gives the mean decode step ``tpot(b)`` over the
-    request's context range and the prefill time ``p`` of one prompt. A continuous-batching
-    replica holding ``b`` sequences on average serves
-
-        lambda(b) = b / (output_tokens * tpot(b) + b * p)            [requests/s]
-
-    (each request costs ``output_tokens`` decode iterations shared by ``b`` sequences and
-    its own prefill); prefills take a share ``rho = lambda p`` of the time and stretch the
-    decode steps to ``tpot(b) / (1 - rho)``. At percentile q the screen takes the
-    q-quantile of the batch (Poisson, mean b), the q-quantile of prefills interleaved
-    during one request's decode (Poisson, mean ``lambda (output_tokens - 1) tpot``), and the
-    prefill queue's wait ``p / (2 (1 - rho)) ln(rho / (1 - q))`` (exponential tail of an
-    M/D/1 queue, Kingman's heavy-traffic approximation). The largest ``lambda(b)`` meeting
+    request's context range and the prefill time ``p`` of one prompt;
+    :func:`hwcost.serving.queueing.screen_latency` turns them into the request rate and the
+    latency percentiles at each load (continuous batching with interleaved prefills and an
+    M/D/1 prefill queue). The largest rate meeting
     every target, capped at ``Constraints.utilization_cap`` of the saturation rate (the one
     capacity rule, :func:`hwcost.requirements.planning_utilization`), is the planning
     capacity of one replica. The serving simulator then checks the leading options.
@@ -318,25 +283,9 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
         ok_fit &= b_all[None, :] <= np.maximum(bmax[:, None], 1.0)
         p1 = prefill[:, :1]
         step1 = (ttft[:, :1] - prefill[:, :1])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lam = b_all / (O * tp + b_all * p1)
-            rho = lam * p1
-            tau = tp / (1 - rho)
-            b_q = _poisson_quantile(q, np.where(ok_fit, b_all, 0.0))
-            # decode step at the q-quantile batch (interpolated on the grid, log-b)
-            logb = np.log(np.asarray(BATCH_GRID, dtype=float))
-            tp_q = np.empty_like(tp)
-            for c in range(C):
-                valid = np.isfinite(tpot[c])
-                if valid.sum() >= 2:
-                    tp_q[c] = np.interp(np.log(np.maximum(b_q[c], 1.0)), logb[valid], tpot[c][valid])
-                else:
-                    tp_q[c] = tp[c]
-            n_int = _poisson_quantile(q, np.where(ok_fit, lam * max(O - 1, 0) * tau, 0.0))
-            tpot_q = tp_q + n_int * p1 / max(O - 1, 1)
-            wait_q = np.where(rho > 1 - q, p1 / (2 * (1 - rho)) * np.log(np.maximum(rho, 1e-300) / (1 - q)), 0.0)
-            ttft_q = p1 + step1 + tp + wait_q
-            e2e_q = ttft_q + max(O - 1, 0) * tpot_q
+        lat = queueing.screen_latency(b_all, tp, tpot, BATCH_GRID, p1, step1, O, q, ok_fit)
+        lam, b_q, wait_q = lat.rate, lat.batch_q, lat.wait_q
+        ttft_q, tpot_q, e2e_q = lat.ttft_q, lat.tpot_q, lat.e2e_q
         slo = constraints.slo
         ok_mem = b_q <= np.maximum(bmax[:, None], 1.0)
         ok_tpot = tpot_q <= slo.tpot_s if slo.tpot_s is not None else np.ones_like(ok_fit)

@@ -1000,3 +1000,35 @@ def test_speculative_rejects_bad_input():
     arrivals = serving.Arrivals.poisson(1.0, 20, input_tokens=128, output_tokens=16)
     with pytest.raises(ValueError, match="continuous batching only"):
         serving.simulate(_h100x4(), arrivals, scheduler="static", speculative=spec)
+
+
+# ----------------------------------------------------------------------------------------
+# The analytic queueing screen (serving.queueing)
+# ----------------------------------------------------------------------------------------
+def test_poisson_quantile_known_values():
+    from hwcost.serving import queueing
+
+    # P(Poisson(1) <= 2) = 0.9197, P(<= 1) = 0.7358: the 0.9 quantile of Poisson(1) is 2
+    assert queueing.poisson_quantile(0.9, [1.0])[0] == 2
+    # P(Poisson(4) <= 7) = 0.9489, P(<= 6) = 0.8893
+    assert queueing.poisson_quantile(0.9, [4.0])[0] == 7
+    assert queueing.poisson_quantile(0.95, [0.0])[0] == 0
+    # large means: normal approximation, mean + 1.645 sd + 0.5 rounded up
+    assert queueing.poisson_quantile(0.95, [10_000.0])[0] == math.ceil(10_000 + 1.6449 * 100 + 0.5)
+
+
+def test_screen_latency_hand_computed_light_load():
+    from hwcost.serving import queueing
+
+    # one configuration, batch 1: tpot 20 ms, prefill 100 ms, first step 20 ms, 101 tokens out
+    tp = np.array([[0.02]])
+    lat = queueing.screen_latency(np.array([1.0]), tp, np.array([[0.02, 0.03]]), (1, 2),
+                                  np.array([[0.1]]), np.array([[0.02]]), 101, 0.5,
+                                  np.array([[True]]))
+    # rate = 1 / (101 x 0.02 + 0.1) = 0.4717 requests/s; prefill busy share = 0.0472
+    assert lat.rate[0, 0] == pytest.approx(1 / 2.12)
+    assert lat.busy[0, 0] == pytest.approx(0.1 / 2.12)
+    # median: no queue wait below busy share 1 - q; ttft = prefill + first step + one step
+    assert lat.wait_q[0, 0] == 0
+    assert lat.ttft_q[0, 0] == pytest.approx(0.1 + 0.02 + 0.02)
+    assert lat.e2e_q[0, 0] == pytest.approx(lat.ttft_q[0, 0] + 100 * lat.tpot_q[0, 0])

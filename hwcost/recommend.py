@@ -1352,9 +1352,17 @@ def case(model: str = "llama-3.1-70b", requests_per_day: float = 2000.0,
 
     if scenario is not None and str(scenario).strip().lower() not in ("", "none"):
         sc = scenario_mod.load(str(scenario).strip())
+        from dataclasses import fields as dataclass_fields
+
         defaults = Constraints()
-        keep = {k: v for k, v in constraint_fields.items()
-                if getattr(sc.constraints, k) == getattr(defaults, k)}
+        workload_defaults = {f.name: f.default for f in dataclass_fields(type(sc.workload))}
+
+        def left_at_default(name):  # a Constraints field, or a workload field (batch window)
+            if hasattr(defaults, name):
+                return getattr(sc.constraints, name) == getattr(defaults, name)
+            return name in workload_defaults and getattr(sc.workload, name) == workload_defaults[name]
+
+        keep = {k: v for k, v in constraint_fields.items() if left_at_default(k)}
         return Case.of(build_case(sc.case, traffic_pattern=traffic_pattern, **keep))
     return Case.of(build_case(
         model=model, requests_per_day=requests_per_day, input_tokens=input_tokens,

@@ -142,3 +142,14 @@ def test_privacy_scenario_page_08_ranks_owned_hardware_first(tmp_path):
     assert "hwcost run 08_selection_flowchart -p " in footer
     assert "-p scenario privacy-enterprise-rag" in footer and "-p privacy_required_flag true" in footer
     assert index.exists()
+
+
+def test_case_from_a_scenario_takes_workload_fields_the_scenario_leaves_at_default():
+    from hwcost import recommend
+
+    # a notebook passes its own values for fields a scenario may not set (here a workload
+    # field): they apply where the scenario leaves the default, and never raise
+    c = recommend.case(scenario="privacy-enterprise-rag", input_tokens_cv=0.3)
+    assert c.workload.input_tokens_cv == 0.3 and c.constraints.privacy is True
+    kept = recommend.case(scenario="startup-chat-app", input_tokens_cv=0.3)
+    assert kept.workload.input_tokens_cv == 0.5  # the scenario's own value wins

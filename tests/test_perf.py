@@ -963,3 +963,22 @@ def test_layout_is_checked_and_reaches_estimate_and_sweep():
     mixed = perf.sweep(["llama-3.1-8b", "mixtral-8x7b"], "h100-sxm", n_gpus=2, layout="ep")
     assert list(mixed["fits"]) == [False, True]
     assert mixed["reason"].iloc[0] == "expert-parallel layout needs a mixture-of-experts model"
+
+
+def test_roofline_per_kernel_class_by_hand():
+    # Llama-2-7B shapes, fp16, batch 512 at 1000 tokens of context: the matrix products are
+    # compute-bound, the attention streams the KV cache. The two are separate kernels, so
+    # the step pays both: 2 x 6.609e9 x 512 FLOP at 250 TFLOP/s plus 512 x 1000 x 524,288 B
+    # of KV at 1 TB/s, not the larger of the summed memory and compute times.
+    g = make_gpu()  # 2000 GB/s, 500 TFLOP/s fp16
+    st_ = perf.step_times(make_llm(), g, precision="fp16", calibration=unit_cal(bw=0.5, comp=0.5))
+    p_flops = 6.74e9 - 32000 * 4096  # every weight but the input-embedding lookup
+    linear = 2 * p_flops * 512 / 250e12
+    kv = 512 * 1000 * (2 * 32 * 32 * 128 * 2) / 1e12
+    assert linear > p_flops * 2 / 1e12  # products compute-bound (weights take 13.2 ms)
+    assert st_.decode_step_seconds(512, 512 * 1000) == pytest.approx(linear + kv, rel=1e-9)
+    # The closed-form sum over steps and the mixed iteration follow the same rule.
+    total = float(core.decode_total_seconds(st_._f, 512.0, 1000.0, 3.0))
+    want = sum(linear + 512 * (1000 + i) * 524288 / 1e12 for i in range(3))
+    assert total == pytest.approx(want, rel=1e-9)
+    assert st_.iteration_seconds(0, 512, 512 * 1000.0) == pytest.approx(linear + kv, rel=1e-9)

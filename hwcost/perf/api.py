@@ -165,12 +165,13 @@ class StepTimes:
         bw = f["bw"] * f["eta_bw"]
         cw = np.minimum(ctx, f["window"])
         dec_kv_t = mf * ctx + ms * cw  # time of the decode part's KV reads
-        dec_flops_t = c0 + cf * ctx + cs * cw
         dec_score = (sf * ctx + ss * cw) * bw
-        pkv, pscore, pflops, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
-        mem_t = core.weights_read_per_gpu(f, tokens) / bw + dec_kv_t + pkv / bw
-        comp_t = dec_flops_t + pflops / (f["peak"] * f["eta_cp"])
-        t = np.maximum(mem_t, comp_t) + (dec_score + pscore) / bw
+        pkv, pscore, plin, pattn, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
+        peak_p = f["peak"] * f["eta_cp"]
+        # Roofline per kernel class (kernel module): the products, then the attention.
+        lin_t = np.maximum(core.weights_read_per_gpu(f, tokens) / bw, c0 + plin / peak_p)
+        attn_t = np.maximum(dec_kv_t + pkv / bw, cf * ctx + cs * cw + pattn / peak_p)
+        t = lin_t + attn_t + (dec_score + pscore) / bw
         ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"])
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
 
@@ -255,15 +256,18 @@ class _ScalarTerms:
             a = self.a1
             pscore = self.noflash * (self.score_f * pairs_f + self.score_s * pairs_s) * a
             eshare = (1.0 + self.imb / math.sqrt(p if p > 1.0 else 1.0)) / self.tdiv
-            pflops = (((self.p_flops2 - self.p_exp2) * a + self.p_exp2 * eshare) * p
-                      + (self.attn_f * pairs_f + self.attn_s * pairs_s) * a)
+            plin = ((self.p_flops2 - self.p_exp2) * a + self.p_exp2 * eshare) * p
+            pattn = (self.attn_f * pairs_f + self.attn_s * pairs_s) * a
             ovh = self.ovh_prefill
         else:
-            pkv = pscore = pflops = 0.0
+            pkv = pscore = plin = pattn = 0.0
             ovh = self.ovh
-        mem_t = tk[0] + mf * ctx + ms * cw + pkv / bw
-        comp_t = c0 + cf * ctx + cs * cw + pflops / self.peak_p
-        t = (mem_t if mem_t > comp_t else comp_t) + ((sf * ctx + ss * cw) * bw + pscore) / bw
+        lin_m = tk[0]
+        lin_c = c0 + plin / self.peak_p
+        att_m = mf * ctx + ms * cw + pkv / bw
+        att_c = cf * ctx + cs * cw + pattn / self.peak_p
+        t = ((lin_m if lin_m > lin_c else lin_c) + (att_m if att_m > att_c else att_c)
+             + ((sf * ctx + ss * cw) * bw + pscore) / bw)
         return t + ovh + tk[1]
 
 

@@ -6,9 +6,16 @@ million-configuration :func:`hwcost.perf.sweep`. Inputs are plain numbers (SI un
 seconds, FLOP, FLOP/s, bytes/s); turning catalog entries into these numbers is done in
 :mod:`hwcost.perf`.
 
-Model of one forward pass (per GPU of a replica of ``n`` GPUs)::
+Model of one forward pass (per GPU of a replica of ``n`` GPUs), a roofline per kernel class::
 
-    t = max(bytes / (bandwidth * eta_bw), flops / (peak * eta_c)) + overhead + communication
+    t = max(weight bytes / (bandwidth * eta_bw), linear flops / (peak * eta_c))
+        + max(KV bytes / (bandwidth * eta_bw), attention flops / (peak * eta_c))
+        + overhead + communication
+
+The matrix products and the attention are separate kernels run one after the other: a step
+whose products are compute-bound while its attention streams the KV cache pays both, not
+the larger of the two sums (Williams, Waterman & Patterson, "Roofline", CACM 2009, apply the
+bound per kernel);
 
 with ``overhead = step + layer x (n_layers + moe_factor x moe_layers)`` (kernel chains per
 layer, more of them in routed-MoE layers) and, for prefill, ``eta_cp`` in place of ``eta_c``;
@@ -209,7 +216,8 @@ def decode_coefficients(f, batch):
     Returns ``(m0, mf, ms, c0, cf, cs, sf, ss, fixed)`` such that, for a per-sequence
     context of ``c`` tokens and ``cw = min(c, window)``: memory time = m0 + mf c + ms cw,
     compute time = c0 + cf c + cs cw, and the step takes
-    ``max(memory, compute) + sf c + ss cw + fixed`` [s]. The ``sf``/``ss`` terms are the
+    ``max(m0, c0) + max(mf c + ms cw, cf c + cs cw) + sf c + ss cw + fixed`` [s] (the
+    matrix products and the attention each at their own roofline). The ``sf``/``ss`` terms are the
     materialized score matrix without flash attention: separate memory-bound kernels
     (softmax) that do not overlap the matrix products.
     """
@@ -238,7 +246,10 @@ def linear_flops(f, tokens, share):
 
 
 def decode_step_terms(f, batch, context):
-    """(memory time, compute time, additive time) of one decode step; context per sequence [s]."""
+    """(memory time, compute time, additive time) of one decode step; context per sequence [s].
+
+    Totals over the step's kernels, for telling which bound dominates; the step's duration is
+    :func:`decode_step_seconds` (roofline per kernel class)."""
     m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
     return m0 + mf * context + ms * cw, c0 + cf * context + cs * cw, sf * context + ss * cw + fixed
@@ -258,15 +269,20 @@ def verify_step_seconds(f, batch, context, tokens_per_sequence):
     m0, _, _, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch * q)
     _, mf, ms, _, _, _, _, _, _ = decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
-    mem = m0 + mf * context + ms * cw
-    comp = c0 + cf * context + cs * cw
-    return np.maximum(mem, comp) + sf * context + ss * cw + fixed
+    attn = np.maximum(mf * context + ms * cw, cf * context + cs * cw)
+    return np.maximum(m0, c0) + attn + sf * context + ss * cw + fixed
 
 
 def decode_step_seconds(f, batch, context):
-    """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s]."""
-    mem, comp, extra = decode_step_terms(f, batch, context)
-    return np.maximum(mem, comp) + extra
+    """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s].
+
+    Roofline per kernel class: ``max(weights, linear FLOPs) + max(KV, attention FLOPs)``
+    plus the additive terms of :func:`decode_step_terms`.
+    """
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
+    cw = np.minimum(context, f["window"])
+    attn = np.maximum(mf * context + ms * cw, cf * context + cs * cw)
+    return np.maximum(m0, c0) + attn + sf * context + ss * cw + fixed
 
 
 def _sum_affine(a, b, lo, hi):
@@ -295,9 +311,9 @@ def _sum_max_affine(p0, p1, q0, q1, lo, hi):
 def decode_total_seconds(f, batch, first_context, steps):
     """Sum of ``steps`` decode steps at contexts first_context, first_context + 1, ... [s].
 
-    Exact closed form (no loop over steps): within each side of the sliding window the
-    memory and compute times are affine in the step index, so the sum of their maximum
-    splits at the crossing point.
+    Exact closed form (no loop over steps): the matrix products cost the same every step;
+    within each side of the sliding window the attention's memory and compute times are
+    affine in the step index, so the sum of their maximum splits at the crossing point.
     """
     m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
     w = f["window"]
@@ -306,18 +322,18 @@ def decode_total_seconds(f, batch, first_context, steps):
     # Steps i with context i0 + i <= window see min(c, w) = c.
     n_a = np.clip(w - i0 + 1.0, 0.0, n_out)
     # Segment A: context c = i0 + i.
-    pa0 = m0 + (mf + ms) * i0
+    pa0 = (mf + ms) * i0
     pa1 = mf + ms
-    qa0 = c0 + (cf + cs) * i0
+    qa0 = (cf + cs) * i0
     qa1 = cf + cs
     sum_a = _sum_max_affine(pa0, pa1, qa0, qa1, 0.0, n_a)
     extra_a = _sum_affine((sf + ss) * i0, sf + ss, 0.0, n_a)
     # Segment B: min(c, w) = w.
-    pb0 = m0 + ms * w + mf * i0
-    qb0 = c0 + cs * w + cf * i0
+    pb0 = ms * w + mf * i0
+    qb0 = cs * w + cf * i0
     sum_b = _sum_max_affine(pb0, mf, qb0, cf, n_a, n_out)
     extra_b = _sum_affine(ss * w + sf * i0, sf, n_a, n_out)
-    return sum_a + sum_b + extra_a + extra_b + n_out * fixed
+    return sum_a + sum_b + extra_a + extra_b + n_out * (fixed + np.maximum(m0, c0))
 
 
 def _window_pairs(new, ctx, window):
@@ -327,11 +343,11 @@ def _window_pairs(new, ctx, window):
 
 
 def prefill_terms(f, sequences, new_tokens, context_tokens=0.0):
-    """Work of a prefill, per GPU: ``(kv_bytes, score_bytes, flops, tokens)``.
+    """Work of a prefill, per GPU: ``(kv_bytes, score_bytes, linear_flops, attention_flops, tokens)``.
 
     kv_bytes: cached KV read once plus the new tokens' KV written; score_bytes: without
-    flash attention, the score matrix written and read back; flops: linear layers and
-    attention. Weights are accounted for by the caller.
+    flash attention, the score matrix written and read back; linear and attention FLOPs.
+    Weights are accounted for by the caller.
     """
     tokens = sequences * new_tokens
     a = attention_share(f, sequences)
@@ -344,8 +360,9 @@ def prefill_terms(f, sequences, new_tokens, context_tokens=0.0):
         + tokens * (f["kv_f"] + f["kv_s"]) * kv_t
     )
     score_bytes = (1.0 - f["flash"]) * (f["score_f"] * pairs_f + f["score_s"] * pairs_s) * a
-    flops = linear_flops(f, tokens, a) + (f["attn_f"] * pairs_f + f["attn_s"] * pairs_s) * a
-    return kv_bytes, score_bytes, flops, tokens
+    lin = linear_flops(f, tokens, a)
+    attn = (f["attn_f"] * pairs_f + f["attn_s"] * pairs_s) * a
+    return kv_bytes, score_bytes, lin, attn, tokens
 
 
 def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
@@ -358,12 +375,13 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     compute efficiency ``eta_cp`` (large, regular GEMMs, see :func:`decode_coefficients`).
     The forward pass over the prompt also yields each sequence's first output token.
     """
-    kv_bytes, score_bytes, flops, tokens = prefill_terms(f, sequences, new_tokens, context_tokens)
+    kv_bytes, score_bytes, lin, attn, tokens = prefill_terms(f, sequences, new_tokens, context_tokens)
     passes = np.maximum(1.0, tokens / f["chunk"])
     per_pass = np.minimum(tokens, f["chunk"])
     bw = f["bw"] * f["eta_bw"]
-    mem_t = (passes * weights_read_per_gpu(f, per_pass) + kv_bytes) / bw
-    t = np.maximum(mem_t, flops / (f["peak"] * f["eta_cp"])) + score_bytes / bw
+    peak = f["peak"] * f["eta_cp"]
+    t = (np.maximum(passes * weights_read_per_gpu(f, per_pass) / bw, lin / peak)
+         + np.maximum(kv_bytes / bw, attn / peak) + score_bytes / bw)
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 
 

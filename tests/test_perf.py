@@ -794,6 +794,7 @@ def test_calibrate_rejects_bad_tables():
     ("llama-3.1-8b", "h100-sxm", 1, {}),
     ("gemma-2-27b", "l40s", 2, {}),                       # sliding-window layers
     ("deepseek-r1", "h200-sxm", 8, {"precision": "fp8"}),  # MLA, routed MoE
+    ("deepseek-r1", "h200-sxm", 8, {"precision": "fp8", "layout": "dp-attention+ep"}),
     ("llama-3.1-8b", "rtx-4090", 1, {"flash_attention": False}),
 ])
 def test_iteration_seconds_scalar_path_equals_array_path(model, gpu, n, kw):
@@ -836,3 +837,148 @@ def test_readme_quotes_the_stored_out_of_sample_figures(stored):
             f = figs[regime]
             assert f"{f['median_abs_error_pct']:.1f}% / {f['p90_abs_error_pct']:.0f}%" in row, (label, regime)
         assert row.rstrip().endswith(f"| {figs['all']['n']} |")
+
+
+# ------------------------------------------------------------------------------------------
+# Parallel layouts: expert parallelism and attention data parallelism
+# ------------------------------------------------------------------------------------------
+def test_all_to_all_cost_under_attention_dp_by_hand():
+    g = make_gpu()  # NVLink 800 GB/s both ways: 400 x 0.8 = 320 GB/s per direction achieved
+    cal = unit_cal(bw=0.5, allreduce_latency_s=10e-6)
+    st_ = perf.step_times(moe_twin(), g, precision="fp16", n_gpus=2, layout="dp-attention+ep",
+                          calibration=cal)
+    # Top-2 of 8 experts, 4 per GPU: a token's experts sit on the other GPU with probability
+    # 1 - (1/2)^2 = 0.75; it is sent there once: 0.75 x 4096 x 2 bytes = 6144 B per token.
+    assert features.remote_gpus_per_token(2, 2) == pytest.approx(0.75, rel=1e-12)
+    assert st_._f["a2a"] == pytest.approx(6144.0, rel=1e-12)
+    # 16 tokens over 2 GPUs = 8 per GPU; 32 MoE layers x (dispatch + combine).
+    want = 2 * 32 * (10e-6 + 8 * 6144 / 320e9)
+    assert st_.comm_seconds(16) == pytest.approx(want, rel=1e-12)
+    # Tensor parallel on the same GPUs: two ring all-reduces per layer instead.
+    tp = perf.step_times(moe_twin(), g, precision="fp16", n_gpus=2, calibration=cal)
+    assert tp.comm_seconds(16) == pytest.approx(2 * 32 * (10e-6 + 16 * 4096 * 2 / 320e9), rel=1e-12)
+    # DeepSeek-R1 on 8 GPUs: top-8 of 256 experts reach 7 x (1 - (7/8)^8) = 4.59 other GPUs.
+    assert features.remote_gpus_per_token(8, 8) == pytest.approx(4.594737589, rel=1e-9)
+    assert features.remote_gpus_per_token(8, 1) == 0.0
+
+
+def test_mla_kv_share_under_attention_dp_by_hand():
+    m = catalog.llm("deepseek-r1")
+    kw = dict(n_gpus=8, precision="fp8", calibration=unit_cal())
+    tp = perf.step_times(m, "h200-sxm", **kw)
+    dp = perf.step_times(m, "h200-sxm", layout="dp-attention+ep", **kw)
+    # The latent cache has no heads to split: under TP every GPU reads the whole batch's KV;
+    # with attention DP a GPU reads its own sequences' only: 16 over 8 GPUs = 2 each.
+    assert float(core.kv_share_of_pass(tp._f, 16.0)) == 1.0
+    assert float(core.kv_share_of_pass(dp._f, 16.0)) == pytest.approx(1 / 8, rel=1e-12)
+    # 9 sequences: the busiest GPU holds 2 of them.
+    assert float(core.kv_share_of_pass(dp._f, 9.0)) == pytest.approx(2 / 9, rel=1e-12)
+    _, mf_tp, *_ = core.decode_coefficients(tp._f, 16.0)
+    _, mf_dp, *_ = core.decode_coefficients(dp._f, 16.0)
+    assert mf_dp == pytest.approx(mf_tp / 8, rel=1e-12)
+    # Memory: each GPU stores 1/8 of the KV (TP replicates the latent cache on all 8).
+    assert float(core.kv_memory_share(tp._f)) == 1.0
+    assert float(core.kv_memory_share(dp._f)) == pytest.approx(1 / 8, rel=1e-12)
+
+
+def test_expert_parallel_weight_shares_by_hand():
+    g = make_gpu()
+    cal = unit_cal(bw=0.5, comp=0.5)
+    experts = 3 * 4096 * 5504 * 8 * 32 * 2  # bytes of all routed experts (fp16)
+    emb = 32000 * 4096 * 2
+    total = perf.weights_bytes(moe_twin(), "fp16")
+    st = {lay: perf.step_times(moe_twin(), g, precision="fp16", n_gpus=2, layout=lay,
+                               calibration=cal) for lay in ("tp", "ep", "dp-attention+ep")}
+    # Stored per GPU: TP and EP halve everything; attention DP keeps the non-expert weights
+    # (attention, norms, embeddings) on every GPU and halves the experts.
+    assert float(core.weights_memory_per_gpu(st["tp"]._f)) == pytest.approx(total / 2, rel=1e-12)
+    assert float(core.weights_memory_per_gpu(st["ep"]._f)) == pytest.approx(total / 2, rel=1e-12)
+    assert float(core.weights_memory_per_gpu(st["dp-attention+ep"]._f)) == pytest.approx(
+        total - experts + experts / 2, rel=1e-12)
+    # Read per decode step at batch 1 (top-2 of 8: a quarter of the experts), per GPU.
+    fixed = total - emb - experts  # without the input-embedding table
+    for lay, own in (("tp", fixed / 2), ("ep", fixed / 2), ("dp-attention+ep", fixed)):
+        assert float(core.weights_read_per_gpu(st[lay]._f, 1.0)) == pytest.approx(
+            own + experts / 4 / 2, rel=1e-12), lay
+
+
+def test_moe_load_imbalance_by_hand():
+    # Top-2 of 8 experts on 2 GPUs: routes of one token to one GPU have variance
+    # 2 x 1/2 x 1/2 x 6/7 = 3/7; the busier of 2 GPUs is Blom's z_2 = 0.5895 sd above the mean.
+    z2 = features.expected_max_standard_normal(2)
+    assert z2 == pytest.approx(0.5894558, rel=1e-6)
+    assert features.moe_load_imbalance(8, 2, 2) == pytest.approx(z2 * math.sqrt(3 / 7), rel=1e-12)
+    # DeepSeek-R1 on 8 GPUs: v = 8/8 x 7/8 x 248/255, z_8 = 1.4342.
+    v = 8 * (1 / 8) * (7 / 8) * 248 / 255
+    assert features.moe_load_imbalance(256, 8, 8) == pytest.approx(
+        features.expected_max_standard_normal(8) * math.sqrt(v), rel=1e-12)
+    assert features.moe_load_imbalance(256, 8, 1) == 0.0
+    g = make_gpu()
+    cal = unit_cal(bw=0.5, comp=0.5)
+    ep = perf.step_times(moe_twin(), g, precision="fp16", n_gpus=2, layout="ep", calibration=cal)
+    tp = perf.step_times(moe_twin(), g, precision="fp16", n_gpus=2, calibration=cal)
+    imb = features.moe_load_imbalance(8, 2, 2)
+    # The busiest GPU runs (1 + imb / sqrt(T)) / 2 of the expert work; TP splits it evenly.
+    assert float(core.expert_share(ep._f, 64.0)) == pytest.approx((1 + imb / 8) / 2, rel=1e-12)
+    assert float(core.expert_share(tp._f, 64.0)) == 0.5
+    # Compute term at 64 tokens: only the expert FLOPs grow.
+    p_exp = 3 * 4096 * 5504 * 32 * 2  # two experts a token visits, 32 layers
+    _, _, _, c_ep, *_ = core.decode_coefficients(ep._f, 64.0)
+    _, _, _, c_tp, *_ = core.decode_coefficients(tp._f, 64.0)
+    peak = 500e12 * 0.5
+    assert c_ep - c_tp == pytest.approx(2 * 64 * p_exp * imb / 8 / 2 / peak, rel=1e-9)
+
+
+def test_mla_attention_flops_prefill_expanded_decode_absorbed():
+    f = features.model_numbers(catalog.llm("deepseek-r1"), "fp8", "fp8", features.engine_specs()["generic"])
+    # Prefill: per-head keys of 128 + 64 dims and values of 128; decode: every head attends
+    # over the 512 + 64 latent (scores) and the 512 latent (values).
+    assert f["attn_f"] == 2 * 128 * (2 * 128 + 64) * 61
+    assert f["attn_dec_f"] == 2 * 128 * (2 * 512 + 64) * 61
+    dense = features.model_numbers(catalog.llm("llama-3.1-8b"), "bf16", "bf16", features.engine_specs()["generic"])
+    assert dense["attn_dec_f"] == dense["attn_f"] == 4 * 32 * 128 * 32
+
+
+def test_layout_is_checked_and_reaches_estimate_and_sweep():
+    with pytest.raises(ValueError, match="not a mixture-of-experts"):
+        perf.estimate("llama-3.1-8b", "h100-sxm", n_gpus=2, layout="ep")
+    with pytest.raises(ValueError, match="accepted: tp, ep, dp-attention\\+ep"):
+        perf.estimate("mixtral-8x7b", "h100-sxm", n_gpus=2, layout="zigzag")
+    with pytest.raises(ValueError, match="tensor-parallel engine"):
+        perf.step_times("mixtral-8x7b", "rtx-4090", n_gpus=2, engine="llama.cpp", layout="ep")
+    assert features.check_layout("DEP") == "dp-attention+ep"
+    kw = dict(n_gpus=8, precision="fp8", input_tokens=1024, output_tokens=1024, engine="tensorrt-llm")
+    e = perf.estimate("deepseek-r1", "h200-sxm", batch_size=64, layout="dp-attention+ep", **kw)
+    assert e.layout == "dp-attention+ep"
+    df = perf.sweep("deepseek-r1", "h200-sxm", precisions="fp8", n_gpus=8, batch_sizes=[64, "max"],
+                    input_tokens=1024, output_tokens=1024, engine="tensorrt-llm",
+                    layout="dp-attention+ep")
+    assert df["tpot_s"].iloc[0] == pytest.approx(e.tpot_s, rel=1e-12)
+    assert df["output_tokens_per_s"].iloc[0] == pytest.approx(e.output_tokens_per_s, rel=1e-12)
+    emax = perf.estimate("deepseek-r1", "h200-sxm", batch_size="max", layout="dp-attention+ep", **kw)
+    assert df["batch_size"].iloc[1] == emax.batch_size
+    # The latent cache split 8 ways holds more sequences than replicated under TP.
+    tp = perf.estimate("deepseek-r1", "h200-sxm", batch_size="max", **kw)
+    assert emax.max_batch_size > tp.max_batch_size
+    mixed = perf.sweep(["llama-3.1-8b", "mixtral-8x7b"], "h100-sxm", n_gpus=2, layout="ep")
+    assert list(mixed["fits"]) == [False, True]
+    assert mixed["reason"].iloc[0] == "expert-parallel layout needs a mixture-of-experts model"
+
+
+def test_roofline_per_kernel_class_by_hand():
+    # Llama-2-7B shapes, fp16, batch 512 at 1000 tokens of context: the matrix products are
+    # compute-bound, the attention streams the KV cache. The two are separate kernels, so
+    # the step pays both: 2 x 6.609e9 x 512 FLOP at 250 TFLOP/s plus 512 x 1000 x 524,288 B
+    # of KV at 1 TB/s, not the larger of the summed memory and compute times.
+    g = make_gpu()  # 2000 GB/s, 500 TFLOP/s fp16
+    st_ = perf.step_times(make_llm(), g, precision="fp16", calibration=unit_cal(bw=0.5, comp=0.5))
+    p_flops = 6.74e9 - 32000 * 4096  # every weight but the input-embedding lookup
+    linear = 2 * p_flops * 512 / 250e12
+    kv = 512 * 1000 * (2 * 32 * 32 * 128 * 2) / 1e12
+    assert linear > p_flops * 2 / 1e12  # products compute-bound (weights take 13.2 ms)
+    assert st_.decode_step_seconds(512, 512 * 1000) == pytest.approx(linear + kv, rel=1e-9)
+    # The closed-form sum over steps and the mixed iteration follow the same rule.
+    total = float(core.decode_total_seconds(st_._f, 512.0, 1000.0, 3.0))
+    want = sum(linear + 512 * (1000 + i) * 524288 / 1e12 for i in range(3))
+    assert total == pytest.approx(want, rel=1e-9)
+    assert st_.iteration_seconds(0, 512, 512 * 1000.0) == pytest.approx(linear + kv, rel=1e-9)

@@ -19,9 +19,12 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
 - **KV cache** [bytes/token] = 2 x layers x KV heads x head_dim x bytes (GQA/MHA);
   MLA (DeepSeek-V3) stores (kv_lora_rank + qk_rope_head_dim) per layer; sliding-window layers
   hold at most ``window`` tokens.
-- **Decode step** [s] = max(bytes moved / (bandwidth x eta_bw), FLOPs / (peak x eta_c))
-  + fixed overhead + all-reduce time. Bytes = weights read (MoE: shared weights plus the
-  expected distinct experts ``E (1 - (1 - k/E)^B)`` of a batch of B tokens) + KV read.
+- **Decode step** [s] = max(weight bytes / (bandwidth x eta_bw), linear FLOPs / (peak x eta_c))
+  + max(KV bytes / (bandwidth x eta_bw), attention FLOPs / (peak x eta_c)) (the products and
+  the attention are separate kernels, each at its own roofline) + fixed overhead +
+  communication. Weights read: MoE shared weights plus the expected distinct experts
+  ``E (1 - (1 - k/E)^B)`` of a batch of B tokens. MLA attention decodes in the absorbed
+  latent form, 2 x heads x (2 kv_lora_rank + rope) FLOPs per query-key pair and layer.
   Fixed overhead = step + layer x (layers + moe_factor x expert visits): kernel chains run
   per layer whatever the batch, and each expert a token visits in a MoE layer (top-k plus
   shared experts) adds routing, permutation and a small grouped GEMM (:func:`overhead_seconds`).
@@ -33,6 +36,11 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
 - **Tensor parallel**: 2 all-reduces per layer, ring cost 2 (n-1)/n x message / link
   bandwidth + a fixed latency each. Engines that split by layers (llama.cpp) divide memory,
   not time.
+- **Parallel layouts** (``layout=``, :data:`LAYOUTS`): ``ep`` splits the routed experts whole
+  across GPUs (the busiest GPU carries ``1 + imb / sqrt(tokens)`` times its share,
+  :func:`moe_load_imbalance`); ``dp-attention+ep`` also runs attention data parallel: every
+  GPU holds the non-expert weights and only its own sequences' KV cache, and each MoE layer
+  costs two all-to-alls (dispatch, combine) instead of the all-reduces.
 - **Memory fit**: weights + activation workspace + runtime + batch x KV per sequence within
   the engine's budget (vLLM uses 0.9 of memory; TensorRT-LLM gives 0.9 of what is free to the
   KV cache; llama.cpp keeps no reserve). See :data:`ENGINES`.
@@ -94,6 +102,7 @@ from .features import (  # noqa: F401  # noqa: F401,E402
     ENGINES_PATH,
     ERROR_BAND_PERCENTILES,
     KV_BITS,
+    LAYOUTS,
     LINK_EFFICIENCY,
     MAX_GPUS,
     PCIE_ALLREDUCE_LATENCY_S,
@@ -111,6 +120,7 @@ from .features import (  # noqa: F401  # noqa: F401,E402
     load_calibration,
     model_load_seconds,
     moe_expert_visits,
+    moe_load_imbalance,
     speculative_speedup,
     stored_calibration,
     valid_gpu_counts,
@@ -132,6 +142,7 @@ from .fit import (  # noqa: F401  # noqa: F401,E402
 
 __all__ = [
     "PRECISIONS",
+    "LAYOUTS",
     "WEIGHT_BITS",
     "KV_BITS",
     "ENGINES",

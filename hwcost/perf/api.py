@@ -25,6 +25,7 @@ from .features import (
     WEIGHT_BITS,
     WEIGHT_ONLY,
     as_calibration,
+    check_layout,
     check_precision,
     default_calibration,
     default_kv_precision,
@@ -32,6 +33,7 @@ from .features import (
     engine_specs,
     gpu_class,
     gpu_count_problem,
+    layout_numbers,
     link_bandwidth_latency,
     model_features,
     model_numbers,
@@ -41,6 +43,7 @@ from .features import (
     positive_int,
     resolve_engine_id,
     resolve_inputs,
+    routed_expert_params,
 )
 
 
@@ -66,6 +69,8 @@ class StepTimes:
     compute_efficiency: float
     step_overhead_s: float
     _f: dict = field(repr=False, compare=False, hash=False)
+    #: Parallel layout of the replica (:data:`hwcost.perf.features.LAYOUTS`).
+    layout: str = "tp"
 
     #: :meth:`iteration_seconds` on plain numbers costs a few microseconds (the serving
     #: simulator then calls it for every mixed iteration instead of fitting recurring shapes)
@@ -161,12 +166,13 @@ class StepTimes:
         bw = f["bw"] * f["eta_bw"]
         cw = np.minimum(ctx, f["window"])
         dec_kv_t = mf * ctx + ms * cw  # time of the decode part's KV reads
-        dec_flops_t = c0 + cf * ctx + cs * cw
         dec_score = (sf * ctx + ss * cw) * bw
-        pkv, pscore, pflops, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
-        mem_t = core.weights_read_bytes(f, tokens) / core.time_divisor(f) / bw + dec_kv_t + pkv / bw
-        comp_t = dec_flops_t + pflops / (f["peak"] * f["eta_cp"])
-        t = np.maximum(mem_t, comp_t) + (dec_score + pscore) / bw
+        pkv, pscore, plin, pattn, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
+        peak_p = f["peak"] * f["eta_cp"]
+        # Roofline per kernel class (kernel module): the products, then the attention.
+        lin_t = np.maximum(core.weights_read_per_gpu(f, tokens) / bw, c0 + plin / peak_p)
+        attn_t = np.maximum(dec_kv_t + pkv / bw, cf * ctx + cs * cw + pattn / peak_p)
+        t = lin_t + attn_t + (dec_score + pscore) / bw
         ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"])
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
 
@@ -203,14 +209,19 @@ class _ScalarTerms:
 
     __slots__ = ("f", "bw", "peak_p", "tdiv", "kv_t", "window", "kv_f", "kv_s", "noflash",
                  "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
-                 "dec", "tok")
+                 "dec", "tok", "a1", "p_exp2", "imb")
 
     def __init__(self, f):
         self.f = f
         self.bw = float(f["bw"] * f["eta_bw"])
         self.peak_p = float(f["peak"] * f["eta_cp"])
         self.tdiv = float(core.time_divisor(f))
-        self.kv_t = float(core.kv_time_share(f))
+        # One prompt's share of the pass on the busiest GPU (kernel.attention_share for one
+        # sequence) and its KV share (kernel.kv_share_of_pass).
+        self.a1 = float(core.attention_share(f, 1.0))
+        self.kv_t = float(core.kv_share_of_pass(f, 1.0))
+        self.p_exp2 = 2.0 * float(f["p_expert"])
+        self.imb = float(f["imb"])
         self.window = float(f["window"])
         self.kv_f, self.kv_s = float(f["kv_f"]), float(f["kv_s"])
         self.noflash = 1.0 - float(f["flash"])
@@ -230,7 +241,7 @@ class _ScalarTerms:
         tk = self.tok.get(tokens)
         if tk is None:
             tk = self.tok[tokens] = (
-                float(core.weights_read_bytes(self.f, tokens)) / self.tdiv / self.bw,
+                float(core.weights_read_per_gpu(self.f, tokens)) / self.bw,
                 float(core.comm_seconds(self.f, tokens)))
         w = self.window
         ctx = dc / b if b > 0 else 0.0
@@ -243,15 +254,21 @@ class _ScalarTerms:
             pairs_s = m * pc + m * (m + 1.0) * 0.5 + (p - m) * w
             pkv = ((self.kv_f * pc + self.kv_s * (pc if pc < w else w)) * self.kv_t
                    + p * (self.kv_f + self.kv_s) * self.kv_t)
-            pscore = self.noflash * (self.score_f * pairs_f + self.score_s * pairs_s) / self.tdiv
-            pflops = (self.p_flops2 * p + self.attn_f * pairs_f + self.attn_s * pairs_s) / self.tdiv
+            a = self.a1
+            pscore = self.noflash * (self.score_f * pairs_f + self.score_s * pairs_s) * a
+            eshare = (1.0 + self.imb / math.sqrt(p if p > 1.0 else 1.0)) / self.tdiv
+            plin = ((self.p_flops2 - self.p_exp2) * a + self.p_exp2 * eshare) * p
+            pattn = (self.attn_f * pairs_f + self.attn_s * pairs_s) * a
             ovh = self.ovh_prefill
         else:
-            pkv = pscore = pflops = 0.0
+            pkv = pscore = plin = pattn = 0.0
             ovh = self.ovh
-        mem_t = tk[0] + mf * ctx + ms * cw + pkv / bw
-        comp_t = c0 + cf * ctx + cs * cw + pflops / self.peak_p
-        t = (mem_t if mem_t > comp_t else comp_t) + ((sf * ctx + ss * cw) * bw + pscore) / bw
+        lin_m = tk[0]
+        lin_c = c0 + plin / self.peak_p
+        att_m = mf * ctx + ms * cw + pkv / bw
+        att_c = cf * ctx + cs * cw + pattn / self.peak_p
+        t = ((lin_m if lin_m > lin_c else lin_c) + (att_m if att_m > att_c else att_c)
+             + ((sf * ctx + ss * cw) * bw + pscore) / bw)
         return t + ovh + tk[1]
 
 
@@ -265,17 +282,21 @@ def _check_nonneg(name, v, strict=False):
 
 
 def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, engine=None,
-               flash_attention=True, calibration=None) -> StepTimes:
+               flash_attention=True, calibration=None, layout=None) -> StepTimes:
     """Per-step timing functions of one replica (see :class:`StepTimes`).
 
     ``kv_capacity_tokens`` is the number of KV tokens the replica holds after weights,
     workspace, runtime and the engine's reserve, at :attr:`kv_cache_bytes_per_token` each
     (sliding-window layers counted in full: a conservative figure for long contexts).
+    ``layout`` is the replica's parallel layout (:data:`hwcost.perf.features.LAYOUTS`;
+    None = ``"tp"``), as for :func:`estimate`.
     """
     m, g, engine_id, spec, precision, kv_precision, n = resolve_inputs(
         model, gpu, n_gpus, precision, kv_precision, engine)
+    layout = check_layout(layout, m, spec)
     cal = as_calibration(calibration)
-    f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal)
+    f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal,
+                       layout)
     per_token = f["kv_f"] + f["kv_s"]
     # Per-GPU memory left for KV after weights, one chunk's workspace, runtime and reserve.
     fixed, _, _, _ = core.memory_terms(f, 1.0, 0.0)
@@ -290,7 +311,7 @@ def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, eng
         kv_cache_bytes_per_token=float(per_token), kv_capacity_tokens=capacity,
         max_batch_size=int(cap) if cap else None,
         bandwidth_efficiency=f["eta_bw"], compute_efficiency=f["eta_c"], step_overhead_s=f["ovh"],
-        _f=f,
+        _f=f, layout=layout,
     )
 
 
@@ -361,6 +382,7 @@ class Estimate:
     step_overhead_s: float
     error_band: tuple[float, float]
     ttft_error_band: tuple[float, float]
+    layout: str = "tp"
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -392,7 +414,7 @@ def evaluate(f, batch, input_tokens, output_tokens, want_max, valid=True):
         "tpot": tpot, "tput": bc * o / (prefill + decode),
         "compute_bound": comp_t > mem_t,
         "mem_needed": fixed + bc * per_seq,
-        "kv_gpu": bc * kv_seq, "act": fixed - f["w_bytes"] / f["n"] - f["runtime"] + bc * act_seq,
+        "kv_gpu": bc * kv_seq, "act": fixed - core.weights_memory_per_gpu(f) - f["runtime"] + bc * act_seq,
     }
 
 
@@ -403,7 +425,7 @@ def _precision_order(g, spec):
 
 def min_gpus_to_fit(model, gpu, precision="bf16", *, batch_size=1, input_tokens=512,
                     output_tokens=128, kv_precision=None, engine=None, flash_attention=True,
-                    max_gpus: int = MAX_GPUS, calibration=None) -> int | None:
+                    max_gpus: int = MAX_GPUS, calibration=None, layout=None) -> int | None:
     """Smallest valid GPU count whose replica holds ``batch_size`` sequences, or None.
 
     Parameters as for :func:`estimate`; ``max_gpus`` bounds the search. Returns None when
@@ -411,6 +433,7 @@ def min_gpus_to_fit(model, gpu, precision="bf16", *, batch_size=1, input_tokens=
     """
     m, g, engine_id, spec, precision, kv_precision, _ = resolve_inputs(
         model, gpu, 1, precision, kv_precision, engine)
+    layout = check_layout(layout, m, spec)
     b = positive_int("batch_size", batch_size)
     i = positive_int("input_tokens", input_tokens)
     o = positive_int("output_tokens", output_tokens)
@@ -420,7 +443,8 @@ def min_gpus_to_fit(model, gpu, precision="bf16", *, batch_size=1, input_tokens=
     for n in range(1, max_gpus + 1):
         if gpu_count_problem(m, n, spec):
             continue
-        f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal)
+        f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal,
+                           layout)
         if float(core.max_batch_by_memory(f, float(i), float(o))) >= b:
             return n
     return None
@@ -428,7 +452,7 @@ def min_gpus_to_fit(model, gpu, precision="bf16", *, batch_size=1, input_tokens=
 
 def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch_size=1,
              input_tokens=512, output_tokens=128, engine=None, flash_attention=True,
-             calibration=None) -> Estimate:
+             calibration=None, layout=None) -> Estimate:
     """Memory fit, latency and throughput of serving ``model`` on ``n_gpus`` x ``gpu``.
 
     Parameters
@@ -456,6 +480,13 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
         that grow with the square of the prompt length).
     calibration : Calibration, optional
         Factors to use instead of the stored ``calibration.json``.
+    layout : str, optional
+        Parallel layout of a multi-GPU replica (:data:`hwcost.perf.features.LAYOUTS`):
+        ``"tp"`` (default) tensor parallel; ``"ep"`` experts split by expert parallelism;
+        ``"dp-attention+ep"`` attention data parallel plus expert parallel, where each GPU
+        holds the non-expert weights and its own sequences' KV cache and each MoE layer
+        costs two all-to-alls (see :mod:`hwcost.perf.kernel`). The expert layouts need a
+        mixture-of-experts model.
 
     Returns
     -------
@@ -476,6 +507,7 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     explicit_kv = kv_precision is not None
     m, g, engine_id, spec, precision, kv_precision, n = resolve_inputs(
         model, gpu, n_gpus, precision, kv_precision, engine)
+    layout = check_layout(layout, m, spec)
     want_max = isinstance(batch_size, str) and batch_size.strip().lower() == "max"
     b_req = 1 if want_max else positive_int("batch_size", batch_size)
     if isinstance(batch_size, str) and not want_max:
@@ -483,7 +515,8 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     i = positive_int("input_tokens", input_tokens)
     o = positive_int("output_tokens", output_tokens)
     cal = as_calibration(calibration)
-    f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal)
+    f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal,
+                       layout)
     r = {k: np.asarray(v) for k, v in evaluate(f, float(b_req), float(i), float(o), want_max).items()}
     fits = bool(r["fits"])
     b = int(r["batch"]) if want_max else b_req
@@ -503,15 +536,16 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
             reason = (f"{what} of {i}+{o} tokens needs {need:.1f} GB per GPU but {engine_id} "
                       f"can use {usable:.1f} GB of each {g.memory_gb:g} GB {g.id} "
                       f"({g.memory_gb * DEVICE_MEMORY_BYTES_PER_GB / 1e9:.1f} x 10^9 bytes) "
-                      f"(weights {f['w_bytes'] / n / 1e9:.1f} GB per GPU on {n} GPU(s))")
+                      f"(weights {float(core.weights_memory_per_gpu(f)) / 1e9:.1f} GB per GPU "
+                      f"on {n} GPU(s))")
             s_n = min_gpus_to_fit(m, g, precision, batch_size=max(b, 1), input_tokens=i,
                                   output_tokens=o, kv_precision=kv_precision, engine=engine_id,
-                                  flash_attention=flash_attention, calibration=cal)
+                                  flash_attention=flash_attention, calibration=cal, layout=layout)
             for p in _precision_order(g, spec):
                 if WEIGHT_BITS[p] >= WEIGHT_BITS[precision]:
                     continue
                 kvp = kv_precision if explicit_kv else default_kv_precision(p, g, spec)
-                fp = model_features(m, g, spec, engine_id, p, kvp, n, flash_attention, cal)
+                fp = model_features(m, g, spec, engine_id, p, kvp, n, flash_attention, cal, layout)
                 if float(core.max_batch_by_memory(fp, float(i), float(o))) >= max(b, 1):
                     s_p = p
                     break
@@ -552,7 +586,7 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
         tokens_per_s_per_request=(1.0 / tpot) if fits else None,
         bound=("compute" if bool(r["compute_bound"]) else "memory") if fits else None,
         bandwidth_efficiency=f["eta_bw"], compute_efficiency=f["eta_c"], step_overhead_s=f["ovh"],
-        error_band=band, ttft_error_band=tband,
+        error_band=band, ttft_error_band=tband, layout=layout,
     )
 
 
@@ -578,7 +612,7 @@ def arithmetic_intensity(model, precision="bf16", batch_size=1, context_tokens=0
     if not math.isfinite(c) or c < 0:
         raise HwcostError(f"context_tokens must be >= 0, got {context_tokens!r}")
     cw = min(c, f["window"])
-    flops = 2 * f["p_flops"] * b + b * (f["attn_f"] * c + f["attn_s"] * cw)
+    flops = 2 * f["p_flops"] * b + b * (f["attn_dec_f"] * c + f["attn_dec_s"] * cw)
     mem = float(core.weights_read_bytes(f, b)) + b * (f["kv_f"] * c + f["kv_s"] * cw)
     return flops / mem
 
@@ -614,7 +648,7 @@ def ridge_batch_size(model, gpu, precision="bf16", context_tokens=0, *, n_gpus=1
 # ----------------------------------------------------------------------------------------
 _REASONS = ("", "precision not supported on this GPU/engine",
             "n_gpus not allowed by the model's heads", "exceeds the model's context window",
-            "does not fit in memory")
+            "does not fit in memory", "expert-parallel layout needs a mixture-of-experts model")
 
 
 def _as_list(x) -> list:
@@ -625,7 +659,7 @@ def _as_list(x) -> list:
 
 def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
           input_tokens=(512,), output_tokens=(128,), engine=None, kv_precision=None,
-          flash_attention=True, calibration=None) -> pd.DataFrame:
+          flash_attention=True, calibration=None, layout=None) -> pd.DataFrame:
     """:func:`estimate` over the Cartesian grid of all arguments, vectorized.
 
     Parameters
@@ -634,8 +668,9 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     precisions : str or sequence of str
     n_gpus, batch_sizes, input_tokens, output_tokens : int or sequence
         ``batch_sizes`` may contain "max".
-    engine, kv_precision, flash_attention, calibration
+    engine, kv_precision, flash_attention, calibration, layout
         One value each, as for :func:`estimate` (kv_precision None = each precision's default).
+        An expert-parallel ``layout`` leaves dense models with ``fits`` False.
 
     Returns
     -------
@@ -665,6 +700,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     outs = [float(positive_int("output_tokens", x)) for x in _as_list(output_tokens)]
     engine_id = resolve_engine_id(engine)
     spec = engine_specs()[engine_id]
+    layout = check_layout(layout, None, spec)
     kvp = check_precision(kv_precision, "kv_precision") if kv_precision is not None else None
     cal = as_calibration(calibration)
     M, G, P, N, B, I, O = len(ms), len(gs), len(ps), len(ns), len(bs), len(ins), len(outs)
@@ -703,6 +739,11 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     f["link_bw"] = links[:, :, 0].reshape(1, G, 1, N, 1, 1, 1)
     f["link_lat"] = links[:, :, 1].reshape(1, G, 1, N, 1, 1, 1)
     f["n"] = np.array(ns, dtype=float).reshape(1, 1, 1, N, 1, 1, 1)
+    lay = [[layout_numbers(m, n, layout) for n in ns] for m in ms]
+    for k in ("dp", "imb", "a2a"):
+        f[k] = np.array([[d[k] for d in row] for row in lay]).reshape(M, 1, 1, N, 1, 1, 1)
+    valid_layout = np.array([layout == "tp" or routed_expert_params(m) > 0 for m in ms]).reshape(
+        M, 1, 1, 1, 1, 1, 1)
     f["mla"] = f["mla"].astype(bool)
     f.update({
         "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash_attention else 0.0,
@@ -714,7 +755,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     b_arr = np.array(bs).reshape(1, 1, 1, 1, B, 1, 1)
     i_arr = np.array(ins).reshape(1, 1, 1, 1, 1, I, 1)
     o_arr = np.array(outs).reshape(1, 1, 1, 1, 1, 1, O)
-    valid = valid_prec & valid_n
+    valid = valid_prec & valid_n & valid_layout
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         r = evaluate(f, b_arr, i_arr, o_arr, b_arr < 0, valid)
     shape = (M, G, P, N, B, I, O)
@@ -725,7 +766,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
 
     fits = full(r["fits"])
     reason = np.where(~full(valid_prec), 1, np.where(~full(valid_n), 2, np.where(
-        ~full(r["ctx_ok"]), 3, np.where(~fits, 4, 0)))).astype(np.int8)
+        ~full(valid_layout), 5, np.where(~full(r["ctx_ok"]), 3, np.where(~fits, 4, 0))))).astype(np.int8)
 
     def timing(x):
         return np.where(fits, full(x), np.nan)
@@ -739,7 +780,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     decode = timing(r["decode"])
     tpot = timing(r["tpot"])
     n_full = full(f["n"])
-    share = core.kv_memory_share({"n": f["n"], "n_kv": f["n_kv"], "mla": f["mla"], "tensor": f["tensor"]})
+    share = core.kv_memory_share(f)
     kv_gb = full(np.maximum(r["batch"], 1.0) * core.kv_sequence_bytes(f, i_arr + o_arr) * share * f["n"]) / 1e9
     data = {
         "model_id": codes([m.id for m in ms], 0),

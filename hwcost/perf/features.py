@@ -63,6 +63,16 @@ CALIBRATION_PATH = _HERE / "calibration.json"
 
 REGIMES = ("decode", "ttft", "throughput")
 
+LAYOUTS = ("tp", "ep", "dp-attention+ep")
+"""Parallel layouts of a multi-GPU replica (see :mod:`hwcost.perf.kernel`): ``tp`` plain
+tensor parallelism (layer split for llama.cpp/ExLlamaV2); ``ep`` attention tensor parallel
+with the routed experts split by expert parallelism; ``dp-attention+ep`` attention data
+parallelism with expert parallelism (SGLang ``--enable-dp-attention --ep N``, vLLM
+``--data-parallel-size N --enable-expert-parallel``, TensorRT-LLM ``enable_attention_dp``,
+its "DEP" configurations)."""
+_LAYOUT_ALIASES = {"dep": "dp-attention+ep", "dp+ep": "dp-attention+ep", "tep": "ep",
+                   "tp+ep": "ep", "tensor": "tp"}
+
 
 # ----------------------------------------------------------------------------------------
 # Engines and calibration
@@ -542,6 +552,17 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
     else:
         per_layer = 2 * m.n_kv_heads * m.head_dim * kv_bytes
     attn_pair = 4.0 * m.n_heads * m.head_dim
+    dec_pair = attn_pair
+    if m.attention == "mla":
+        # Prefill expands the latent cache into per-head keys of head_dim + rope dims and
+        # values of head_dim: 2 x heads x (2 head_dim + rope) FLOPs per (query, key) pair.
+        # Decode runs the absorbed form (FlashMLA, the engines' MLA decode kernels): every
+        # head attends over the 512 + 64-dim latent itself, scores over kv_lora_rank + rope
+        # and values over kv_lora_rank: 2 x heads x (2 kv_lora_rank + rope) per pair, 4.25x
+        # the prefill figure for DeepSeek-V3/R1 (DeepSeek-V2 report, section 2.1.3; FlashMLA
+        # README: decode compute-bound at 580 TFLOP/s on H800).
+        attn_pair = 2.0 * m.n_heads * (2.0 * m.head_dim + m.qk_rope_head_dim)
+        dec_pair = 2.0 * m.n_heads * (2.0 * m.kv_lora_rank + m.qk_rope_head_dim)
     if m.is_moe:
         i_mlp = max(m.intermediate_size if m.n_dense_layers else 0,
                     (m.n_experts_active + (m.n_shared_experts or 0)) * (m.moe_intermediate_size or m.intermediate_size))
@@ -549,8 +570,10 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
         i_mlp = m.intermediate_size
     return {
         "w_bytes": w_bytes, "w_fixed": w_fixed, "w_expert": w_expert, "moe_frac": moe_frac,
-        "p_flops": p_flops,
+        "p_flops": p_flops, "p_expert": expert_total * moe_frac,
+        "moe_layers": float(m.n_layers - (m.n_dense_layers or 0)) if expert_total > 0 else 0.0,
         "attn_f": attn_pair * l_full, "attn_s": attn_pair * l_slide,
+        "attn_dec_f": dec_pair * l_full, "attn_dec_s": dec_pair * l_slide,
         "kv_f": per_layer * l_full, "kv_s": per_layer * l_slide, "window": window,
         "score_f": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_full,
         "score_s": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_slide,
@@ -627,8 +650,10 @@ def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
     return Link(kind=kind, link_gbps=bw / 1e9, latency_s=float(lat))
 
 
-def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal) -> dict:
+def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal,
+                   layout: str = "tp") -> dict:
     f = model_numbers(m, precision, kv_precision, spec)
+    f.update(layout_numbers(m, n, check_layout(layout, m, spec)))
     fac = efficiency_factors(cal, engine_id, gpu_class(g), precision)
     fac = overlay_factors(cal, fac, g.id, engine_id)
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_visits"],
@@ -647,6 +672,93 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
         "cap": float(cap) if cap else math.inf,
     })
     return f
+
+
+def check_layout(layout, m: catalog.LLM | None = None, spec: dict | None = None) -> str:
+    """The layout id of ``layout`` (None = ``"tp"``), checked against the model and engine.
+
+    Expert parallel layouts need a routed-MoE model and a tensor-parallel engine.
+    """
+    if layout is None:
+        return "tp"
+    if not isinstance(layout, str):
+        raise ValueError(f"layout must be a string or None, got {layout!r}; accepted: "
+                         + ", ".join(LAYOUTS))
+    key = layout.strip().lower()
+    key = _LAYOUT_ALIASES.get(key, key)
+    if key not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; accepted: {', '.join(LAYOUTS)}")
+    if key != "tp" and m is not None and routed_expert_params(m) <= 0:
+        raise ValueError(f"layout {layout!r} splits routed experts, but {m.id} is not a "
+                         "mixture-of-experts model; accepted for it: tp")
+    if key != "tp" and spec is not None and spec["multi_gpu_mode"] != "tensor":
+        raise ValueError(f"layout {layout!r} needs a tensor-parallel engine; this engine "
+                         "splits layers; accepted: tp")
+    return key
+
+
+def expected_max_standard_normal(n):
+    """Expected largest of ``n`` independent standard normal draws (Blom's approximation).
+
+    ``Phi^-1((n - 0.375) / (n + 0.25))``: 0 for n = 1, 0.59 for 2, 1.43 for 8 (exact values
+    0, 0.564, 1.424; Blom, "Statistical Estimates and Transformed Beta-Variables", 1958).
+    """
+    from statistics import NormalDist
+
+    n = float(n)
+    return NormalDist().inv_cdf((n - 0.375) / (n + 0.25)) if n > 1 else 0.0
+
+
+def moe_load_imbalance(n_experts, experts_per_token, n_gpus) -> float:
+    """Coefficient ``imb`` of the busiest GPU's routed load under expert parallelism.
+
+    Each of ``T`` tokens picks ``k`` of ``E`` experts; a GPU holds ``E / n`` of them. With
+    uniform routing the number of a token's experts on one GPU is hypergeometric, mean
+    ``k / n``, variance ``v = k (1/n) (1 - 1/n) (E - k) / (E - 1)``; over ``T`` independent
+    tokens the load is about normal, and the busiest of ``n`` GPUs carries
+    ``T k / n + z_n sqrt(T v)`` routes (``z_n``: :func:`expected_max_standard_normal`), that
+    is ``1 + imb / sqrt(T)`` times the mean with ``imb = z_n sqrt(v) n / k``. Uniform routing
+    is the balanced limit that load-balancing losses and expert re-placement aim at
+    (DeepSeek-V3 report, section 2.1.2; EPLB); skewed real traffic is worse.
+
+    Returns
+    -------
+    float
+        [-]; 0 for one GPU.
+    """
+    e, k, n = float(n_experts), float(experts_per_token), float(n_gpus)
+    if n <= 1 or e <= k or k <= 0:
+        return 0.0
+    var = k * (1.0 / n) * (1.0 - 1.0 / n) * (e - k) / (e - 1.0)
+    return expected_max_standard_normal(n) * math.sqrt(var) * n / k
+
+
+def remote_gpus_per_token(experts_per_token, n_gpus) -> float:
+    """Expected number of other GPUs one token's ``k`` experts sit on (uniform routing).
+
+    A GPU holds one of a token's experts with probability ``1 - (1 - 1/n)^k``; the token is
+    sent once to each such GPU other than its own: ``(n - 1) (1 - (1 - 1/n)^k)``.
+    """
+    n, k = float(n_gpus), float(experts_per_token)
+    if n <= 1:
+        return 0.0
+    return (n - 1.0) * (1.0 - (1.0 - 1.0 / n) ** k)
+
+
+def layout_numbers(m: catalog.LLM, n: int, layout: str) -> dict:
+    """Feature keys of a parallel layout (see :mod:`hwcost.perf.kernel`).
+
+    ``dp``: attention data-parallel degree (``n`` under ``dp-attention+ep``, else 1);
+    ``imb``: :func:`moe_load_imbalance` (0 unless experts are split by expert parallelism);
+    ``a2a``: bytes one token sends in one all-to-all, ``remote GPUs x hidden x 2`` [B].
+    """
+    ep = layout in ("ep", "dp-attention+ep") and routed_expert_params(m) > 0 and n > 1
+    k = float(m.n_experts_active or 0)
+    return {
+        "dp": float(n) if layout == "dp-attention+ep" else 1.0,
+        "imb": moe_load_imbalance(m.n_experts, k, n) if ep else 0.0,
+        "a2a": (remote_gpus_per_token(k, n) * m.hidden_size * core.ACT_BYTES) if ep else 0.0,
+    }
 
 
 def resolve_inputs(model, gpu, n_gpus, precision, kv_precision, engine):

@@ -158,6 +158,14 @@ def regime(metric: str, batch) -> str:
     return "decode" if str(batch).strip() == "1" else "throughput"
 
 
+def _row_layout(row) -> str:
+    """A benchmark row's parallel layout (``layout`` column; empty = ``tp``)."""
+    value = row.get("layout") if hasattr(row, "get") else None
+    if not isinstance(value, str) or not value.strip():
+        return "tp"
+    return value
+
+
 class _Design:
     """Benchmark rows turned into stacked feature arrays, ready for fast re-evaluation."""
 
@@ -171,7 +179,8 @@ class _Design:
                 kv = row["kv_precision"] if isinstance(row["kv_precision"], str) and row["kv_precision"] else None
                 m, g, eid, spec, prec, kvp, n = features.resolve_inputs(
                     row["model_id"], row["gpu_id"], int(row["n_gpus"]), row["precision"], kv, row["engine"])
-                f = features.model_features(m, g, spec, eid, prec, kvp, n, True, unit)
+                f = features.model_features(m, g, spec, eid, prec, kvp, n, True, unit,
+                                            _row_layout(row))
             except ValueError as exc:
                 skipped.append((row["id"], str(exc)))
                 continue
@@ -621,7 +630,7 @@ def out_of_sample_table(block: dict | None) -> pd.DataFrame:
 
 
 def _table_hash(df: pd.DataFrame) -> str:
-    cols = [c for c in ("id", *REQUIRED, "kv_precision", "source") if c in df.columns]
+    cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "source") if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

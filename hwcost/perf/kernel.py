@@ -6,9 +6,16 @@ million-configuration :func:`hwcost.perf.sweep`. Inputs are plain numbers (SI un
 seconds, FLOP, FLOP/s, bytes/s); turning catalog entries into these numbers is done in
 :mod:`hwcost.perf`.
 
-Model of one forward pass (per GPU of a replica of ``n`` GPUs)::
+Model of one forward pass (per GPU of a replica of ``n`` GPUs), a roofline per kernel class::
 
-    t = max(bytes / (bandwidth * eta_bw), flops / (peak * eta_c)) + overhead + communication
+    t = max(weight bytes / (bandwidth * eta_bw), linear flops / (peak * eta_c))
+        + max(KV bytes / (bandwidth * eta_bw), attention flops / (peak * eta_c))
+        + overhead + communication
+
+The matrix products and the attention are separate kernels run one after the other: a step
+whose products are compute-bound while its attention streams the KV cache pays both, not
+the larger of the two sums (Williams, Waterman & Patterson, "Roofline", CACM 2009, apply the
+bound per kernel);
 
 with ``overhead = step + layer x (n_layers + moe_factor x moe_layers)`` (kernel chains per
 layer, more of them in routed-MoE layers) and, for prefill, ``eta_cp`` in place of ``eta_c``;
@@ -17,10 +24,27 @@ layer, more of them in routed-MoE layers) and, for prefill, ``eta_cp`` in place 
   touch), KV cache read and written, and, without flash attention, the attention score
   matrix written and read back;
 - flops: 2 x (active parameters excluding the embedding lookup) per token, plus
-  4 x heads x head_dim per (query, key) pair and layer for attention;
+  4 x heads x head_dim per (query, key) pair and layer for attention (MLA: the expanded form
+  in prefill, the absorbed latent form in decode, see ``model_numbers``);
 - communication: tensor parallelism does 2 all-reduces per layer of tokens x hidden x 2 bytes,
   a ring costs 2 (n-1)/n x message / link bandwidth plus a fixed latency per all-reduce;
   layer (pipeline) split passes activations n-1 times and runs the stages one after another.
+
+Parallel layouts of a tensor-parallel replica of ``n`` GPUs (feature keys ``dp``, ``imb``,
+``a2a``; see :func:`hwcost.perf.features.layout_numbers`):
+
+- ``tp``: every weight matrix, attention head and KV head split n ways (above);
+- ``ep``: attention and dense weights split as under ``tp``; each GPU holds ``E / n`` whole
+  routed experts and runs them for every token routed to it. Total expert work is unchanged,
+  but the busiest GPU gets more than its 1/n share of the routed tokens (load imbalance,
+  :func:`expert_share`); tokens are already on every GPU, so the MoE output is all-reduced as
+  under ``tp``;
+- ``dp-attention+ep``: attention data parallelism: each GPU holds all non-expert weights and
+  runs attention for its own ``1/n`` of the sequences, so it reads only its own sequences'
+  KV (under ``tp`` an MLA latent cache, which has no heads to split, is read in full by every
+  GPU); experts split as under ``ep``; each MoE layer sends a GPU's tokens to the GPUs holding
+  their experts and back: two all-to-alls (dispatch, combine) per MoE layer of ``tokens x
+  remote GPUs per token x hidden x 2 bytes``, each ``latency + bytes sent / link bandwidth``.
 
 References
 ----------
@@ -28,7 +52,11 @@ Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023 (memory- vs
 decode, partitioning). Kaplan et al., "Scaling Laws for Neural Language Models", 2020
 (2 FLOPs per parameter per token). Patarasuk & Yuan, "Bandwidth optimal all-reduce
 algorithms for clusters of workstations", JPDC 2009 (ring all-reduce 2 (n-1)/n). Dao et al.,
-"FlashAttention", NeurIPS 2022 (no materialized T^2 score matrix).
+"FlashAttention", NeurIPS 2022 (no materialized T^2 score matrix). Lepikhin et al., "GShard",
+ICLR 2021 (expert parallelism, dispatch and combine all-to-alls). DeepSeek-AI, "DeepSeek-V3
+Technical Report", 2024, sections 3.2 and 3.4 (expert parallelism with data-parallel attention
+for MLA in serving; per-GPU expert load imbalance). SGLang ``--enable-dp-attention`` and
+TensorRT-LLM ``enable_attention_dp`` documentation (the same layout in the engines).
 """
 
 from __future__ import annotations
@@ -66,12 +94,62 @@ def time_divisor(f):
     return np.where(f["tensor"], f["n"], 1.0)
 
 
+def attention_share(f, sequences):
+    """Share of the pass's per-sequence work (non-expert layers, attention) on its busiest GPU.
+
+    ``1/n`` under tensor parallelism (``1`` for layer split, whose stages run in sequence);
+    under attention data parallelism each GPU runs whole sequences, the busiest
+    ``ceil(sequences / n)`` of them: ``ceil(s / n) / s`` (1 for a single sequence).
+    """
+    s = np.maximum(sequences, 1.0)
+    dp = f["dp"]
+    return np.where(dp > 1, np.ceil(s / dp) / s, 1.0 / time_divisor(f))
+
+
+def expert_share(f, tokens):
+    """Share of the pass's routed-expert work on its busiest GPU.
+
+    ``1/n`` when every GPU holds a slice of every expert (tensor parallel); under expert
+    parallelism the busiest GPU's routed tokens exceed the mean by the load-imbalance factor
+    ``1 + imb / sqrt(tokens)`` (:func:`hwcost.perf.features.moe_load_imbalance`).
+    """
+    return (1.0 + f["imb"] / np.sqrt(np.maximum(tokens, 1.0))) / time_divisor(f)
+
+
+def fixed_weight_share(f):
+    """Share of the non-expert weights each GPU reads per pass: 1 under attention data
+    parallelism (replicated), ``1 / n`` under tensor parallelism, 1 for layer split (every
+    stage's weights are read in sequence)."""
+    return np.where(f["dp"] > 1, 1.0, 1.0 / time_divisor(f))
+
+
+def weights_read_per_gpu(f, tokens):
+    """Bytes of weights the busiest GPU reads in one pass over ``tokens`` tokens [B].
+
+    Non-expert weights times :func:`fixed_weight_share`; the experts the tokens touch split
+    over the GPUs (a GPU's ``E / n`` experts under expert parallelism, a ``1/n`` slice of
+    each under tensor parallelism: the same bytes).
+    """
+    return (f["w_fixed"] * fixed_weight_share(f)
+            + f["w_expert"] * expected_experts_fraction(f["moe_frac"], tokens) / time_divisor(f))
+
+
+def weights_memory_per_gpu(f):
+    """Bytes of weights stored on each GPU [B]: the routed experts split n ways, the other
+    weights split n ways too, except under attention data parallelism (replicated)."""
+    n = f["n"]
+    other = f["w_bytes"] - f["w_expert"]
+    return other * np.where(f["dp"] > 1, 1.0, 1.0 / n) + f["w_expert"] / n
+
+
 def kv_time_share(f):
     """Share of the replica's KV traffic on the critical path of one GPU.
 
     Tensor parallel splits KV heads across GPUs; with more GPUs than KV heads each head is
     replicated on n / n_kv GPUs, so a GPU holds 1/n_kv of the KV. MLA's latent cache is
-    replicated on every GPU. Layer split runs all layers in sequence: the whole KV.
+    replicated on every GPU. Layer split runs all layers in sequence: the whole KV. Under
+    attention data parallelism the share depends on the batch (:func:`attention_share`);
+    :func:`kv_share_of_pass` gives it.
     """
     n = f["n"]
     gqa = np.maximum(n, f["n_kv"]) / (f["n_kv"] * n)
@@ -79,12 +157,18 @@ def kv_time_share(f):
     return np.where(f["tensor"], share, 1.0)
 
 
+def kv_share_of_pass(f, sequences):
+    """Share of a pass's KV traffic on its busiest GPU: :func:`kv_time_share`, or under
+    attention data parallelism the busiest GPU's share of the sequences."""
+    return np.where(f["dp"] > 1, attention_share(f, sequences), kv_time_share(f))
+
+
 def kv_memory_share(f):
     """Share of the replica's KV cache stored on one GPU (with replication, see above)."""
     n = f["n"]
     gqa = np.maximum(n, f["n_kv"]) / (f["n_kv"] * n)
     share = np.where(f["mla"], 1.0, gqa)
-    return np.where(f["tensor"], share, 1.0 / n)
+    return np.where(f["tensor"] & (f["dp"] <= 1), share, 1.0 / n)
 
 
 def ring_allreduce_seconds(message_bytes, n, link_bytes_per_s, latency_s):
@@ -100,12 +184,30 @@ def ring_allreduce_seconds(message_bytes, n, link_bytes_per_s, latency_s):
 
 
 def comm_seconds(f, tokens, passes=1.0):
-    """Inter-GPU communication time of ``passes`` forward passes over ``tokens`` tokens [s]."""
+    """Inter-GPU communication time of ``passes`` forward passes over ``tokens`` tokens [s].
+
+    Tensor parallel (and ``ep``): two ring all-reduces per layer. Attention data parallel:
+    two all-to-alls per MoE layer (:func:`all_to_all_seconds`) of each GPU's ``tokens / n``
+    tokens; its non-expert layers are replicated and exchange nothing. Layer split: one
+    activation hand-off per stage boundary.
+    """
     n = f["n"]
     msg = tokens * f["hidden"] * ACT_BYTES
     ring = 2.0 * f["n_layers"] * ring_allreduce_seconds(msg, n, f["link_bw"], passes * f["link_lat"])
+    a2a = 2.0 * f["moe_layers"] * all_to_all_seconds(
+        tokens / np.maximum(f["dp"], 1.0) * f["a2a"], f["link_bw"], passes * f["link_lat"])
     pipe = (n - 1.0) * (passes * f["link_lat"] + msg / f["link_bw"])
-    return np.where(n > 1, np.where(f["tensor"], ring, pipe), 0.0)
+    return np.where(n > 1, np.where(f["tensor"], np.where(f["dp"] > 1, a2a, ring), pipe), 0.0)
+
+
+def all_to_all_seconds(bytes_sent, link_bytes_per_s, latency_s):
+    """One all-to-all in which each GPU sends ``bytes_sent`` to the others [s].
+
+    ``latency_s + bytes_sent / link_bytes_per_s``: every GPU sends and receives at once over
+    its own link (NVLink switch, Infinity Fabric mesh), so the exchange takes as long as one
+    GPU's outgoing bytes at its per-direction bandwidth.
+    """
+    return latency_s + bytes_sent / link_bytes_per_s
 
 
 def decode_coefficients(f, batch):
@@ -114,29 +216,40 @@ def decode_coefficients(f, batch):
     Returns ``(m0, mf, ms, c0, cf, cs, sf, ss, fixed)`` such that, for a per-sequence
     context of ``c`` tokens and ``cw = min(c, window)``: memory time = m0 + mf c + ms cw,
     compute time = c0 + cf c + cs cw, and the step takes
-    ``max(memory, compute) + sf c + ss cw + fixed`` [s]. The ``sf``/``ss`` terms are the
+    ``max(m0, c0) + max(mf c + ms cw, cf c + cs cw) + sf c + ss cw + fixed`` [s] (the
+    matrix products and the attention each at their own roofline). The ``sf``/``ss`` terms are the
     materialized score matrix without flash attention: separate memory-bound kernels
     (softmax) that do not overlap the matrix products.
     """
-    tdiv = time_divisor(f)
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_c"]
-    kv_t = kv_time_share(f)
+    a = attention_share(f, batch)
+    kv_t = kv_share_of_pass(f, batch)
     noflash = 1.0 - f["flash"]
-    m0 = weights_read_bytes(f, batch) / tdiv / bw
+    m0 = weights_read_per_gpu(f, batch) / bw
     mf = batch * f["kv_f"] * kv_t / bw
     ms = batch * f["kv_s"] * kv_t / bw
-    c0 = 2.0 * f["p_flops"] * batch / tdiv / peak
-    cf = batch * f["attn_f"] / tdiv / peak
-    cs = batch * f["attn_s"] / tdiv / peak
-    sf = noflash * batch * f["score_f"] / tdiv / bw
-    ss = noflash * batch * f["score_s"] / tdiv / bw
+    c0 = linear_flops(f, batch, a) / peak
+    cf = batch * f["attn_dec_f"] * a / peak
+    cs = batch * f["attn_dec_s"] * a / peak
+    sf = noflash * batch * f["score_f"] * a / bw
+    ss = noflash * batch * f["score_s"] * a / bw
     fixed = f["ovh"] + comm_seconds(f, batch)
     return m0, mf, ms, c0, cf, cs, sf, ss, fixed
 
 
+def linear_flops(f, tokens, share):
+    """Matrix-product FLOPs of ``tokens`` tokens on the busiest GPU: the non-expert part at
+    ``share`` (:func:`attention_share`), the routed experts at :func:`expert_share`."""
+    p_exp = f["p_expert"]
+    return 2.0 * tokens * ((f["p_flops"] - p_exp) * share + p_exp * expert_share(f, tokens))
+
+
 def decode_step_terms(f, batch, context):
-    """(memory time, compute time, additive time) of one decode step; context per sequence [s]."""
+    """(memory time, compute time, additive time) of one decode step; context per sequence [s].
+
+    Totals over the step's kernels, for telling which bound dominates; the step's duration is
+    :func:`decode_step_seconds` (roofline per kernel class)."""
     m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
     return m0 + mf * context + ms * cw, c0 + cf * context + cs * cw, sf * context + ss * cw + fixed
@@ -156,15 +269,20 @@ def verify_step_seconds(f, batch, context, tokens_per_sequence):
     m0, _, _, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch * q)
     _, mf, ms, _, _, _, _, _, _ = decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
-    mem = m0 + mf * context + ms * cw
-    comp = c0 + cf * context + cs * cw
-    return np.maximum(mem, comp) + sf * context + ss * cw + fixed
+    attn = np.maximum(mf * context + ms * cw, cf * context + cs * cw)
+    return np.maximum(m0, c0) + attn + sf * context + ss * cw + fixed
 
 
 def decode_step_seconds(f, batch, context):
-    """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s]."""
-    mem, comp, extra = decode_step_terms(f, batch, context)
-    return np.maximum(mem, comp) + extra
+    """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s].
+
+    Roofline per kernel class: ``max(weights, linear FLOPs) + max(KV, attention FLOPs)``
+    plus the additive terms of :func:`decode_step_terms`.
+    """
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
+    cw = np.minimum(context, f["window"])
+    attn = np.maximum(mf * context + ms * cw, cf * context + cs * cw)
+    return np.maximum(m0, c0) + attn + sf * context + ss * cw + fixed
 
 
 def _sum_affine(a, b, lo, hi):
@@ -193,9 +311,9 @@ def _sum_max_affine(p0, p1, q0, q1, lo, hi):
 def decode_total_seconds(f, batch, first_context, steps):
     """Sum of ``steps`` decode steps at contexts first_context, first_context + 1, ... [s].
 
-    Exact closed form (no loop over steps): within each side of the sliding window the
-    memory and compute times are affine in the step index, so the sum of their maximum
-    splits at the crossing point.
+    Exact closed form (no loop over steps): the matrix products cost the same every step;
+    within each side of the sliding window the attention's memory and compute times are
+    affine in the step index, so the sum of their maximum splits at the crossing point.
     """
     m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
     w = f["window"]
@@ -204,18 +322,18 @@ def decode_total_seconds(f, batch, first_context, steps):
     # Steps i with context i0 + i <= window see min(c, w) = c.
     n_a = np.clip(w - i0 + 1.0, 0.0, n_out)
     # Segment A: context c = i0 + i.
-    pa0 = m0 + (mf + ms) * i0
+    pa0 = (mf + ms) * i0
     pa1 = mf + ms
-    qa0 = c0 + (cf + cs) * i0
+    qa0 = (cf + cs) * i0
     qa1 = cf + cs
     sum_a = _sum_max_affine(pa0, pa1, qa0, qa1, 0.0, n_a)
     extra_a = _sum_affine((sf + ss) * i0, sf + ss, 0.0, n_a)
     # Segment B: min(c, w) = w.
-    pb0 = m0 + ms * w + mf * i0
-    qb0 = c0 + cs * w + cf * i0
+    pb0 = ms * w + mf * i0
+    qb0 = cs * w + cf * i0
     sum_b = _sum_max_affine(pb0, mf, qb0, cf, n_a, n_out)
     extra_b = _sum_affine(ss * w + sf * i0, sf, n_a, n_out)
-    return sum_a + sum_b + extra_a + extra_b + n_out * fixed
+    return sum_a + sum_b + extra_a + extra_b + n_out * (fixed + np.maximum(m0, c0))
 
 
 def _window_pairs(new, ctx, window):
@@ -225,15 +343,15 @@ def _window_pairs(new, ctx, window):
 
 
 def prefill_terms(f, sequences, new_tokens, context_tokens=0.0):
-    """Work of a prefill, per GPU: ``(kv_bytes, score_bytes, flops, tokens)``.
+    """Work of a prefill, per GPU: ``(kv_bytes, score_bytes, linear_flops, attention_flops, tokens)``.
 
     kv_bytes: cached KV read once plus the new tokens' KV written; score_bytes: without
-    flash attention, the score matrix written and read back; flops: linear layers and
-    attention. Weights are accounted for by the caller.
+    flash attention, the score matrix written and read back; linear and attention FLOPs.
+    Weights are accounted for by the caller.
     """
     tokens = sequences * new_tokens
-    tdiv = time_divisor(f)
-    kv_t = kv_time_share(f)
+    a = attention_share(f, sequences)
+    kv_t = kv_share_of_pass(f, sequences)
     w = f["window"]
     pairs_f = sequences * (new_tokens * context_tokens + new_tokens * (new_tokens + 1.0) * 0.5)
     pairs_s = sequences * _window_pairs(new_tokens, context_tokens, w)
@@ -241,9 +359,10 @@ def prefill_terms(f, sequences, new_tokens, context_tokens=0.0):
         sequences * (f["kv_f"] * context_tokens + f["kv_s"] * np.minimum(context_tokens, w)) * kv_t
         + tokens * (f["kv_f"] + f["kv_s"]) * kv_t
     )
-    score_bytes = (1.0 - f["flash"]) * (f["score_f"] * pairs_f + f["score_s"] * pairs_s) / tdiv
-    flops = (2.0 * f["p_flops"] * tokens + f["attn_f"] * pairs_f + f["attn_s"] * pairs_s) / tdiv
-    return kv_bytes, score_bytes, flops, tokens
+    score_bytes = (1.0 - f["flash"]) * (f["score_f"] * pairs_f + f["score_s"] * pairs_s) * a
+    lin = linear_flops(f, tokens, a)
+    attn = (f["attn_f"] * pairs_f + f["attn_s"] * pairs_s) * a
+    return kv_bytes, score_bytes, lin, attn, tokens
 
 
 def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
@@ -256,12 +375,13 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     compute efficiency ``eta_cp`` (large, regular GEMMs, see :func:`decode_coefficients`).
     The forward pass over the prompt also yields each sequence's first output token.
     """
-    kv_bytes, score_bytes, flops, tokens = prefill_terms(f, sequences, new_tokens, context_tokens)
+    kv_bytes, score_bytes, lin, attn, tokens = prefill_terms(f, sequences, new_tokens, context_tokens)
     passes = np.maximum(1.0, tokens / f["chunk"])
     per_pass = np.minimum(tokens, f["chunk"])
     bw = f["bw"] * f["eta_bw"]
-    mem_t = (passes * weights_read_bytes(f, per_pass) / time_divisor(f) + kv_bytes) / bw
-    t = np.maximum(mem_t, flops / (f["peak"] * f["eta_cp"])) + score_bytes / bw
+    peak = f["peak"] * f["eta_cp"]
+    t = (np.maximum(passes * weights_read_per_gpu(f, per_pass) / bw, lin / peak)
+         + np.maximum(kv_bytes / bw, attn / peak) + score_bytes / bw)
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 
 
@@ -277,14 +397,13 @@ def memory_terms(f, input_tokens, output_tokens):
     graphs); per_sequence = KV of one full-length sequence (with replication) + its logits
     (FP32) + without flash attention its materialized prompt score matrix.
     """
-    n = f["n"]
     adiv = time_divisor(f)
     seq = input_tokens + output_tokens
     kv_seq = kv_sequence_bytes(f, seq) * kv_memory_share(f)
     act_fixed = f["chunk"] * (4.0 * f["hidden"] + 2.0 * f["i_mlp"] / adiv) * ACT_BYTES
     scores = (1.0 - f["flash"]) * SCORE_BUFFER_BYTES * f["n_heads"] / adiv * input_tokens * input_tokens
     act_seq = f["vocab"] * 4.0 + scores
-    fixed = f["w_bytes"] / n + act_fixed + f["runtime"]
+    fixed = weights_memory_per_gpu(f) + act_fixed + f["runtime"]
     return fixed, kv_seq + act_seq, kv_seq, act_seq
 
 

@@ -234,3 +234,116 @@ def tornado(df: pd.DataFrame, *, input_col: str = "input", low_col: str = "outpu
         return bars
     rule = alt.Chart(pd.DataFrame({"base": [base_value]})).mark_rule(color="#333333").encode(x="base")
     return bars + rule
+
+
+def _log2_batch_axis(title: str = "batch size [sequences]") -> alt.X:
+    return alt.X("batch_size:Q", scale=alt.Scale(type="log", base=2), title=title)
+
+
+def _title(text: str, subtitle: str | None = None):
+    return alt.TitleParams(text, subtitle=subtitle) if subtitle else text
+
+
+# ----------------------------------------------------------------------------------------
+# Workloads and batching (01_workload_types)
+# ----------------------------------------------------------------------------------------
+def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
+    """Batch-1 speed against the replica's memory bandwidth, with the bandwidth bound.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per GPU: ``gpu_id``, ``segment``, ``min_n_gpus``, ``replica_bw_gbps``
+        [GB/s], ``tokens_per_s_per_request`` [tokens/s] and
+        ``bandwidth_bound_tokens_per_s`` [tokens/s] (as from
+        :func:`hwcost.matching.bandwidth_speed_table`).
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.LayerChart
+        Points coloured by segment, their labels (points that would overprint share one)
+        and the dashed bandwidth bound.
+    """
+    x, y = "replica_bw_gbps", "tokens_per_s_per_request"
+    df = _require(table, ["gpu_id", "segment", "min_n_gpus", x, y, "bandwidth_bound_tokens_per_s"])
+    df = df.assign(label=shared_labels(df, x, y, "gpu_id", x_frac=0.05, y_frac=0.06))
+    points = alt.Chart(df, title=title).mark_point(size=70, filled=True).encode(
+        x=alt.X(f"{x}:Q", title="memory bandwidth of the replica [GB/s]"),
+        y=alt.Y(f"{y}:Q", title="batch-1 speed [tokens/s]"),
+        color=alt.Color("segment:N", title="segment"),
+        tooltip=["gpu_id", "min_n_gpus", y],
+    )
+    text = points.mark_text(align="left", dx=6, fontSize=9).encode(
+        text="label:N", color=alt.value("#444")
+    )
+    bound = alt.Chart(df).mark_line(color="#999", strokeDash=[4, 3]).encode(
+        x=f"{x}:Q", y="bandwidth_bound_tokens_per_s:Q"
+    )
+    return points + text + bound
+
+
+def batch_throughput_chart(curve: pd.DataFrame, marks: pd.DataFrame, *, tpot_target_s: float,
+                           title: str = "") -> alt.HConcatChart:
+    """Replica throughput and per-user speed against batch size, side by side.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``batch_size``, ``output_tokens_per_s`` and ``tokens_per_s_per_request``
+        [tokens/s] (as from :func:`hwcost.matching.batch_curve`).
+    marks : pandas.DataFrame
+        Batch sizes to mark with a dashed rule: ``batch_size`` and ``what`` (legend text).
+    tpot_target_s : float
+        Time-per-output-token target [s], drawn as ``1 / tpot_target_s`` on the speed panel.
+    title : str
+        Title over both panels.
+    """
+    curve = _require(curve, ["batch_size", "output_tokens_per_s", "tokens_per_s_per_request"])
+    marks = _require(marks, ["batch_size", "what"])
+    x = _log2_batch_axis()
+    rule = alt.Chart(marks).mark_rule(strokeDash=[5, 3]).encode(
+        x="batch_size:Q",
+        color=alt.Color("what:N", title="batch where", scale=alt.Scale(scheme="dark2"),
+                        legend=alt.Legend(orient="bottom", labelLimit=320, columns=2)),
+    )
+    agg = alt.Chart(curve).mark_line(point=True, color=PALETTE[0]).encode(
+        x=x, y=alt.Y("output_tokens_per_s:Q", title="aggregate output [tokens/s]"))
+    per = alt.Chart(curve).mark_line(point=True, color=PALETTE[1]).encode(
+        x=x, y=alt.Y("tokens_per_s_per_request:Q", title="per request [tokens/s]"))
+    target = alt.Chart(pd.DataFrame({"y": [1 / tpot_target_s]})).mark_rule(
+        color=PALETTE[3]).encode(y="y:Q")
+    return alt.hconcat(
+        (agg + rule).properties(width=300, height=260, title="Throughput of the replica"),
+        (per + target + rule).properties(width=300, height=260, title="Speed each user sees"),
+    ).properties(title=alt.TitleParams(
+        title, subtitle=f"red line: the TPOT target of {tpot_target_s:g} s; "
+        "dashed: batch sizes named in the legend"))
+
+
+def roofline_chart(intensity: pd.DataFrame, *, ridge_point: float, memory_batch: int,
+                   title: str = "") -> alt.LayerChart:
+    """Decode arithmetic intensity against batch size, with the GPU's ridge point.
+
+    Parameters
+    ----------
+    intensity : pandas.DataFrame
+        ``batch_size`` and ``arithmetic_intensity`` [FLOP/byte].
+    ridge_point : float
+        Peak tensor rate / peak bandwidth [FLOP/byte] (red rule).
+    memory_batch : int
+        Batch size that fills memory (dashed rule).
+    title : str
+        Chart title.
+    """
+    df = _require(intensity, ["batch_size", "arithmetic_intensity"])
+    roof = alt.Chart(df, title=title).mark_line(point=True).encode(
+        x=_log2_batch_axis(),
+        y=alt.Y("arithmetic_intensity:Q", scale=alt.Scale(type="log"), title="FLOPs per byte"),
+    )
+    ridge = alt.Chart(pd.DataFrame({"y": [ridge_point], "label": ["ridge point"]})).mark_rule(
+        color=PALETTE[3]).encode(y="y:Q")
+    mem = alt.Chart(pd.DataFrame({"x": [memory_batch]})).mark_rule(
+        strokeDash=[5, 3], color="#555").encode(x="x:Q")
+    return (roof + ridge + mem).properties(width=480, height=260)

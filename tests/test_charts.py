@@ -65,3 +65,70 @@ def test_shared_labels_join_points_that_would_overprint():
     # with tighter tolerances every point keeps its own label
     far = charts.shared_labels(df, "x", "y", "id", x_frac=0.001, y_frac=0.001)
     assert list(far) == ["a", "b", "c", "d"]
+
+
+def _spec(chart) -> dict:
+    spec = chart.to_dict()
+    spec.pop("config", None)
+    return spec
+
+
+def _enc(layer, channel):
+    e = layer["encoding"][channel]
+    return e.get("field"), e.get("type"), e.get("title")
+
+
+def test_bandwidth_speed_chart_points_labels_and_bound():
+    table = pd.DataFrame({"gpu_id": ["l40s", "h100-sxm", "h200-sxm"], "segment": ["dc", "dc", "dc"],
+                          "min_n_gpus": [1, 1, 1], "replica_bw_gbps": [864.0, 3350.0, 3360.0],
+                          "tokens_per_s_per_request": [40.0, 140.0, 141.0],
+                          "bandwidth_bound_tokens_per_s": [54.0, 209.0, 210.0]})
+    spec = _spec(charts.bandwidth_speed_chart(table, title="speed follows bandwidth"))
+    points, text, bound = spec["layer"]
+    assert points["mark"] == {"type": "point", "filled": True, "size": 70}
+    assert points["title"] == "speed follows bandwidth"
+    assert _enc(points, "x") == ("replica_bw_gbps", "quantitative",
+                                 "memory bandwidth of the replica [GB/s]")
+    assert _enc(points, "y") == ("tokens_per_s_per_request", "quantitative",
+                                 "batch-1 speed [tokens/s]")
+    assert _enc(points, "color") == ("segment", "nominal", "segment")
+    assert text["mark"]["type"] == "text" and text["encoding"]["text"]["field"] == "label"
+    assert bound["mark"] == {"type": "line", "color": "#999", "strokeDash": [4, 3]}
+    assert _enc(bound, "y") == ("bandwidth_bound_tokens_per_s", "quantitative", None)
+    # the two HBM3 parts overprint: one label names both
+    (values,) = spec["datasets"].values()
+    assert [v["label"] for v in values] == ["l40s", "h100-sxm / h200-sxm", ""]
+
+
+def test_batch_throughput_chart_two_panels_with_target():
+    curve = pd.DataFrame({"batch_size": [1, 8], "output_tokens_per_s": [30.0, 200.0],
+                          "tokens_per_s_per_request": [30.0, 25.0]})
+    marks = pd.DataFrame({"batch_size": [8], "what": ["memory full"]})
+    spec = _spec(charts.batch_throughput_chart(curve, marks, tpot_target_s=0.05, title="T"))
+    assert spec["title"] == {"text": "T", "subtitle": "red line: the TPOT target of 0.05 s; "
+                             "dashed: batch sizes named in the legend"}
+    left, right = spec["hconcat"]
+    assert [left["title"], right["title"]] == ["Throughput of the replica", "Speed each user sees"]
+    agg, rule = left["layer"]
+    assert agg["mark"] == {"type": "line", "color": "#0072B2", "point": True}
+    assert agg["encoding"]["x"]["scale"] == {"base": 2, "type": "log"}
+    assert _enc(agg, "y") == ("output_tokens_per_s", "quantitative", "aggregate output [tokens/s]")
+    assert _enc(rule, "color") == ("what", "nominal", "batch where")
+    per, target, _ = right["layer"]
+    assert _enc(per, "y") == ("tokens_per_s_per_request", "quantitative", "per request [tokens/s]")
+    assert target["mark"] == {"type": "rule", "color": "#D55E00"}
+    assert spec["datasets"][target["data"]["name"]] == [{"y": 20.0}]
+
+
+def test_roofline_chart_log_axes_and_rules():
+    df = pd.DataFrame({"batch_size": [1, 2, 4], "arithmetic_intensity": [1.0, 2.0, 3.9]})
+    spec = _spec(charts.roofline_chart(df, ridge_point=295.0, memory_batch=4, title="R"))
+    roof, ridge, mem = spec["layer"]
+    assert roof["title"] == "R" and roof["mark"] == {"type": "line", "point": True}
+    assert _enc(roof, "x") == ("batch_size", "quantitative", "batch size [sequences]")
+    assert roof["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(roof, "y") == ("arithmetic_intensity", "quantitative", "FLOPs per byte")
+    assert spec["datasets"][ridge["data"]["name"]] == [{"y": 295.0, "label": "ridge point"}]
+    assert mem["mark"] == {"type": "rule", "strokeDash": [5, 3], "color": "#555"}
+    assert spec["datasets"][mem["data"]["name"]] == [{"x": 4}]
+    assert (spec["width"], spec["height"]) == (480, 260)

@@ -347,3 +347,72 @@ def roofline_chart(intensity: pd.DataFrame, *, ridge_point: float, memory_batch:
     mem = alt.Chart(pd.DataFrame({"x": [memory_batch]})).mark_rule(
         strokeDash=[5, 3], color="#555").encode(x="x:Q")
     return (roof + ridge + mem).properties(width=480, height=260)
+
+
+# ----------------------------------------------------------------------------------------
+# Model x GPU fit (05_model_gpu_matching)
+# ----------------------------------------------------------------------------------------
+#: Fill of each GPU-count band, fewest GPUs first (light green to dark brown; grey: none).
+GPU_COUNT_COLOURS = ("#c7e9c0", "#a1d99b", "#fdd49e", "#fdae6b", "#f16913", "#a63603", "#d9d9d9")
+_DARK_FILLS = ("#f16913", "#a63603")
+
+
+def gpu_count_grid_chart(grid: pd.DataFrame, *, models, gpus, precisions, bands,
+                         subtitle: str = "") -> alt.FacetChart:
+    """Fewest GPUs per replica for every model x GPU, one panel per precision.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        ``model_id``, ``gpu_id``, ``precision``, ``gpus_needed`` (cell text) and ``band``
+        (as from :func:`hwcost.matching.fit_labels`).
+    models, gpus, precisions : sequence of str
+        Order of the rows, columns and panels.
+    bands : sequence of str
+        The GPU-count bands, fewest first and "none" last
+        (:data:`hwcost.matching.GPU_COUNT_BANDS`), coloured by :data:`GPU_COUNT_COLOURS`.
+    subtitle : str
+        Chart subtitle (what the replica must hold).
+    """
+    bands = list(bands)
+    if len(bands) != len(GPU_COUNT_COLOURS):
+        raise ValueError(f"bands must be {len(GPU_COUNT_COLOURS)} names, got {bands!r}")
+    df = _require(grid, ["model_id", "gpu_id", "precision", "gpus_needed", "band"])
+    base = alt.Chart(df).encode(
+        x=alt.X("gpu_id:N", sort=list(gpus), title="GPU"),
+        y=alt.Y("model_id:N", sort=list(models), title="model"),
+    )
+    cells = base.mark_rect().encode(color=alt.Color(
+        "band:N", title="GPUs per replica", sort=bands,
+        scale=alt.Scale(domain=bands, range=list(GPU_COUNT_COLOURS))))
+    dark = [b for b, c in zip(bands, GPU_COUNT_COLOURS) if c in _DARK_FILLS]
+    labels = base.mark_text(fontSize=10).encode(text="gpus_needed:N", color=alt.condition(
+        alt.FieldOneOfPredicate("band", dark), alt.value("white"), alt.value("black")))
+    return alt.layer(cells, labels).properties(width=420, height=24 * len(list(models))).facet(
+        row=alt.Row("precision:N", sort=list(precisions), title="weight precision"),
+    ).properties(title=alt.TitleParams("Fewest GPUs per replica", subtitle=subtitle))
+
+
+def speed_vs_throughput_chart(configs: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """One user's speed against throughput per GPU, one point per GPU and precision.
+
+    Parameters
+    ----------
+    configs : pandas.DataFrame
+        ``gpu_id``, ``precision``, ``min_n_gpus``, ``tokens_per_s_per_request`` (batch 1)
+        [tokens/s], ``output_tokens_per_s`` (largest batch) and
+        ``output_tokens_per_s_per_gpu`` [tokens/s].
+    title : str
+        Chart title.
+    """
+    df = _require(configs, ["gpu_id", "precision", "min_n_gpus", "tokens_per_s_per_request",
+                            "output_tokens_per_s", "output_tokens_per_s_per_gpu"])
+    return alt.Chart(df, title=title).mark_point(size=90, filled=True).encode(
+        x=alt.X("tokens_per_s_per_request:Q", title="batch-1 speed [tokens/s per request]"),
+        y=alt.Y("output_tokens_per_s_per_gpu:Q",
+                title="max-batch throughput per GPU [tokens/s]"),
+        color=alt.Color("gpu_id:N", title="GPU", scale=alt.Scale(scheme="tableau10")),
+        shape=alt.Shape("precision:N", title="precision"),
+        tooltip=["gpu_id", "precision", "min_n_gpus", "tokens_per_s_per_request",
+                 "output_tokens_per_s"],
+    )

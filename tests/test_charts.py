@@ -132,3 +132,46 @@ def test_roofline_chart_log_axes_and_rules():
     assert mem["mark"] == {"type": "rule", "strokeDash": [5, 3], "color": "#555"}
     assert spec["datasets"][mem["data"]["name"]] == [{"x": 4}]
     assert (spec["width"], spec["height"]) == (480, 260)
+
+
+def test_gpu_count_grid_chart_facets_by_precision():
+    bands = ("1", "2", "3-4", "5-8", "9-16", "over 16", "none")
+    grid = pd.DataFrame({"model_id": ["m1", "m1"], "gpu_id": ["g1", "g2"],
+                         "precision": ["bf16", "bf16"], "gpus_needed": ["1", "12"],
+                         "band": ["1", "9-16"]})
+    spec = _spec(charts.gpu_count_grid_chart(grid, models=["m1", "m2"], gpus=["g2", "g1"],
+                                             precisions=["bf16", "int4"], bands=bands,
+                                             subtitle="4 sequences"))
+    assert spec["title"] == {"text": "Fewest GPUs per replica", "subtitle": "4 sequences"}
+    assert spec["facet"]["row"] == {"field": "precision", "sort": ["bf16", "int4"],
+                                    "title": "weight precision", "type": "nominal"}
+    inner = spec["spec"]
+    assert (inner["width"], inner["height"]) == (420, 48)
+    cells, labels = inner["layer"]
+    assert cells["mark"]["type"] == "rect"
+    assert cells["encoding"]["color"]["scale"] == {
+        "domain": list(bands),
+        "range": ["#c7e9c0", "#a1d99b", "#fdd49e", "#fdae6b", "#f16913", "#a63603", "#d9d9d9"]}
+    assert cells["encoding"]["x"] == {"field": "gpu_id", "sort": ["g2", "g1"], "title": "GPU",
+                                      "type": "nominal"}
+    assert labels["encoding"]["text"] == {"field": "gpus_needed", "type": "nominal"}
+    assert labels["encoding"]["color"]["condition"]["test"] == {
+        "field": "band", "oneOf": ["9-16", "over 16"]}
+    with pytest.raises(ValueError, match="bands must be 7 names"):
+        charts.gpu_count_grid_chart(grid, models=["m1"], gpus=["g1"], precisions=["bf16"],
+                                    bands=bands[:3])
+
+
+def test_speed_vs_throughput_chart_encodings():
+    configs = pd.DataFrame({"gpu_id": ["h100-sxm"], "precision": ["fp8"], "min_n_gpus": [2],
+                            "tokens_per_s_per_request": [60.0], "output_tokens_per_s": [4000.0],
+                            "output_tokens_per_s_per_gpu": [2000.0]})
+    spec = _spec(charts.speed_vs_throughput_chart(configs, title="70B"))
+    assert spec["title"] == "70B"
+    assert spec["mark"] == {"type": "point", "filled": True, "size": 90}
+    assert _enc(spec, "x") == ("tokens_per_s_per_request", "quantitative",
+                               "batch-1 speed [tokens/s per request]")
+    assert _enc(spec, "y") == ("output_tokens_per_s_per_gpu", "quantitative",
+                               "max-batch throughput per GPU [tokens/s]")
+    assert spec["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
+    assert _enc(spec, "shape") == ("precision", "nominal", "precision")

@@ -416,3 +416,63 @@ def speed_vs_throughput_chart(configs: pd.DataFrame, *, title: str = "") -> alt.
         tooltip=["gpu_id", "precision", "min_n_gpus", "tokens_per_s_per_request",
                  "output_tokens_per_s"],
     )
+
+
+# ----------------------------------------------------------------------------------------
+# Scaling (06_scaling_patterns)
+# ----------------------------------------------------------------------------------------
+def parallelism_throughput_chart(table: pd.DataFrame, *, title: str = "",
+                                 subtitle: str = "") -> alt.Chart:
+    """Replica throughput against batch size: tensor against pipeline parallel, per link.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``strategy``, ``link``, ``batch_size``, ``output_tokens_per_s`` [tokens/s] and
+        ``tpot_s`` [s] (as from :func:`hwcost.scaling.pipeline_vs_tensor_by_link`).
+    title, subtitle : str
+        Chart title and subtitle.
+    """
+    df = _require(table, ["strategy", "link", "batch_size", "output_tokens_per_s", "tpot_s"])
+    return alt.Chart(df, title=alt.TitleParams(title, subtitle=subtitle)).mark_line(
+        point=True).encode(
+        x=alt.X("batch_size:Q", scale=alt.Scale(type="log"), title="sequences decoded together"),
+        y=alt.Y("output_tokens_per_s:Q", scale=alt.Scale(type="log"),
+                title="output tokens per second, replica"),
+        color=alt.Color("strategy:N", title="split"),
+        strokeDash=alt.StrokeDash("link:N", title="link"),
+        tooltip=["strategy", "link", "batch_size", "output_tokens_per_s", "tpot_s"],
+    )
+
+
+def latency_vs_rate_chart(curve: pd.DataFrame, *, peak_requests_per_s: float,
+                          ttft_target_s: float, tpot_target_s: float,
+                          model: str = "") -> alt.VConcatChart:
+    """p95 time to first token and time per output token against arrival rate, stacked.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``requests_per_s`` [requests/s], ``ttft_s`` and ``tpot_s`` [s] (p95) and
+        ``replicas`` (line label), as from :func:`hwcost.scaling.latency_vs_rate`.
+    peak_requests_per_s : float
+        The workload's rate (dashed rule). [requests/s]
+    ttft_target_s, tpot_target_s : float
+        The targets (red rules). [s]
+    model : str
+        Named in the panel titles.
+    """
+    df = _require(curve, ["requests_per_s", "ttft_s", "tpot_s", "replicas"])
+
+    def panel(metric, target, label):
+        lines = line(df, "requests_per_s", metric, color="replicas", log_y=True,
+                     title=f"{model}: p95 {label} against arrival rate",
+                     x_title="arrival rate [requests/s]", y_title=f"p95 {label} [s]")
+        rate = alt.Chart(pd.DataFrame({"requests_per_s": [peak_requests_per_s]})).mark_rule(
+            strokeDash=[4, 4]).encode(x="requests_per_s:Q")
+        goal = alt.Chart(pd.DataFrame({metric: [target]})).mark_rule(color=PALETTE[3]).encode(
+            y=f"{metric}:Q")
+        return (lines + rate + goal).properties(height=220)
+
+    return alt.vconcat(panel("ttft_s", ttft_target_s, "time to first token"),
+                       panel("tpot_s", tpot_target_s, "time per output token"))

@@ -175,3 +175,38 @@ def test_speed_vs_throughput_chart_encodings():
                                "max-batch throughput per GPU [tokens/s]")
     assert spec["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
     assert _enc(spec, "shape") == ("precision", "nominal", "precision")
+
+
+def test_parallelism_throughput_chart_log_axes_dashed_by_link():
+    table = pd.DataFrame({"strategy": ["tensor parallel", "pipeline parallel"],
+                          "link": ["nvlink", "nvlink"], "batch_size": [1, 1],
+                          "output_tokens_per_s": [100.0, 30.0], "tpot_s": [0.01, 0.033]})
+    spec = _spec(charts.parallelism_throughput_chart(table, title="TP vs PP", subtitle="note"))
+    assert spec["title"] == {"text": "TP vs PP", "subtitle": "note"}
+    assert spec["mark"] == {"type": "line", "point": True}
+    assert _enc(spec, "x") == ("batch_size", "quantitative", "sequences decoded together")
+    assert spec["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(spec, "y") == ("output_tokens_per_s", "quantitative",
+                               "output tokens per second, replica")
+    assert _enc(spec, "color") == ("strategy", "nominal", "split")
+    assert _enc(spec, "strokeDash") == ("link", "nominal", "link")
+
+
+def test_latency_vs_rate_chart_two_panels_with_rate_and_targets():
+    curve = pd.DataFrame({"requests_per_s": [1.0, 2.0], "ttft_s": [0.2, 0.5],
+                          "tpot_s": [0.02, 0.03], "replicas": ["1 replica(s)"] * 2})
+    spec = _spec(charts.latency_vs_rate_chart(curve, peak_requests_per_s=1.5, ttft_target_s=1.0,
+                                              tpot_target_s=0.05, model="m"))
+    top, bottom = spec["vconcat"]
+    assert top["height"] == 220
+    lines, rate, goal = top["layer"]
+    assert lines["title"] == "m: p95 time to first token against arrival rate"
+    assert _enc(lines, "y") == ("ttft_s", "quantitative", "p95 time to first token [s]")
+    assert lines["encoding"]["y"]["scale"] == {"type": "log"}
+    assert rate["mark"] == {"type": "rule", "strokeDash": [4, 4]}
+    assert spec["datasets"][rate["data"]["name"]] == [{"requests_per_s": 1.5}]
+    assert goal["mark"] == {"type": "rule", "color": "#D55E00"}
+    assert spec["datasets"][goal["data"]["name"]] == [{"ttft_s": 1.0}]
+    assert _enc(bottom["layer"][0], "y") == ("tpot_s", "quantitative",
+                                             "p95 time per output token [s]")
+    assert spec["datasets"][bottom["layer"][2]["data"]["name"]] == [{"tpot_s": 0.05}]

@@ -476,3 +476,40 @@ def latency_vs_rate_chart(curve: pd.DataFrame, *, peak_requests_per_s: float,
 
     return alt.vconcat(panel("ttft_s", ttft_target_s, "time to first token"),
                        panel("tpot_s", tpot_target_s, "time per output token"))
+
+
+# ----------------------------------------------------------------------------------------
+# The source article's audit (09_source_audit)
+# ----------------------------------------------------------------------------------------
+#: Fill of each audit verdict, in the order of ``hwcost.seed.STATUSES`` (agrees, disagrees,
+#: implausible input, not checkable).
+AUDIT_STATUS_COLOURS = ("#009E73", "#D55E00", "#E69F00", "#999999")
+
+
+def audit_by_section_chart(by_section: pd.DataFrame, *, sections, statuses) -> alt.Chart:
+    """Stacked bars: the article's claims per section, coloured by verdict.
+
+    Parameters
+    ----------
+    by_section : pandas.DataFrame
+        ``section``, ``status`` and ``claims`` (count) [-].
+    sections : sequence of str
+        Section order, top to bottom.
+    statuses : sequence of str
+        The verdicts in stacking and legend order (:data:`hwcost.seed.STATUSES`), coloured by
+        :data:`AUDIT_STATUS_COLOURS`.
+    """
+    statuses = list(statuses)
+    if len(statuses) != len(AUDIT_STATUS_COLOURS):
+        raise ValueError(f"statuses must be {len(AUDIT_STATUS_COLOURS)} names, got {statuses!r}")
+    df = _require(by_section, ["section", "status", "claims"])
+    colours = alt.Scale(domain=statuses, range=list(AUDIT_STATUS_COLOURS))
+    return alt.Chart(df, title="The article's claims by section and verdict").mark_bar().encode(
+        x=alt.X("claims:Q", title="claims [-]"),
+        y=alt.Y("section:N", sort=list(sections), title=None, axis=alt.Axis(labelLimit=360)),
+        color=alt.Color("status:N", scale=colours, title="status", sort=statuses),
+        order=alt.Order("status_order:Q"),
+        tooltip=["section", "status", "claims"],
+    ).transform_calculate(
+        status_order=f"indexof({statuses}, datum.status)"
+    ).properties(width=360)

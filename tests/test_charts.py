@@ -210,3 +210,22 @@ def test_latency_vs_rate_chart_two_panels_with_rate_and_targets():
     assert _enc(bottom["layer"][0], "y") == ("tpot_s", "quantitative",
                                              "p95 time per output token [s]")
     assert spec["datasets"][bottom["layer"][2]["data"]["name"]] == [{"tpot_s": 0.05}]
+
+
+def test_audit_by_section_chart_stacks_verdicts_in_order():
+    statuses = ("agrees", "disagrees", "implausible input", "not checkable")
+    by_section = pd.DataFrame({"section": ["Pricing", "Pricing", "Scaling"],
+                               "status": ["agrees", "disagrees", "agrees"], "claims": [5, 2, 3]})
+    spec = _spec(charts.audit_by_section_chart(by_section, sections=["Scaling", "Pricing"],
+                                               statuses=statuses))
+    assert spec["title"] == "The article's claims by section and verdict"
+    assert spec["mark"] == {"type": "bar"} and spec["width"] == 360
+    assert _enc(spec, "x") == ("claims", "quantitative", "claims [-]")
+    assert spec["encoding"]["y"]["sort"] == ["Scaling", "Pricing"]
+    assert spec["encoding"]["color"]["scale"] == {
+        "domain": list(statuses), "range": ["#009E73", "#D55E00", "#E69F00", "#999999"]}
+    assert spec["encoding"]["order"] == {"field": "status_order", "type": "quantitative"}
+    assert spec["transform"] == [{"calculate": "indexof(['agrees', 'disagrees', 'implausible "
+                                  "input', 'not checkable'], datum.status)", "as": "status_order"}]
+    with pytest.raises(ValueError, match="statuses must be 4 names"):
+        charts.audit_by_section_chart(by_section, sections=["Pricing"], statuses=statuses[:2])

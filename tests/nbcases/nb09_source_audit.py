@@ -21,8 +21,8 @@ def check_default(r):
     assert r["h100x8_catalog_low_usd"] == pytest.approx(8 * h100["usd_low"])
     assert r["h100x8_status"] == seed.IMPLAUSIBLE
     # the largest gap: Scenario 2's cluster cost per token implies 100 % utilization, but
-    # 2,000 requests of 700 tokens at 2,400 tokens/s keep it 0.675 % busy
-    busy_pct = 100 * 2000 * 700 / (86_400 * 2400)
+    # 2,000 requests of 200 output tokens at 2,400 tokens/s keep it 0.193 % busy
+    busy_pct = 100 * 2000 * 200 / (86_400 * 2400)
     assert r["largest_difference_claim"] == "s2-cluster-utilization"
     assert r["largest_difference_pct"] == pytest.approx(100 * (100 - busy_pct) / busy_pct, rel=1e-5)
     # every number of the article is covered by a claim or is a label

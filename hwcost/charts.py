@@ -513,3 +513,136 @@ def audit_by_section_chart(by_section: pd.DataFrame, *, sections, statuses) -> a
     ).transform_calculate(
         status_order=f"indexof({statuses}, datum.status)"
     ).properties(width=360)
+
+
+# ----------------------------------------------------------------------------------------
+# Model validation (10_model_validation)
+# ----------------------------------------------------------------------------------------
+def out_of_sample_error_chart(current: pd.DataFrame, previous: pd.DataFrame) -> alt.FacetChart:
+    """Median and 90th-percentile error per regime, this calibration beside the previous one.
+
+    Parameters
+    ----------
+    current, previous : pandas.DataFrame
+        ``check``, ``regime``, ``median_pct`` and ``p90_pct`` [%] (as from
+        :func:`hwcost.perf.out_of_sample_table`); rows of regime ``all`` are left out.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per check: a bar (median) and a tick (90th percentile) per regime and
+        calibration.
+    """
+    cols = ["check", "regime", "median_pct", "p90_pct"]
+    long = pd.concat([_require(current, cols).assign(calibration="in use"),
+                      _require(previous, cols).assign(calibration="previous")])
+    long = long[long["regime"] != "all"]
+    base = alt.Chart(long).encode(
+        x=alt.X("regime:N", title=None), xOffset=alt.XOffset("calibration:N"),
+        color=alt.Color("calibration:N", title="calibration"))
+    bars = base.mark_bar(opacity=0.8).encode(y=alt.Y(
+        "median_pct:Q", title="absolute error [%]: bar = median, tick = 90th percentile"))
+    ticks = base.mark_tick(thickness=2, size=14).encode(y="p90_pct:Q")
+    return (bars + ticks).properties(width=150, height=220).facet(
+        column=alt.Column("check:N", title=None))
+
+
+def _parity_panel(df: pd.DataFrame, unit: str, target_pct: float) -> alt.LayerChart:
+    d = df[df["unit"] == unit]
+    lo = d[["measured", "predicted"]].min().min() / 1.5
+    hi = d[["measured", "predicted"]].max().max() * 1.5
+    bands = ((1, "y = x"), (1 + target_pct / 100, f"+{target_pct:g}%"),
+             (1 - target_pct / 100, f"-{target_pct:g}%"))
+    lines = pd.DataFrame([{"x": x, "y": x * f, "line": name} for x in (lo, hi)
+                          for f, name in bands])
+    scale = alt.Scale(type="log", domain=[lo, hi])
+    axis = alt.Axis(labelOverlap="greedy")
+    pts = alt.Chart(d).mark_point(filled=True, size=45, opacity=0.8).encode(
+        x=alt.X("measured:Q", scale=scale, title=f"measured [{unit}]", axis=axis),
+        y=alt.Y("predicted:Q", scale=scale, title=f"predicted [{unit}]", axis=axis),
+        color=alt.Color("regime:N", title="regime"), shape=alt.Shape("engine:N", title="engine"),
+        tooltip=["id", "gpu_id", "model_id", "metric", "measured", "predicted", "error_pct"])
+    ref = alt.Chart(lines).mark_line(color="#777").encode(
+        x="x:Q", y="y:Q", detail="line:N", strokeDash=alt.condition(
+            alt.datum.line == "y = x", alt.value([1, 0]), alt.value([4, 3])))
+    return (ref + pts).properties(width=300, height=300, title=f"{unit}")
+
+
+def parity_chart(validation: pd.DataFrame, *, target_pct: float) -> alt.HConcatChart:
+    """Predicted against measured on log-log axes, speeds and times side by side.
+
+    Parameters
+    ----------
+    validation : pandas.DataFrame
+        One row per measurement: ``id``, ``gpu_id``, ``model_id``, ``engine``, ``regime``,
+        ``metric``, ``unit`` (``tokens/s`` or ``seconds``), ``measured``, ``predicted`` and
+        ``error_pct`` [%] (as from :func:`hwcost.perf.validate`, with ``unit`` added).
+    target_pct : float
+        The error target [%], drawn as dashed lines either side of y = x.
+    """
+    df = _require(validation, ["id", "gpu_id", "model_id", "engine", "regime", "metric", "unit",
+                               "measured", "predicted", "error_pct"])
+    return alt.hconcat(_parity_panel(df, "tokens/s", target_pct),
+                       _parity_panel(df, "seconds", target_pct)).resolve_scale(
+        color="shared", shape="shared").properties(title=alt.TitleParams(
+            "Predicted against measured, log-log",
+            subtitle=f"solid: y = x; dashed: ±{target_pct:g}% (the target)"))
+
+
+def error_by_regime_chart(regime: pd.DataFrame, *, target_pct: float) -> alt.LayerChart:
+    """Median absolute percentage error per regime, in sample and leaving one source out.
+
+    Parameters
+    ----------
+    regime : pandas.DataFrame
+        Indexed by regime (a row ``all`` is left out), with ``mdape_pct`` (in sample) and
+        ``loso_mdape_pct`` (leave one source out) [%].
+    target_pct : float
+        The error target [%] (dashed rule).
+    """
+    df = _require(regime.drop(index="all", errors="ignore").rename_axis("regime").reset_index(),
+                  ["regime", "mdape_pct", "loso_mdape_pct"])
+    bars = df.melt(id_vars="regime", value_vars=["mdape_pct", "loso_mdape_pct"],
+                   var_name="check", value_name="mdape")
+    bars["check"] = bars["check"].map({"mdape_pct": "in sample",
+                                       "loso_mdape_pct": "leave one source out"})
+    chart = alt.Chart(bars).mark_bar().encode(
+        x=alt.X("mdape:Q", title="median absolute percentage error [%]"),
+        y=alt.Y("regime:N", title=None), yOffset="check:N",
+        color=alt.Color("check:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["regime", "check", "mdape"])
+    rule = alt.Chart(pd.DataFrame({"x": [target_pct]})).mark_rule(
+        color=PALETTE[3], strokeDash=[4, 3]).encode(x="x:Q")
+    return (chart + rule).properties(width=420, height=200, title=alt.TitleParams(
+        "Median absolute percentage error by regime",
+        subtitle=f"dashed: the {target_pct:g}% target"))
+
+
+def gpu_speedup_chart(curves: pd.DataFrame, references: pd.DataFrame, claim: pd.DataFrame, *,
+                      y_title: str, title: str = "", subtitle: str = "") -> alt.LayerChart:
+    """Predicted speed ratio of two GPUs against batch size, with reference ratios and a claim.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        ``batch_size``, ``measure`` (line label) and ``ratio`` (GPU / baseline speed) [1].
+    references : pandas.DataFrame
+        ``y`` (a ratio) [1] and ``what`` (legend text): dashed horizontal rules.
+    claim : pandas.DataFrame
+        ``lo`` and ``hi`` [1]: a claimed range, shaded.
+    y_title, title, subtitle : str
+        Axis title, chart title and subtitle.
+    """
+    curves = _require(curves, ["batch_size", "measure", "ratio"])
+    legend = alt.Legend(orient="bottom", columns=1, labelLimit=400)
+    line_ = alt.Chart(curves).mark_line(point=True).encode(
+        x=_log2_batch_axis(),
+        y=alt.Y("ratio:Q", title=y_title, scale=alt.Scale(zero=False)),
+        strokeDash=alt.StrokeDash("measure:N", title=None, legend=legend))
+    rules = alt.Chart(_require(references, ["y", "what"])).mark_rule(strokeDash=[5, 3]).encode(
+        y="y:Q", color=alt.Color("what:N", title=None, legend=legend))
+    band = alt.Chart(_require(claim, ["lo", "hi"])).mark_rect(color=PALETTE[3],
+                                                              opacity=0.18).encode(
+        y="lo:Q", y2="hi:Q")
+    return (band + line_ + rules).properties(width=480, height=280, title=alt.TitleParams(
+        title, subtitle=subtitle))

@@ -229,3 +229,78 @@ def test_audit_by_section_chart_stacks_verdicts_in_order():
                                   "input', 'not checkable'], datum.status)", "as": "status_order"}]
     with pytest.raises(ValueError, match="statuses must be 4 names"):
         charts.audit_by_section_chart(by_section, sections=["Pricing"], statuses=statuses[:2])
+
+
+def test_out_of_sample_error_chart_bars_and_ticks_per_check():
+    now = pd.DataFrame({"check": ["holdout", "holdout"], "regime": ["decode", "all"],
+                        "median_pct": [8.0, 9.0], "p90_pct": [20.0, 25.0], "n": [10, 30]})
+    prev = now.assign(median_pct=[10.0, 11.0])
+    spec = _spec(charts.out_of_sample_error_chart(now, prev))
+    assert spec["facet"] == {"column": {"field": "check", "title": None, "type": "nominal"}}
+    bars, ticks = spec["spec"]["layer"]
+    assert bars["mark"] == {"type": "bar", "opacity": 0.8}
+    assert _enc(bars, "y") == ("median_pct", "quantitative",
+                               "absolute error [%]: bar = median, tick = 90th percentile")
+    assert ticks["mark"] == {"type": "tick", "size": 14, "thickness": 2}
+    assert _enc(ticks, "y") == ("p90_pct", "quantitative", None)
+    assert _enc(spec["spec"]["layer"][0], "xOffset") == ("calibration", "nominal", None)
+    (values,) = spec["datasets"].values()  # the "all" rows are left out
+    assert [(r["calibration"], r["median_pct"]) for r in values] == [("in use", 8.0),
+                                                                     ("previous", 10.0)]
+
+
+def test_parity_chart_log_axes_and_target_lines():
+    v = pd.DataFrame({"id": ["a", "b"], "gpu_id": ["h100-sxm"] * 2, "model_id": ["m"] * 2,
+                      "engine": ["vllm"] * 2, "regime": ["decode", "ttft"],
+                      "metric": ["output_tokens_per_s", "ttft_s"], "unit": ["tokens/s", "seconds"],
+                      "measured": [100.0, 0.2], "predicted": [90.0, 0.3],
+                      "error_pct": [-10.0, 50.0]})
+    spec = _spec(charts.parity_chart(v, target_pct=15))
+    assert spec["title"] == {"text": "Predicted against measured, log-log",
+                             "subtitle": "solid: y = x; dashed: ±15% (the target)"}
+    assert spec["resolve"] == {"scale": {"color": "shared", "shape": "shared"}}
+    speed, times = spec["hconcat"]
+    assert (speed["title"], times["title"]) == ("tokens/s", "seconds")
+    ref, pts = speed["layer"]
+    assert pts["encoding"]["x"]["scale"] == {"domain": [90.0 / 1.5, 100.0 * 1.5], "type": "log"}
+    assert _enc(pts, "y") == ("predicted", "quantitative", "predicted [tokens/s]")
+    assert _enc(pts, "shape") == ("engine", "nominal", "engine")
+    lines = spec["datasets"][ref["data"]["name"]]
+    assert {r["line"] for r in lines} == {"y = x", "+15%", "-15%"}
+    assert [r["y"] for r in lines if r["line"] == "+15%"] == pytest.approx([60.0 * 1.15,
+                                                                           150.0 * 1.15])
+
+
+def test_error_by_regime_chart_two_bars_per_regime_and_target():
+    regime = pd.DataFrame({"mdape_pct": [5.0, 7.0], "loso_mdape_pct": [9.0, 8.0]},
+                          index=pd.Index(["decode", "all"], name="regime"))
+    spec = _spec(charts.error_by_regime_chart(regime, target_pct=15))
+    assert spec["title"] == {"text": "Median absolute percentage error by regime",
+                             "subtitle": "dashed: the 15% target"}
+    bars, rule = spec["layer"]
+    assert _enc(bars, "x") == ("mdape", "quantitative", "median absolute percentage error [%]")
+    assert bars["encoding"]["yOffset"] == {"field": "check", "type": "nominal"}
+    assert spec["datasets"][bars["data"]["name"]] == [
+        {"regime": "decode", "check": "in sample", "mdape": 5.0},
+        {"regime": "decode", "check": "leave one source out", "mdape": 9.0}]
+    assert rule["mark"] == {"type": "rule", "color": "#D55E00", "strokeDash": [4, 3]}
+    assert spec["datasets"][rule["data"]["name"]] == [{"x": 15}]
+
+
+def test_gpu_speedup_chart_claim_band_lines_and_references():
+    curves = pd.DataFrame({"batch_size": [1, 8], "measure": ["decode steps only"] * 2,
+                           "ratio": [1.6, 1.9]})
+    refs = pd.DataFrame({"y": [1.64], "what": ["bandwidth ratio"]})
+    claim = pd.DataFrame({"lo": [1.3], "hi": [1.5]})
+    spec = _spec(charts.gpu_speedup_chart(curves, refs, claim, y_title="H100 / A100 speed",
+                                          title="T", subtitle="S"))
+    assert spec["title"] == {"text": "T", "subtitle": "S"}
+    band, line, rules = spec["layer"]
+    assert band["mark"] == {"type": "rect", "color": "#D55E00", "opacity": 0.18}
+    assert band["encoding"]["y2"] == {"field": "hi"}
+    assert _enc(line, "y") == ("ratio", "quantitative", "H100 / A100 speed")
+    assert line["encoding"]["y"]["scale"] == {"zero": False}
+    assert line["encoding"]["x"]["scale"] == {"base": 2, "type": "log"}
+    assert _enc(line, "strokeDash") == ("measure", "nominal", None)
+    assert _enc(rules, "color") == ("what", "nominal", None)
+    assert (spec["width"], spec["height"]) == (480, 280)

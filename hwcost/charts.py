@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 THEME_NAME = "hwcost"
@@ -646,3 +647,43 @@ def gpu_speedup_chart(curves: pd.DataFrame, references: pd.DataFrame, claim: pd.
         y="lo:Q", y2="hi:Q")
     return (band + line_ + rules).properties(width=480, height=280, title=alt.TitleParams(
         title, subtitle=subtitle))
+
+
+# ----------------------------------------------------------------------------------------
+# Optimization levers (04_optimization_strategies)
+# ----------------------------------------------------------------------------------------
+def lever_waterfall_chart(waterfall: pd.DataFrame, *, format_usd, title: str = "") -> alt.LayerChart:
+    """Cost per million output tokens, lever by lever: a floating bar from before to after.
+
+    Parameters
+    ----------
+    waterfall : pandas.DataFrame
+        One row per step in order: ``lever``, ``step`` (0 for the baseline),
+        ``usd_per_million_output_tokens`` [USD] and ``change_pct`` [%] (as from
+        :func:`hwcost.optimization.lever_waterfall`).
+    format_usd : callable
+        Formats the amount printed beside each bar's end (e.g. :func:`hwcost.notebook.usd`).
+    title : str
+        Chart title.
+    """
+    wf = _require(waterfall, ["lever", "step", "usd_per_million_output_tokens", "change_pct"])
+    cost = wf["usd_per_million_output_tokens"]
+    steps = wf.assign(
+        start=cost.shift(1).fillna(cost.iloc[0]), end=cost,
+        kind=np.where(wf["step"] == 0, "baseline",
+                      np.where(wf["change_pct"] < 0, "saves", "no saving")))
+    steps["label"] = steps["end"].map(format_usd)
+    order = list(steps["lever"])
+    base = alt.Chart(steps, title=alt.TitleParams(
+        title, subtitle="log scale; each bar runs from the cost before the lever to the cost "
+        "after it"))
+    bars = base.mark_bar(size=28).encode(
+        x=alt.X("lever:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("start:Q", scale=alt.Scale(type="log"), title="USD per 1M output tokens"),
+        y2="end:Q", color=alt.Color("kind:N", title=None, scale=alt.Scale(
+            domain=["baseline", "saves", "no saving"], range=["#555555", PALETTE[2], PALETTE[1]])))
+    ends = base.mark_tick(thickness=2, size=28, color="#222222").encode(
+        x=alt.X("lever:N", sort=order), y="end:Q")
+    text = base.mark_text(dx=24, align="left", fontSize=10).encode(
+        x=alt.X("lever:N", sort=order), y="end:Q", text="label:N")
+    return (bars + ends + text).properties(width=620, height=320)

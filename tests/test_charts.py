@@ -304,3 +304,27 @@ def test_gpu_speedup_chart_claim_band_lines_and_references():
     assert _enc(line, "strokeDash") == ("measure", "nominal", None)
     assert _enc(rules, "color") == ("what", "nominal", None)
     assert (spec["width"], spec["height"]) == (480, 280)
+
+
+def test_lever_waterfall_chart_bars_run_from_previous_cost():
+    wf = pd.DataFrame({"lever": ["baseline", "quantization", "batching"], "step": [0, 1, 2],
+                       "usd_per_million_output_tokens": [10.0, 6.0, 6.5],
+                       "change_pct": [0.0, -40.0, 8.3]})
+    spec = _spec(charts.lever_waterfall_chart(wf, format_usd=lambda x: f"${x:.2f}", title="W"))
+    assert spec["layer"][0]["title"] == {
+        "text": "W",
+        "subtitle": "log scale; each bar runs from the cost before the lever to the cost after it"}
+    assert (spec["width"], spec["height"]) == (620, 320)
+    bars, ends, text = spec["layer"]
+    assert bars["mark"] == {"type": "bar", "size": 28}
+    assert bars["encoding"]["x"]["sort"] == ["baseline", "quantization", "batching"]
+    assert _enc(bars, "y") == ("start", "quantitative", "USD per 1M output tokens")
+    assert bars["encoding"]["y"]["scale"] == {"type": "log"}
+    assert bars["encoding"]["y2"] == {"field": "end"}
+    assert bars["encoding"]["color"]["scale"] == {"domain": ["baseline", "saves", "no saving"],
+                                                  "range": ["#555555", "#009E73", "#E69F00"]}
+    assert ends["mark"]["type"] == "tick" and text["encoding"]["text"]["field"] == "label"
+    (values,) = spec["datasets"].values()
+    assert [(r["start"], r["end"], r["kind"], r["label"]) for r in values] == [
+        (10.0, 10.0, "baseline", "$10.00"), (10.0, 6.0, "saves", "$6.00"),
+        (6.0, 6.5, "no saving", "$6.50")]

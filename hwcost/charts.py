@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from .errors import HwcostError
@@ -240,3 +241,455 @@ def tornado(df: pd.DataFrame, *, input_col: str = "input", low_col: str = "outpu
         return bars
     rule = alt.Chart(pd.DataFrame({"base": [base_value]})).mark_rule(color="#333333").encode(x="base")
     return bars + rule
+
+
+def _log2_batch_axis(title: str = "batch size [sequences]") -> alt.X:
+    return alt.X("batch_size:Q", scale=alt.Scale(type="log", base=2), title=title)
+
+
+def _title(text: str, subtitle: str | None = None):
+    return alt.TitleParams(text, subtitle=subtitle) if subtitle else text
+
+
+# ----------------------------------------------------------------------------------------
+# Workloads and batching (01_workload_types)
+# ----------------------------------------------------------------------------------------
+def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
+    """Batch-1 speed against the replica's memory bandwidth, with the bandwidth bound.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per GPU: ``gpu_id``, ``segment``, ``min_n_gpus``, ``replica_bw_gbps``
+        [GB/s], ``tokens_per_s_per_request`` [tokens/s] and
+        ``bandwidth_bound_tokens_per_s`` [tokens/s] (as from
+        :func:`hwcost.matching.bandwidth_speed_table`).
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.LayerChart
+        Points coloured by segment, their labels (points that would overprint share one)
+        and the dashed bandwidth bound.
+    """
+    x, y = "replica_bw_gbps", "tokens_per_s_per_request"
+    df = _require(table, ["gpu_id", "segment", "min_n_gpus", x, y, "bandwidth_bound_tokens_per_s"])
+    df = df.assign(label=shared_labels(df, x, y, "gpu_id", x_frac=0.05, y_frac=0.06))
+    points = alt.Chart(df, title=title).mark_point(size=70, filled=True).encode(
+        x=alt.X(f"{x}:Q", title="memory bandwidth of the replica [GB/s]"),
+        y=alt.Y(f"{y}:Q", title="batch-1 speed [tokens/s]"),
+        color=alt.Color("segment:N", title="segment"),
+        tooltip=["gpu_id", "min_n_gpus", y],
+    )
+    text = points.mark_text(align="left", dx=6, fontSize=9).encode(
+        text="label:N", color=alt.value("#444")
+    )
+    bound = alt.Chart(df).mark_line(color="#999", strokeDash=[4, 3]).encode(
+        x=f"{x}:Q", y="bandwidth_bound_tokens_per_s:Q"
+    )
+    return points + text + bound
+
+
+def batch_throughput_chart(curve: pd.DataFrame, marks: pd.DataFrame, *, tpot_target_s: float,
+                           title: str = "") -> alt.HConcatChart:
+    """Replica throughput and per-user speed against batch size, side by side.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``batch_size``, ``output_tokens_per_s`` and ``tokens_per_s_per_request``
+        [tokens/s] (as from :func:`hwcost.matching.batch_curve`).
+    marks : pandas.DataFrame
+        Batch sizes to mark with a dashed rule: ``batch_size`` and ``what`` (legend text).
+    tpot_target_s : float
+        Time-per-output-token target [s], drawn as ``1 / tpot_target_s`` on the speed panel.
+    title : str
+        Title over both panels.
+    """
+    curve = _require(curve, ["batch_size", "output_tokens_per_s", "tokens_per_s_per_request"])
+    marks = _require(marks, ["batch_size", "what"])
+    x = _log2_batch_axis()
+    rule = alt.Chart(marks).mark_rule(strokeDash=[5, 3]).encode(
+        x="batch_size:Q",
+        color=alt.Color("what:N", title="batch where", scale=alt.Scale(scheme="dark2"),
+                        legend=alt.Legend(orient="bottom", labelLimit=320, columns=2)),
+    )
+    agg = alt.Chart(curve).mark_line(point=True, color=PALETTE[0]).encode(
+        x=x, y=alt.Y("output_tokens_per_s:Q", title="aggregate output [tokens/s]"))
+    per = alt.Chart(curve).mark_line(point=True, color=PALETTE[1]).encode(
+        x=x, y=alt.Y("tokens_per_s_per_request:Q", title="per request [tokens/s]"))
+    target = alt.Chart(pd.DataFrame({"y": [1 / tpot_target_s]})).mark_rule(
+        color=PALETTE[3]).encode(y="y:Q")
+    return alt.hconcat(
+        (agg + rule).properties(width=300, height=260, title="Throughput of the replica"),
+        (per + target + rule).properties(width=300, height=260, title="Speed each user sees"),
+    ).properties(title=alt.TitleParams(
+        title, subtitle=f"red line: the TPOT target of {tpot_target_s:g} s; "
+        "dashed: batch sizes named in the legend"))
+
+
+def roofline_chart(intensity: pd.DataFrame, *, ridge_point: float, memory_batch: int,
+                   title: str = "") -> alt.LayerChart:
+    """Decode arithmetic intensity against batch size, with the GPU's ridge point.
+
+    Parameters
+    ----------
+    intensity : pandas.DataFrame
+        ``batch_size`` and ``arithmetic_intensity`` [FLOP/byte].
+    ridge_point : float
+        Peak tensor rate / peak bandwidth [FLOP/byte] (red rule).
+    memory_batch : int
+        Batch size that fills memory (dashed rule).
+    title : str
+        Chart title.
+    """
+    df = _require(intensity, ["batch_size", "arithmetic_intensity"])
+    roof = alt.Chart(df, title=title).mark_line(point=True).encode(
+        x=_log2_batch_axis(),
+        y=alt.Y("arithmetic_intensity:Q", scale=alt.Scale(type="log"), title="FLOPs per byte"),
+    )
+    ridge = alt.Chart(pd.DataFrame({"y": [ridge_point], "label": ["ridge point"]})).mark_rule(
+        color=PALETTE[3]).encode(y="y:Q")
+    mem = alt.Chart(pd.DataFrame({"x": [memory_batch]})).mark_rule(
+        strokeDash=[5, 3], color="#555").encode(x="x:Q")
+    return (roof + ridge + mem).properties(width=480, height=260)
+
+
+# ----------------------------------------------------------------------------------------
+# Model x GPU fit (05_model_gpu_matching)
+# ----------------------------------------------------------------------------------------
+#: Fill of each GPU-count band, fewest GPUs first (light green to dark brown; grey: none).
+GPU_COUNT_COLOURS = ("#c7e9c0", "#a1d99b", "#fdd49e", "#fdae6b", "#f16913", "#a63603", "#d9d9d9")
+_DARK_FILLS = ("#f16913", "#a63603")
+
+
+def gpu_count_grid_chart(grid: pd.DataFrame, *, models, gpus, precisions, bands,
+                         subtitle: str = "") -> alt.FacetChart:
+    """Fewest GPUs per replica for every model x GPU, one panel per precision.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        ``model_id``, ``gpu_id``, ``precision``, ``gpus_needed`` (cell text) and ``band``
+        (as from :func:`hwcost.matching.fit_labels`).
+    models, gpus, precisions : sequence of str
+        Order of the rows, columns and panels.
+    bands : sequence of str
+        The GPU-count bands, fewest first and "none" last
+        (:data:`hwcost.matching.GPU_COUNT_BANDS`), coloured by :data:`GPU_COUNT_COLOURS`.
+    subtitle : str
+        Chart subtitle (what the replica must hold).
+    """
+    bands = list(bands)
+    if len(bands) != len(GPU_COUNT_COLOURS):
+        raise ValueError(f"bands must be {len(GPU_COUNT_COLOURS)} names, got {bands!r}")
+    df = _require(grid, ["model_id", "gpu_id", "precision", "gpus_needed", "band"])
+    base = alt.Chart(df).encode(
+        x=alt.X("gpu_id:N", sort=list(gpus), title="GPU"),
+        y=alt.Y("model_id:N", sort=list(models), title="model"),
+    )
+    cells = base.mark_rect().encode(color=alt.Color(
+        "band:N", title="GPUs per replica", sort=bands,
+        scale=alt.Scale(domain=bands, range=list(GPU_COUNT_COLOURS))))
+    dark = [b for b, c in zip(bands, GPU_COUNT_COLOURS) if c in _DARK_FILLS]
+    labels = base.mark_text(fontSize=10).encode(text="gpus_needed:N", color=alt.condition(
+        alt.FieldOneOfPredicate("band", dark), alt.value("white"), alt.value("black")))
+    return alt.layer(cells, labels).properties(width=420, height=24 * len(list(models))).facet(
+        row=alt.Row("precision:N", sort=list(precisions), title="weight precision"),
+    ).properties(title=alt.TitleParams("Fewest GPUs per replica", subtitle=subtitle))
+
+
+def speed_vs_throughput_chart(configs: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """One user's speed against throughput per GPU, one point per GPU and precision.
+
+    Parameters
+    ----------
+    configs : pandas.DataFrame
+        ``gpu_id``, ``precision``, ``min_n_gpus``, ``tokens_per_s_per_request`` (batch 1)
+        [tokens/s], ``output_tokens_per_s`` (largest batch) and
+        ``output_tokens_per_s_per_gpu`` [tokens/s].
+    title : str
+        Chart title.
+    """
+    df = _require(configs, ["gpu_id", "precision", "min_n_gpus", "tokens_per_s_per_request",
+                            "output_tokens_per_s", "output_tokens_per_s_per_gpu"])
+    return alt.Chart(df, title=title).mark_point(size=90, filled=True).encode(
+        x=alt.X("tokens_per_s_per_request:Q", title="batch-1 speed [tokens/s per request]"),
+        y=alt.Y("output_tokens_per_s_per_gpu:Q",
+                title="max-batch throughput per GPU [tokens/s]"),
+        color=alt.Color("gpu_id:N", title="GPU", scale=alt.Scale(scheme="tableau10")),
+        shape=alt.Shape("precision:N", title="precision"),
+        tooltip=["gpu_id", "precision", "min_n_gpus", "tokens_per_s_per_request",
+                 "output_tokens_per_s"],
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Scaling (06_scaling_patterns)
+# ----------------------------------------------------------------------------------------
+def parallelism_throughput_chart(table: pd.DataFrame, *, title: str = "",
+                                 subtitle: str = "") -> alt.Chart:
+    """Replica throughput against batch size: tensor against pipeline parallel, per link.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``strategy``, ``link``, ``batch_size``, ``output_tokens_per_s`` [tokens/s] and
+        ``tpot_s`` [s] (as from :func:`hwcost.scaling.pipeline_vs_tensor_by_link`).
+    title, subtitle : str
+        Chart title and subtitle.
+    """
+    df = _require(table, ["strategy", "link", "batch_size", "output_tokens_per_s", "tpot_s"])
+    return alt.Chart(df, title=alt.TitleParams(title, subtitle=subtitle)).mark_line(
+        point=True).encode(
+        x=alt.X("batch_size:Q", scale=alt.Scale(type="log"), title="sequences decoded together"),
+        y=alt.Y("output_tokens_per_s:Q", scale=alt.Scale(type="log"),
+                title="output tokens per second, replica"),
+        color=alt.Color("strategy:N", title="split"),
+        strokeDash=alt.StrokeDash("link:N", title="link"),
+        tooltip=["strategy", "link", "batch_size", "output_tokens_per_s", "tpot_s"],
+    )
+
+
+def latency_vs_rate_chart(curve: pd.DataFrame, *, peak_requests_per_s: float,
+                          ttft_target_s: float, tpot_target_s: float,
+                          model: str = "") -> alt.VConcatChart:
+    """p95 time to first token and time per output token against arrival rate, stacked.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``requests_per_s`` [requests/s], ``ttft_s`` and ``tpot_s`` [s] (p95) and
+        ``replicas`` (line label), as from :func:`hwcost.scaling.latency_vs_rate`.
+    peak_requests_per_s : float
+        The workload's rate (dashed rule). [requests/s]
+    ttft_target_s, tpot_target_s : float
+        The targets (red rules). [s]
+    model : str
+        Named in the panel titles.
+    """
+    df = _require(curve, ["requests_per_s", "ttft_s", "tpot_s", "replicas"])
+
+    def panel(metric, target, label):
+        lines = line(df, "requests_per_s", metric, color="replicas", log_y=True,
+                     title=f"{model}: p95 {label} against arrival rate",
+                     x_title="arrival rate [requests/s]", y_title=f"p95 {label} [s]")
+        rate = alt.Chart(pd.DataFrame({"requests_per_s": [peak_requests_per_s]})).mark_rule(
+            strokeDash=[4, 4]).encode(x="requests_per_s:Q")
+        goal = alt.Chart(pd.DataFrame({metric: [target]})).mark_rule(color=PALETTE[3]).encode(
+            y=f"{metric}:Q")
+        return (lines + rate + goal).properties(height=220)
+
+    return alt.vconcat(panel("ttft_s", ttft_target_s, "time to first token"),
+                       panel("tpot_s", tpot_target_s, "time per output token"))
+
+
+# ----------------------------------------------------------------------------------------
+# The source article's audit (09_source_audit)
+# ----------------------------------------------------------------------------------------
+#: Fill of each audit verdict, in the order of ``hwcost.seed.STATUSES`` (agrees, disagrees,
+#: implausible input, not checkable).
+AUDIT_STATUS_COLOURS = ("#009E73", "#D55E00", "#E69F00", "#999999")
+
+
+def audit_by_section_chart(by_section: pd.DataFrame, *, sections, statuses) -> alt.Chart:
+    """Stacked bars: the article's claims per section, coloured by verdict.
+
+    Parameters
+    ----------
+    by_section : pandas.DataFrame
+        ``section``, ``status`` and ``claims`` (count) [-].
+    sections : sequence of str
+        Section order, top to bottom.
+    statuses : sequence of str
+        The verdicts in stacking and legend order (:data:`hwcost.seed.STATUSES`), coloured by
+        :data:`AUDIT_STATUS_COLOURS`.
+    """
+    statuses = list(statuses)
+    if len(statuses) != len(AUDIT_STATUS_COLOURS):
+        raise ValueError(f"statuses must be {len(AUDIT_STATUS_COLOURS)} names, got {statuses!r}")
+    df = _require(by_section, ["section", "status", "claims"])
+    colours = alt.Scale(domain=statuses, range=list(AUDIT_STATUS_COLOURS))
+    return alt.Chart(df, title="The article's claims by section and verdict").mark_bar().encode(
+        x=alt.X("claims:Q", title="claims [-]"),
+        y=alt.Y("section:N", sort=list(sections), title=None, axis=alt.Axis(labelLimit=360)),
+        color=alt.Color("status:N", scale=colours, title="status", sort=statuses),
+        order=alt.Order("status_order:Q"),
+        tooltip=["section", "status", "claims"],
+    ).transform_calculate(
+        status_order=f"indexof({statuses}, datum.status)"
+    ).properties(width=360)
+
+
+# ----------------------------------------------------------------------------------------
+# Model validation (10_model_validation)
+# ----------------------------------------------------------------------------------------
+def out_of_sample_error_chart(current: pd.DataFrame, previous: pd.DataFrame) -> alt.FacetChart:
+    """Median and 90th-percentile error per regime, this calibration beside the previous one.
+
+    Parameters
+    ----------
+    current, previous : pandas.DataFrame
+        ``check``, ``regime``, ``median_pct`` and ``p90_pct`` [%] (as from
+        :func:`hwcost.perf.out_of_sample_table`); rows of regime ``all`` are left out.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per check: a bar (median) and a tick (90th percentile) per regime and
+        calibration.
+    """
+    cols = ["check", "regime", "median_pct", "p90_pct"]
+    long = pd.concat([_require(current, cols).assign(calibration="in use"),
+                      _require(previous, cols).assign(calibration="previous")])
+    long = long[long["regime"] != "all"]
+    base = alt.Chart(long).encode(
+        x=alt.X("regime:N", title=None), xOffset=alt.XOffset("calibration:N"),
+        color=alt.Color("calibration:N", title="calibration"))
+    bars = base.mark_bar(opacity=0.8).encode(y=alt.Y(
+        "median_pct:Q", title="absolute error [%]: bar = median, tick = 90th percentile"))
+    ticks = base.mark_tick(thickness=2, size=14).encode(y="p90_pct:Q")
+    return (bars + ticks).properties(width=150, height=220).facet(
+        column=alt.Column("check:N", title=None))
+
+
+def _parity_panel(df: pd.DataFrame, unit: str, target_pct: float) -> alt.LayerChart:
+    d = df[df["unit"] == unit]
+    lo = d[["measured", "predicted"]].min().min() / 1.5
+    hi = d[["measured", "predicted"]].max().max() * 1.5
+    bands = ((1, "y = x"), (1 + target_pct / 100, f"+{target_pct:g}%"),
+             (1 - target_pct / 100, f"-{target_pct:g}%"))
+    lines = pd.DataFrame([{"x": x, "y": x * f, "line": name} for x in (lo, hi)
+                          for f, name in bands])
+    scale = alt.Scale(type="log", domain=[lo, hi])
+    axis = alt.Axis(labelOverlap="greedy")
+    pts = alt.Chart(d).mark_point(filled=True, size=45, opacity=0.8).encode(
+        x=alt.X("measured:Q", scale=scale, title=f"measured [{unit}]", axis=axis),
+        y=alt.Y("predicted:Q", scale=scale, title=f"predicted [{unit}]", axis=axis),
+        color=alt.Color("regime:N", title="regime"), shape=alt.Shape("engine:N", title="engine"),
+        tooltip=["id", "gpu_id", "model_id", "metric", "measured", "predicted", "error_pct"])
+    ref = alt.Chart(lines).mark_line(color="#777").encode(
+        x="x:Q", y="y:Q", detail="line:N", strokeDash=alt.condition(
+            alt.datum.line == "y = x", alt.value([1, 0]), alt.value([4, 3])))
+    return (ref + pts).properties(width=300, height=300, title=f"{unit}")
+
+
+def parity_chart(validation: pd.DataFrame, *, target_pct: float) -> alt.HConcatChart:
+    """Predicted against measured on log-log axes, speeds and times side by side.
+
+    Parameters
+    ----------
+    validation : pandas.DataFrame
+        One row per measurement: ``id``, ``gpu_id``, ``model_id``, ``engine``, ``regime``,
+        ``metric``, ``unit`` (``tokens/s`` or ``seconds``), ``measured``, ``predicted`` and
+        ``error_pct`` [%] (as from :func:`hwcost.perf.validate`, with ``unit`` added).
+    target_pct : float
+        The error target [%], drawn as dashed lines either side of y = x.
+    """
+    df = _require(validation, ["id", "gpu_id", "model_id", "engine", "regime", "metric", "unit",
+                               "measured", "predicted", "error_pct"])
+    return alt.hconcat(_parity_panel(df, "tokens/s", target_pct),
+                       _parity_panel(df, "seconds", target_pct)).resolve_scale(
+        color="shared", shape="shared").properties(title=alt.TitleParams(
+            "Predicted against measured, log-log",
+            subtitle=f"solid: y = x; dashed: ±{target_pct:g}% (the target)"))
+
+
+def error_by_regime_chart(regime: pd.DataFrame, *, target_pct: float) -> alt.LayerChart:
+    """Median absolute percentage error per regime, in sample and leaving one source out.
+
+    Parameters
+    ----------
+    regime : pandas.DataFrame
+        Indexed by regime (a row ``all`` is left out), with ``mdape_pct`` (in sample) and
+        ``loso_mdape_pct`` (leave one source out) [%].
+    target_pct : float
+        The error target [%] (dashed rule).
+    """
+    df = _require(regime.drop(index="all", errors="ignore").rename_axis("regime").reset_index(),
+                  ["regime", "mdape_pct", "loso_mdape_pct"])
+    bars = df.melt(id_vars="regime", value_vars=["mdape_pct", "loso_mdape_pct"],
+                   var_name="check", value_name="mdape")
+    bars["check"] = bars["check"].map({"mdape_pct": "in sample",
+                                       "loso_mdape_pct": "leave one source out"})
+    chart = alt.Chart(bars).mark_bar().encode(
+        x=alt.X("mdape:Q", title="median absolute percentage error [%]"),
+        y=alt.Y("regime:N", title=None), yOffset="check:N",
+        color=alt.Color("check:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["regime", "check", "mdape"])
+    rule = alt.Chart(pd.DataFrame({"x": [target_pct]})).mark_rule(
+        color=PALETTE[3], strokeDash=[4, 3]).encode(x="x:Q")
+    return (chart + rule).properties(width=420, height=200, title=alt.TitleParams(
+        "Median absolute percentage error by regime",
+        subtitle=f"dashed: the {target_pct:g}% target"))
+
+
+def gpu_speedup_chart(curves: pd.DataFrame, references: pd.DataFrame, claim: pd.DataFrame, *,
+                      y_title: str, title: str = "", subtitle: str = "") -> alt.LayerChart:
+    """Predicted speed ratio of two GPUs against batch size, with reference ratios and a claim.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        ``batch_size``, ``measure`` (line label) and ``ratio`` (GPU / baseline speed) [1].
+    references : pandas.DataFrame
+        ``y`` (a ratio) [1] and ``what`` (legend text): dashed horizontal rules.
+    claim : pandas.DataFrame
+        ``lo`` and ``hi`` [1]: a claimed range, shaded.
+    y_title, title, subtitle : str
+        Axis title, chart title and subtitle.
+    """
+    curves = _require(curves, ["batch_size", "measure", "ratio"])
+    legend = alt.Legend(orient="bottom", columns=1, labelLimit=400)
+    line_ = alt.Chart(curves).mark_line(point=True).encode(
+        x=_log2_batch_axis(),
+        y=alt.Y("ratio:Q", title=y_title, scale=alt.Scale(zero=False)),
+        strokeDash=alt.StrokeDash("measure:N", title=None, legend=legend))
+    rules = alt.Chart(_require(references, ["y", "what"])).mark_rule(strokeDash=[5, 3]).encode(
+        y="y:Q", color=alt.Color("what:N", title=None, legend=legend))
+    band = alt.Chart(_require(claim, ["lo", "hi"])).mark_rect(color=PALETTE[3],
+                                                              opacity=0.18).encode(
+        y="lo:Q", y2="hi:Q")
+    return (band + line_ + rules).properties(width=480, height=280, title=alt.TitleParams(
+        title, subtitle=subtitle))
+
+
+# ----------------------------------------------------------------------------------------
+# Optimization levers (04_optimization_strategies)
+# ----------------------------------------------------------------------------------------
+def lever_waterfall_chart(waterfall: pd.DataFrame, *, format_usd, title: str = "") -> alt.LayerChart:
+    """Cost per million output tokens, lever by lever: a floating bar from before to after.
+
+    Parameters
+    ----------
+    waterfall : pandas.DataFrame
+        One row per step in order: ``lever``, ``step`` (0 for the baseline),
+        ``usd_per_million_output_tokens`` [USD] and ``change_pct`` [%] (as from
+        :func:`hwcost.optimization.lever_waterfall`).
+    format_usd : callable
+        Formats the amount printed beside each bar's end (e.g. :func:`hwcost.notebook.usd`).
+    title : str
+        Chart title.
+    """
+    wf = _require(waterfall, ["lever", "step", "usd_per_million_output_tokens", "change_pct"])
+    cost = wf["usd_per_million_output_tokens"]
+    steps = wf.assign(
+        start=cost.shift(1).fillna(cost.iloc[0]), end=cost,
+        kind=np.where(wf["step"] == 0, "baseline",
+                      np.where(wf["change_pct"] < 0, "saves", "no saving")))
+    steps["label"] = steps["end"].map(format_usd)
+    order = list(steps["lever"])
+    base = alt.Chart(steps, title=alt.TitleParams(
+        title, subtitle="log scale; each bar runs from the cost before the lever to the cost "
+        "after it"))
+    bars = base.mark_bar(size=28).encode(
+        x=alt.X("lever:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("start:Q", scale=alt.Scale(type="log"), title="USD per 1M output tokens"),
+        y2="end:Q", color=alt.Color("kind:N", title=None, scale=alt.Scale(
+            domain=["baseline", "saves", "no saving"], range=["#555555", PALETTE[2], PALETTE[1]])))
+    ends = base.mark_tick(thickness=2, size=28, color="#222222").encode(
+        x=alt.X("lever:N", sort=order), y="end:Q")
+    text = base.mark_text(dx=24, align="left", fontSize=10).encode(
+        x=alt.X("lever:N", sort=order), y="end:Q", text="label:N")
+    return (bars + ends + text).properties(width=620, height=320)

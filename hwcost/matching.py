@@ -476,6 +476,49 @@ def phase_floors(model, gpu, *, n_gpus: int = 1, precision: str = "bf16",
     }
 
 
+def bandwidth_speed_table(model, precision: str = "bf16", *, input_tokens: int = 512,
+                          output_tokens: int = 128, engine=None) -> pd.DataFrame:
+    """Batch-1 speed of ``model`` on every catalog GPU, beside the replica's bandwidth.
+
+    Each GPU at the fewest GPUs that hold the model (:func:`fit_table`, batch 1); GPUs that
+    cannot hold it are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`fit_table` columns of the fitting rows plus ``segment``, ``mem_bw_gbps``
+        (one GPU) and ``replica_bw_gbps`` (``mem_bw_gbps`` x ``min_n_gpus``) [GB/s] and
+        ``bandwidth_bound_tokens_per_s`` (the replica's bandwidth divided by the weights: the
+        speed if every step only read the weights at peak bandwidth) [tokens/s].
+    """
+    fits = fit_table(model, None, [precision], batch_size=1, input_tokens=input_tokens,
+                     output_tokens=output_tokens, engine=engine)
+    gpus = catalog.gpus()[["id", "mem_bw_gbps", "segment"]]
+    out = fits[fits["status"] == "fits"].merge(gpus, left_on="gpu_id", right_on="id")
+    out["replica_bw_gbps"] = out["mem_bw_gbps"] * out["min_n_gpus"].astype(int)
+    out["bandwidth_bound_tokens_per_s"] = out["replica_bw_gbps"] / out["weights_gb"]
+    return out
+
+
+def intensity_by_batch(model, precision: str = "bf16", context_tokens: float = 0,
+                       max_batch: int = 4096) -> pd.DataFrame:
+    """Arithmetic intensity of a decode step at powers of two up to ``max_batch``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``batch_size`` [sequences] and ``arithmetic_intensity`` [FLOP/B] from
+        :func:`hwcost.perf.arithmetic_intensity` at ``context_tokens`` per sequence (memory
+        fit not checked).
+    """
+    sizes = [b for b in batch_grid(_positive_int("max_batch", max_batch)) if b & (b - 1) == 0]
+    return pd.DataFrame({
+        "batch_size": sizes,
+        "arithmetic_intensity": [perf.arithmetic_intensity(model, precision, b, context_tokens)
+                                 for b in sizes],
+    })
+
+
 def gpu_speedup(model, gpu, baseline_gpu, *, batch_sizes=(1, 8, 32), n_gpus: int = 1,
                 precision: str = "bf16", input_tokens: int = 512, output_tokens: int = 128,
                 engine=None) -> pd.DataFrame:

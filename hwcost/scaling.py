@@ -60,6 +60,9 @@ __all__ = [
     "tensor_parallel_scaling",
     "interconnect_comparison",
     "pipeline_vs_tensor",
+    "pipeline_vs_tensor_by_link",
+    "pipeline_overtakes",
+    "pipeline_link_gap",
     "latency_vs_rate",
 ]
 
@@ -415,6 +418,52 @@ def pipeline_vs_tensor(model, gpu, *, n_gpus: int = 4, batch_sizes: Sequence[int
                      "tpot_s": period, "output_tokens_per_s": B / period,
                      "comm_s_per_token": max(m, p) * xfer})
     return pd.DataFrame(rows)
+
+
+def pipeline_vs_tensor_by_link(model, gpus: Sequence, *, n_gpus: int = 4,
+                               batch_sizes: Sequence[int] = (1, 4, 16, 64), **kwargs) -> pd.DataFrame:
+    """:func:`pipeline_vs_tensor` for each GPU of ``gpus``, labelled by the link it uses.
+
+    ``kwargs`` go to :func:`pipeline_vs_tensor`. Adds ``link`` (the link kind between
+    ``n_gpus`` of that GPU, :func:`link`) and ``series`` (``"<strategy>, <link>"``).
+    """
+    parts = [pipeline_vs_tensor(model, g, n_gpus=n_gpus, batch_sizes=batch_sizes, **kwargs)
+             .assign(link=link(g, n_gpus)["kind"]) for g in gpus]
+    out = pd.concat(parts, ignore_index=True)
+    out["series"] = out["strategy"] + ", " + out["link"]
+    return out
+
+
+def pipeline_overtakes(table: pd.DataFrame) -> dict:
+    """Smallest batch at which pipeline parallelism out-produces tensor parallelism, per link.
+
+    Parameters
+    ----------
+    table : DataFrame
+        As from :func:`pipeline_vs_tensor_by_link` (``link, batch_size, strategy,
+        output_tokens_per_s``).
+
+    Returns
+    -------
+    dict
+        ``{link: batch_size}`` [sequences] for the links where the pipeline ever makes more
+        output tokens per second; links where it never does are absent.
+    """
+    wide = table.pivot_table(index=["link", "batch_size"], columns="strategy",
+                             values="output_tokens_per_s")
+    ahead = wide[wide["pipeline parallel"] > wide["tensor parallel"]].reset_index()
+    return {k: int(v) for k, v in ahead.groupby("link")["batch_size"].min().items()}
+
+
+def pipeline_link_gap(table: pd.DataFrame) -> float:
+    """Largest relative difference of the pipeline's throughput between links, at one batch.
+
+    ``max over batches of (fastest link / slowest link) - 1`` for the ``pipeline parallel``
+    rows of a :func:`pipeline_vs_tensor_by_link` table [1]; 0 with one link.
+    """
+    pipe = table[table["strategy"] == "pipeline parallel"].pivot(
+        index="batch_size", columns="link", values="output_tokens_per_s")
+    return float((pipe.max(axis=1) / pipe.min(axis=1)).max() - 1)
 
 
 # ----------------------------------------------------------------------------------------

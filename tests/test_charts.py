@@ -65,3 +65,266 @@ def test_shared_labels_join_points_that_would_overprint():
     # with tighter tolerances every point keeps its own label
     far = charts.shared_labels(df, "x", "y", "id", x_frac=0.001, y_frac=0.001)
     assert list(far) == ["a", "b", "c", "d"]
+
+
+def _spec(chart) -> dict:
+    spec = chart.to_dict()
+    spec.pop("config", None)
+    return spec
+
+
+def _enc(layer, channel):
+    e = layer["encoding"][channel]
+    return e.get("field"), e.get("type"), e.get("title")
+
+
+def test_bandwidth_speed_chart_points_labels_and_bound():
+    table = pd.DataFrame({"gpu_id": ["l40s", "h100-sxm", "h200-sxm"], "segment": ["dc", "dc", "dc"],
+                          "min_n_gpus": [1, 1, 1], "replica_bw_gbps": [864.0, 3350.0, 3360.0],
+                          "tokens_per_s_per_request": [40.0, 140.0, 141.0],
+                          "bandwidth_bound_tokens_per_s": [54.0, 209.0, 210.0]})
+    spec = _spec(charts.bandwidth_speed_chart(table, title="speed follows bandwidth"))
+    points, text, bound = spec["layer"]
+    assert points["mark"] == {"type": "point", "filled": True, "size": 70}
+    assert points["title"] == "speed follows bandwidth"
+    assert _enc(points, "x") == ("replica_bw_gbps", "quantitative",
+                                 "memory bandwidth of the replica [GB/s]")
+    assert _enc(points, "y") == ("tokens_per_s_per_request", "quantitative",
+                                 "batch-1 speed [tokens/s]")
+    assert _enc(points, "color") == ("segment", "nominal", "segment")
+    assert text["mark"]["type"] == "text" and text["encoding"]["text"]["field"] == "label"
+    assert bound["mark"] == {"type": "line", "color": "#999", "strokeDash": [4, 3]}
+    assert _enc(bound, "y") == ("bandwidth_bound_tokens_per_s", "quantitative", None)
+    # the two HBM3 parts overprint: one label names both
+    (values,) = spec["datasets"].values()
+    assert [v["label"] for v in values] == ["l40s", "h100-sxm / h200-sxm", ""]
+
+
+def test_batch_throughput_chart_two_panels_with_target():
+    curve = pd.DataFrame({"batch_size": [1, 8], "output_tokens_per_s": [30.0, 200.0],
+                          "tokens_per_s_per_request": [30.0, 25.0]})
+    marks = pd.DataFrame({"batch_size": [8], "what": ["memory full"]})
+    spec = _spec(charts.batch_throughput_chart(curve, marks, tpot_target_s=0.05, title="T"))
+    assert spec["title"] == {"text": "T", "subtitle": "red line: the TPOT target of 0.05 s; "
+                             "dashed: batch sizes named in the legend"}
+    left, right = spec["hconcat"]
+    assert [left["title"], right["title"]] == ["Throughput of the replica", "Speed each user sees"]
+    agg, rule = left["layer"]
+    assert agg["mark"] == {"type": "line", "color": "#0072B2", "point": True}
+    assert agg["encoding"]["x"]["scale"] == {"base": 2, "type": "log"}
+    assert _enc(agg, "y") == ("output_tokens_per_s", "quantitative", "aggregate output [tokens/s]")
+    assert _enc(rule, "color") == ("what", "nominal", "batch where")
+    per, target, _ = right["layer"]
+    assert _enc(per, "y") == ("tokens_per_s_per_request", "quantitative", "per request [tokens/s]")
+    assert target["mark"] == {"type": "rule", "color": "#D55E00"}
+    assert spec["datasets"][target["data"]["name"]] == [{"y": 20.0}]
+
+
+def test_roofline_chart_log_axes_and_rules():
+    df = pd.DataFrame({"batch_size": [1, 2, 4], "arithmetic_intensity": [1.0, 2.0, 3.9]})
+    spec = _spec(charts.roofline_chart(df, ridge_point=295.0, memory_batch=4, title="R"))
+    roof, ridge, mem = spec["layer"]
+    assert roof["title"] == "R" and roof["mark"] == {"type": "line", "point": True}
+    assert _enc(roof, "x") == ("batch_size", "quantitative", "batch size [sequences]")
+    assert roof["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(roof, "y") == ("arithmetic_intensity", "quantitative", "FLOPs per byte")
+    assert spec["datasets"][ridge["data"]["name"]] == [{"y": 295.0, "label": "ridge point"}]
+    assert mem["mark"] == {"type": "rule", "strokeDash": [5, 3], "color": "#555"}
+    assert spec["datasets"][mem["data"]["name"]] == [{"x": 4}]
+    assert (spec["width"], spec["height"]) == (480, 260)
+
+
+def test_gpu_count_grid_chart_facets_by_precision():
+    bands = ("1", "2", "3-4", "5-8", "9-16", "over 16", "none")
+    grid = pd.DataFrame({"model_id": ["m1", "m1"], "gpu_id": ["g1", "g2"],
+                         "precision": ["bf16", "bf16"], "gpus_needed": ["1", "12"],
+                         "band": ["1", "9-16"]})
+    spec = _spec(charts.gpu_count_grid_chart(grid, models=["m1", "m2"], gpus=["g2", "g1"],
+                                             precisions=["bf16", "int4"], bands=bands,
+                                             subtitle="4 sequences"))
+    assert spec["title"] == {"text": "Fewest GPUs per replica", "subtitle": "4 sequences"}
+    assert spec["facet"]["row"] == {"field": "precision", "sort": ["bf16", "int4"],
+                                    "title": "weight precision", "type": "nominal"}
+    inner = spec["spec"]
+    assert (inner["width"], inner["height"]) == (420, 48)
+    cells, labels = inner["layer"]
+    assert cells["mark"]["type"] == "rect"
+    assert cells["encoding"]["color"]["scale"] == {
+        "domain": list(bands),
+        "range": ["#c7e9c0", "#a1d99b", "#fdd49e", "#fdae6b", "#f16913", "#a63603", "#d9d9d9"]}
+    assert cells["encoding"]["x"] == {"field": "gpu_id", "sort": ["g2", "g1"], "title": "GPU",
+                                      "type": "nominal"}
+    assert labels["encoding"]["text"] == {"field": "gpus_needed", "type": "nominal"}
+    assert labels["encoding"]["color"]["condition"]["test"] == {
+        "field": "band", "oneOf": ["9-16", "over 16"]}
+    with pytest.raises(ValueError, match="bands must be 7 names"):
+        charts.gpu_count_grid_chart(grid, models=["m1"], gpus=["g1"], precisions=["bf16"],
+                                    bands=bands[:3])
+
+
+def test_speed_vs_throughput_chart_encodings():
+    configs = pd.DataFrame({"gpu_id": ["h100-sxm"], "precision": ["fp8"], "min_n_gpus": [2],
+                            "tokens_per_s_per_request": [60.0], "output_tokens_per_s": [4000.0],
+                            "output_tokens_per_s_per_gpu": [2000.0]})
+    spec = _spec(charts.speed_vs_throughput_chart(configs, title="70B"))
+    assert spec["title"] == "70B"
+    assert spec["mark"] == {"type": "point", "filled": True, "size": 90}
+    assert _enc(spec, "x") == ("tokens_per_s_per_request", "quantitative",
+                               "batch-1 speed [tokens/s per request]")
+    assert _enc(spec, "y") == ("output_tokens_per_s_per_gpu", "quantitative",
+                               "max-batch throughput per GPU [tokens/s]")
+    assert spec["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
+    assert _enc(spec, "shape") == ("precision", "nominal", "precision")
+
+
+def test_parallelism_throughput_chart_log_axes_dashed_by_link():
+    table = pd.DataFrame({"strategy": ["tensor parallel", "pipeline parallel"],
+                          "link": ["nvlink", "nvlink"], "batch_size": [1, 1],
+                          "output_tokens_per_s": [100.0, 30.0], "tpot_s": [0.01, 0.033]})
+    spec = _spec(charts.parallelism_throughput_chart(table, title="TP vs PP", subtitle="note"))
+    assert spec["title"] == {"text": "TP vs PP", "subtitle": "note"}
+    assert spec["mark"] == {"type": "line", "point": True}
+    assert _enc(spec, "x") == ("batch_size", "quantitative", "sequences decoded together")
+    assert spec["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(spec, "y") == ("output_tokens_per_s", "quantitative",
+                               "output tokens per second, replica")
+    assert _enc(spec, "color") == ("strategy", "nominal", "split")
+    assert _enc(spec, "strokeDash") == ("link", "nominal", "link")
+
+
+def test_latency_vs_rate_chart_two_panels_with_rate_and_targets():
+    curve = pd.DataFrame({"requests_per_s": [1.0, 2.0], "ttft_s": [0.2, 0.5],
+                          "tpot_s": [0.02, 0.03], "replicas": ["1 replica(s)"] * 2})
+    spec = _spec(charts.latency_vs_rate_chart(curve, peak_requests_per_s=1.5, ttft_target_s=1.0,
+                                              tpot_target_s=0.05, model="m"))
+    top, bottom = spec["vconcat"]
+    assert top["height"] == 220
+    lines, rate, goal = top["layer"]
+    assert lines["title"] == "m: p95 time to first token against arrival rate"
+    assert _enc(lines, "y") == ("ttft_s", "quantitative", "p95 time to first token [s]")
+    assert lines["encoding"]["y"]["scale"] == {"type": "log"}
+    assert rate["mark"] == {"type": "rule", "strokeDash": [4, 4]}
+    assert spec["datasets"][rate["data"]["name"]] == [{"requests_per_s": 1.5}]
+    assert goal["mark"] == {"type": "rule", "color": "#D55E00"}
+    assert spec["datasets"][goal["data"]["name"]] == [{"ttft_s": 1.0}]
+    assert _enc(bottom["layer"][0], "y") == ("tpot_s", "quantitative",
+                                             "p95 time per output token [s]")
+    assert spec["datasets"][bottom["layer"][2]["data"]["name"]] == [{"tpot_s": 0.05}]
+
+
+def test_audit_by_section_chart_stacks_verdicts_in_order():
+    statuses = ("agrees", "disagrees", "implausible input", "not checkable")
+    by_section = pd.DataFrame({"section": ["Pricing", "Pricing", "Scaling"],
+                               "status": ["agrees", "disagrees", "agrees"], "claims": [5, 2, 3]})
+    spec = _spec(charts.audit_by_section_chart(by_section, sections=["Scaling", "Pricing"],
+                                               statuses=statuses))
+    assert spec["title"] == "The article's claims by section and verdict"
+    assert spec["mark"] == {"type": "bar"} and spec["width"] == 360
+    assert _enc(spec, "x") == ("claims", "quantitative", "claims [-]")
+    assert spec["encoding"]["y"]["sort"] == ["Scaling", "Pricing"]
+    assert spec["encoding"]["color"]["scale"] == {
+        "domain": list(statuses), "range": ["#009E73", "#D55E00", "#E69F00", "#999999"]}
+    assert spec["encoding"]["order"] == {"field": "status_order", "type": "quantitative"}
+    assert spec["transform"] == [{"calculate": "indexof(['agrees', 'disagrees', 'implausible "
+                                  "input', 'not checkable'], datum.status)", "as": "status_order"}]
+    with pytest.raises(ValueError, match="statuses must be 4 names"):
+        charts.audit_by_section_chart(by_section, sections=["Pricing"], statuses=statuses[:2])
+
+
+def test_out_of_sample_error_chart_bars_and_ticks_per_check():
+    now = pd.DataFrame({"check": ["holdout", "holdout"], "regime": ["decode", "all"],
+                        "median_pct": [8.0, 9.0], "p90_pct": [20.0, 25.0], "n": [10, 30]})
+    prev = now.assign(median_pct=[10.0, 11.0])
+    spec = _spec(charts.out_of_sample_error_chart(now, prev))
+    assert spec["facet"] == {"column": {"field": "check", "title": None, "type": "nominal"}}
+    bars, ticks = spec["spec"]["layer"]
+    assert bars["mark"] == {"type": "bar", "opacity": 0.8}
+    assert _enc(bars, "y") == ("median_pct", "quantitative",
+                               "absolute error [%]: bar = median, tick = 90th percentile")
+    assert ticks["mark"] == {"type": "tick", "size": 14, "thickness": 2}
+    assert _enc(ticks, "y") == ("p90_pct", "quantitative", None)
+    assert _enc(spec["spec"]["layer"][0], "xOffset") == ("calibration", "nominal", None)
+    (values,) = spec["datasets"].values()  # the "all" rows are left out
+    assert [(r["calibration"], r["median_pct"]) for r in values] == [("in use", 8.0),
+                                                                     ("previous", 10.0)]
+
+
+def test_parity_chart_log_axes_and_target_lines():
+    v = pd.DataFrame({"id": ["a", "b"], "gpu_id": ["h100-sxm"] * 2, "model_id": ["m"] * 2,
+                      "engine": ["vllm"] * 2, "regime": ["decode", "ttft"],
+                      "metric": ["output_tokens_per_s", "ttft_s"], "unit": ["tokens/s", "seconds"],
+                      "measured": [100.0, 0.2], "predicted": [90.0, 0.3],
+                      "error_pct": [-10.0, 50.0]})
+    spec = _spec(charts.parity_chart(v, target_pct=15))
+    assert spec["title"] == {"text": "Predicted against measured, log-log",
+                             "subtitle": "solid: y = x; dashed: ±15% (the target)"}
+    assert spec["resolve"] == {"scale": {"color": "shared", "shape": "shared"}}
+    speed, times = spec["hconcat"]
+    assert (speed["title"], times["title"]) == ("tokens/s", "seconds")
+    ref, pts = speed["layer"]
+    assert pts["encoding"]["x"]["scale"] == {"domain": [90.0 / 1.5, 100.0 * 1.5], "type": "log"}
+    assert _enc(pts, "y") == ("predicted", "quantitative", "predicted [tokens/s]")
+    assert _enc(pts, "shape") == ("engine", "nominal", "engine")
+    lines = spec["datasets"][ref["data"]["name"]]
+    assert {r["line"] for r in lines} == {"y = x", "+15%", "-15%"}
+    assert [r["y"] for r in lines if r["line"] == "+15%"] == pytest.approx([60.0 * 1.15,
+                                                                           150.0 * 1.15])
+
+
+def test_error_by_regime_chart_two_bars_per_regime_and_target():
+    regime = pd.DataFrame({"mdape_pct": [5.0, 7.0], "loso_mdape_pct": [9.0, 8.0]},
+                          index=pd.Index(["decode", "all"], name="regime"))
+    spec = _spec(charts.error_by_regime_chart(regime, target_pct=15))
+    assert spec["title"] == {"text": "Median absolute percentage error by regime",
+                             "subtitle": "dashed: the 15% target"}
+    bars, rule = spec["layer"]
+    assert _enc(bars, "x") == ("mdape", "quantitative", "median absolute percentage error [%]")
+    assert bars["encoding"]["yOffset"] == {"field": "check", "type": "nominal"}
+    assert spec["datasets"][bars["data"]["name"]] == [
+        {"regime": "decode", "check": "in sample", "mdape": 5.0},
+        {"regime": "decode", "check": "leave one source out", "mdape": 9.0}]
+    assert rule["mark"] == {"type": "rule", "color": "#D55E00", "strokeDash": [4, 3]}
+    assert spec["datasets"][rule["data"]["name"]] == [{"x": 15}]
+
+
+def test_gpu_speedup_chart_claim_band_lines_and_references():
+    curves = pd.DataFrame({"batch_size": [1, 8], "measure": ["decode steps only"] * 2,
+                           "ratio": [1.6, 1.9]})
+    refs = pd.DataFrame({"y": [1.64], "what": ["bandwidth ratio"]})
+    claim = pd.DataFrame({"lo": [1.3], "hi": [1.5]})
+    spec = _spec(charts.gpu_speedup_chart(curves, refs, claim, y_title="H100 / A100 speed",
+                                          title="T", subtitle="S"))
+    assert spec["title"] == {"text": "T", "subtitle": "S"}
+    band, line, rules = spec["layer"]
+    assert band["mark"] == {"type": "rect", "color": "#D55E00", "opacity": 0.18}
+    assert band["encoding"]["y2"] == {"field": "hi"}
+    assert _enc(line, "y") == ("ratio", "quantitative", "H100 / A100 speed")
+    assert line["encoding"]["y"]["scale"] == {"zero": False}
+    assert line["encoding"]["x"]["scale"] == {"base": 2, "type": "log"}
+    assert _enc(line, "strokeDash") == ("measure", "nominal", None)
+    assert _enc(rules, "color") == ("what", "nominal", None)
+    assert (spec["width"], spec["height"]) == (480, 280)
+
+
+def test_lever_waterfall_chart_bars_run_from_previous_cost():
+    wf = pd.DataFrame({"lever": ["baseline", "quantization", "batching"], "step": [0, 1, 2],
+                       "usd_per_million_output_tokens": [10.0, 6.0, 6.5],
+                       "change_pct": [0.0, -40.0, 8.3]})
+    spec = _spec(charts.lever_waterfall_chart(wf, format_usd=lambda x: f"${x:.2f}", title="W"))
+    assert spec["layer"][0]["title"] == {
+        "text": "W",
+        "subtitle": "log scale; each bar runs from the cost before the lever to the cost after it"}
+    assert (spec["width"], spec["height"]) == (620, 320)
+    bars, ends, text = spec["layer"]
+    assert bars["mark"] == {"type": "bar", "size": 28}
+    assert bars["encoding"]["x"]["sort"] == ["baseline", "quantization", "batching"]
+    assert _enc(bars, "y") == ("start", "quantitative", "USD per 1M output tokens")
+    assert bars["encoding"]["y"]["scale"] == {"type": "log"}
+    assert bars["encoding"]["y2"] == {"field": "end"}
+    assert bars["encoding"]["color"]["scale"] == {"domain": ["baseline", "saves", "no saving"],
+                                                  "range": ["#555555", "#009E73", "#E69F00"]}
+    assert ends["mark"]["type"] == "tick" and text["encoding"]["text"]["field"] == "label"
+    (values,) = spec["datasets"].values()
+    assert [(r["start"], r["end"], r["kind"], r["label"]) for r in values] == [
+        (10.0, 10.0, "baseline", "$10.00"), (10.0, 6.0, "saves", "$6.00"),
+        (6.0, 6.5, "no saving", "$6.50")]

@@ -297,3 +297,23 @@ def test_inference_servers_has_engines_and_the_litellm_proxy():
     assert not df.isna().any().any()
     assert math.isclose(df.loc["vllm", "bandwidth_efficiency"],
                         perf.engines().loc["vllm", "bandwidth_efficiency"])
+
+
+def test_bandwidth_speed_table_bound_is_bandwidth_over_weights():
+    t = matching.bandwidth_speed_table("llama-3.1-8b", "bf16", input_tokens=512, output_tokens=128)
+    h100 = t.set_index("gpu_id").loc["h100-sxm"]
+    assert h100["min_n_gpus"] == 1
+    assert h100["replica_bw_gbps"] == 3350.0
+    assert h100["bandwidth_bound_tokens_per_s"] == pytest.approx(3350.0 / h100["weights_gb"])
+    # no GPU beats reading its weights once per token at peak bandwidth
+    assert (t["tokens_per_s_per_request"] < t["bandwidth_bound_tokens_per_s"]).all()
+    assert (t["replica_bw_gbps"] == t["mem_bw_gbps"] * t["min_n_gpus"]).all()
+
+
+def test_intensity_by_batch_powers_of_two():
+    df = matching.intensity_by_batch("llama-3.1-8b", "bf16", 640, max_batch=4096)
+    assert list(df["batch_size"]) == [1 << k for k in range(13)]
+    assert df["arithmetic_intensity"].iloc[3] == perf.arithmetic_intensity("llama-3.1-8b", "bf16",
+                                                                             8, 640)
+    assert df["arithmetic_intensity"].is_monotonic_increasing
+    assert list(matching.intensity_by_batch("llama-3.1-8b", max_batch=6)["batch_size"]) == [1, 2, 4]

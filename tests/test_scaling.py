@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -176,3 +177,34 @@ def test_latency_vs_rate():
     assert low["ttft_s"] == pytest.approx(alone["ttft_s"], rel=0.05)
     one = df[df["replicas"] == 1].set_index("requests_per_s")
     assert one.loc[5.0, "busy_fraction"] > one.loc[0.05, "busy_fraction"]
+
+
+def _pp_table():
+    rows = []
+    for link, tp, pp in (("nvlink", (100.0, 800.0), (40.0, 700.0)),
+                         ("pcie", (60.0, 400.0), (40.0, 690.0))):
+        for b, t, q in zip((1, 64), tp, pp):
+            rows += [{"link": link, "batch_size": b, "strategy": "tensor parallel",
+                      "output_tokens_per_s": t},
+                     {"link": link, "batch_size": b, "strategy": "pipeline parallel",
+                      "output_tokens_per_s": q}]
+    return pd.DataFrame(rows)
+
+
+def test_pipeline_overtakes_and_link_gap_by_hand():
+    table = _pp_table()
+    # the pipeline beats tensor parallel only over PCIe, from batch 64
+    assert sc.pipeline_overtakes(table) == {"pcie": 64}
+    # pipeline throughput differs by 700/690 - 1 at batch 64 and not at batch 1
+    assert sc.pipeline_link_gap(table) == pytest.approx(700 / 690 - 1)
+
+
+def test_pipeline_vs_tensor_by_link_labels_each_gpu():
+    pp = sc.pipeline_vs_tensor_by_link("llama-3.1-70b", ("h100-sxm", "h100-pcie"),
+                                            n_gpus=4, batch_sizes=(1, 16), context_tokens=640,
+                                            precision="fp8")
+    assert len(pp) == 2 * 2 * 2
+    assert list(pp["series"][:2]) == ["tensor parallel, nvlink", "pipeline parallel, nvlink"]
+    one = sc.pipeline_vs_tensor("llama-3.1-70b", "h100-sxm", n_gpus=4, batch_sizes=(1, 16),
+                                     context_tokens=640, precision="fp8")
+    assert pp["tpot_s"].iloc[:4].tolist() == one["tpot_s"].tolist()

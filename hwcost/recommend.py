@@ -810,7 +810,7 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
     if plan.n_peak > 1:
         sized = f"traffic: {plan.n_peak} replicas at the peak hour"
     elif n == mf:
-        sized = f"memory: the model needs {n} GPU(s) of this type"
+        sized = f"memory: the model needs {n} GPU{'' if n == 1 else 's'} of this type"
     else:
         sized = f"latency: {n} GPUs where {mf} would hold the model"
     quality = _quality_note(precision, _obj("llm", workload.model).native_precision)
@@ -1173,7 +1173,8 @@ def compare(flow: FlowchartResult, table: pd.DataFrame) -> pd.DataFrame:
     note_d = ""
     if not same_kind.empty and flow.deployment in ("cloud", "self-hosted"):
         r = same_kind.iloc[0]
-        note_d = (f"best {flow.deployment} option is #{int(r['rank'])} ({r['option']}), "
+        note_d = (f"the best option, #1, is {flow.deployment}" if r["option"] == best["option"] else
+                  f"best {flow.deployment} option is #{int(r['rank'])} ({r['option']}), "
                   f"{r['total_usd'] / best['total_usd']:.2f}x the cost of #1")
     gpu_rows = ok[ok["gpu_id"].isin(flow.gpu_ids)]
     if gpu_rows.empty:
@@ -1183,7 +1184,8 @@ def compare(flow: FlowchartResult, table: pd.DataFrame) -> pd.DataFrame:
             gpu_note += f" ({failing.iloc[0]['fails'].split(';')[0]})"
     else:
         r = gpu_rows.iloc[0]
-        gpu_note = (f"best option on {r['gpu_id']} is #{int(r['rank'])} ({r['option']}), "
+        gpu_note = (f"the best option, #1, runs on {r['gpu_id']}" if r["option"] == best["option"] else
+                    f"best option on {r['gpu_id']} is #{int(r['rank'])} ({r['option']}), "
                     f"{r['total_usd'] / best['total_usd']:.2f}x the cost of #1")
     return pd.DataFrame([
         {"question": "deployment", "article": flow.deployment, "computed": kind,

@@ -37,7 +37,7 @@ def scale_to_zero(always_usd_per_day: float, scale_to_zero_usd_per_day: float, g
     a, z = usd(always_usd_per_day), usd(scale_to_zero_usd_per_day)
     inside = gap_s < idle_timeout_s
     why = (f"a request arrives every {gap_s:,.0f} s on average, inside the {idle_timeout_s:.0f} s idle "
-           f"timeout, so the instance {'never' if a == z else 'rarely'} stops")
+           f"timeout, so the instance {'never' if cold_start_share < 1e-4 else 'rarely'} stops")
     if a == z:
         text = f"Scale-to-zero pays the same {a} a day as leaving the GPU on" + (f": {why}. " if inside else ". ")
     else:

@@ -77,6 +77,11 @@ def test_scale_to_zero_equal_cost_is_not_a_comparison():
                     "every 3 s on average, inside the 300 s idle timeout, so the instance never stops. "
                     "Fewer than 1 request in 10,000 waits 33 s for a cold start.")
     assert "instead of" not in text
+    # equal bills to the cent while a few requests still meet a cold start: "rarely", not "never"
+    few = narrative.scale_to_zero(83.5, 83.498, 43.2, 300, 0.00084, 36)
+    assert few == ("Scale-to-zero pays the same $83.50 a day as leaving the GPU on: a request arrives every 43 s "
+                   "on average, inside the 300 s idle timeout, so the instance rarely stops. 0.084% of "
+                   "requests wait 36 s for a cold start.")
 
 
 def test_scale_to_zero_saving_branches():

@@ -877,7 +877,7 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
                          bill_of_materials=own.plan.bill_of_materials(), caveat=own.plan.caveat)
             if own.plan.spare_gpus:
                 notes.append(f"bought as {own.plan.sold_as} ({own.plan.gpus_per_unit} GPUs per "
-                             f"unit): {own.plan.spare_gpus} GPU(s) spare")
+                             f"unit): {own.plan.spare_gpus} GPU{'' if own.plan.spare_gpus == 1 else 's'} spare")
             gpus_total = own.plan.n_gpus_bought
         else:
             total, paid, gpus_total = 0.0, gpus * constraints.horizon_hours, gpus
@@ -969,14 +969,14 @@ def _cost_driver(a: Mapping, b: Mapping) -> str:
     """Why option ``b`` is cheaper than option ``a``, in a clause."""
     if b["kind"] == "api" and a["kind"] != "api":
         return (f"#1 is a hosted API billed per token ({b['usd_per_million_tokens']:.3g} USD/1M), "
-                f"while this pays for {a['gpus_total']} GPU(s) busy "
+                f"while this pays for {a['gpus_total']} GPU{'' if a['gpus_total'] == 1 else 's'} busy "
                 f"{a['utilization']:.0%} of the time")
     if a["kind"] == "api":
         if b["kind"] == "api":
             return (f"its tokens cost {a['usd_per_million_tokens']:.3g} USD/1M vs "
                     f"{b['usd_per_million_tokens']:.3g}")
         return (f"token pricing ({a['usd_per_million_tokens']:.3g} USD/1M) costs more than "
-                f"{b['gpus_total']} GPU(s) at {b['utilization']:.0%} utilization")
+                f"{b['gpus_total']} GPU{'' if b['gpus_total'] == 1 else 's'} at {b['utilization']:.0%} utilization")
     gh_a = a["total_usd"] / a["usd_per_gpu_hour"]
     gh_b = b["total_usd"] / b["usd_per_gpu_hour"]
     parts = []

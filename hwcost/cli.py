@@ -274,11 +274,7 @@ def cmd_recommend(args, out, err) -> int:
             view[col] = view[col].astype(object).where(view[col].notna(), "-")
     if "pareto" in view:
         view["pareto"] = view["pareto"].map(lambda v: "*" if v is True else "")
-    view["margin"] = [_margin_flag(v) for v in shown["slo_margin"]]
-    view["p10-p90"] = [_range_text(lo, hi) for lo, hi in zip(shown["total_usd_p10"],
-                                                              shown["total_usd_p90"])]
-    view["price_age_d"] = [("-" if a is None or a != a else f"{int(a)}" + ("!" if st else ""))
-                           for a, st in zip(shown["price_age_days"], shown["price_stale"])]
+    view = view.join(margins.summary_columns(shown, fmt=_fmt_float))
     _emit(view, "table", out, float_format=_fmt_float)
     out.write(f"\nmargin: 'at risk' = a predicted p{slo.percentile:g} latency meets its target "
               "but the slow end of the model's error band does not; p10-p90: total over the "
@@ -298,22 +294,6 @@ def cmd_recommend(args, out, err) -> int:
     if warnings:
         out.write("\nMargins:\n" + "".join(f"  {w}\n" for w in warnings))
     return 0
-
-
-def _margin_flag(verdict) -> str:
-    if not isinstance(verdict, str):
-        return "-"
-    if verdict.startswith("at risk"):
-        return "at risk"
-    return {"clear": "ok", "not modelled": "n/m", "no target": "-"}.get(verdict, verdict)
-
-
-def _range_text(lo, hi) -> str:
-    if lo is None or hi is None or lo != lo or hi != hi:
-        return "-"
-    if abs(hi - lo) < 0.5:
-        return "list price"
-    return f"{_fmt_float(lo)}-{_fmt_float(hi)}"
 
 
 # ----------------------------------------------------------------------------------------

@@ -314,6 +314,39 @@ def warnings(table: pd.DataFrame, *, rows: int | None = None) -> list[str]:
     return out
 
 
+def margin_flag(verdict) -> str:
+    """A short reading of ``slo_margin``: ``ok``, ``at risk``, ``n/m`` (not modelled) or ``-``."""
+    if not isinstance(verdict, str):
+        return "-"
+    if verdict.startswith("at risk"):
+        return "at risk"
+    return {"clear": "ok", "not modelled": "n/m", "no target": "-"}.get(verdict, verdict)
+
+
+def range_text(low, high, fmt=lambda x: f"{x:,.0f}") -> str:
+    """P10-P90 of a total as text; ``list price`` when the two agree to half a dollar. [USD]"""
+    if low is None or high is None or low != low or high != high:
+        return "-"
+    if abs(high - low) < 0.5:
+        return "list price"
+    return f"{fmt(low)}-{fmt(high)}"
+
+
+def summary_columns(table: pd.DataFrame, fmt=lambda x: f"{x:,.0f}") -> pd.DataFrame:
+    """The margin columns a ranking shows (``hwcost recommend``, notebook 08), for annotated rows.
+
+    Returns a DataFrame on ``table``'s index with ``margin`` (:func:`margin_flag`), ``p10-p90``
+    (:func:`range_text` of the total, ``fmt`` formatting each end) and ``price_age_d`` (days
+    since the oldest price used, ``!`` when it is over the staleness limit).
+    """
+    return pd.DataFrame({
+        "margin": [margin_flag(v) for v in table["slo_margin"]],
+        "p10-p90": [range_text(lo, hi, fmt) for lo, hi in zip(table["total_usd_p10"], table["total_usd_p90"])],
+        "price_age_d": [("-" if a is None or a != a else f"{int(a)}" + ("!" if st else ""))
+                        for a, st in zip(table["price_age_days"], table["price_stale"])],
+    }, index=table.index)
+
+
 def redundancy_note(row) -> str | None:
     """A warning when a GPU plan has no spare replica, or puts all of them in one machine."""
     if row.get("kind") not in ("self-hosted", "cloud"):

@@ -285,3 +285,32 @@ def num(x: float, digits: int = 3) -> str:
     decimals = max(0, digits - 1 - magnitude)
     rounded = round(x, decimals)
     return f"{rounded:,.{decimals}f}"
+
+
+def span(low: float, high: float, fmt=num) -> str:
+    """A range as written, one value when both ends read the same: "7.09B", not "7.09B-7.09B"."""
+    a, b = fmt(low), fmt(high)
+    return a if a == b else f"{a}-{b}"
+
+
+def times(ratio: float, what: str, digits: int = 3) -> str:
+    """``ratio`` of ``what`` in words: "2.5 times the cost of X", "about the same as the cost of X".
+
+    A ratio that rounds to 1 at ``digits`` significant figures reads "about the same as"; never
+    "1 times".
+    """
+    text = num(ratio, digits)
+    if float(text.replace(",", "")) == 1:
+        return f"{'the same as' if ratio == 1 else 'about the same as'} {what}"
+    return f"{text} times {what}"
+
+
+def share(x: float, smallest: float = 1e-4) -> str:
+    """A fraction as a percentage, "less than 0.01%" below ``smallest`` (never 30 zeros)."""
+    if x is None or not math.isfinite(x):
+        raise HwcostError(f"cannot format {x!r} as a percentage")
+    if x == 0:
+        return "0%"
+    if 0 < x < smallest:
+        return f"less than {100 * smallest:g}%"
+    return pct(x)

@@ -810,7 +810,7 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
     if plan.n_peak > 1:
         sized = f"traffic: {plan.n_peak} replicas at the peak hour"
     elif n == mf:
-        sized = f"memory: the model needs {n} GPU(s) of this type"
+        sized = f"memory: the model needs {n} GPU{'' if n == 1 else 's'} of this type"
     else:
         sized = f"latency: {n} GPUs where {mf} would hold the model"
     quality = _quality_note(precision, _obj("llm", workload.model).native_precision)
@@ -877,7 +877,7 @@ def _option_rows(key, plan: _Plan, workload, constraints, kinds, offer_rows, tco
                          bill_of_materials=own.plan.bill_of_materials(), caveat=own.plan.caveat)
             if own.plan.spare_gpus:
                 notes.append(f"bought as {own.plan.sold_as} ({own.plan.gpus_per_unit} GPUs per "
-                             f"unit): {own.plan.spare_gpus} GPU(s) spare")
+                             f"unit): {own.plan.spare_gpus} GPU{'' if own.plan.spare_gpus == 1 else 's'} spare")
             gpus_total = own.plan.n_gpus_bought
         else:
             total, paid, gpus_total = 0.0, gpus * constraints.horizon_hours, gpus
@@ -969,14 +969,14 @@ def _cost_driver(a: Mapping, b: Mapping) -> str:
     """Why option ``b`` is cheaper than option ``a``, in a clause."""
     if b["kind"] == "api" and a["kind"] != "api":
         return (f"#1 is a hosted API billed per token ({b['usd_per_million_tokens']:.3g} USD/1M), "
-                f"while this pays for {a['gpus_total']} GPU(s) busy "
+                f"while this pays for {a['gpus_total']} GPU{'' if a['gpus_total'] == 1 else 's'} busy "
                 f"{a['utilization']:.0%} of the time")
     if a["kind"] == "api":
         if b["kind"] == "api":
             return (f"its tokens cost {a['usd_per_million_tokens']:.3g} USD/1M vs "
                     f"{b['usd_per_million_tokens']:.3g}")
         return (f"token pricing ({a['usd_per_million_tokens']:.3g} USD/1M) costs more than "
-                f"{b['gpus_total']} GPU(s) at {b['utilization']:.0%} utilization")
+                f"{b['gpus_total']} GPU{'' if b['gpus_total'] == 1 else 's'} at {b['utilization']:.0%} utilization")
     gh_a = a["total_usd"] / a["usd_per_gpu_hour"]
     gh_b = b["total_usd"] / b["usd_per_gpu_hour"]
     parts = []
@@ -1173,7 +1173,8 @@ def compare(flow: FlowchartResult, table: pd.DataFrame) -> pd.DataFrame:
     note_d = ""
     if not same_kind.empty and flow.deployment in ("cloud", "self-hosted"):
         r = same_kind.iloc[0]
-        note_d = (f"best {flow.deployment} option is #{int(r['rank'])} ({r['option']}), "
+        note_d = (f"the best option, #1, is {flow.deployment}" if r["option"] == best["option"] else
+                  f"best {flow.deployment} option is #{int(r['rank'])} ({r['option']}), "
                   f"{r['total_usd'] / best['total_usd']:.2f}x the cost of #1")
     gpu_rows = ok[ok["gpu_id"].isin(flow.gpu_ids)]
     if gpu_rows.empty:
@@ -1183,7 +1184,8 @@ def compare(flow: FlowchartResult, table: pd.DataFrame) -> pd.DataFrame:
             gpu_note += f" ({failing.iloc[0]['fails'].split(';')[0]})"
     else:
         r = gpu_rows.iloc[0]
-        gpu_note = (f"best option on {r['gpu_id']} is #{int(r['rank'])} ({r['option']}), "
+        gpu_note = (f"the best option, #1, runs on {r['gpu_id']}" if r["option"] == best["option"] else
+                    f"best option on {r['gpu_id']} is #{int(r['rank'])} ({r['option']}), "
                     f"{r['total_usd'] / best['total_usd']:.2f}x the cost of #1")
     return pd.DataFrame([
         {"question": "deployment", "article": flow.deployment, "computed": kind,

@@ -982,3 +982,22 @@ def test_roofline_per_kernel_class_by_hand():
     want = sum(linear + 512 * (1000 + i) * 524288 / 1e12 for i in range(3))
     assert total == pytest.approx(want, rel=1e-9)
     assert st_.iteration_seconds(0, 512, 512 * 1000.0) == pytest.approx(linear + kv, rel=1e-9)
+def test_estimate_on_fewest_gpus_picks_the_smallest_replica_that_holds_the_model():
+    # 72.7B parameters at 16 bits (~145 GB) do not fit one 80 GB H100; two hold them
+    assert not perf.estimate("qwen2.5-72b", "h100-sxm", batch_size=1).fits
+    e = perf.estimate_on_fewest_gpus("qwen2.5-72b", "h100-sxm", batch_size=1)
+    assert e.n_gpus == 2 == perf.min_gpus_to_fit("qwen2.5-72b", "h100-sxm", batch_size=1) and e.fits
+    # a model that fits one card is estimated on one card, unchanged
+    one = perf.estimate_on_fewest_gpus("llama-3.1-8b", "h100-sxm", batch_size=16)
+    assert one.n_gpus == 1
+    assert one.output_tokens_per_s == perf.estimate("llama-3.1-8b", "h100-sxm", batch_size=16).output_tokens_per_s
+    # 405B at 16 bits (~810 GB) is more than eight 24 GB cards hold
+    assert perf.estimate_on_fewest_gpus("llama-3.1-405b", "rtx-4090", batch_size=16) is None
+    assert perf.output_tokens_per_s_per_gpu("llama-3.1-405b", "rtx-4090", batch_size=16) == (None, None)
+
+
+def test_output_tokens_per_s_per_gpu_shares_the_replica_throughput():
+    tps, n = perf.output_tokens_per_s_per_gpu("qwen2.5-72b", "rtx-4090", batch_size=16)
+    e = perf.estimate("qwen2.5-72b", "rtx-4090", n_gpus=n, batch_size=16)
+    assert n == 8 and e.fits
+    assert tps == pytest.approx(e.output_tokens_per_s / 8)

@@ -49,3 +49,95 @@ def test_memo_reads_right_for_other_cases(name):
                if ln.startswith("The best"))
     if m.recommendation["kind"] == "api":
         assert m.recommendation["capex_usd"] == 0 and "Latency not modelled" in text
+
+
+# ---- notebooks 07 and 08: the sentences their cells build, on every branch --------------------
+from hwcost import narrative  # noqa: E402
+
+
+def test_span_and_times_never_repeat_a_value():
+    assert nb.span(7.0901, 7.0899, lambda v: f"{v:.2f}B") == "7.09B"
+    assert nb.span(1.2, 7.09, lambda v: f"{v:.2f}B") == "1.20B-7.09B"
+    assert nb.times(1.0, "the cost of X") == "the same as the cost of X"
+    assert nb.times(1.0004, "the cost of X") == "about the same as the cost of X"
+    assert nb.times(2.5, "the cost of X") == "2.50 times the cost of X"
+    assert "1 times" not in nb.times(0.9999, "y") and "1.00 times" not in nb.times(1.001, "y")
+
+
+@pytest.mark.parametrize("x, text", [(0, "0%"), (8.5e-47, "less than 0.01%"), (0.0031, "0.31%"),
+                                     (0.25, "25%")])
+def test_share_has_no_runs_of_zeros(x, text):
+    assert nb.share(x) == text
+
+
+def test_scale_to_zero_equal_cost_is_not_a_comparison():
+    # a request every 3 s inside a 300 s timeout: the instance never stops, same daily bill
+    text = narrative.scale_to_zero(83.5, 83.5, 2.88, 300, 8.5e-47, 33)
+    assert text == ("Scale-to-zero pays the same $83.50 a day as leaving the GPU on: a request arrives "
+                    "every 3 s on average, inside the 300 s idle timeout, so the instance never stops. "
+                    "Fewer than 1 request in 10,000 waits 33 s for a cold start.")
+    assert "instead of" not in text
+    # equal bills to the cent while a few requests still meet a cold start: "rarely", not "never"
+    few = narrative.scale_to_zero(83.5, 83.498, 43.2, 300, 0.00084, 36)
+    assert few == ("Scale-to-zero pays the same $83.50 a day as leaving the GPU on: a request arrives every 43 s "
+                   "on average, inside the 300 s idle timeout, so the instance rarely stops. 0.084% of "
+                   "requests wait 36 s for a cold start.")
+
+
+def test_scale_to_zero_saving_branches():
+    rarely = narrative.scale_to_zero(83.5, 80.0, 43.2, 300, 0.001, 33)
+    assert rarely == ("Scale-to-zero pays $80.00 a day instead of $83.50, hardly less: a request arrives "
+                      "every 43 s on average, inside the 300 s idle timeout, so the instance rarely stops; "
+                      "0.10% of requests wait 33 s for a cold start.")
+    idle = narrative.scale_to_zero(83.5, 5.0, 8640, 300, 0.9, 33)
+    assert idle == "Scale-to-zero pays $5.00 a day instead of $83.50; 90% of requests wait 33 s for a cold start."
+
+
+def test_api_of_another_model_is_named():
+    assert narrative.api_model_note("API deepinfra-qwen3-32b", "qwen3-32b", "qwen2.5-32b") == (
+        " (it sells qwen3-32b, not qwen2.5-32b: a model of the nearest size with an API offer)")
+    assert narrative.api_model_note("API together-llama-3.1-70b", "llama-3.1-70b", "llama-3.1-70b") == ""
+    assert narrative.api_model_note("RunPod H100, on demand, always on", None, "qwen2.5-32b") == ""
+
+
+@pytest.mark.parametrize("low, high, reached, expected", [
+    (0, 0, False, "do not hold for this model class: one owned replica beats none of these APIs at any "
+                  "volume, so the API stays cheaper well above 1B tokens a month."),
+    (5e7, 2e8, True, "are too pessimistic for this model class: self-hosting wins from 50M tokens a month, "
+                     "below the 100M under which the article says an API is cheaper, and later against "
+                     "the cheapest API."),
+    (4e8, 4e8, True, "hold in direction: below 100M tokens the API wins, and self-hosting wins from 0.40B, "
+                     "earlier than the article's 1B."),
+    (7.09e9, 7.09e9, True, "hold in direction: below 100M tokens the API wins; but self-hosting wins only "
+                           "above 7.09B, not from 1B."),
+])
+def test_article_thresholds_every_branch(low, high, reached, expected):
+    assert narrative.article_thresholds(low, high, reached) == expected
+
+
+def test_api_crossover_never_reached_does_not_claim_a_win():
+    text = narrative.api_crossover(2, 3.65, 0.0, 0.0, False, 639e6, 0.9, None, (0.145, 0.365))
+    assert text.startswith("Owning a replica never beats the 2 API offers for this model class")
+    assert "wins below 100M" not in text and "at your volume" not in text
+    assert "$0.145-$0.365" in text
+    one = narrative.api_crossover(1, 3.65, 7.09e9, 7.09e9, True, 639e6, 0.285, 10.94, (0.2, 0.2))
+    assert "from **7.09B tokens a month**" in one and "1 API offer for" in one
+    assert "charge $0.200 for this mix" in one
+
+
+def test_hybrid_split_and_volume():
+    assert narrative.hybrid_split(0, 5) == "owns none and rents every replica by the hour"
+    assert narrative.hybrid_split(5, 5) == "owns all **5** and rents nothing"
+    assert narrative.hybrid_split(2, 5) == "owns **2** and rents the rest by the hour"
+    assert narrative.hybrid_volume(1e6, 1e6, 5, 1) == ""
+    text = narrative.hybrid_volume(1_000_000, 30_000, 1, 0)
+    assert "`hybrid_requests_per_day` = 1,000,000, not your 30,000 requests a day" in text
+    assert "nothing to split" in text
+    assert "peak hour needs 3 replicas and the cheapest split owns **1**" in narrative.hybrid_volume(
+        1_000_000, 300_000, 3, 1)
+
+
+def test_owned_break_even_when_owning_is_dearer():
+    assert narrative.owned_break_even(0.77) == ("An owned replica costs 77% of a rented one per hour, so it "
+                                                "pays off when it is busy more than 18.5 hours a day")
+    assert "never pays off" in narrative.owned_break_even(1.3)

@@ -450,6 +450,42 @@ def min_gpus_to_fit(model, gpu, precision="bf16", *, batch_size=1, input_tokens=
     return None
 
 
+def estimate_on_fewest_gpus(model, gpu, *, precision="bf16", batch_size=1, input_tokens=512,
+                            output_tokens=128, max_gpus: int = 8, calibration=None) -> Estimate | None:
+    """:func:`estimate` on the fewest GPUs of ``gpu`` that hold ``batch_size`` sequences.
+
+    A model too large for one card runs tensor-parallel on the smallest valid count
+    (:func:`min_gpus_to_fit`, at most ``max_gpus``, default one 8-GPU server); the estimate's
+    ``n_gpus`` says how many. Returns None when no count up to ``max_gpus`` holds it.
+    """
+    n = min_gpus_to_fit(model, gpu, precision, batch_size=batch_size, input_tokens=input_tokens,
+                        output_tokens=output_tokens, max_gpus=max_gpus, calibration=calibration)
+    if n is None:
+        return None
+    return estimate(model, gpu, n_gpus=n, precision=precision, batch_size=batch_size,
+                    input_tokens=input_tokens, output_tokens=output_tokens, calibration=calibration)
+
+
+def output_tokens_per_s_per_gpu(model, gpu, precision="bf16", *, batch_size=1, input_tokens=512,
+                                output_tokens=128, max_gpus: int = 8) -> tuple[float | None, int | None]:
+    """Output tokens/s per GPU of the smallest replica of ``gpu`` that holds ``model``.
+
+    The throughput of :func:`estimate_on_fewest_gpus` shared by its GPUs, so costs per
+    GPU-hour and tokens per GPU compare cards of any size.
+
+    Returns
+    -------
+    (float or None, int or None)
+        Tokens/s per GPU [tokens/s] and the GPU count used; ``(None, None)`` when no count
+        up to ``max_gpus`` holds the model.
+    """
+    e = estimate_on_fewest_gpus(model, gpu, precision=precision, batch_size=batch_size,
+                                input_tokens=input_tokens, output_tokens=output_tokens, max_gpus=max_gpus)
+    if e is None:
+        return None, None
+    return e.output_tokens_per_s / e.n_gpus, e.n_gpus
+
+
 def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch_size=1,
              input_tokens=512, output_tokens=128, engine=None, flash_attention=True,
              calibration=None, layout=None) -> Estimate:

@@ -383,7 +383,7 @@ def gpu_count_grid_chart(grid: pd.DataFrame, *, models, gpus, precisions, bands,
     """
     bands = list(bands)
     if len(bands) != len(GPU_COUNT_COLOURS):
-        raise ValueError(f"bands must be {len(GPU_COUNT_COLOURS)} names, got {bands!r}")
+        raise HwcostError(f"bands must be {len(GPU_COUNT_COLOURS)} names, got {bands!r}")
     df = _require(grid, ["model_id", "gpu_id", "precision", "gpus_needed", "band"])
     base = alt.Chart(df).encode(
         x=alt.X("gpu_id:N", sort=list(gpus), title="GPU"),
@@ -508,7 +508,7 @@ def audit_by_section_chart(by_section: pd.DataFrame, *, sections, statuses) -> a
     """
     statuses = list(statuses)
     if len(statuses) != len(AUDIT_STATUS_COLOURS):
-        raise ValueError(f"statuses must be {len(AUDIT_STATUS_COLOURS)} names, got {statuses!r}")
+        raise HwcostError(f"statuses must be {len(AUDIT_STATUS_COLOURS)} names, got {statuses!r}")
     df = _require(by_section, ["section", "status", "claims"])
     colours = alt.Scale(domain=statuses, range=list(AUDIT_STATUS_COLOURS))
     return alt.Chart(df, title="The article's claims by section and verdict").mark_bar().encode(

@@ -682,17 +682,17 @@ def check_layout(layout, m: catalog.LLM | None = None, spec: dict | None = None)
     if layout is None:
         return "tp"
     if not isinstance(layout, str):
-        raise ValueError(f"layout must be a string or None, got {layout!r}; accepted: "
+        raise HwcostError(f"layout must be a string or None, got {layout!r}; accepted: "
                          + ", ".join(LAYOUTS))
     key = layout.strip().lower()
     key = _LAYOUT_ALIASES.get(key, key)
     if key not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; accepted: {', '.join(LAYOUTS)}")
+        raise HwcostError(f"unknown layout {layout!r}; accepted: {', '.join(LAYOUTS)}")
     if key != "tp" and m is not None and routed_expert_params(m) <= 0:
-        raise ValueError(f"layout {layout!r} splits routed experts, but {m.id} is not a "
+        raise HwcostError(f"layout {layout!r} splits routed experts, but {m.id} is not a "
                          "mixture-of-experts model; accepted for it: tp")
     if key != "tp" and spec is not None and spec["multi_gpu_mode"] != "tensor":
-        raise ValueError(f"layout {layout!r} needs a tensor-parallel engine; this engine "
+        raise HwcostError(f"layout {layout!r} needs a tensor-parallel engine; this engine "
                          "splits layers; accepted: tp")
     return key
 

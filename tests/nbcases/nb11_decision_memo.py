@@ -7,7 +7,7 @@ STEM = "11_decision_memo"
 PARAMS = {"privacy_required_flag": False, "model": "llama-3.1-70b", "requests_per_day": 2000,
           "input_tokens": 500, "output_tokens": 200, "ttft_p95_s": 1.0, "tpot_p95_s": 0.1,
           "daily_profile_setting": "flat"}
-ADMIN_USD = 90_520 / 0.70  # BLS median wage grossed up by the 70% wage share
+ADMIN_USD = 96_800 / 0.70  # BLS median wage (May 2024) grossed up by the 70% wage share
 
 
 def _common(r):

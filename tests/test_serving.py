@@ -1000,3 +1000,19 @@ def test_speculative_rejects_bad_input():
     arrivals = serving.Arrivals.poisson(1.0, 20, input_tokens=128, output_tokens=16)
     with pytest.raises(ValueError, match="continuous batching only"):
         serving.simulate(_h100x4(), arrivals, scheduler="static", speculative=spec)
+
+
+def test_quiet_against_served_agree_alone_and_differ_under_load():
+    t = serving.quiet_against_served("llama-3.1-8b", "a100-80gb-sxm", concurrencies=(1, 16),
+                                     input_tokens=1024, output_tokens=128,
+                                     chunked_prefill_tokens=512)
+    assert list(t.index) == [1, 16]
+    assert list(t.columns) == ["tpot_ms_static", "tpot_ms_whole_prefill", "tpot_ms_chunked_512",
+                               "ttft_ms_static", "ttft_ms_served", "tokens_per_s_static",
+                               "tokens_per_s_served"]
+    # one request alone: nothing to interleave, the served step is the quiet one
+    assert t.loc[1, "tpot_ms_chunked_512"] == pytest.approx(t.loc[1, "tpot_ms_static"], rel=0.05)
+    # under load arriving prompts' prefill lands in the decode steps, and a request's first
+    # token waits for its own prompt only, not the whole batch's
+    assert t.loc[16, "tpot_ms_whole_prefill"] > t.loc[16, "tpot_ms_static"]
+    assert t.loc[16, "ttft_ms_served"] < t.loc[16, "ttft_ms_static"]

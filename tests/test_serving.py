@@ -1032,3 +1032,17 @@ def test_screen_latency_hand_computed_light_load():
     assert lat.wait_q[0, 0] == 0
     assert lat.ttft_q[0, 0] == pytest.approx(0.1 + 0.02 + 0.02)
     assert lat.e2e_q[0, 0] == pytest.approx(lat.ttft_q[0, 0] + 100 * lat.tpot_q[0, 0])
+def test_quiet_against_served_agree_alone_and_differ_under_load():
+    t = serving.quiet_against_served("llama-3.1-8b", "a100-80gb-sxm", concurrencies=(1, 16),
+                                     input_tokens=1024, output_tokens=128,
+                                     chunked_prefill_tokens=512)
+    assert list(t.index) == [1, 16]
+    assert list(t.columns) == ["tpot_ms_static", "tpot_ms_whole_prefill", "tpot_ms_chunked_512",
+                               "ttft_ms_static", "ttft_ms_served", "tokens_per_s_static",
+                               "tokens_per_s_served"]
+    # one request alone: nothing to interleave, the served step is the quiet one
+    assert t.loc[1, "tpot_ms_chunked_512"] == pytest.approx(t.loc[1, "tpot_ms_static"], rel=0.05)
+    # under load arriving prompts' prefill lands in the decode steps, and a request's first
+    # token waits for its own prompt only, not the whole batch's
+    assert t.loc[16, "tpot_ms_whole_prefill"] > t.loc[16, "tpot_ms_static"]
+    assert t.loc[16, "ttft_ms_served"] < t.loc[16, "ttft_ms_static"]

@@ -61,7 +61,7 @@ L. Kleinrock, "Queueing Systems, Volume 1: Theory", Wiley 1975 (M/G/1, Pollaczek
 
 from .arrivals import Arrivals, Lengths
 from .capacity import CapacityPlan, RateLimit, max_rate, replicas_needed
-from .load import LoadPoint, at_concurrency, at_rate
+from .load import LoadPoint, at_concurrency, at_rate, quiet_against_served
 from .simulator import (
     DEFAULT_N_GPUS,
     MAX_UTILIZATION,
@@ -78,5 +78,6 @@ __all__ = [
     "Arrivals", "Lengths", "SimResult", "simulate", "unloaded_latency", "CapacityPlan",
     "replicas_needed", "RateLimit", "max_rate", "SCHEDULERS", "METRICS", "PERCENTILES",
     "DEFAULT_N_GPUS", "MAX_UTILIZATION", "LoadPoint", "at_concurrency", "at_rate",
+    "quiet_against_served",
     "SpeculativeDecoding",
 ]

@@ -23,12 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..errors import HwcostError
 from .arrivals import Arrivals
 from .simulator import as_step_times, positive_int, simulate
 
-__all__ = ["LoadPoint", "at_concurrency", "at_rate"]
+__all__ = ["LoadPoint", "at_concurrency", "at_rate", "quiet_against_served"]
 
 CLOSED_LOOP_ROUNDS = 12
 """Requests per client in :func:`at_concurrency`; the first and last round are left out."""
@@ -165,3 +166,42 @@ def at_rate(system, rate_per_s: float, input_tokens: int, output_tokens: int, *,
     rps = len(steady) / span if span > 0 else float("nan")
     conc = rps * float(steady["e2e_s"].mean())  # Little's law
     return _point(steady, conc, span, chunked_prefill_tokens)
+
+
+def quiet_against_served(model, gpu, *, concurrencies=(1, 4, 16, 64), input_tokens: int = 1024,
+                         output_tokens: int = 128, engine=None,
+                         chunked_prefill_tokens: int = 2048) -> pd.DataFrame:
+    """A quiet batch's step (``perf.estimate``) against the same concurrency served.
+
+    For each concurrency that fits: the static estimate (all prompts prefilled together, then
+    decode steps of the full batch), and :func:`at_concurrency` with each prompt's prefill run
+    as its own pass and chunked into the decode steps.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``concurrency``: ``tpot_ms_static``, ``tpot_ms_whole_prefill``,
+        ``tpot_ms_chunked_<chunked_prefill_tokens>``, ``ttft_ms_static`` and
+        ``ttft_ms_served`` (chunked) [ms], ``tokens_per_s_static`` and
+        ``tokens_per_s_served`` (chunked) [tokens/s].
+    """
+    from .. import perf  # imported here: perf is the layer above
+
+    steps = perf.step_times(model, gpu, engine=engine)
+    chunk = positive_int("chunked_prefill_tokens", chunked_prefill_tokens)
+    rows = []
+    for c in concurrencies:
+        quiet = perf.estimate(model, gpu, engine=engine, batch_size=c,
+                              input_tokens=input_tokens, output_tokens=output_tokens)
+        if not quiet.fits:
+            continue
+        whole = at_concurrency(steps, c, input_tokens, output_tokens)
+        chunked = at_concurrency(steps, c, input_tokens, output_tokens,
+                                 chunked_prefill_tokens=chunk)
+        rows.append({"concurrency": c, "tpot_ms_static": quiet.tpot_s * 1e3,
+                     "tpot_ms_whole_prefill": whole.tpot_s * 1e3,
+                     f"tpot_ms_chunked_{chunk}": chunked.tpot_s * 1e3,
+                     "ttft_ms_static": quiet.ttft_s * 1e3, "ttft_ms_served": chunked.ttft_s * 1e3,
+                     "tokens_per_s_static": quiet.output_tokens_per_s,
+                     "tokens_per_s_served": chunked.output_tokens_per_s})
+    return pd.DataFrame(rows).set_index("concurrency")

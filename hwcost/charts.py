@@ -252,6 +252,42 @@ def _title(text: str, subtitle: str | None = None):
 
 
 # ----------------------------------------------------------------------------------------
+# The catalog (00_index)
+# ----------------------------------------------------------------------------------------
+def gpu_memory_bandwidth_chart(gpus: pd.DataFrame, *, title: str = "",
+                               memory_domain_gb=(16, 320)) -> alt.LayerChart:
+    """Memory bandwidth against memory capacity, one labelled point per GPU.
+
+    Parameters
+    ----------
+    gpus : pandas.DataFrame
+        One row per GPU: ``id``, ``segment``, ``memory_gb`` [GB] and ``mem_bw_gbps`` [GB/s]
+        (as from :func:`hwcost.catalog.gpus`).
+    title : str
+        Chart title.
+    memory_domain_gb : tuple of float
+        Ends of the logarithmic memory axis. [GB]
+
+    Returns
+    -------
+    altair.LayerChart
+        Points coloured by segment and their labels (GPUs that would overprint share one).
+    """
+    df = _require(gpus, ["id", "segment", "memory_gb", "mem_bw_gbps"]).sort_values(
+        ["memory_gb", "mem_bw_gbps"])
+    df["label"] = shared_labels(df, "memory_gb", "mem_bw_gbps", "id", log_x=True)
+    base = alt.Chart(df, title=title)
+    x = alt.X("memory_gb:Q", title="memory per GPU [GB] (log scale)",
+              scale=alt.Scale(type="log", domain=list(memory_domain_gb)))
+    y = alt.Y("mem_bw_gbps:Q", title="memory bandwidth [GB/s]")
+    points = base.mark_point(filled=True, size=50).encode(
+        x=x, y=y, color=alt.Color("segment:N", title="segment"),
+        tooltip=["id", "memory_gb", "mem_bw_gbps"])
+    text = base.mark_text(align="left", dx=7, fontSize=10).encode(x=x, y=y, text="label:N")
+    return (points + text).properties(width=640, height=360)
+
+
+# ----------------------------------------------------------------------------------------
 # Workloads and batching (01_workload_types)
 # ----------------------------------------------------------------------------------------
 def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:

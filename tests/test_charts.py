@@ -328,3 +328,26 @@ def test_lever_waterfall_chart_bars_run_from_previous_cost():
     assert [(r["start"], r["end"], r["kind"], r["label"]) for r in values] == [
         (10.0, 10.0, "baseline", "$10.00"), (10.0, 6.0, "saves", "$6.00"),
         (6.0, 6.5, "no saving", "$6.50")]
+
+
+def test_gpu_memory_bandwidth_chart_log_memory_axis_and_shared_labels():
+    gpus = pd.DataFrame({"id": ["h200-sxm", "l4", "h100-sxm"],
+                         "segment": ["datacenter", "inference", "datacenter"],
+                         "memory_gb": [141.0, 24.0, 80.0], "mem_bw_gbps": [4800.0, 300.0, 3350.0],
+                         "tdp_w": [700, 72, 700]})
+    spec = _spec(charts.gpu_memory_bandwidth_chart(gpus, title="G"))
+    assert (spec["width"], spec["height"]) == (640, 360)
+    points, text = spec["layer"]
+    assert points["title"] == "G"
+    assert points["mark"] == {"type": "point", "filled": True, "size": 50}
+    assert _enc(points, "x") == ("memory_gb", "quantitative", "memory per GPU [GB] (log scale)")
+    assert points["encoding"]["x"]["scale"] == {"domain": [16, 320], "type": "log"}
+    assert _enc(points, "y") == ("mem_bw_gbps", "quantitative", "memory bandwidth [GB/s]")
+    assert _enc(points, "color") == ("segment", "nominal", "segment")
+    assert text["mark"] == {"type": "text", "align": "left", "dx": 7, "fontSize": 10}
+    assert _enc(text, "text") == ("label", "nominal", None)
+    # sorted by memory; with a 100x memory span on a log axis every GPU keeps its own label
+    (values,) = spec["datasets"].values()
+    assert [(v["id"], v["label"]) for v in values] == [("l4", "l4"), ("h100-sxm", "h100-sxm"),
+                                                       ("h200-sxm", "h200-sxm")]
+    assert "tdp_w" not in values[0]

@@ -288,6 +288,66 @@ def gpu_memory_bandwidth_chart(gpus: pd.DataFrame, *, title: str = "",
 
 
 # ----------------------------------------------------------------------------------------
+# Cloud prices (02_provider_pricing)
+# ----------------------------------------------------------------------------------------
+def memory_bandwidth_price_chart(offers: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
+    """Price per GB of memory against price per TB/s of bandwidth, one labelled point per offer.
+
+    Parameters
+    ----------
+    offers : pandas.DataFrame
+        ``gpu_id`` (the label), ``id`` (offer), ``usd_per_gpu_hour`` [USD/h],
+        ``usd_per_gb_hour`` [USD/(GB h)] and ``usd_per_tbps_hour`` [USD/(TB/s h)] (as from
+        :func:`hwcost.pricing.offer_value`, e.g. the cheapest offer per GPU type).
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.LayerChart
+        Points on log-log axes, labelled with their GPU.
+    """
+    df = _require(offers, ["gpu_id", "id", "usd_per_gpu_hour", "usd_per_gb_hour",
+                           "usd_per_tbps_hour"])
+    points = alt.Chart(df).mark_point(filled=True, size=60).encode(
+        x=alt.X("usd_per_gb_hour:Q", title="price per GB of memory [USD per GB-hour]",
+                scale=alt.Scale(type="log"), axis=alt.Axis(format="$.3f", tickCount=5)),
+        y=alt.Y("usd_per_tbps_hour:Q", title="price per TB/s of bandwidth [USD per TB/s-hour]",
+                scale=alt.Scale(type="log"), axis=alt.Axis(format="$.2f")),
+        tooltip=["gpu_id", "id", "usd_per_gpu_hour", "usd_per_gb_hour", "usd_per_tbps_hour"])
+    text = points.mark_text(align="left", dx=7, fontSize=10).encode(text="gpu_id:N")
+    return (points + text).properties(title=title)
+
+
+def price_trend_chart(trend: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """Cheapest price per GPU-hour of each GPU class against the price date, as steps.
+
+    Parameters
+    ----------
+    trend : pandas.DataFrame
+        ``gpu_id``, ``as_of`` (date), ``usd_per_gpu_hour`` [USD/h], ``n_offers`` and
+        ``cheapest_offer`` (as from :func:`hwcost.pricing.price_trend`).
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.Chart
+        One stepped line per GPU class on a log price axis.
+    """
+    df = _require(trend, ["gpu_id", "as_of", "usd_per_gpu_hour", "n_offers", "cheapest_offer"])
+    df = df.assign(date=pd.to_datetime(df["as_of"]).dt.strftime("%Y-%m-%d"),
+                   as_of=df["as_of"].astype(str))
+    return alt.Chart(df).mark_line(interpolate="step-after", point=True).encode(
+        x=alt.X("date:T", title="price date"),
+        y=alt.Y("usd_per_gpu_hour:Q", title="cheapest on-demand price [USD per GPU-hour]",
+                scale=alt.Scale(type="log")),
+        color=alt.Color("gpu_id:N", title="GPU"),
+        tooltip=["gpu_id", "as_of", "usd_per_gpu_hour", "n_offers", "cheapest_offer"],
+    ).properties(title=title, width=560, height=300)
+
+
+# ----------------------------------------------------------------------------------------
 # Workloads and batching (01_workload_types)
 # ----------------------------------------------------------------------------------------
 def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:

@@ -348,6 +348,45 @@ def price_trend_chart(trend: pd.DataFrame, *, title: str = "") -> alt.Chart:
 
 
 # ----------------------------------------------------------------------------------------
+# Decision memo (11_decision_memo)
+# ----------------------------------------------------------------------------------------
+def sensitivity_totals_chart(sensitivity: pd.DataFrame, *, recommended_total_usd: float,
+                             title: str = "") -> alt.LayerChart:
+    """Total of the winning option under each change, against the recommendation's total.
+
+    Parameters
+    ----------
+    sensitivity : pandas.DataFrame
+        One row per change: ``factor``, ``setting``, ``best_option``, ``total_usd`` [USD]
+        and ``same_decision`` (bool) (as :attr:`hwcost.memo.Memo.sensitivity`); rows without
+        a total are left out.
+    recommended_total_usd : float
+        The recommendation's total over the horizon (vertical rule). [USD]
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.LayerChart
+        One bar per change, labelled "factor: setting", coloured by whether the decision
+        stays the same; 22 pixels high per bar.
+    """
+    df = _require(sensitivity, ["factor", "setting", "best_option", "total_usd",
+                                "same_decision"]).dropna(subset=["total_usd"])
+    df = df.assign(label=df["factor"] + ": " + df["setting"],
+                   decision=df["same_decision"].map({True: "same", False: "changes"}))
+    rule = alt.Chart(pd.DataFrame({"total_usd": [recommended_total_usd]})).mark_rule(
+        color="#333333").encode(x="total_usd:Q")
+    bars = alt.Chart(df, title=title).mark_bar().encode(
+        x=alt.X("total_usd:Q", title="total over the horizon [USD]"),
+        y=alt.Y("label:N", title=None, sort=None),
+        color=alt.Color("decision:N", title="decision",
+                        scale=alt.Scale(domain=["same", "changes"])),
+        tooltip=["label", "best_option", "total_usd"])
+    return (bars + rule).properties(width=420, height=22 * len(df))
+
+
+# ----------------------------------------------------------------------------------------
 # Workloads and batching (01_workload_types)
 # ----------------------------------------------------------------------------------------
 def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:

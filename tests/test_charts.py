@@ -395,3 +395,28 @@ def test_price_trend_chart_steps_on_a_log_price_axis():
     (values,) = spec["datasets"].values()
     assert values[1] == {"gpu_id": "a10", "as_of": "2026-05-07", "usd_per_gpu_hour": 0.86,
                          "n_offers": 2, "cheapest_offer": "y-a10-1x", "date": "2026-05-07"}
+
+
+def test_sensitivity_totals_chart_bars_by_decision_and_the_recommended_total():
+    sens = pd.DataFrame({"factor": ["traffic", "prices", "horizon"],
+                         "setting": ["x0.5", "high end", "12 months"],
+                         "best_option": ["own 1 x l40s", "api: x", None],
+                         "best_kind": ["owned", "api", None],
+                         "total_usd": [90_000.0, 120_000.0, float("nan")],
+                         "change_pct": [-10.0, 20.0, float("nan")],
+                         "same_decision": [True, False, False]})
+    spec = _spec(charts.sensitivity_totals_chart(sens, recommended_total_usd=100_000.0,
+                                                 title="S"))
+    assert (spec["width"], spec["height"]) == (420, 44)  # the row without a total is left out
+    bars, rule = spec["layer"]
+    assert bars["title"] == "S" and bars["mark"] == {"type": "bar"}
+    assert _enc(bars, "x") == ("total_usd", "quantitative", "total over the horizon [USD]")
+    assert bars["encoding"]["y"] == {"field": "label", "sort": None, "title": None,
+                                     "type": "nominal"}
+    assert _enc(bars, "color") == ("decision", "nominal", "decision")
+    assert bars["encoding"]["color"]["scale"] == {"domain": ["same", "changes"]}
+    assert rule["mark"] == {"type": "rule", "color": "#333333"}
+    assert spec["datasets"][rule["data"]["name"]] == [{"total_usd": 100_000.0}]
+    values = spec["datasets"][bars["data"]["name"]]
+    assert [(v["label"], v["decision"]) for v in values] == [("traffic: x0.5", "same"),
+                                                             ("prices: high end", "changes")]

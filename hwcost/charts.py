@@ -252,6 +252,141 @@ def _title(text: str, subtitle: str | None = None):
 
 
 # ----------------------------------------------------------------------------------------
+# The catalog (00_index)
+# ----------------------------------------------------------------------------------------
+def gpu_memory_bandwidth_chart(gpus: pd.DataFrame, *, title: str = "",
+                               memory_domain_gb=(16, 320)) -> alt.LayerChart:
+    """Memory bandwidth against memory capacity, one labelled point per GPU.
+
+    Parameters
+    ----------
+    gpus : pandas.DataFrame
+        One row per GPU: ``id``, ``segment``, ``memory_gb`` [GB] and ``mem_bw_gbps`` [GB/s]
+        (as from :func:`hwcost.catalog.gpus`).
+    title : str
+        Chart title.
+    memory_domain_gb : tuple of float
+        Ends of the logarithmic memory axis. [GB]
+
+    Returns
+    -------
+    altair.LayerChart
+        Points coloured by segment and their labels (GPUs that would overprint share one).
+    """
+    df = _require(gpus, ["id", "segment", "memory_gb", "mem_bw_gbps"]).sort_values(
+        ["memory_gb", "mem_bw_gbps"])
+    df["label"] = shared_labels(df, "memory_gb", "mem_bw_gbps", "id", log_x=True)
+    base = alt.Chart(df, title=title)
+    x = alt.X("memory_gb:Q", title="memory per GPU [GB] (log scale)",
+              scale=alt.Scale(type="log", domain=list(memory_domain_gb)))
+    y = alt.Y("mem_bw_gbps:Q", title="memory bandwidth [GB/s]")
+    points = base.mark_point(filled=True, size=50).encode(
+        x=x, y=y, color=alt.Color("segment:N", title="segment"),
+        tooltip=["id", "memory_gb", "mem_bw_gbps"])
+    text = base.mark_text(align="left", dx=7, fontSize=10).encode(x=x, y=y, text="label:N")
+    return (points + text).properties(width=640, height=360)
+
+
+# ----------------------------------------------------------------------------------------
+# Cloud prices (02_provider_pricing)
+# ----------------------------------------------------------------------------------------
+def memory_bandwidth_price_chart(offers: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
+    """Price per GB of memory against price per TB/s of bandwidth, one labelled point per offer.
+
+    Parameters
+    ----------
+    offers : pandas.DataFrame
+        ``gpu_id`` (the label), ``id`` (offer), ``usd_per_gpu_hour`` [USD/h],
+        ``usd_per_gb_hour`` [USD/(GB h)] and ``usd_per_tbps_hour`` [USD/(TB/s h)] (as from
+        :func:`hwcost.pricing.offer_value`, e.g. the cheapest offer per GPU type).
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.LayerChart
+        Points on log-log axes, labelled with their GPU.
+    """
+    df = _require(offers, ["gpu_id", "id", "usd_per_gpu_hour", "usd_per_gb_hour",
+                           "usd_per_tbps_hour"])
+    points = alt.Chart(df).mark_point(filled=True, size=60).encode(
+        x=alt.X("usd_per_gb_hour:Q", title="price per GB of memory [USD per GB-hour]",
+                scale=alt.Scale(type="log"), axis=alt.Axis(format="$.3f", tickCount=5)),
+        y=alt.Y("usd_per_tbps_hour:Q", title="price per TB/s of bandwidth [USD per TB/s-hour]",
+                scale=alt.Scale(type="log"), axis=alt.Axis(format="$.2f")),
+        tooltip=["gpu_id", "id", "usd_per_gpu_hour", "usd_per_gb_hour", "usd_per_tbps_hour"])
+    text = points.mark_text(align="left", dx=7, fontSize=10).encode(text="gpu_id:N")
+    return (points + text).properties(title=title)
+
+
+def price_trend_chart(trend: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """Cheapest price per GPU-hour of each GPU class against the price date, as steps.
+
+    Parameters
+    ----------
+    trend : pandas.DataFrame
+        ``gpu_id``, ``as_of`` (date), ``usd_per_gpu_hour`` [USD/h], ``n_offers`` and
+        ``cheapest_offer`` (as from :func:`hwcost.pricing.price_trend`).
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.Chart
+        One stepped line per GPU class on a log price axis.
+    """
+    df = _require(trend, ["gpu_id", "as_of", "usd_per_gpu_hour", "n_offers", "cheapest_offer"])
+    df = df.assign(date=pd.to_datetime(df["as_of"]).dt.strftime("%Y-%m-%d"),
+                   as_of=df["as_of"].astype(str))
+    return alt.Chart(df).mark_line(interpolate="step-after", point=True).encode(
+        x=alt.X("date:T", title="price date"),
+        y=alt.Y("usd_per_gpu_hour:Q", title="cheapest on-demand price [USD per GPU-hour]",
+                scale=alt.Scale(type="log")),
+        color=alt.Color("gpu_id:N", title="GPU"),
+        tooltip=["gpu_id", "as_of", "usd_per_gpu_hour", "n_offers", "cheapest_offer"],
+    ).properties(title=title, width=560, height=300)
+
+
+# ----------------------------------------------------------------------------------------
+# Decision memo (11_decision_memo)
+# ----------------------------------------------------------------------------------------
+def sensitivity_totals_chart(sensitivity: pd.DataFrame, *, recommended_total_usd: float,
+                             title: str = "") -> alt.LayerChart:
+    """Total of the winning option under each change, against the recommendation's total.
+
+    Parameters
+    ----------
+    sensitivity : pandas.DataFrame
+        One row per change: ``factor``, ``setting``, ``best_option``, ``total_usd`` [USD]
+        and ``same_decision`` (bool) (as :attr:`hwcost.memo.Memo.sensitivity`); rows without
+        a total are left out.
+    recommended_total_usd : float
+        The recommendation's total over the horizon (vertical rule). [USD]
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.LayerChart
+        One bar per change, labelled "factor: setting", coloured by whether the decision
+        stays the same; 22 pixels high per bar.
+    """
+    df = _require(sensitivity, ["factor", "setting", "best_option", "total_usd",
+                                "same_decision"]).dropna(subset=["total_usd"])
+    df = df.assign(label=df["factor"] + ": " + df["setting"],
+                   decision=df["same_decision"].map({True: "same", False: "changes"}))
+    rule = alt.Chart(pd.DataFrame({"total_usd": [recommended_total_usd]})).mark_rule(
+        color="#333333").encode(x="total_usd:Q")
+    bars = alt.Chart(df, title=title).mark_bar().encode(
+        x=alt.X("total_usd:Q", title="total over the horizon [USD]"),
+        y=alt.Y("label:N", title=None, sort=None),
+        color=alt.Color("decision:N", title="decision",
+                        scale=alt.Scale(domain=["same", "changes"])),
+        tooltip=["label", "best_option", "total_usd"])
+    return (bars + rule).properties(width=420, height=22 * len(df))
+
+
+# ----------------------------------------------------------------------------------------
 # Workloads and batching (01_workload_types)
 # ----------------------------------------------------------------------------------------
 def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:

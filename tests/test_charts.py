@@ -328,3 +328,95 @@ def test_lever_waterfall_chart_bars_run_from_previous_cost():
     assert [(r["start"], r["end"], r["kind"], r["label"]) for r in values] == [
         (10.0, 10.0, "baseline", "$10.00"), (10.0, 6.0, "saves", "$6.00"),
         (6.0, 6.5, "no saving", "$6.50")]
+
+
+def test_gpu_memory_bandwidth_chart_log_memory_axis_and_shared_labels():
+    gpus = pd.DataFrame({"id": ["h200-sxm", "l4", "h100-sxm"],
+                         "segment": ["datacenter", "inference", "datacenter"],
+                         "memory_gb": [141.0, 24.0, 80.0], "mem_bw_gbps": [4800.0, 300.0, 3350.0],
+                         "tdp_w": [700, 72, 700]})
+    spec = _spec(charts.gpu_memory_bandwidth_chart(gpus, title="G"))
+    assert (spec["width"], spec["height"]) == (640, 360)
+    points, text = spec["layer"]
+    assert points["title"] == "G"
+    assert points["mark"] == {"type": "point", "filled": True, "size": 50}
+    assert _enc(points, "x") == ("memory_gb", "quantitative", "memory per GPU [GB] (log scale)")
+    assert points["encoding"]["x"]["scale"] == {"domain": [16, 320], "type": "log"}
+    assert _enc(points, "y") == ("mem_bw_gbps", "quantitative", "memory bandwidth [GB/s]")
+    assert _enc(points, "color") == ("segment", "nominal", "segment")
+    assert text["mark"] == {"type": "text", "align": "left", "dx": 7, "fontSize": 10}
+    assert _enc(text, "text") == ("label", "nominal", None)
+    # sorted by memory; with a 100x memory span on a log axis every GPU keeps its own label
+    (values,) = spec["datasets"].values()
+    assert [(v["id"], v["label"]) for v in values] == [("l4", "l4"), ("h100-sxm", "h100-sxm"),
+                                                       ("h200-sxm", "h200-sxm")]
+    assert "tdp_w" not in values[0]
+
+
+def test_memory_bandwidth_price_chart_log_axes_in_dollars_and_gpu_labels():
+    offers = pd.DataFrame({"gpu_id": ["l4", "h100-sxm"], "id": ["a-l4-1x", "b-h100-sxm-8x"],
+                           "usd_per_gpu_hour": [0.8, 2.5], "memory_gb": [24.0, 80.0],
+                           "usd_per_gb_hour": [0.8 / 24, 2.5 / 80],
+                           "usd_per_tbps_hour": [0.8 / 0.3, 2.5 / 3.35]})
+    spec = _spec(charts.memory_bandwidth_price_chart(offers, title="P"))
+    assert spec["title"] == "P"
+    points, text = spec["layer"]
+    assert points["mark"] == {"type": "point", "filled": True, "size": 60}
+    assert _enc(points, "x") == ("usd_per_gb_hour", "quantitative",
+                                 "price per GB of memory [USD per GB-hour]")
+    assert points["encoding"]["x"]["scale"] == {"type": "log"}
+    assert points["encoding"]["x"]["axis"] == {"format": "$.3f", "tickCount": 5}
+    assert _enc(points, "y") == ("usd_per_tbps_hour", "quantitative",
+                                 "price per TB/s of bandwidth [USD per TB/s-hour]")
+    assert points["encoding"]["y"]["axis"] == {"format": "$.2f"}
+    assert [t["field"] for t in points["encoding"]["tooltip"]] == [
+        "gpu_id", "id", "usd_per_gpu_hour", "usd_per_gb_hour", "usd_per_tbps_hour"]
+    assert text["mark"] == {"type": "text", "align": "left", "dx": 7, "fontSize": 10}
+    assert _enc(text, "text") == ("gpu_id", "nominal", None)
+    (values,) = spec["datasets"].values()
+    assert "memory_gb" not in values[0]
+
+
+def test_price_trend_chart_steps_on_a_log_price_axis():
+    import datetime
+
+    trend = pd.DataFrame({"gpu_id": ["a10", "a10"],
+                          "as_of": [datetime.date(2025, 6, 5), datetime.date(2026, 5, 7)],
+                          "usd_per_gpu_hour": [3.2, 0.86], "n_offers": [1, 2],
+                          "cheapest_offer": ["x-a10-1x", "y-a10-1x"], "stale": [False, False]})
+    spec = _spec(charts.price_trend_chart(trend, title="Trend"))
+    assert spec["title"] == "Trend" and (spec["width"], spec["height"]) == (560, 300)
+    assert spec["mark"] == {"type": "line", "interpolate": "step-after", "point": True}
+    assert _enc(spec, "x") == ("date", "temporal", "price date")
+    assert _enc(spec, "y") == ("usd_per_gpu_hour", "quantitative",
+                               "cheapest on-demand price [USD per GPU-hour]")
+    assert spec["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(spec, "color") == ("gpu_id", "nominal", "GPU")
+    (values,) = spec["datasets"].values()
+    assert values[1] == {"gpu_id": "a10", "as_of": "2026-05-07", "usd_per_gpu_hour": 0.86,
+                         "n_offers": 2, "cheapest_offer": "y-a10-1x", "date": "2026-05-07"}
+
+
+def test_sensitivity_totals_chart_bars_by_decision_and_the_recommended_total():
+    sens = pd.DataFrame({"factor": ["traffic", "prices", "horizon"],
+                         "setting": ["x0.5", "high end", "12 months"],
+                         "best_option": ["own 1 x l40s", "api: x", None],
+                         "best_kind": ["owned", "api", None],
+                         "total_usd": [90_000.0, 120_000.0, float("nan")],
+                         "change_pct": [-10.0, 20.0, float("nan")],
+                         "same_decision": [True, False, False]})
+    spec = _spec(charts.sensitivity_totals_chart(sens, recommended_total_usd=100_000.0,
+                                                 title="S"))
+    assert (spec["width"], spec["height"]) == (420, 44)  # the row without a total is left out
+    bars, rule = spec["layer"]
+    assert bars["title"] == "S" and bars["mark"] == {"type": "bar"}
+    assert _enc(bars, "x") == ("total_usd", "quantitative", "total over the horizon [USD]")
+    assert bars["encoding"]["y"] == {"field": "label", "sort": None, "title": None,
+                                     "type": "nominal"}
+    assert _enc(bars, "color") == ("decision", "nominal", "decision")
+    assert bars["encoding"]["color"]["scale"] == {"domain": ["same", "changes"]}
+    assert rule["mark"] == {"type": "rule", "color": "#333333"}
+    assert spec["datasets"][rule["data"]["name"]] == [{"total_usd": 100_000.0}]
+    values = spec["datasets"][bars["data"]["name"]]
+    assert [(v["label"], v["decision"]) for v in values] == [("traffic: x0.5", "same"),
+                                                             ("prices: high end", "changes")]

@@ -79,7 +79,7 @@ def check_default(r):
     assert r["h100_server_colocation_usd_per_year"] == pytest.approx(10.2 * 196 * 12)
     assert 2.0 <= r["h100_server_usd_per_gpu_hour"] <= 2.3
     assert 140_000 <= r["h100_server_usd_per_year"] <= 175_000
-    assert r["ops_server_usd_per_year"] == pytest.approx(0.10 * 90_520 / 0.70, rel=1e-4)
+    assert r["ops_server_usd_per_year"] == pytest.approx(0.10 * 96_800 / 0.70, rel=1e-4)
     # (450 W + 100 W host) x (0.1 + 0.9 x 0.5) load x PUE x USD/kWh of the home setting
     tdp = catalog.gpu("rtx-4090").tdp_w
     assert r["rtx-4090_power_usd_per_gpu_hour"] == pytest.approx(

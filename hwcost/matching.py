@@ -519,20 +519,35 @@ def intensity_by_batch(model, precision: str = "bf16", context_tokens: float = 0
     })
 
 
-def gpu_speedup(model, gpu, baseline_gpu, *, batch_sizes=(1, 8, 32), n_gpus: int = 1,
+def gpu_speedup(model, gpu, baseline_gpu, *, batch_sizes=(1, 8, 32), n_gpus: int | None = None,
                 precision: str = "bf16", input_tokens: int = 512, output_tokens: int = 128,
-                engine=None) -> pd.DataFrame:
+                engine=None, max_gpus: int = 8) -> pd.DataFrame:
     """How much faster ``gpu`` serves ``model`` than ``baseline_gpu``, batch by batch.
+
+    Both run on the same GPU count: ``n_gpus``, or by default the fewest (up to ``max_gpus``)
+    at which one sequence of ``model`` fits on both cards (1 for a model that fits one card),
+    so a model too large for one card is compared tensor-parallel rather than not at all.
 
     Returns
     -------
     pandas.DataFrame
-        Batches that fit on both: ``batch_size``, ``tpot_s`` on each (``tpot_s_gpu``,
-        ``tpot_s_baseline``) [s], ``output_tokens_per_s`` on each [tokens/s],
-        ``speedup`` (aggregate tokens/s ratio), ``bound`` on each GPU and
-        ``bandwidth_ratio`` and ``compute_ratio`` (peak ratios at ``precision``).
+        Batches that fit on both: ``batch_size``, ``n_gpus`` (per replica, on each card),
+        ``tpot_s`` on each (``tpot_s_gpu``, ``tpot_s_baseline``) [s],
+        ``output_tokens_per_s`` on each [tokens/s], ``speedup`` (aggregate tokens/s ratio),
+        ``bound`` on each GPU and ``bandwidth_ratio`` and ``compute_ratio`` (peak ratios at
+        ``precision``). Empty when no count up to ``max_gpus`` holds the model on both.
     """
     model, gpu, baseline_gpu = catalog.llm(model), catalog.gpu(gpu), catalog.gpu(baseline_gpu)
+    if n_gpus is None:
+        need = [perf.min_gpus_to_fit(model, g, precision, input_tokens=input_tokens,
+                                     output_tokens=output_tokens, engine=engine, max_gpus=max_gpus)
+                for g in (gpu, baseline_gpu)]
+        n_gpus = None if None in need else max(need)  # a valid count for one card is for the other
+        if n_gpus is None:
+            return pd.DataFrame(columns=["batch_size", "n_gpus", "tpot_s_gpu", "tpot_s_baseline",
+                                         "output_tokens_per_s_gpu", "output_tokens_per_s_baseline",
+                                         "bound_gpu", "bound_baseline", "speedup", "bandwidth_ratio",
+                                         "compute_ratio"])
     a = perf.sweep(model, gpu, precisions=precision, n_gpus=n_gpus, batch_sizes=list(batch_sizes),
                    input_tokens=input_tokens, output_tokens=output_tokens, engine=engine)
     b = perf.sweep(model, baseline_gpu, precisions=precision, n_gpus=n_gpus,
@@ -542,6 +557,7 @@ def gpu_speedup(model, gpu, baseline_gpu, *, batch_sizes=(1, 8, 32), n_gpus: int
     ga, gb = gpu, baseline_gpu
     out = pd.DataFrame({
         "batch_size": a["batch_size"].to_numpy()[keep],
+        "n_gpus": n_gpus,
         "tpot_s_gpu": a["tpot_s"].to_numpy()[keep],
         "tpot_s_baseline": b["tpot_s"].to_numpy()[keep],
         "output_tokens_per_s_gpu": a["output_tokens_per_s"].to_numpy()[keep],

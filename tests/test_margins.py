@@ -113,3 +113,19 @@ def test_redundancy_note(row, note):
 def test_warnings_name_the_rank_and_the_reason(table):
     lines = margins.warnings(table[table["feasible"]], rows=3)
     assert all(ln.startswith("#") for ln in lines)
+
+
+def test_summary_columns_read_as_the_cli_shows_them():
+    t = pd.DataFrame({
+        "slo_margin": ["clear", "at risk: p95 TTFT up to 0.94 s against 0.8 s", "not modelled", "no target", None],
+        "total_usd_p10": [90_000.0, 1000.0, 232.14, None, None],
+        "total_usd_p90": [120_500.0, 1000.2, 232.14, None, None],
+        "price_age_days": [40, 529, 12, None, None],
+        "price_stale": [False, True, False, None, None],
+    }, index=[3, 4, 5, 6, 7])
+    out = margins.summary_columns(t)
+    assert list(out.index) == [3, 4, 5, 6, 7]
+    assert list(out["margin"]) == ["ok", "at risk", "n/m", "-", "-"]
+    assert list(out["p10-p90"]) == ["90,000-120,500", "list price", "list price", "-", "-"]
+    assert list(out["price_age_d"]) == ["40", "529!", "12", "-", "-"]
+    assert margins.range_text(1.5, 2.25, lambda x: f"{x:.2f}") == "1.50-2.25"

@@ -287,6 +287,17 @@ def test_gpu_speedup_at_batch_1_is_about_the_bandwidth_ratio():
     assert np.allclose(same["speedup"], 1.0)
 
 
+def test_gpu_speedup_runs_a_model_too_large_for_one_card_on_the_fewest_gpus_that_hold_it():
+    # 13B (26 GB at 16 bits) fits one card of each: one GPU, as before
+    assert set(matching.gpu_speedup("llama-2-13b", "h100-sxm", "a100-80gb-sxm", batch_sizes=[1])["n_gpus"]) == {1}
+    # 72.7B (~145 GB at 16 bits) needs two 80 GB cards on both sides; same count, same ratio
+    df = matching.gpu_speedup("qwen2.5-72b", "h100-sxm", "a100-80gb-sxm", batch_sizes=[1])
+    assert list(df["n_gpus"]) == [2]
+    assert df["speedup"].iloc[0] == pytest.approx(3350 / 2039, rel=0.15)
+    # 405B (~810 GB) is more than eight 80 GB cards hold: nothing to compare, no error
+    assert matching.gpu_speedup("llama-3.1-405b", "h100-sxm", "a100-80gb-sxm", batch_sizes=[1]).empty
+
+
 def test_inference_servers_has_engines_and_the_litellm_proxy():
     df = matching.inference_servers()
     assert set(perf.engines().index) < set(df.index)

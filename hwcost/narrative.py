@@ -137,8 +137,8 @@ def hybrid_split(owned: int, peak: int) -> str:
     if owned <= 0:
         return "owns none and rents every replica by the hour"
     if owned >= peak:
-        return f"owns all **{peak}** and rents nothing"
-    return f"owns **{owned}** and rents the rest by the hour"
+        return f"owns all **{peak:,}** and rents nothing"
+    return f"owns **{owned:,}** and rents the rest by the hour"
 
 
 def hybrid_volume(hybrid_requests_per_day: float, requests_per_day: float, own_peak: int,
@@ -152,7 +152,7 @@ def hybrid_volume(hybrid_requests_per_day: float, requests_per_day: float, own_p
         own = ("one replica covers even its peak hour, so there is nothing to split: the question is "
                "only whether to own or rent it (above)")
     else:
-        own = f"its peak hour needs {own_peak} replicas and the cheapest split {hybrid_split(own_owned, own_peak)}"
+        own = f"the peak hour needs {own_peak:,} replicas and the cheapest split {hybrid_split(own_owned, own_peak)}"
     return (f"This section uses `hybrid_requests_per_day` = {hybrid_requests_per_day:,.0f}, not your "
             f"{requests_per_day:,.0f} requests a day, to show where owning a base and renting bursts "
             f"pays. At your volume {own}. ")

@@ -314,3 +314,22 @@ def share(x: float, smallest: float = 1e-4) -> str:
     if 0 < x < smallest:
         return f"less than {100 * smallest:g}%"
     return pct(x)
+
+
+def estimate_example(model: str, gpu_name: str, batch1, batched, batch_size: int) -> str:
+    """A sentence on two :class:`hwcost.perf.Estimate` s with their error bands.
+
+    ``batch1`` at batch 1 and ``batched`` at ``batch_size``, each on the GPU count it holds
+    (said when it is more than one): speed in tokens/s with the band's P10-P90, and the time
+    to first token in ms with its band.
+    """
+    where = (f"one {gpu_name}" if batch1.n_gpus == 1
+             else f"{batch1.n_gpus} {gpu_name} (the fewest that hold it)")
+    tps1, tpsb = batch1.output_tokens_per_s, batched.output_tokens_per_s
+    more = f" on {batched.n_gpus} GPUs" if batched.n_gpus != batch1.n_gpus else ""
+    low, high = batch1.ttft_s / batch1.ttft_error_band[1], batch1.ttft_s / batch1.ttft_error_band[0]
+    return (f"Example, {model} on {where}: at batch 1 the estimate is {tps1:,.0f} tokens/s, "
+            f"expected between {tps1 * batch1.error_band[0]:,.0f} and "
+            f"{tps1 * batch1.error_band[1]:,.0f}; at batch {batch_size}{more}, {tpsb:,.0f} "
+            f"tokens/s ({tpsb * batched.error_band[0]:,.0f}-{tpsb * batched.error_band[1]:,.0f}); "
+            f"time to first token {batch1.ttft_s * 1e3:.0f} ms ({low * 1e3:.0f}-{high * 1e3:.0f} ms). ")

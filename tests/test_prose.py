@@ -141,3 +141,26 @@ def test_owned_break_even_when_owning_is_dearer():
     assert narrative.owned_break_even(0.77) == ("An owned replica costs 77% of a rented one per hour, so it "
                                                 "pays off when it is busy more than 18.5 hours a day")
     assert "never pays off" in narrative.owned_break_even(1.3)
+
+
+def test_estimate_example_says_how_many_gpus_hold_the_model():
+    from hwcost import notebook as nb
+    from hwcost import perf
+
+    one = perf.estimate_on_fewest_gpus("llama-3.1-8b", "h100-sxm", batch_size=1)
+    text = nb.estimate_example("llama-3.1-8b", "H100 SXM", one, one, 1)
+    assert text.startswith("Example, llama-3.1-8b on one H100 SXM: at batch 1 the estimate is ")
+    big = perf.estimate_on_fewest_gpus("qwen2.5-72b", "h100-sxm", batch_size=1)
+    big16 = perf.estimate_on_fewest_gpus("qwen2.5-72b", "h100-sxm", batch_size=16)
+    text = nb.estimate_example("qwen2.5-72b", "H100 SXM", big, big16, 16)
+    assert f"on {big.n_gpus} H100 SXM (the fewest that hold it)" in text and big.n_gpus == 2
+    assert f"{big.output_tokens_per_s:,.0f} tokens/s" in text
+
+
+def test_quiet_against_served_runs_a_large_model_on_the_fewest_gpus():
+    from hwcost import serving
+
+    t = serving.quiet_against_served("qwen2.5-72b", "a100-80gb-sxm", concurrencies=(1, 4))
+    assert t.attrs["n_gpus"] == 2 and list(t.index) == [1, 4]
+    none = serving.quiet_against_served("llama-3.1-405b", "rtx-4090", concurrencies=(1,))
+    assert none.attrs["n_gpus"] is None and len(none) == 0

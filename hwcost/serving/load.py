@@ -170,7 +170,7 @@ def at_rate(system, rate_per_s: float, input_tokens: int, output_tokens: int, *,
 
 def quiet_against_served(model, gpu, *, concurrencies=(1, 4, 16, 64), input_tokens: int = 1024,
                          output_tokens: int = 128, engine=None,
-                         chunked_prefill_tokens: int = 2048) -> pd.DataFrame:
+                         chunked_prefill_tokens: int = 2048, n_gpus: int | None = None) -> pd.DataFrame:
     """A quiet batch's step (``perf.estimate``) against the same concurrency served.
 
     For each concurrency that fits: the static estimate (all prompts prefilled together, then
@@ -183,15 +183,21 @@ def quiet_against_served(model, gpu, *, concurrencies=(1, 4, 16, 64), input_toke
         Indexed by ``concurrency``: ``tpot_ms_static``, ``tpot_ms_whole_prefill``,
         ``tpot_ms_chunked_<chunked_prefill_tokens>``, ``ttft_ms_static`` and
         ``ttft_ms_served`` (chunked) [ms], ``tokens_per_s_static`` and
-        ``tokens_per_s_served`` (chunked) [tokens/s].
+        ``tokens_per_s_served`` (chunked) [tokens/s]. ``attrs["n_gpus"]`` is the replica's
+        GPU count: ``n_gpus``, or (None) the fewest, up to 8, that hold one request; no rows
+        when none does.
     """
     from .. import perf  # imported here: perf is the layer above
 
-    steps = perf.step_times(model, gpu, engine=engine)
     chunk = positive_int("chunked_prefill_tokens", chunked_prefill_tokens)
+    if n_gpus is None:
+        n_gpus = perf.min_gpus_to_fit(model, gpu, engine=engine, input_tokens=input_tokens,
+                                      output_tokens=output_tokens, max_gpus=8)
     rows = []
-    for c in concurrencies:
-        quiet = perf.estimate(model, gpu, engine=engine, batch_size=c,
+    if n_gpus is not None:
+        steps = perf.step_times(model, gpu, n_gpus=n_gpus, engine=engine)
+    for c in concurrencies if n_gpus is not None else ():
+        quiet = perf.estimate(model, gpu, n_gpus=n_gpus, engine=engine, batch_size=c,
                               input_tokens=input_tokens, output_tokens=output_tokens)
         if not quiet.fits:
             continue
@@ -204,4 +210,8 @@ def quiet_against_served(model, gpu, *, concurrencies=(1, 4, 16, 64), input_toke
                      "ttft_ms_static": quiet.ttft_s * 1e3, "ttft_ms_served": chunked.ttft_s * 1e3,
                      "tokens_per_s_static": quiet.output_tokens_per_s,
                      "tokens_per_s_served": chunked.output_tokens_per_s})
-    return pd.DataFrame(rows).set_index("concurrency")
+    columns = ["concurrency", "tpot_ms_static", "tpot_ms_whole_prefill", f"tpot_ms_chunked_{chunk}",
+               "ttft_ms_static", "ttft_ms_served", "tokens_per_s_static", "tokens_per_s_served"]
+    out = pd.DataFrame(rows, columns=columns).set_index("concurrency")
+    out.attrs["n_gpus"] = n_gpus
+    return out

@@ -29,7 +29,7 @@ report: $(STAMP)
 	$(BIN)/hwcost report
 
 lint: $(STAMP)
-	$(BIN)/ruff check hwcost tests
+	$(BIN)/ruff check hwcost tests notebooks
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope \

@@ -828,3 +828,153 @@ def lever_waterfall_chart(waterfall: pd.DataFrame, *, format_usd, title: str = "
     text = base.mark_text(dx=24, align="left", fontSize=10).encode(
         x=alt.X("lever:N", sort=order), y="end:Q", text="label:N")
     return (bars + ends + text).properties(width=620, height=320)
+
+
+# ----------------------------------------------------------------------------------------
+# 07: cost scenarios
+# ----------------------------------------------------------------------------------------
+def _log_cost_bar_x(usd_per_request: pd.Series) -> dict:
+    """Log-scale cost-per-request bars from the power of ten below the cheapest one."""
+    return dict(
+        x=alt.X("usd_per_request:Q", scale=alt.Scale(type="log"),
+                title="cost per request [USD, log scale]"),
+        # bars on a log axis need a base: the power of ten at or below the smallest cost
+        x2=alt.datum(10 ** int(np.floor(np.log10(usd_per_request.min())))),
+    )
+
+
+def scenario_cost_per_request_chart(scenarios: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """Cost per request of each option in the article's scenarios, as printed and corrected.
+
+    Parameters
+    ----------
+    scenarios : pandas.DataFrame
+        One row per option and basis: ``scenario`` (row label), ``option`` (bar label),
+        ``basis`` (e.g. ``article`` or ``corrected``; the colour) and ``usd_per_request``
+        [USD] (as from :func:`hwcost.seed.scenario_comparison`).
+    title : str
+        Chart title.
+    """
+    df = _require(scenarios, ["scenario", "option", "basis", "usd_per_request"])
+    df["usd_per_request"] = df["usd_per_request"].astype(float)
+    return alt.Chart(df, title=title).mark_bar().encode(
+        **_log_cost_bar_x(df["usd_per_request"]),
+        y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=300)),
+        color=alt.Color("basis:N", title="basis"),
+        row=alt.Row("scenario:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        tooltip=["option", "basis", "usd_per_request"],
+    ).resolve_scale(y="independent").properties(width=380)
+
+
+def option_cost_per_request_chart(options: pd.DataFrame, *, kinds, title: str = "") -> alt.Chart:
+    """Cost per request of each way to serve one workload, cheapest first.
+
+    Parameters
+    ----------
+    options : pandas.DataFrame
+        ``option`` (bar label), ``kind`` (the colour) and ``usd_per_request`` [USD] (as in
+        the table of :func:`hwcost.seed.corrected_options`).
+    kinds : sequence of str
+        Option kinds in legend order (:data:`hwcost.seed.OPTION_KINDS`).
+    title : str
+        Chart title.
+    """
+    df = _require(options, ["option", "kind", "usd_per_request"])
+    df["usd_per_request"] = df["usd_per_request"].astype(float)
+    return alt.Chart(df, title=title).mark_bar().encode(
+        **_log_cost_bar_x(df["usd_per_request"]),
+        y=alt.Y("option:N", sort="x", title=None, axis=alt.Axis(labelLimit=300)),
+        color=alt.Color("kind:N", title="option", sort=list(kinds)),
+        tooltip=["option", "usd_per_request"],
+    )
+
+
+def monthly_cost_vs_volume_chart(curve: pd.DataFrame, marks: pd.DataFrame, *,
+                                 title: str = "") -> alt.LayerChart:
+    """Monthly cost against token volume: replica steps, API lines and marked volumes.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``tokens_per_month`` [tokens/month], ``usd_per_month`` [USD/month], ``option`` (line
+        label) and ``kind`` (``replicas``, drawn as steps, or ``api``) (as from
+        :func:`hwcost.economics.monthly_cost_curve`).
+    marks : pandas.DataFrame
+        Volumes to mark with a dashed rule: ``tokens_per_month`` and ``label``.
+    title : str
+        Chart title.
+    """
+    df = _require(curve, ["tokens_per_month", "usd_per_month", "option", "kind"])
+    marks = _require(marks, ["tokens_per_month", "label"])
+    enc = dict(
+        x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"),
+                title="volume [tokens/month, input + output]"),
+        y=alt.Y("usd_per_month:Q", scale=alt.Scale(type="log"), title="cost [USD/month]"),
+        color=alt.Color("option:N", title=None, legend=alt.Legend(orient="bottom", columns=2)))
+    steps = alt.Chart(df[df["kind"] == "replicas"]).mark_line(interpolate="step-after").encode(
+        **enc)
+    apis = alt.Chart(df[df["kind"] == "api"]).mark_line().encode(**enc)
+    rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3], color="#555555").encode(
+        x="tokens_per_month:Q")
+    text = alt.Chart(marks).mark_text(angle=270, align="right", dx=-4, dy=-4, fontSize=10,
+                                      baseline="bottom").encode(
+        x="tokens_per_month:Q", y=alt.value(0), text="label:N")
+    return (steps + apis + rules + text).properties(title=title)
+
+
+def hybrid_daily_cost_chart(sweep: pd.DataFrame, *, title: str = "") -> alt.LayerChart:
+    """Daily cost, total and its owned and rented parts, against the number of owned replicas.
+
+    Parameters
+    ----------
+    sweep : pandas.DataFrame
+        ``owned_replicas``, ``usd_per_day``, ``owned_usd_per_day`` and ``cloud_usd_per_day``
+        [USD/day] (as from :func:`hwcost.economics.hybrid_sweep`); the cheapest total is
+        marked with a diamond.
+    title : str
+        Chart title.
+    """
+    df = _require(sweep, ["owned_replicas", "usd_per_day", "owned_usd_per_day",
+                          "cloud_usd_per_day"])
+    optimum = df.loc[df["usd_per_day"].idxmin()]
+    parts = {"usd_per_day": "total", "owned_usd_per_day": "owned",
+             "cloud_usd_per_day": "rented (burst)"}
+    long = df.melt(id_vars="owned_replicas", value_vars=list(parts), var_name="part",
+                   value_name="usd")
+    long["part"] = long["part"].map(parts)
+    lines = alt.Chart(long, title=title).mark_line(point=True).encode(
+        x=alt.X("owned_replicas:Q", title="owned replicas [-]",
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("usd:Q", title="cost [USD/day]"),
+        color=alt.Color("part:N", title=None, sort=list(parts.values())))
+    owned = int(optimum["owned_replicas"])
+    best = alt.Chart(pd.DataFrame([{"owned_replicas": owned, "usd": optimum["usd_per_day"],
+                                    "label": f"cheapest: {owned} owned"}]))
+    point = best.mark_point(size=220, shape="diamond", color="#D55E00", filled=True).encode(
+        x="owned_replicas:Q", y="usd:Q")
+    label = best.mark_text(dy=-18, fontSize=11, color="#D55E00").encode(
+        x="owned_replicas:Q", y="usd:Q", text="label:N")
+    return lines + point + label
+
+
+def replicas_by_hour_chart(by_hour: pd.DataFrame, *, title: str = "") -> alt.Chart:
+    """Replicas in each hour of the day, stacked: owned and in use, owned and idle, rented.
+
+    Parameters
+    ----------
+    by_hour : pandas.DataFrame
+        ``hour`` [h], ``owned_replicas``, ``replicas_needed`` and ``cloud_replicas`` (as in
+        :attr:`hwcost.economics.HybridResult.by_hour`).
+    title : str
+        Chart title.
+    """
+    df = _require(by_hour, ["hour", "owned_replicas", "replicas_needed", "cloud_replicas"])
+    in_use = np.minimum(df["owned_replicas"], df["replicas_needed"])
+    kinds = ["owned, in use", "owned, idle", "rented"]
+    hours = pd.DataFrame({"hour": df["hour"], kinds[0]: in_use,
+                          kinds[1]: df["owned_replicas"] - in_use, kinds[2]: df["cloud_replicas"]})
+    hours = hours.melt(id_vars="hour", var_name="kind", value_name="replicas")
+    return alt.Chart(hours, title=title).mark_bar().encode(
+        x=alt.X("hour:O", title="hour of day [h]"), y=alt.Y("replicas:Q", title="replicas [-]"),
+        color=alt.Color("kind:N", title=None, sort=kinds),
+        order=alt.Order("kind:N")).properties(height=220)

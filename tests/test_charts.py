@@ -420,3 +420,118 @@ def test_sensitivity_totals_chart_bars_by_decision_and_the_recommended_total():
     values = spec["datasets"][bars["data"]["name"]]
     assert [(v["label"], v["decision"]) for v in values] == [("traffic: x0.5", "same"),
                                                              ("prices: high end", "changes")]
+
+
+def test_scenario_cost_per_request_chart_log_bars_from_a_power_of_ten_one_row_per_scenario():
+    scenarios = pd.DataFrame({"scenario": ["Scenario 1", "Scenario 1", "Scenario 2"],
+                              "option": ["GPU (article)", "GPU (corrected)", "API (corrected)"],
+                              "basis": ["article", "corrected", "corrected"],
+                              "usd_per_request": [0.0005, 0.0418, 0.00032], "other": [1, 2, 3]})
+    spec = _spec(charts.scenario_cost_per_request_chart(scenarios, title="S"))
+    assert spec["title"] == "S" and spec["width"] == 380
+    assert spec["mark"] == {"type": "bar"}
+    assert _enc(spec, "x") == ("usd_per_request", "quantitative",
+                               "cost per request [USD, log scale]")
+    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+    assert spec["encoding"]["x2"] == {"datum": 0.0001}  # 10^floor(log10(0.00032))
+    assert spec["encoding"]["y"] == {"field": "option", "type": "nominal", "sort": None,
+                                     "title": None, "axis": {"labelLimit": 300}}
+    assert _enc(spec, "color") == ("basis", "nominal", "basis")
+    assert _enc(spec, "row") == ("scenario", "nominal", None)
+    assert spec["encoding"]["row"]["header"] == {"labelAngle": 0, "labelAlign": "left"}
+    assert [t["field"] for t in spec["encoding"]["tooltip"]] == ["option", "basis",
+                                                                 "usd_per_request"]
+    assert spec["resolve"] == {"scale": {"y": "independent"}}
+    (values,) = spec["datasets"].values()
+    assert "other" not in values[0]
+
+
+def test_option_cost_per_request_chart_cheapest_first_coloured_by_kind():
+    options = pd.DataFrame({"option": ["rent, always on", "own", "API x"],
+                            "kind": ["cloud, always on", "self-hosted", "API"],
+                            "usd_per_request": ["0.25", "0.04", "0.0007"]})
+    spec = _spec(charts.option_cost_per_request_chart(
+        options, kinds=("cloud, always on", "self-hosted", "API"), title="O"))
+    assert spec["title"] == "O" and spec["mark"] == {"type": "bar"}
+    assert _enc(spec, "x") == ("usd_per_request", "quantitative",
+                               "cost per request [USD, log scale]")
+    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+    assert spec["encoding"]["x2"] == {"datum": 0.0001}
+    assert spec["encoding"]["y"] == {"field": "option", "type": "nominal", "sort": "x",
+                                     "title": None, "axis": {"labelLimit": 300}}
+    assert _enc(spec, "color") == ("kind", "nominal", "option")
+    assert spec["encoding"]["color"]["sort"] == ["cloud, always on", "self-hosted", "API"]
+    assert [t["field"] for t in spec["encoding"]["tooltip"]] == ["option", "usd_per_request"]
+    (values,) = spec["datasets"].values()
+    assert [v["usd_per_request"] for v in values] == [0.25, 0.04, 0.0007]  # text to numbers
+
+
+def test_monthly_cost_vs_volume_chart_replica_steps_api_lines_and_marked_volumes():
+    curve = pd.DataFrame({"tokens_per_month": [1e6, 1e9, 1e6, 1e9],
+                          "usd_per_month": [2000.0, 4000.0, 0.5, 500.0],
+                          "option": ["replicas", "replicas", "API a", "API a"],
+                          "kind": ["replicas", "replicas", "api", "api"]})
+    marks = pd.DataFrame({"tokens_per_month": [1e8, 3e7], "label": ["article", "your volume"]})
+    spec = _spec(charts.monthly_cost_vs_volume_chart(curve, marks, title="M"))
+    assert spec["title"] == "M"
+    steps, apis, rules, text = spec["layer"]
+    assert steps["mark"] == {"type": "line", "interpolate": "step-after"}
+    assert apis["mark"] == {"type": "line"}
+    for layer in (steps, apis):
+        assert _enc(layer, "x") == ("tokens_per_month", "quantitative",
+                                    "volume [tokens/month, input + output]")
+        assert _enc(layer, "y") == ("usd_per_month", "quantitative", "cost [USD/month]")
+        assert layer["encoding"]["x"]["scale"] == layer["encoding"]["y"]["scale"] == {
+            "type": "log"}
+        assert _enc(layer, "color") == ("option", "nominal", None)
+        assert layer["encoding"]["color"]["legend"] == {"orient": "bottom", "columns": 2}
+    assert [v["usd_per_month"] for v in spec["datasets"][steps["data"]["name"]]] == [2000.0,
+                                                                                       4000.0]
+    assert [v["usd_per_month"] for v in spec["datasets"][apis["data"]["name"]]] == [0.5, 500.0]
+    assert rules["mark"] == {"type": "rule", "strokeDash": [4, 3], "color": "#555555"}
+    assert _enc(rules, "x") == ("tokens_per_month", "quantitative", None)
+    assert text["mark"] == {"type": "text", "angle": 270, "align": "right", "dx": -4, "dy": -4,
+                            "fontSize": 10, "baseline": "bottom"}
+    assert _enc(text, "text") == ("label", "nominal", None)
+    assert text["encoding"]["y"] == {"value": 0}
+
+
+def test_hybrid_daily_cost_chart_three_lines_and_the_cheapest_split_marked():
+    sweep = pd.DataFrame({"owned_replicas": [0, 1, 2], "usd_per_day": [420.0, 390.0, 400.0],
+                          "owned_usd_per_day": [0.0, 100.0, 200.0],
+                          "cloud_usd_per_day": [420.0, 290.0, 200.0]})
+    spec = _spec(charts.hybrid_daily_cost_chart(sweep, title="H"))
+    lines, point, label = spec["layer"]
+    assert lines["title"] == "H" and lines["mark"] == {"type": "line", "point": True}
+    assert _enc(lines, "x") == ("owned_replicas", "quantitative", "owned replicas [-]")
+    assert lines["encoding"]["x"]["axis"] == {"tickMinStep": 1, "format": "d"}
+    assert _enc(lines, "y") == ("usd", "quantitative", "cost [USD/day]")
+    assert _enc(lines, "color") == ("part", "nominal", None)
+    assert lines["encoding"]["color"]["sort"] == ["total", "owned", "rented (burst)"]
+    long = spec["datasets"][lines["data"]["name"]]
+    assert [(v["owned_replicas"], v["part"], v["usd"]) for v in long[:4]] == [
+        (0, "total", 420.0), (1, "total", 390.0), (2, "total", 400.0), (0, "owned", 0.0)]
+    assert len(long) == 9
+    assert point["mark"] == {"type": "point", "size": 220, "shape": "diamond",
+                             "color": "#D55E00", "filled": True}
+    assert label["mark"] == {"type": "text", "dy": -18, "fontSize": 11, "color": "#D55E00"}
+    assert _enc(label, "text") == ("label", "nominal", None)
+    assert spec["datasets"][point["data"]["name"]] == [
+        {"owned_replicas": 1, "usd": 390.0, "label": "cheapest: 1 owned"}]
+
+
+def test_replicas_by_hour_chart_stacks_owned_in_use_idle_and_rented():
+    by_hour = pd.DataFrame({"hour": [9, 3], "owned_replicas": [2, 2], "replicas_needed": [5, 1],
+                            "cloud_replicas": [3, 0], "usd": [1.0, 2.0]})
+    spec = _spec(charts.replicas_by_hour_chart(by_hour, title="R"))
+    assert spec["title"] == "R" and spec["height"] == 220
+    assert spec["mark"] == {"type": "bar"}
+    assert _enc(spec, "x") == ("hour", "ordinal", "hour of day [h]")
+    assert _enc(spec, "y") == ("replicas", "quantitative", "replicas [-]")
+    assert _enc(spec, "color") == ("kind", "nominal", None)
+    assert spec["encoding"]["color"]["sort"] == ["owned, in use", "owned, idle", "rented"]
+    assert spec["encoding"]["order"] == {"field": "kind", "type": "nominal"}
+    (values,) = spec["datasets"].values()
+    assert [(v["hour"], v["kind"], v["replicas"]) for v in values] == [
+        (9, "owned, in use", 2), (3, "owned, in use", 1), (9, "owned, idle", 0),
+        (3, "owned, idle", 1), (9, "rented", 3), (3, "rented", 0)]

@@ -490,6 +490,67 @@ def busy_gpu_hour_tornado_chart(tornado: pd.DataFrame) -> alt.Chart:
 
 
 # ----------------------------------------------------------------------------------------
+# 08: selection flowchart
+# ----------------------------------------------------------------------------------------
+def cost_latency_frontier_chart(pareto: pd.DataFrame, *, horizon_months: float,
+                                title: str = "") -> alt.FacetChart:
+    """Total cost against latency for every option, the Pareto frontier joined.
+
+    Parameters
+    ----------
+    pareto : pandas.DataFrame
+        One row per option and latency metric: ``option``, ``kind``, ``total_usd`` [USD],
+        ``latency_s`` [s], ``metric`` (panel, e.g. "p95 TTFT") and ``frontier``
+        ("on the frontier" or "dominated").
+    horizon_months : float
+        Planning horizon, named in the y-axis title. [months]
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per metric (in reverse alphabetical order, independent x scales): faint
+        points for every option, the frontier as a line through bold points.
+    """
+    df = _require(pareto, ["option", "kind", "total_usd", "latency_s", "metric", "frontier"])
+    xy = dict(x=alt.X("latency_s:Q", title="latency at the SLO percentile [s]"),
+              y=alt.Y("total_usd:Q", title=f"total cost over {horizon_months:g} months [USD]",
+                      scale=alt.Scale(type="log")))
+    kind = alt.Color("kind:N", title="kind")
+    on_front = "datum.frontier == 'on the frontier'"
+    dots = alt.Chart(df).mark_point(opacity=0.3, size=20).encode(**xy, color=kind)
+    edge = alt.Chart(df).mark_line(color="#333333").encode(
+        **xy, order="latency_s:Q").transform_filter(on_front)
+    tops = alt.Chart(df).mark_point(size=90, filled=True, opacity=1).encode(
+        **xy, color=kind, tooltip=["option", "total_usd", "latency_s"]).transform_filter(on_front)
+    return alt.layer(dots, edge, tops).properties(width=330, height=280).facet(
+        column=alt.Column("metric:N", title=None, sort=sorted(set(df["metric"]), reverse=True)),
+        title=title).resolve_scale(x="independent")
+
+
+def staff_time_cost_chart(lines: pd.DataFrame, *, horizon_months: float) -> alt.Chart:
+    """Total cost of the best option of each kind against the staff time for owned hardware.
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        ``staff_fraction`` (share of one administrator, 0.05 is 5 %), ``kind`` and
+        ``total_usd`` [USD] (as :attr:`hwcost.recommend.staff_sensitivity` ``.lines``).
+    horizon_months : float
+        Planning horizon, named in the y-axis title. [months]
+    """
+    df = _require(lines, ["staff_fraction", "kind", "total_usd"])
+    df = df.assign(staff_pct=100 * df["staff_fraction"], option="best " + df["kind"])
+    return alt.Chart(df, title="Best option of each kind against the staff time for "
+                     "owned hardware").mark_line().encode(
+        x=alt.X("staff_pct:Q", title="staff time for owned hardware [% of one administrator]"),
+        y=alt.Y("total_usd:Q", title=f"total over {horizon_months:g} months [USD]",
+                scale=alt.Scale(type="log")),
+        color=alt.Color("option:N", title=None))
+
+
+# ----------------------------------------------------------------------------------------
 # Workloads and batching (01_workload_types)
 # ----------------------------------------------------------------------------------------
 def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:

@@ -66,6 +66,47 @@ def test_busy_gpu_hour_tornado_chart_sorted_by_largest_swing():
     assert spec["height"] == 320
 
 
+def test_cost_latency_frontier_chart_panels_and_frontier():
+    pareto = pd.DataFrame({"option": ["x", "y", "x", "y"], "kind": ["cloud"] * 4,
+                           "total_usd": [1e4, 2e4, 1e4, 2e4], "latency_s": [0.5, 0.2, 0.05, 0.03],
+                           "metric": ["p95 TTFT", "p95 TTFT", "p95 TPOT", "p95 TPOT"],
+                           "frontier": ["on the frontier"] * 4})
+    spec = charts.cost_latency_frontier_chart(pareto, horizon_months=24, title="F").to_dict()
+    assert spec["title"] == "F"
+    assert spec["facet"]["column"]["sort"] == ["p95 TTFT", "p95 TPOT"]
+    assert spec["resolve"] == {"scale": {"x": "independent"}}
+    dots, edge, tops = spec["spec"]["layer"]
+    assert dots["mark"] == {"type": "point", "opacity": 0.3, "size": 20}
+    assert _enc(dots, "x") == ("latency_s", "quantitative",
+                               "latency at the SLO percentile [s]")
+    assert _enc(dots, "y") == ("total_usd", "quantitative",
+                               "total cost over 24 months [USD]")
+    assert dots["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(dots, "color") == ("kind", "nominal", "kind")
+    assert edge["mark"] == {"type": "line", "color": "#333333"}
+    assert edge["transform"] == [{"filter": "datum.frontier == 'on the frontier'"}]
+    assert tops["mark"] == {"type": "point", "filled": True, "opacity": 1, "size": 90}
+    assert [t["field"] for t in tops["encoding"]["tooltip"]] == ["option", "total_usd",
+                                                                 "latency_s"]
+
+
+def test_staff_time_cost_chart_in_percent_per_kind():
+    lines = pd.DataFrame({"staff_fraction": [0.0, 0.5, 0.0, 0.5], "kind": ["self-hosted",
+                          "self-hosted", "cloud", "cloud"], "total_usd": [1e4, 9e4, 3e4, 3e4]})
+    spec = charts.staff_time_cost_chart(lines, horizon_months=36).to_dict()
+    assert spec["title"] == "Best option of each kind against the staff time for owned hardware"
+    assert spec["mark"] == {"type": "line"}
+    assert _enc(spec, "x") == ("staff_pct", "quantitative",
+                               "staff time for owned hardware [% of one administrator]")
+    assert _enc(spec, "y") == ("total_usd", "quantitative", "total over 36 months [USD]")
+    assert spec["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(spec, "color") == ("option", "nominal", None)
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert [(r["staff_pct"], r["option"]) for r in rows] == [
+        (0.0, "best self-hosted"), (50.0, "best self-hosted"), (0.0, "best cloud"),
+        (50.0, "best cloud")]
+
+
 DF = pd.DataFrame({"batch": [1, 2, 4], "tps": [50.0, 95.0, 170.0], "gpu": ["a", "a", "b"],
                    "extra": [object(), object(), object()]})
 

@@ -387,6 +387,170 @@ def sensitivity_totals_chart(sensitivity: pd.DataFrame, *, recommended_total_usd
 
 
 # ----------------------------------------------------------------------------------------
+# 03: self-hosting economics
+# ----------------------------------------------------------------------------------------
+def busy_gpu_hour_cost_chart(parts: pd.DataFrame, bands: pd.DataFrame, *, options,
+                             title: str = "") -> alt.FacetChart:
+    """Cost of a busy GPU-hour by component, with its P10-P90 band and the cloud price.
+
+    Parameters
+    ----------
+    parts : pandas.DataFrame
+        One row per option and cost component: ``option``, ``component`` and ``usd``
+        [USD per busy GPU-hour].
+    bands : pandas.DataFrame
+        One row per option: ``option``, ``p10``, ``p50`` and ``p90`` of the total
+        [USD per busy GPU-hour] and ``cloud``, the cheapest cloud rate [USD/GPU-hour].
+    options : sequence of str
+        Order of the panels.
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per option (independent y scales): stacked components, a black P10-P90
+        rule with a tick at the P50 and a white diamond at the cloud price.
+    """
+    parts = _require(parts, ["option", "component", "usd"])
+    bands = _require(bands, ["option", "p10", "p50", "p90", "cloud"])
+    data = pd.concat([parts, bands], ignore_index=True)
+    base = alt.Chart().encode(
+        x=alt.X("option:N", title=None, axis=alt.Axis(labels=False, ticks=False)))
+    bars = base.mark_bar().encode(
+        y=alt.Y("sum(usd):Q", title="USD per busy GPU-hour"),
+        color=alt.Color("component:N", title="component"),
+        order=alt.Order("component:N")).transform_filter("isValid(datum.component)")
+    band = base.mark_rule(strokeWidth=2, color="black").encode(
+        y="p10:Q", y2="p90:Q").transform_filter("isValid(datum.p10)")
+    mid = base.mark_tick(color="black", thickness=2, size=18).encode(
+        y="p50:Q").transform_filter("isValid(datum.p50)")
+    cloud = base.mark_point(shape="diamond", filled=True, size=160, color="white",
+                            stroke="black", strokeWidth=1.5, opacity=1).encode(
+        y="cloud:Q").transform_filter("isValid(datum.cloud)")
+    return alt.layer(bars, band, mid, cloud, data=data).properties(width=150, height=280).facet(
+        column=alt.Column("option:N", title=None, sort=list(options))
+    ).resolve_scale(y="independent").properties(title=title)
+
+
+def break_even_months_chart(curves: pd.DataFrame, *, service_life_months: float,
+                            title: str = "") -> alt.LayerChart:
+    """Months until buying beats renting against GPU-hours used per month, one line per option.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        ``gpu_hours_per_month`` [GPU-hours per GPU per month], ``months`` (break-even)
+        [months] and ``option`` (as from :func:`hwcost.economics.break_even_curve`, the
+        reached points only).
+    service_life_months : float
+        End of the service life, drawn as a dashed labelled rule. [months]
+    title : str
+        Chart title.
+    """
+    lines = line(curves, "gpu_hours_per_month", "months", color="option",
+                 x_title="GPU-hours used per GPU per month (730 = always busy)",
+                 y_title="break-even [months]", log_y=True)
+    rule = alt.Chart(pd.DataFrame({"months": [service_life_months]})).mark_rule(
+        strokeDash=[6, 4], color="#555555").encode(y="months:Q")
+    text = alt.Chart(pd.DataFrame({"months": [service_life_months],
+                                   "label": ["end of service life"]})).mark_text(
+        align="left", dx=4, dy=-6, color="#555555").encode(
+        y="months:Q", x=alt.value(4), text="label:N")
+    return (lines + rule + text).properties(title=title)
+
+
+def busy_gpu_hour_tornado_chart(tornado: pd.DataFrame) -> alt.Chart:
+    """Change in the cost of a busy GPU-hour when one input moves from low to high.
+
+    Parameters
+    ----------
+    tornado : pandas.DataFrame
+        One row per option and input: ``option``, ``input``, ``low`` and ``high`` (the
+        input's range), ``low_change`` and ``high_change`` (relative change of the cost,
+        0.1 is 10 %) and ``swing`` (inputs are sorted by their largest swing).
+
+    Returns
+    -------
+    altair.Chart
+        Horizontal bars from ``low_change`` to ``high_change``, one row per input, offset
+        and coloured by option.
+    """
+    df = _require(tornado, ["option", "input", "low", "high", "low_change", "high_change",
+                            "swing"])
+    order = df.groupby("input")["swing"].max().sort_values(ascending=False).index.tolist()
+    return alt.Chart(df, title="Change in the cost of a busy GPU-hour when one input moves "
+                     "from low to high").mark_bar().encode(
+        x=alt.X("low_change:Q", title="change vs the typical case", axis=alt.Axis(format="%")),
+        x2="high_change:Q",
+        y=alt.Y("input:N", sort=order, title=None), yOffset=alt.YOffset("option:N"),
+        color=alt.Color("option:N", title="option"),
+        tooltip=["option", "input", "low", "high", alt.Tooltip("low_change:Q", format=".0%"),
+                 alt.Tooltip("high_change:Q", format=".0%")]).properties(height=320)
+
+
+# ----------------------------------------------------------------------------------------
+# 08: selection flowchart
+# ----------------------------------------------------------------------------------------
+def cost_latency_frontier_chart(pareto: pd.DataFrame, *, horizon_months: float,
+                                title: str = "") -> alt.FacetChart:
+    """Total cost against latency for every option, the Pareto frontier joined.
+
+    Parameters
+    ----------
+    pareto : pandas.DataFrame
+        One row per option and latency metric: ``option``, ``kind``, ``total_usd`` [USD],
+        ``latency_s`` [s], ``metric`` (panel, e.g. "p95 TTFT") and ``frontier``
+        ("on the frontier" or "dominated").
+    horizon_months : float
+        Planning horizon, named in the y-axis title. [months]
+    title : str
+        Chart title.
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per metric (in reverse alphabetical order, independent x scales): faint
+        points for every option, the frontier as a line through bold points.
+    """
+    df = _require(pareto, ["option", "kind", "total_usd", "latency_s", "metric", "frontier"])
+    xy = dict(x=alt.X("latency_s:Q", title="latency at the SLO percentile [s]"),
+              y=alt.Y("total_usd:Q", title=f"total cost over {horizon_months:g} months [USD]",
+                      scale=alt.Scale(type="log")))
+    kind = alt.Color("kind:N", title="kind")
+    on_front = "datum.frontier == 'on the frontier'"
+    dots = alt.Chart(df).mark_point(opacity=0.3, size=20).encode(**xy, color=kind)
+    edge = alt.Chart(df).mark_line(color="#333333").encode(
+        **xy, order="latency_s:Q").transform_filter(on_front)
+    tops = alt.Chart(df).mark_point(size=90, filled=True, opacity=1).encode(
+        **xy, color=kind, tooltip=["option", "total_usd", "latency_s"]).transform_filter(on_front)
+    return alt.layer(dots, edge, tops).properties(width=330, height=280).facet(
+        column=alt.Column("metric:N", title=None, sort=sorted(set(df["metric"]), reverse=True)),
+        title=title).resolve_scale(x="independent")
+
+
+def staff_time_cost_chart(lines: pd.DataFrame, *, horizon_months: float) -> alt.Chart:
+    """Total cost of the best option of each kind against the staff time for owned hardware.
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        ``staff_fraction`` (share of one administrator, 0.05 is 5 %), ``kind`` and
+        ``total_usd`` [USD] (as :attr:`hwcost.recommend.staff_sensitivity` ``.lines``).
+    horizon_months : float
+        Planning horizon, named in the y-axis title. [months]
+    """
+    df = _require(lines, ["staff_fraction", "kind", "total_usd"])
+    df = df.assign(staff_pct=100 * df["staff_fraction"], option="best " + df["kind"])
+    return alt.Chart(df, title="Best option of each kind against the staff time for "
+                     "owned hardware").mark_line().encode(
+        x=alt.X("staff_pct:Q", title="staff time for owned hardware [% of one administrator]"),
+        y=alt.Y("total_usd:Q", title=f"total over {horizon_months:g} months [USD]",
+                scale=alt.Scale(type="log")),
+        color=alt.Color("option:N", title=None))
+
+
+# ----------------------------------------------------------------------------------------
 # Workloads and batching (01_workload_types)
 # ----------------------------------------------------------------------------------------
 def bandwidth_speed_chart(table: pd.DataFrame, *, title: str = "") -> alt.LayerChart:

@@ -6,6 +6,107 @@ import pytest
 
 from hwcost import charts
 
+
+def test_busy_gpu_hour_cost_chart_stacks_components_with_band_and_cloud():
+    parts = pd.DataFrame({"option": ["A", "A", "B"], "component": ["capital", "power", "capital"],
+                          "usd": [0.3, 0.1, 2.0]})
+    bands = pd.DataFrame({"option": ["A", "B"], "p10": [0.3, 1.5], "p50": [0.4, 2.0],
+                          "p90": [0.6, 2.9], "cloud": [0.34, 2.4]})
+    spec = charts.busy_gpu_hour_cost_chart(parts, bands, options=["B", "A"], title="C").to_dict()
+    assert spec["title"] == "C"
+    assert spec["facet"]["column"] == {"field": "option", "sort": ["B", "A"], "title": None,
+                                       "type": "nominal"}
+    assert spec["resolve"] == {"scale": {"y": "independent"}}
+    bars, band, mid, cloud = spec["spec"]["layer"]
+    assert bars["mark"] == {"type": "bar"}
+    assert bars["encoding"]["y"]["aggregate"] == "sum"
+    assert _enc(bars, "y") == ("usd", "quantitative", "USD per busy GPU-hour")
+    assert _enc(bars, "color") == ("component", "nominal", "component")
+    assert band["mark"] == {"type": "rule", "color": "black", "strokeWidth": 2}
+    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("p10", "p90")
+    assert mid["mark"]["type"] == "tick" and mid["encoding"]["y"]["field"] == "p50"
+    assert cloud["mark"]["shape"] == "diamond" and cloud["encoding"]["y"]["field"] == "cloud"
+    assert (spec["spec"]["width"], spec["spec"]["height"]) == (150, 280)
+    assert len(spec["datasets"][spec["data"]["name"]]) == 5
+
+
+def test_break_even_months_chart_lines_and_service_life():
+    curves = pd.DataFrame({"gpu_hours_per_month": [365.0, 730.0], "months": [40.0, 18.0],
+                           "option": ["A", "A"]})
+    spec = charts.break_even_months_chart(curves, service_life_months=36.0, title="B").to_dict()
+    assert spec["title"] == "B"
+    lines, rule, text = spec["layer"]
+    assert lines["mark"] == {"type": "line", "point": True}
+    assert _enc(lines, "x") == ("gpu_hours_per_month", "quantitative",
+                                "GPU-hours used per GPU per month (730 = always busy)")
+    assert _enc(lines, "y") == ("months", "quantitative", "break-even [months]")
+    assert lines["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(lines, "color") == ("option", "nominal", "option")
+    assert rule["mark"] == {"type": "rule", "color": "#555555", "strokeDash": [6, 4]}
+    assert spec["datasets"][rule["data"]["name"]] == [{"months": 36.0}]
+    assert spec["datasets"][text["data"]["name"]] == [{"months": 36.0,
+                                                       "label": "end of service life"}]
+
+
+def test_busy_gpu_hour_tornado_chart_sorted_by_largest_swing():
+    tor = pd.DataFrame({"option": ["A", "A", "B"], "input": ["pue", "utilization", "pue"],
+                        "low": [1.1, 0.25, 1.1], "high": [1.5, 0.75, 1.5],
+                        "low_change": [-0.02, 0.6, -0.3], "high_change": [0.03, -0.2, 0.4],
+                        "swing": [0.05, 0.8, 0.7]})
+    spec = charts.busy_gpu_hour_tornado_chart(tor).to_dict()
+    assert spec["title"] == ("Change in the cost of a busy GPU-hour when one input moves "
+                             "from low to high")
+    assert spec["mark"] == {"type": "bar"}
+    assert _enc(spec, "x") == ("low_change", "quantitative", "change vs the typical case")
+    assert spec["encoding"]["x"]["axis"] == {"format": "%"}
+    assert spec["encoding"]["x2"] == {"field": "high_change"}
+    assert spec["encoding"]["y"]["sort"] == ["utilization", "pue"]
+    assert spec["encoding"]["yOffset"] == {"field": "option", "type": "nominal"}
+    assert _enc(spec, "color") == ("option", "nominal", "option")
+    assert spec["height"] == 320
+
+
+def test_cost_latency_frontier_chart_panels_and_frontier():
+    pareto = pd.DataFrame({"option": ["x", "y", "x", "y"], "kind": ["cloud"] * 4,
+                           "total_usd": [1e4, 2e4, 1e4, 2e4], "latency_s": [0.5, 0.2, 0.05, 0.03],
+                           "metric": ["p95 TTFT", "p95 TTFT", "p95 TPOT", "p95 TPOT"],
+                           "frontier": ["on the frontier"] * 4})
+    spec = charts.cost_latency_frontier_chart(pareto, horizon_months=24, title="F").to_dict()
+    assert spec["title"] == "F"
+    assert spec["facet"]["column"]["sort"] == ["p95 TTFT", "p95 TPOT"]
+    assert spec["resolve"] == {"scale": {"x": "independent"}}
+    dots, edge, tops = spec["spec"]["layer"]
+    assert dots["mark"] == {"type": "point", "opacity": 0.3, "size": 20}
+    assert _enc(dots, "x") == ("latency_s", "quantitative",
+                               "latency at the SLO percentile [s]")
+    assert _enc(dots, "y") == ("total_usd", "quantitative",
+                               "total cost over 24 months [USD]")
+    assert dots["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(dots, "color") == ("kind", "nominal", "kind")
+    assert edge["mark"] == {"type": "line", "color": "#333333"}
+    assert edge["transform"] == [{"filter": "datum.frontier == 'on the frontier'"}]
+    assert tops["mark"] == {"type": "point", "filled": True, "opacity": 1, "size": 90}
+    assert [t["field"] for t in tops["encoding"]["tooltip"]] == ["option", "total_usd",
+                                                                 "latency_s"]
+
+
+def test_staff_time_cost_chart_in_percent_per_kind():
+    lines = pd.DataFrame({"staff_fraction": [0.0, 0.5, 0.0, 0.5], "kind": ["self-hosted",
+                          "self-hosted", "cloud", "cloud"], "total_usd": [1e4, 9e4, 3e4, 3e4]})
+    spec = charts.staff_time_cost_chart(lines, horizon_months=36).to_dict()
+    assert spec["title"] == "Best option of each kind against the staff time for owned hardware"
+    assert spec["mark"] == {"type": "line"}
+    assert _enc(spec, "x") == ("staff_pct", "quantitative",
+                               "staff time for owned hardware [% of one administrator]")
+    assert _enc(spec, "y") == ("total_usd", "quantitative", "total over 36 months [USD]")
+    assert spec["encoding"]["y"]["scale"] == {"type": "log"}
+    assert _enc(spec, "color") == ("option", "nominal", None)
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert [(r["staff_pct"], r["option"]) for r in rows] == [
+        (0.0, "best self-hosted"), (50.0, "best self-hosted"), (0.0, "best cloud"),
+        (50.0, "best cloud")]
+
+
 DF = pd.DataFrame({"batch": [1, 2, 4], "tps": [50.0, 95.0, 170.0], "gpu": ["a", "a", "b"],
                    "extra": [object(), object(), object()]})
 

@@ -7,6 +7,8 @@ where they are tested, so a notebook cell only passes numbers in.
 
 from __future__ import annotations
 
+import math
+
 from .notebook import share, span, usd
 
 ARTICLE_API_BELOW_TOKENS = 1e8  # the article's FAQ: APIs are cheaper below 100M tokens a month
@@ -156,3 +158,79 @@ def hybrid_volume(hybrid_requests_per_day: float, requests_per_day: float, own_p
     return (f"This section uses `hybrid_requests_per_day` = {hybrid_requests_per_day:,.0f}, not your "
             f"{requests_per_day:,.0f} requests a day, to show where owning a base and renting bursts "
             f"pays. At your volume {own}. ")
+
+
+# --- 07_cost_scenarios ---------------------------------------------------------------------------
+
+def usd_any(usd_value: float) -> str:
+    """A dollar amount as `usd` writes it, with three significant figures below one cent.
+
+    Parameters
+    ----------
+    usd_value : float
+        Amount [USD], positive.
+    """
+    if usd_value >= 0.01:
+        return usd(usd_value)
+    return f"${usd_value:.{2 - math.floor(math.log10(usd_value))}f}"
+
+
+def owning_cost(gpu_id: str, bill_of_materials: str, capex_usd: float,
+                running_usd_per_year: float, staff_usd_per_year: float,
+                usd_per_request: float) -> str:
+    """The sentence on what owning the hardware costs, up front, per year and per request.
+
+    Parameters
+    ----------
+    gpu_id : str
+        GPU as the catalog names it.
+    bill_of_materials : str
+        What is bought, in words.
+    capex_usd : float
+        Purchase price [USD].
+    running_usd_per_year : float
+        Running cost, staff included [USD/year].
+    staff_usd_per_year : float
+        Staff time within the running cost [USD/year].
+    usd_per_request : float
+        Cost per request [USD].
+    """
+    return (f"Owning means buying what {gpu_id} is sold as, {bill_of_materials}: "
+            f"{usd(capex_usd)} up front, then {usd(running_usd_per_year)} a year to run "
+            f"({usd(staff_usd_per_year)} of it staff time), {usd_any(usd_per_request)} per "
+            "request. ")
+
+
+def scenario_arithmetic_summary(n_lines: int, n_agree: int) -> str:
+    """The conclusion's bullet on how many of the article's scenario lines fail.
+
+    Parameters
+    ----------
+    n_lines : int
+        Scenario lines audited.
+    n_agree : int
+        Lines whose recomputed value agrees with the article.
+    """
+    return ("- **The article's scenario arithmetic does not hold:** "
+            f"{n_lines - n_agree} of its {n_lines} scenario lines disagree or rest on an "
+            "implausible price. An always-on GPU costs its hourly price whatever it serves, so at "
+            "low volume the cost per request is the daily rent divided by the requests.\n")
+
+
+def api_or_own_summary(low_tokens_per_month: float, high_tokens_per_month: float,
+                       reached: bool) -> str:
+    """The conclusion's bullet on the volume from which one owned replica beats the APIs.
+
+    Parameters
+    ----------
+    low_tokens_per_month, high_tokens_per_month : float
+        Lowest and highest crossover over the API offers reached [tokens/month].
+    reached : bool
+        Whether any API offer is beaten at all.
+    """
+    if not reached:
+        return "- **API or own:** owning a replica never beats this model class's APIs.\n"
+    return ("- **API or own:** one owned replica, staff time included, beats this model "
+            "class's APIs only from "
+            f"{span(low_tokens_per_month / 1e9, high_tokens_per_month / 1e9, lambda v: f'{v:.2f}B')}"
+            " tokens a month.\n")

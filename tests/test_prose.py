@@ -164,3 +164,44 @@ def test_quiet_against_served_runs_a_large_model_on_the_fewest_gpus():
     assert t.attrs["n_gpus"] == 2 and list(t.index) == [1, 4]
     none = serving.quiet_against_served("llama-3.1-405b", "rtx-4090", concurrencies=(1,))
     assert none.attrs["n_gpus"] is None and len(none) == 0
+
+
+# --- 07_cost_scenarios ---------------------------------------------------------------------------
+
+def test_usd_any_keeps_three_figures_below_a_cent():
+    from hwcost import narrative
+
+    assert narrative.usd_any(0.000123456) == "$0.000123"
+    assert narrative.usd_any(0.00456) == "$0.00456"
+    assert narrative.usd_any(0.0123) == "$0.0123"
+    assert narrative.usd_any(2.5) == "$2.50"
+
+
+def test_owning_cost_sentence():
+    from hwcost import narrative
+
+    assert narrative.owning_cost("h100-sxm", "one 8-GPU server", 250_000, 60_000, 20_000,
+                                 0.0042) == (
+        "Owning means buying what h100-sxm is sold as, one 8-GPU server: $250,000 up front, "
+        "then $60,000 a year to run ($20,000 of it staff time), $0.00420 per request. ")
+
+
+def test_scenario_arithmetic_summary_counts_the_failing_lines():
+    from hwcost import narrative
+
+    assert narrative.scenario_arithmetic_summary(9, 2) == (
+        "- **The article's scenario arithmetic does not hold:** 7 of its 9 scenario lines "
+        "disagree or rest on an implausible price. An always-on GPU costs its hourly price "
+        "whatever it serves, so at low volume the cost per request is the daily rent divided by "
+        "the requests.\n")
+
+
+def test_api_or_own_summary_both_branches():
+    from hwcost import narrative
+
+    assert narrative.api_or_own_summary(1.2e9, 7.09e9, True) == (
+        "- **API or own:** one owned replica, staff time included, beats this model class's "
+        "APIs only from 1.20B-7.09B tokens a month.\n")
+    assert narrative.api_or_own_summary(7.09e9, 7.09e9, True).endswith("from 7.09B tokens a month.\n")
+    assert narrative.api_or_own_summary(0.0, 0.0, False) == (
+        "- **API or own:** owning a replica never beats this model class's APIs.\n")

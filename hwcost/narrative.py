@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .notebook import share, span, usd
+from .notebook import pct, share, span, usd
 
 ARTICLE_API_BELOW_TOKENS = 1e8  # the article's FAQ: APIs are cheaper below 100M tokens a month
 ARTICLE_OWN_ABOVE_TOKENS = 1e9  # the article's FAQ: self-hosting is cheaper above 1B tokens a month
@@ -234,3 +234,162 @@ def api_or_own_summary(low_tokens_per_month: float, high_tokens_per_month: float
             "class's APIs only from "
             f"{span(low_tokens_per_month / 1e9, high_tokens_per_month / 1e9, lambda v: f'{v:.2f}B')}"
             " tokens a month.\n")
+# --- 02_provider_pricing ---------------------------------------------------------------------
+
+
+def token_cost_scope(model: str, precision: str, batch_size: int, input_tokens: int,
+                     output_tokens: int, utilization: float, tpot_target_s: float, n_fit: int,
+                     n_offers: int, misfits: list, slow: list) -> str:
+    """Say what is priced, how many offers hold it and which GPU types are left out.
+
+    ``misfits`` holds ``(gpu_id, reason)`` pairs, ``slow`` holds ``(gpu_id, tpot_s)`` pairs
+    (tpot_s [s] per generated token of each sequence).
+    """
+    text = (f"**{model}** at {precision}, **batch {batch_size}** ({input_tokens} prompt + "
+            f"{output_tokens} generated tokens per sequence), priced at **{pct(utilization)} "
+            f"utilization**")
+    if utilization == 1:
+        text += " (every paid hour busy at that batch: the best case)"
+    text += f". {n_fit} of {n_offers} offers can hold it"
+    if misfits:
+        text += "; not these GPU types: " + "; ".join(f"{g} ({why})" for g, why in misfits)
+    text += "."
+    if slow:
+        text += (f" Too slow for {tpot_target_s * 1000:.0f} ms per token at this batch, and left "
+                 "out: " + "; ".join(f"{g} ({t * 1000:.0f} ms)" for g, t in slow) + ".")
+    return text
+
+
+def cheapest_token_offer(top, batch_size: int, gpu: str, best_same_class=None) -> str:
+    """Describe the cheapest offer per token and the best one on the chosen GPU class.
+
+    ``top`` and ``best_same_class`` are rows of :func:`hwcost.pricing.token_costs`;
+    ``best_same_class`` is None when no offer of class ``gpu`` holds the configuration.
+    """
+    text = (f"The cheapest on-demand offer per token is **{top['id']}**: a replica of "
+            f"{int(top['n_gpus'])} x {top['gpu_id']} produces "
+            f"{top['output_tokens_per_s']:,.0f} tokens/s for "
+            f"{usd(top['usd_per_replica_hour'])}/h ({top['tpot_s'] * 1000:.0f} ms per token for "
+            f"each of its {batch_size} sequences), "
+            f"**{usd(top['usd_per_million_output_tokens'])} per million generated tokens** "
+            f"({usd(top['usd_per_million_tokens'])} per million if prompt tokens are counted "
+            "too).")
+    if best_same_class is not None:
+        return text + (f" On {gpu} the best is {best_same_class['id']} at "
+                       f"{usd(best_same_class['usd_per_million_output_tokens'])}.")
+    return text + f" No on-demand {gpu} offer can hold this configuration."
+
+
+def coreweave_h100_bundle(bundle) -> str:
+    """Check the article's CoreWeave 8 x H100 per-GPU rounding; ``bundle`` is a row of
+    :func:`hwcost.pricing.bundle_comparison`."""
+    return (f"CoreWeave's 8 x H100 node: {usd(bundle['usd_per_hour'])} / 8 = "
+            f"**${bundle['usd_per_gpu_hour']:.4g}** per GPU-hour, which rounds half-up to "
+            f"**{usd(bundle['usd_per_gpu_hour_cents'])}**: the article's $6.16 is the correct "
+            "rounding (a binary float rounded naively can print $6.15). Per GPU it is "
+            f"{pct(bundle['premium_fraction'])} above the cheapest one-GPU H100 "
+            f"({bundle['single_offer_id']}, {usd(bundle['single_usd_per_gpu_hour'])}), and a "
+            f"single one-GPU replica on it pays {usd(bundle['usd_per_hour'])}/h.")
+
+
+def spot_and_reserved(spot, reserved, interruption_overhead_fraction: float) -> str:
+    """Summarize spot and reserved discounts; ``spot`` is the spot rows of
+    :func:`hwcost.pricing.discounts`, ``reserved`` the reserved rows' ``discount_fraction``."""
+    if len(spot):
+        d = spot["discount_fraction"]
+        text = (f"{len(spot)} spot offers have an on-demand twin: discounts of {pct(d.min())} "
+                f"to {pct(d.max())} (median {pct(d.median())}); losing "
+                f"{pct(interruption_overhead_fraction)} of spot time to interruptions leaves a "
+                f"median {pct(spot['effective_discount_fraction'].median())}. ")
+    else:
+        text = "No spot offer in the price table in use has an on-demand twin. "
+    if len(reserved):
+        text += f"Reserved offers save {pct(reserved.min())} to {pct(reserved.max())}."
+    return text
+
+
+def provider_verdict(prov, gpu: str, model: str, cw_rank, cw_index, low_index, most_types,
+                     lead, top, best_same_class=None) -> str:
+    """Bullet list answering the article's provider comparison (cost, tokens, flexibility).
+
+    ``prov`` is :func:`hwcost.pricing.provider_summary`; ``low_index`` and ``most_types`` its
+    rows with the lowest price index and the most GPU types; ``lead`` the audit row of the
+    article's claim; ``top`` and ``best_same_class`` rows of :func:`hwcost.pricing.token_costs`.
+    """
+    import pandas as pd
+
+    if cw_rank is not None and not pd.isna(cw_rank):
+        cw_text = f"{int(cw_rank)} of {int(prov['gpu_rank'].max())}"
+    else:
+        cw_text = "nowhere (it has no such offer)"
+    if best_same_class is not None:
+        class_text = (f"**{best_same_class['provider']}** "
+                      f"({usd(best_same_class['usd_per_million_output_tokens'])}) on {gpu}")
+    else:
+        class_text = f"no on-demand {gpu} offer fits"
+    cw_index_text = (f"{cw_index:.2f}" if cw_index is not None
+                     else "not computed (no CoreWeave offer in the table)")
+    first = prov.iloc[0]
+    per_second = ", ".join(prov[prov["finest_billing_s"] == 1]["provider"])
+    nodes_only = ", ".join(prov[~prov["single_gpu"]]["provider"]) or "none"
+    return (f"- **Cost per GPU-hour on {gpu}:** cheapest on demand is **{first['provider']}** "
+            f"({usd(float(first['gpu_usd_per_gpu_hour']))}); CoreWeave ranks {cw_text}. The "
+            f"lowest price index is **{low_index['provider']}** "
+            f"({float(low_index['price_index']):.2f} over {low_index['n_gpu_types']} "
+            f"GPU type(s)); CoreWeave's is {cw_index_text}, and `hwcost.seed` rates the "
+            f"article's claim **{lead['status']}**: {lead['reason']}.\n"
+            f"- **Cost per million tokens of {model}:** **{top['provider']}** ({top['id']}, "
+            f"{usd(top['usd_per_million_output_tokens'])}) on any GPU; {class_text}.\n"
+            f"- **Flexibility:** {most_types['provider']} rents the most GPU types "
+            f"({most_types['n_gpu_types']}); per-second billing: {per_second}; only 8-GPU "
+            f"nodes: {nodes_only}.\n"
+            "- **Support:** not measurable from prices; ask for SLAs and response times.")
+
+
+def price_history_note(n_history_rows: int, n_repriced: int, gpu: str, own, stale_classes: list,
+                       max_age_days: int) -> str:
+    """Describe the price record: repricings, the chosen class's trend, stale classes.
+
+    ``own`` is the rows of :func:`hwcost.pricing.price_trend` for ``gpu``, oldest first.
+    """
+    if len(own):
+        a, b = own.iloc[0], own.iloc[-1]
+        moved = (f"For {gpu} the cheapest recorded on-demand GPU-hour went from "
+                 f"{usd(a['usd_per_gpu_hour'])} ({a['as_of']}, {a['n_offers']} offer(s) on "
+                 f"record) to {usd(b['usd_per_gpu_hour'])} ({b['as_of']}, {b['n_offers']} offers)")
+    else:
+        moved = f"No on-demand {gpu} price is recorded"
+    text = (f"The history holds {n_history_rows} prices; {n_repriced} cloud offers have been "
+            f"repriced at least once. {moved}. A line falls when a cheaper offer enters the "
+            "record or an offer is repriced; `hwcost prices import` says which. ")
+    if stale_classes:
+        return text + (f"**Stale:** the newest price of {', '.join(stale_classes)} is older than "
+                       f"{max_age_days} days; import a fresh snapshot before relying on them.")
+    return text + f"Every GPU class has a price newer than {max_age_days} days."
+
+
+def provider_pricing_meaning(model: str, precision: str, batch_size: int, utilization: float,
+                             tpot_target_s: float, gpu: str, top, best_od, spread: float,
+                             cw_index, max_spot_discount=None) -> str:
+    """The conclusion of 02_provider_pricing.
+
+    ``top``: cheapest token offer row; ``best_od``: cheapest on-demand offer of class ``gpu``;
+    ``spread``: dearest over cheapest GPU-hour of that class [-]; ``max_spot_discount``: the
+    largest spot discount [-], None without spot offers.
+    """
+    cw_text = f"{cw_index:.2f}" if cw_index is not None else "n/a"
+    spot_text = ("" if max_spot_discount is None else
+                 f"Spot saves up to {pct(max_spot_discount)} where interruptions are tolerable. ")
+    return (f"For **{model}** at {precision} and batch {batch_size}, the cheapest on-demand way "
+            f"to rent it is **{top['id']}** at {usd(top['usd_per_million_output_tokens'])} per "
+            f"million generated tokens at {pct(utilization)} utilization, each sequence getting "
+            f"a token every {top['tpot_s'] * 1000:.0f} ms (offers slower than "
+            f"{tpot_target_s * 1000:.0f} ms left out). For the {gpu} class, "
+            f"{best_od['provider']} has the lowest on-demand GPU-hour "
+            f"({usd(best_od['usd_per_gpu_hour'])}), and offers for the same GPU differ "
+            f"{spread:.1f}-fold, so shopping around matters as much as the choice of GPU. The "
+            "article's \"CoreWeave leads on cost\" does not hold for on-demand prices (price "
+            f"index {cw_text}); its 8-GPU nodes suit workloads that fill eight GPUs. "
+            f"{spot_text}The per-token figures count {pct(utilization)} of paid hours as busy "
+            f"at batch {batch_size}; each halving of that share doubles them. Check the price "
+            "ages before you sign.")

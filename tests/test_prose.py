@@ -205,3 +205,132 @@ def test_api_or_own_summary_both_branches():
     assert narrative.api_or_own_summary(7.09e9, 7.09e9, True).endswith("from 7.09B tokens a month.\n")
     assert narrative.api_or_own_summary(0.0, 0.0, False) == (
         "- **API or own:** owning a replica never beats this model class's APIs.\n")
+# --- 02_provider_pricing ---------------------------------------------------------------------
+
+
+def test_token_cost_scope_names_the_gpu_types_left_out():
+    from hwcost import narrative
+
+    text = narrative.token_cost_scope("llama-3.1-70b", "int8", 32, 500, 200, 1.0, 0.1, 40, 50,
+                                      [("rtx-4090", "needs 2 GPUs")], [("t4", 0.25)])
+    assert text == ("**llama-3.1-70b** at int8, **batch 32** (500 prompt + 200 generated tokens "
+                    "per sequence), priced at **100% utilization** (every paid hour busy at that "
+                    "batch: the best case). 40 of 50 offers can hold it; not these GPU types: "
+                    "rtx-4090 (needs 2 GPUs). Too slow for 100 ms per token at this batch, and "
+                    "left out: t4 (250 ms).")
+    text = narrative.token_cost_scope("llama-3.1-8b", "bf16", 1, 100, 50, 0.5, 0.05, 50, 50, [], [])
+    assert text == ("**llama-3.1-8b** at bf16, **batch 1** (100 prompt + 50 generated tokens per "
+                    "sequence), priced at **50% utilization**. 50 of 50 offers can hold it.")
+
+
+_TOP = {"id": "x-h100", "provider": "xcloud", "n_gpus": 2.0, "gpu_id": "h100-sxm",
+        "output_tokens_per_s": 1234.4, "usd_per_replica_hour": 4.5, "tpot_s": 0.025,
+        "usd_per_million_output_tokens": 1.25, "usd_per_million_tokens": 0.375}
+
+
+def test_cheapest_token_offer_with_and_without_an_offer_on_the_chosen_gpu():
+    from hwcost import narrative
+
+    head = ("The cheapest on-demand offer per token is **x-h100**: a replica of 2 x h100-sxm "
+            "produces 1,234 tokens/s for $4.50/h (25 ms per token for each of its 32 sequences), "
+            "**$1.25 per million generated tokens** ($0.375 per million if prompt tokens are "
+            "counted too).")
+    assert narrative.cheapest_token_offer(_TOP, 32, "l40s") == (
+        head + " No on-demand l40s offer can hold this configuration.")
+    l40s = {"id": "y-l40s", "usd_per_million_output_tokens": 2.5}
+    assert narrative.cheapest_token_offer(_TOP, 32, "l40s", l40s) == (
+        head + " On l40s the best is y-l40s at $2.50.")
+
+
+def test_coreweave_h100_bundle_rounds_the_per_gpu_price():
+    from hwcost import narrative
+
+    bundle = {"usd_per_hour": 49.24, "usd_per_gpu_hour": 6.155, "usd_per_gpu_hour_cents": 6.16,
+              "premium_fraction": 0.2, "single_offer_id": "z-h100", "single_usd_per_gpu_hour": 5.13}
+    assert narrative.coreweave_h100_bundle(bundle) == (
+        "CoreWeave's 8 x H100 node: $49.24 / 8 = **$6.155** per GPU-hour, which rounds half-up "
+        "to **$6.16**: the article's $6.16 is the correct rounding (a binary float rounded "
+        "naively can print $6.15). Per GPU it is 20% above the cheapest one-GPU H100 (z-h100, "
+        "$5.13), and a single one-GPU replica on it pays $49.24/h.")
+
+
+def test_spot_and_reserved_discounts():
+    import pandas as pd
+
+    from hwcost import narrative
+
+    spot = pd.DataFrame({"discount_fraction": [0.6, 0.7, 0.8],
+                         "effective_discount_fraction": [0.5, 0.6, 0.7]})
+    reserved = pd.Series([0.3, 0.4])
+    assert narrative.spot_and_reserved(spot, reserved, 0.1) == (
+        "3 spot offers have an on-demand twin: discounts of 60% to 80% (median 70%); losing 10% "
+        "of spot time to interruptions leaves a median 60%. Reserved offers save 30% to 40%.")
+    assert narrative.spot_and_reserved(spot.iloc[:0], reserved.iloc[:0], 0.1) == (
+        "No spot offer in the price table in use has an on-demand twin. ")
+
+
+def test_provider_verdict_without_a_coreweave_offer():
+    import pandas as pd
+
+    from hwcost import narrative
+
+    prov = pd.DataFrame({"provider": ["acme", "beta"], "gpu_usd_per_gpu_hour": [2.0, 3.0],
+                         "gpu_rank": [1.0, 2.0], "price_index": [0.9, 1.1],
+                         "n_gpu_types": [3, 5], "finest_billing_s": [1, 3600],
+                         "single_gpu": [True, False]})
+    lead = {"status": "wrong", "reason": "acme is cheaper"}
+    text = narrative.provider_verdict(prov, "h100-sxm", "llama-3.1-70b", None, None,
+                                      prov.iloc[0], prov.iloc[1], lead, _TOP)
+    assert text == (
+        "- **Cost per GPU-hour on h100-sxm:** cheapest on demand is **acme** ($2.00); CoreWeave "
+        "ranks nowhere (it has no such offer). The lowest price index is **acme** (0.90 over 3 "
+        "GPU type(s)); CoreWeave's is not computed (no CoreWeave offer in the table), and "
+        "`hwcost.seed` rates the article's claim **wrong**: acme is cheaper.\n"
+        "- **Cost per million tokens of llama-3.1-70b:** **xcloud** (x-h100, $1.25) on any GPU; "
+        "no on-demand h100-sxm offer fits.\n"
+        "- **Flexibility:** beta rents the most GPU types (5); per-second billing: acme; only "
+        "8-GPU nodes: beta.\n"
+        "- **Support:** not measurable from prices; ask for SLAs and response times.")
+
+
+def test_price_history_note_for_a_class_without_prices_and_for_stale_classes():
+    import pandas as pd
+
+    from hwcost import narrative
+
+    tail = ("A line falls when a cheaper offer enters the record or an offer is repriced; "
+            "`hwcost prices import` says which. ")
+    assert narrative.price_history_note(120, 7, "l40s", pd.DataFrame(), [], 180) == (
+        "The history holds 120 prices; 7 cloud offers have been repriced at least once. No "
+        "on-demand l40s price is recorded. " + tail
+        + "Every GPU class has a price newer than 180 days.")
+    own = pd.DataFrame({"usd_per_gpu_hour": [3.0, 2.25], "as_of": ["2025-01-01", "2026-06-01"],
+                        "n_offers": [1, 4]})
+    assert narrative.price_history_note(120, 7, "h100-sxm", own, ["v100", "t4"], 90) == (
+        "The history holds 120 prices; 7 cloud offers have been repriced at least once. For "
+        "h100-sxm the cheapest recorded on-demand GPU-hour went from $3.00 (2025-01-01, 1 "
+        "offer(s) on record) to $2.25 (2026-06-01, 4 offers). " + tail
+        + "**Stale:** the newest price of v100, t4 is older than 90 days; import a fresh "
+        "snapshot before relying on them.")
+
+
+def test_provider_pricing_meaning_without_coreweave_or_spot():
+    from hwcost import narrative
+
+    best_od = {"provider": "acme", "usd_per_gpu_hour": 2.0}
+    text = narrative.provider_pricing_meaning("llama-3.1-70b", "int8", 32, 0.5, 0.1, "h100-sxm",
+                                              _TOP, best_od, 3.25, None)
+    assert text == (
+        "For **llama-3.1-70b** at int8 and batch 32, the cheapest on-demand way to rent it is "
+        "**x-h100** at $1.25 per million generated tokens at 50% utilization, each sequence "
+        "getting a token every 25 ms (offers slower than 100 ms left out). For the h100-sxm "
+        "class, acme has the lowest on-demand GPU-hour ($2.00), and offers for the same GPU "
+        "differ 3.2-fold, so shopping around matters as much as the choice of GPU. The "
+        "article's \"CoreWeave leads on cost\" does not hold for on-demand prices (price index "
+        "n/a); its 8-GPU nodes suit workloads that fill eight GPUs. The per-token figures count "
+        "50% of paid hours as busy at batch 32; each halving of that share doubles them. Check "
+        "the price ages before you sign.")
+    text = narrative.provider_pricing_meaning("llama-3.1-70b", "int8", 32, 0.5, 0.1, "h100-sxm",
+                                              _TOP, best_od, 3.25, 1.234, 0.7)
+    assert "(price index 1.23)" in text
+    assert "eight GPUs. Spot saves up to 70% where interruptions are tolerable. The per" in text

@@ -393,3 +393,83 @@ def provider_pricing_meaning(model: str, precision: str, batch_size: int, utiliz
             f"{spot_text}The per-token figures count {pct(utilization)} of paid hours as busy "
             f"at batch {batch_size}; each halving of that share doubles them. Check the price "
             "ages before you sign.")
+# 08 selection flowchart
+
+
+def top_option_cost(kind: str, bill_of_materials: str, capex_usd: float,
+                    running_usd_per_year: float) -> str:
+    """What the #1 option needs up front and a year, to follow "it ".
+
+    Parameters
+    ----------
+    kind : str
+        ``self-hosted``, ``cloud`` or ``api``.
+    bill_of_materials : str
+        What the option buys or rents.
+    capex_usd : float
+        Money spent up front. [USD]
+    running_usd_per_year : float
+        Yearly running cost. [USD/year]
+    """
+    if kind == "self-hosted":
+        return (f"buys {bill_of_materials}: {usd(capex_usd)} up front, then "
+                f"{usd(running_usd_per_year)} a year to run. ")
+    return (f"needs nothing up front ({bill_of_materials}) and costs "
+            f"{usd(running_usd_per_year)} a year. ")
+
+
+def runner_up_bullets(ranks, options, whys) -> str:
+    """One bullet per option after the first: "- **#2** option: why it loses"."""
+    return "\n".join(f"- **#{int(r)}** {o}: {w}" for r, o, w in zip(ranks, options, whys))
+
+
+def owned_plan(own_best, cloud_staff_break_even: float) -> str:
+    """The cheapest owned plan and the staff share below which owning beats renting.
+
+    Parameters
+    ----------
+    own_best : mapping or None
+        The cheapest owned option, with ``bill_of_materials``, ``capex_usd`` [USD] and
+        ``running_usd_per_year`` [USD/year]; None when no owned plan is feasible.
+    cloud_staff_break_even : float
+        Staff share of an administrator below which owning beats the best rented option;
+        0 or less when it never does. [-]
+    """
+    text = ""
+    if own_best is not None:
+        text += (f"Owned, the cheapest plan buys {own_best['bill_of_materials']}: "
+                 f"{usd(own_best['capex_usd'])} up front and "
+                 f"{usd(own_best['running_usd_per_year'])} a year to run. ")
+    if cloud_staff_break_even > 0:
+        text += ("Owned hardware beats renting only while it takes less than "
+                 f"{pct(cloud_staff_break_even, 1)} of an administrator's time. ")
+    return text
+
+
+def case_extras(window_hours: float | None, window_start_hour: float, cached_input_share: float,
+                budget_usd: float) -> str:
+    """The optional clauses of a case's description, each starting ", " ("" when none applies).
+
+    Parameters
+    ----------
+    window_hours : float or None
+        Hours a day within which batch requests are processed; None or 0 for all day. [h]
+    window_start_hour : float
+        Hour of the day the window opens. [h]
+    cached_input_share : float
+        Share of input tokens billed at an API's cached-input price. [-]
+    budget_usd : float
+        Cap on money spent up front; 0 for none. [USD]
+    """
+    return ((f", processed within {window_hours:g} h a day from {window_start_hour:g}:00"
+             if window_hours else "")
+            + (f", {pct(cached_input_share)} of input tokens cached at APIs"
+               if cached_input_share else "")
+            + (f", up-front budget {usd(budget_usd)}" if budget_usd else ""))
+
+
+def article_comparison(question: str, article: str, computed: str, agree: bool, note: str) -> str:
+    """A bullet saying whether the article's answer to ``question`` is the computed optimum."""
+    verb = "agree" if agree else "**disagree**"
+    return (f"- On the {question}, the article says *{article}* and the computed optimum is "
+            f"*{computed}*: they {verb}" + (f" ({note})." if note else "."))

@@ -334,3 +334,44 @@ def test_provider_pricing_meaning_without_coreweave_or_spot():
                                               _TOP, best_od, 3.25, 1.234, 0.7)
     assert "(price index 1.23)" in text
     assert "eight GPUs. Spot saves up to 70% where interruptions are tolerable. The per" in text
+# 08 selection flowchart
+
+
+def test_top_option_cost_owned_and_rented():
+    assert narrative.top_option_cost("self-hosted", "2x RTX 4090", 4000.0, 1234.4) == (
+        "buys 2x RTX 4090: $4,000 up front, then $1,234 a year to run. ")
+    assert narrative.top_option_cost("api", "pay per token", 0.0, 5120.0) == (
+        "needs nothing up front (pay per token) and costs $5,120 a year. ")
+
+
+def test_runner_up_bullets_one_line_per_option():
+    assert narrative.runner_up_bullets([2, 3], ["A", "B"], ["dearer", "too slow"]) == (
+        "- **#2** A: dearer\n- **#3** B: too slow")
+    assert narrative.runner_up_bullets([], [], []) == ""
+
+
+def test_owned_plan_with_and_without_an_owned_option():
+    own = {"bill_of_materials": "1x L40S server", "capex_usd": 12000.0,
+           "running_usd_per_year": 3000.0}
+    assert narrative.owned_plan(own, 0.125) == (
+        "Owned, the cheapest plan buys 1x L40S server: $12,000 up front and $3,000 a year to run. "
+        "Owned hardware beats renting only while it takes less than 12.5% of an administrator's "
+        "time. ")
+    assert narrative.owned_plan(None, 0) == ""
+    assert narrative.owned_plan(None, -0.1) == ""
+
+
+def test_case_extras_lists_only_what_applies():
+    assert narrative.case_extras(None, 0, 0.0, 0) == ""
+    assert narrative.case_extras(8, 22, 0.5, 20000) == (
+        ", processed within 8 h a day from 22:00, 50% of input tokens cached at APIs, "
+        "up-front budget $20,000")
+
+
+def test_article_comparison_marks_disagreement():
+    assert narrative.article_comparison("GPU", "H100", "L40S", False, "cheaper per token") == (
+        "- On the GPU, the article says *H100* and the computed optimum is *L40S*: they "
+        "**disagree** (cheaper per token).")
+    assert narrative.article_comparison("deployment", "API", "API", True, "") == (
+        "- On the deployment, the article says *API* and the computed optimum is *API*: they "
+        "agree.")

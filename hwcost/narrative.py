@@ -283,3 +283,34 @@ def refresh_verdict(model: str, precision: str, missing: list, replicas: list,
                     "carries its whole capital cost against the old one's running cost."))
     return text + (f" The article's generation gain (\"1.5-2x per 2 years\") is rated "
                    f"*{gain_status}*: {gain_reason}.")
+
+
+def break_even_by_option(utilization: float, life_months: float, months: dict, gpu_hours: dict,
+                         pay_back_utilization: dict, npv_usd: dict) -> str:
+    """Per owned option: when it breaks even against renting, what pays back, and its NPV.
+
+    Parameters
+    ----------
+    utilization : float
+        Busy share of the hours. [-]
+    life_months : float
+        Service life. [month]
+    months, gpu_hours : dict
+        Per option, break-even time and GPU-hours; None where it never breaks even.
+        [month], [GPU-h]
+    pay_back_utilization : dict
+        Per option, the utilization that pays back within the life; None if none does. [-]
+    npv_usd : dict
+        Per option, net present value of owning rather than renting one GPU. [USD]
+    """
+    def one(k):
+        m, u, v = months[k], pay_back_utilization[k], npv_usd[k]
+        when = ("never breaks even" if m is None else
+                f"break-even after {m:.1f} months ({gpu_hours[k]:,.0f} GPU-hours)"
+                + (", beyond its service life" if m > life_months else ""))
+        need = f"{pct(u)} utilization" if u else "more than 100 % utilization (never)"
+        return (f"**{k}:** {when} at {pct(utilization)} use; paying back within its "
+                f"{life_months:.0f}-month life needs {need}; NPV over the life "
+                f"{'-' if v < 0 else ''}{usd(abs(v))} per GPU.")
+    return (" ".join(one(k) for k in months)
+            + " A negative NPV means renting the same hours is cheaper over the service life.")

@@ -223,3 +223,17 @@ def test_refresh_verdict_every_branch():
     none = narrative.refresh_verdict("m", "fp8", ["A -> B", "C -> D"], [], [], "plausible", "why")
     assert none == ("No replica of up to 8 GPUs holds m at FP8 on both sides of A -> B and C -> D, "
                     "so neither pair gets a refresh comparison. " + gain)
+
+
+def test_break_even_by_option_every_branch():
+    text = narrative.break_even_by_option(
+        0.5, 36, {"A": 20.0, "B": 50.0, "C": None}, {"A": 7300, "B": 18250, "C": None},
+        {"A": 0.3, "B": 0.7, "C": None}, {"A": 1500.0, "B": -250.0, "C": -9000.0})
+    assert text == (
+        "**A:** break-even after 20.0 months (7,300 GPU-hours) at 50% use; paying back within "
+        "its 36-month life needs 30% utilization; NPV over the life $1,500 per GPU. "
+        "**B:** break-even after 50.0 months (18,250 GPU-hours), beyond its service life at 50% "
+        "use; paying back within its 36-month life needs 70% utilization; NPV over the life "
+        "-$250.00 per GPU. **C:** never breaks even at 50% use; paying back within its 36-month "
+        "life needs more than 100 % utilization (never); NPV over the life -$9,000 per GPU. "
+        "A negative NPV means renting the same hours is cheaper over the service life.")

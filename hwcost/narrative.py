@@ -314,3 +314,35 @@ def break_even_by_option(utilization: float, life_months: float, months: dict, g
                 f"{'-' if v < 0 else ''}{usd(abs(v))} per GPU.")
     return (" ".join(one(k) for k in months)
             + " A negative NPV means renting the same hours is cheaper over the service life.")
+
+
+def business_staffing(staff_share: dict, owned_staff_fraction: float, owned_usd_per_year: float,
+                      rented_staff_fraction: float, rented_usd_per_year: float,
+                      extra_usd_per_busy_gpu_hour: float, card_rent_usd_per_gpu_hour: float) -> str:
+    """Staff in each busy hour, and what staffing a card like a business deployment adds.
+
+    Parameters
+    ----------
+    staff_share : dict
+        Per option, the share of a busy GPU-hour that is staff time. [-]
+    owned_staff_fraction, rented_staff_fraction : float
+        Share of a systems administrator for owned hardware and for rented GPUs. [-]
+    owned_usd_per_year, rented_usd_per_year : float
+        What those shares cost. [USD/year]
+    extra_usd_per_busy_gpu_hour : float
+        Business staffing minus the card upkeep set, per busy hour. [USD/GPU-h]
+    card_rent_usd_per_gpu_hour : float
+        Rent of an RTX 4090. [USD/GPU-h]
+    """
+    extra = extra_usd_per_busy_gpu_hour
+    shares = ", ".join(f"{pct(v)} of the {k} busy hour" for k, v in staff_share.items())
+    gap = (f": owning one card would then cost **{usd(extra)} more per busy hour** than shown "
+           f"here, against {usd(card_rent_usd_per_gpu_hour)} to rent an RTX 4090." if extra > 0
+           else ", which the card upkeep set here already covers.")
+    return (f"Staff time is {shares}. A business that staffs its deployments as "
+            "`07_cost_scenarios` and `08_selection_flowchart` do "
+            f"(`economics.operations_usd_per_year`: {pct(owned_staff_fraction)} of a systems "
+            f"administrator, {usd(owned_usd_per_year)} a year, for owned hardware; "
+            f"{pct(rented_staff_fraction)}, {usd(rented_usd_per_year)}, for a serving stack on "
+            f"rented GPUs) pays the difference on top{gap} Set `card_ops_usd_per_year` to "
+            f"{owned_usd_per_year - rented_usd_per_year:.0f} to see the card options that way.")

@@ -237,3 +237,18 @@ def test_break_even_by_option_every_branch():
         "-$250.00 per GPU. **C:** never breaks even at 50% use; paying back within its 36-month "
         "life needs more than 100 % utilization (never); NPV over the life -$9,000 per GPU. "
         "A negative NPV means renting the same hours is cheaper over the service life.")
+
+
+def test_business_staffing_both_branches():
+    head = ("Staff time is 10% of the A busy hour, 2% of the B busy hour. A business that staffs "
+            "its deployments as `07_cost_scenarios` and `08_selection_flowchart` do "
+            "(`economics.operations_usd_per_year`: 50% of a systems administrator, $60,000 a "
+            "year, for owned hardware; 10%, $12,000, for a serving stack on rented GPUs) pays the "
+            "difference on top")
+    tail = " Set `card_ops_usd_per_year` to 48000 to see the card options that way."
+    shares = {"A": 0.1, "B": 0.02}
+    more = narrative.business_staffing(shares, 0.5, 60000, 0.1, 12000, 10.0, 0.35)
+    assert more == head + (": owning one card would then cost **$10.00 more per busy hour** than "
+                           "shown here, against $0.350 to rent an RTX 4090." + tail)
+    covered = narrative.business_staffing(shares, 0.5, 60000, 0.1, 12000, -1.0, 0.35)
+    assert covered == head + ", which the card upkeep set here already covers." + tail

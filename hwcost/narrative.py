@@ -473,3 +473,190 @@ def article_comparison(question: str, article: str, computed: str, agree: bool, 
     verb = "agree" if agree else "**disagree**"
     return (f"- On the {question}, the article says *{article}* and the computed optimum is "
             f"*{computed}*: they {verb}" + (f" ({note})." if note else "."))
+# ---- notebook 03: self-hosting economics ---------------------------------------------------
+
+
+def article_break_even(article_gpu_hours: float, article_months: float, status: str,
+                       upfront_usd: float, offer_id: str, rent_usd_per_gpu_hour: float,
+                       months: float | None, gpu_hours: float | None, life_months: float) -> str:
+    """The article's FAQ break-even recomputed, then one owned H100 used 24/7 against renting.
+
+    Parameters
+    ----------
+    article_gpu_hours, article_months : float
+        Break-even from the article's own inputs. [GPU-h], [month]
+    status : str
+        Audit status of those two figures.
+    upfront_usd : float
+        Up-front cost of one GPU of the server. [USD]
+    offer_id : str
+        Rental offer compared against.
+    rent_usd_per_gpu_hour : float
+        Its price. [USD/GPU-h]
+    months, gpu_hours : float or None
+        Break-even of the owned GPU at full use; None when it never breaks even. [month], [GPU-h]
+    life_months : float
+        Service life. [month]
+    """
+    text = (f"With the article's own inputs the formula gives **{article_gpu_hours:,.0f} GPU-hours = "
+            f"{article_months:.1f} months** of 24/7 use (both rated {status}), not "
+            "8,000-10,000 h or 15+ months, and $10,000 does not buy an H100. "
+            f"At catalog prices one GPU of the server ({usd(upfront_usd)} up front) used 24/7 "
+            f"against {offer_id} at {usd(rent_usd_per_gpu_hour)}/h ")
+    if months is None:
+        return text + "**never breaks even**: renting costs less than running the owned GPU."
+    when = "within" if months <= life_months else "after the end of"
+    return text + (f"breaks even after **{months:.1f} months ({gpu_hours:,.0f} GPU-hours)**, "
+                   f"{when} its {life_months:.0f}-month service life.")
+
+
+def self_hosting_conclusion(utilization: float, owned_usd_per_busy_gpu_hour: dict,
+                            rent_usd_per_gpu_hour: dict, pay_back_utilization: dict,
+                            amortization_years: float, card_ops_usd_per_year: float,
+                            business_extra_usd_per_busy_gpu_hour: float,
+                            card_rent_usd_per_gpu_hour: float) -> str:
+    """Notebook 03's conclusion: owned against rented, the utilization lever, when to buy.
+
+    Parameters
+    ----------
+    utilization : float
+        Busy share of the hours. [-]
+    owned_usd_per_busy_gpu_hour, rent_usd_per_gpu_hour : dict
+        Per option, the owned cost of a busy GPU-hour and the cheapest rent. [USD/GPU-h]
+    pay_back_utilization : dict
+        Per option, the utilization that pays back within the life; None if none does. [-]
+    amortization_years : float
+        Service life. [year]
+    card_ops_usd_per_year : float
+        Upkeep of one card as set. [USD/year]
+    business_extra_usd_per_busy_gpu_hour : float
+        What staffing a card like a business deployment adds. [USD/GPU-h]
+    card_rent_usd_per_gpu_hour : float
+        Rent of the card compared against (an RTX 4090). [USD/GPU-h]
+    """
+    options = list(owned_usd_per_busy_gpu_hour)
+    best = min(options, key=lambda k: owned_usd_per_busy_gpu_hour[k] / rent_usd_per_gpu_hour[k])
+    extra = business_extra_usd_per_busy_gpu_hour
+    text = (f"At catalog prices and {pct(utilization)} utilization, an owned GPU-hour of work costs "
+            + ", ".join(f"{usd(owned_usd_per_busy_gpu_hour[k])} ({k})" for k in options)
+            + f", against {', '.join(usd(rent_usd_per_gpu_hour[k]) for k in options)} to rent the "
+            f"same class. The closest to the cloud price is the {best} at "
+            f"{owned_usd_per_busy_gpu_hour[best] / rent_usd_per_gpu_hour[best]:.2f}x. "
+            "Utilization is the lever: paying back within the "
+            f"{amortization_years:g}-year life needs "
+            + ", ".join(f"{pct(pay_back_utilization[k]) if pay_back_utilization[k] else 'more than 100 %'}"
+                        f" ({k})" for k in options)
+            + " utilization; and the article's cheap self-hosting figures rest on purchase prices far "
+            "below today's street prices and on electricity counted per kWh as if per hour. ")
+    if extra > 0:
+        text += (f"Staffed as a business deployment rather than with ${card_ops_usd_per_year:,.0f} a "
+                 f"year of upkeep, one owned card costs {usd(extra)} more per busy hour, "
+                 f"{extra / card_rent_usd_per_gpu_hour:.1f}x the whole rent of an RTX 4090. ")
+    return text + (f"Buy when the hardware will be busy for most of its {amortization_years:g}-year "
+                   "life, when data must stay in-house, or when rental capacity is scarce; otherwise "
+                   "rent, and keep paid-off hardware until a new generation costs less than half per "
+                   "token.")
+
+
+def refresh_verdict(model: str, precision: str, missing: list, replicas: list,
+                    comparisons: list, gain_status: str, gain_reason: str) -> str:
+    """Keep paid-off GPUs or move to the next generation, by the article's 50 % rule.
+
+    Parameters
+    ----------
+    model, precision : str
+        Model served and its weight precision.
+    missing : list of str
+        Pairs with no replica of up to 8 GPUs holding the model on both sides.
+    replicas : list of str
+        Replicas of more than one GPU, as "n x gpu".
+    comparisons : list of tuple
+        Per pair compared: (pair, move-to-keep cost per token [-], move and keep cost
+        [USD per million tokens]).
+    gain_status, gain_reason : str
+        Audit of the article's generation gain.
+    """
+    text = ""
+    if missing:
+        who = "that pair gets" if len(missing) == 1 else "neither pair gets"
+        text += (f"No replica of up to 8 GPUs holds {model} at {precision.upper()} on both sides of "
+                 f"{' and '.join(missing)}, so {who} a refresh comparison. ")
+    if replicas:
+        text += ("Tokens/s are per GPU of the smallest replica that holds the model ("
+                 + ", ".join(replicas) + "). ")
+    text += " ".join(f"**{pair}:** moving costs {rel:.2f}x keeping per token "
+                     f"({usd(move)} vs {usd(keep)} per million)."
+                     for pair, rel, move, keep in comparisons)
+    if comparisons:
+        moves = [pair for pair, rel, _, _ in comparisons if rel < 0.5]
+        rule = ("refresh " + ", ".join(moves) if moves
+                else "keep" + (" both" if len(comparisons) > 1 else ""))
+        text += (f" By the article's 50 % rule: {rule}. "
+                 + ("The new generation's speed outweighs its capital cost." if moves else
+                    "Paid-off hardware is hard to beat: the new generation is faster, but it "
+                    "carries its whole capital cost against the old one's running cost."))
+    return text + (f" The article's generation gain (\"1.5-2x per 2 years\") is rated "
+                   f"*{gain_status}*: {gain_reason}.")
+
+
+def break_even_by_option(utilization: float, life_months: float, months: dict, gpu_hours: dict,
+                         pay_back_utilization: dict, npv_usd: dict) -> str:
+    """Per owned option: when it breaks even against renting, what pays back, and its NPV.
+
+    Parameters
+    ----------
+    utilization : float
+        Busy share of the hours. [-]
+    life_months : float
+        Service life. [month]
+    months, gpu_hours : dict
+        Per option, break-even time and GPU-hours; None where it never breaks even.
+        [month], [GPU-h]
+    pay_back_utilization : dict
+        Per option, the utilization that pays back within the life; None if none does. [-]
+    npv_usd : dict
+        Per option, net present value of owning rather than renting one GPU. [USD]
+    """
+    def one(k):
+        m, u, v = months[k], pay_back_utilization[k], npv_usd[k]
+        when = ("never breaks even" if m is None else
+                f"break-even after {m:.1f} months ({gpu_hours[k]:,.0f} GPU-hours)"
+                + (", beyond its service life" if m > life_months else ""))
+        need = f"{pct(u)} utilization" if u else "more than 100 % utilization (never)"
+        return (f"**{k}:** {when} at {pct(utilization)} use; paying back within its "
+                f"{life_months:.0f}-month life needs {need}; NPV over the life "
+                f"{'-' if v < 0 else ''}{usd(abs(v))} per GPU.")
+    return (" ".join(one(k) for k in months)
+            + " A negative NPV means renting the same hours is cheaper over the service life.")
+
+
+def business_staffing(staff_share: dict, owned_staff_fraction: float, owned_usd_per_year: float,
+                      rented_staff_fraction: float, rented_usd_per_year: float,
+                      extra_usd_per_busy_gpu_hour: float, card_rent_usd_per_gpu_hour: float) -> str:
+    """Staff in each busy hour, and what staffing a card like a business deployment adds.
+
+    Parameters
+    ----------
+    staff_share : dict
+        Per option, the share of a busy GPU-hour that is staff time. [-]
+    owned_staff_fraction, rented_staff_fraction : float
+        Share of a systems administrator for owned hardware and for rented GPUs. [-]
+    owned_usd_per_year, rented_usd_per_year : float
+        What those shares cost. [USD/year]
+    extra_usd_per_busy_gpu_hour : float
+        Business staffing minus the card upkeep set, per busy hour. [USD/GPU-h]
+    card_rent_usd_per_gpu_hour : float
+        Rent of an RTX 4090. [USD/GPU-h]
+    """
+    extra = extra_usd_per_busy_gpu_hour
+    shares = ", ".join(f"{pct(v)} of the {k} busy hour" for k, v in staff_share.items())
+    gap = (f": owning one card would then cost **{usd(extra)} more per busy hour** than shown "
+           f"here, against {usd(card_rent_usd_per_gpu_hour)} to rent an RTX 4090." if extra > 0
+           else ", which the card upkeep set here already covers.")
+    return (f"Staff time is {shares}. A business that staffs its deployments as "
+            "`07_cost_scenarios` and `08_selection_flowchart` do "
+            f"(`economics.operations_usd_per_year`: {pct(owned_staff_fraction)} of a systems "
+            f"administrator, {usd(owned_usd_per_year)} a year, for owned hardware; "
+            f"{pct(rented_staff_fraction)}, {usd(rented_usd_per_year)}, for a serving stack on "
+            f"rented GPUs) pays the difference on top{gap} Set `card_ops_usd_per_year` to "
+            f"{owned_usd_per_year - rented_usd_per_year:.0f} to see the card options that way.")

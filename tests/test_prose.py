@@ -375,3 +375,89 @@ def test_article_comparison_marks_disagreement():
     assert narrative.article_comparison("deployment", "API", "API", True, "") == (
         "- On the deployment, the article says *API* and the computed optimum is *API*: they "
         "agree.")
+# ---- notebook 03: self-hosting economics --------------------------------------------------
+
+def test_article_break_even_both_branches():
+    head = ("With the article's own inputs the formula gives **5,000 GPU-hours = 6.8 months** of "
+            "24/7 use (both rated wrong), not 8,000-10,000 h or 15+ months, and $10,000 does not "
+            "buy an H100. At catalog prices one GPU of the server ($40,000 up front) used 24/7 "
+            "against x-h100 at $2.49/h ")
+    text = narrative.article_break_even(5000, 6.85, "wrong", 40000, "x-h100", 2.49, 30.0, 21900,
+                                        36)
+    assert text == head + ("breaks even after **30.0 months (21,900 GPU-hours)**, within its "
+                           "36-month service life.")
+    late = narrative.article_break_even(5000, 6.85, "wrong", 40000, "x-h100", 2.49, 40.0, 29200, 36)
+    assert late.endswith("after the end of its 36-month service life.")
+    never = narrative.article_break_even(5000, 6.85, "wrong", 40000, "x-h100", 2.49, None, None, 36)
+    assert never == head + "**never breaks even**: renting costs less than running the owned GPU."
+
+
+def test_self_hosting_conclusion_names_the_closest_option_and_the_staff_gap():
+    text = narrative.self_hosting_conclusion(
+        0.5, {"A": 1.2, "B": 4.0}, {"A": 0.8, "B": 2.0}, {"A": 0.9, "B": None}, 3.0, 200.0, 0.35,
+        0.35)
+    assert text == (
+        "At catalog prices and 50% utilization, an owned GPU-hour of work costs $1.20 (A), "
+        "$4.00 (B), against $0.800, $2.00 to rent the same class. The closest to the cloud price "
+        "is the A at 1.50x. Utilization is the lever: paying back within the 3-year life needs "
+        "90% (A), more than 100 % (B) utilization; and the article's cheap self-hosting figures "
+        "rest on purchase prices far below today's street prices and on electricity counted per "
+        "kWh as if per hour. Staffed as a business deployment rather than with $200 a year of "
+        "upkeep, one owned card costs $0.350 more per busy hour, 1.0x the whole rent of an "
+        "RTX 4090. Buy when the hardware will be busy for most of its 3-year life, when data "
+        "must stay in-house, or when rental capacity is scarce; otherwise rent, and keep paid-off "
+        "hardware until a new generation costs less than half per token.")
+    covered = narrative.self_hosting_conclusion(
+        0.5, {"A": 1.2}, {"A": 0.8}, {"A": 0.9}, 3.0, 2000.0, -0.1, 0.35)
+    assert "Staffed as a business" not in covered and "1.50x" in covered
+
+
+def test_refresh_verdict_every_branch():
+    gain = ' The article\'s generation gain ("1.5-2x per 2 years") is rated *plausible*: why.'
+    keep = narrative.refresh_verdict("m", "fp8", [], [], [("A -> B", 0.8, 2.0, 1.6),
+                                                          ("C -> D", 0.9, 3.0, 2.7)],
+                                     "plausible", "why")
+    assert keep == ("**A -> B:** moving costs 0.80x keeping per token ($2.00 vs $1.60 per "
+                    "million). **C -> D:** moving costs 0.90x keeping per token ($3.00 vs $2.70 "
+                    "per million). By the article's 50 % rule: keep both. Paid-off hardware is "
+                    "hard to beat: the new generation is faster, but it carries its whole capital "
+                    "cost against the old one's running cost." + gain)
+    move = narrative.refresh_verdict("m", "fp8", ["C -> D"], ["2 x b200"],
+                                     [("A -> B", 0.4, 2.0, 5.0)], "plausible", "why")
+    assert move == ("No replica of up to 8 GPUs holds m at FP8 on both sides of C -> D, so that "
+                    "pair gets a refresh comparison. Tokens/s are per GPU of the smallest replica "
+                    "that holds the model (2 x b200). **A -> B:** moving costs 0.40x keeping per "
+                    "token ($2.00 vs $5.00 per million). By the article's 50 % rule: refresh "
+                    "A -> B. The new generation's speed outweighs its capital cost." + gain)
+    none = narrative.refresh_verdict("m", "fp8", ["A -> B", "C -> D"], [], [], "plausible", "why")
+    assert none == ("No replica of up to 8 GPUs holds m at FP8 on both sides of A -> B and C -> D, "
+                    "so neither pair gets a refresh comparison. " + gain)
+
+
+def test_break_even_by_option_every_branch():
+    text = narrative.break_even_by_option(
+        0.5, 36, {"A": 20.0, "B": 50.0, "C": None}, {"A": 7300, "B": 18250, "C": None},
+        {"A": 0.3, "B": 0.7, "C": None}, {"A": 1500.0, "B": -250.0, "C": -9000.0})
+    assert text == (
+        "**A:** break-even after 20.0 months (7,300 GPU-hours) at 50% use; paying back within "
+        "its 36-month life needs 30% utilization; NPV over the life $1,500 per GPU. "
+        "**B:** break-even after 50.0 months (18,250 GPU-hours), beyond its service life at 50% "
+        "use; paying back within its 36-month life needs 70% utilization; NPV over the life "
+        "-$250.00 per GPU. **C:** never breaks even at 50% use; paying back within its 36-month "
+        "life needs more than 100 % utilization (never); NPV over the life -$9,000 per GPU. "
+        "A negative NPV means renting the same hours is cheaper over the service life.")
+
+
+def test_business_staffing_both_branches():
+    head = ("Staff time is 10% of the A busy hour, 2% of the B busy hour. A business that staffs "
+            "its deployments as `07_cost_scenarios` and `08_selection_flowchart` do "
+            "(`economics.operations_usd_per_year`: 50% of a systems administrator, $60,000 a "
+            "year, for owned hardware; 10%, $12,000, for a serving stack on rented GPUs) pays the "
+            "difference on top")
+    tail = " Set `card_ops_usd_per_year` to 48000 to see the card options that way."
+    shares = {"A": 0.1, "B": 0.02}
+    more = narrative.business_staffing(shares, 0.5, 60000, 0.1, 12000, 10.0, 0.35)
+    assert more == head + (": owning one card would then cost **$10.00 more per busy hour** than "
+                           "shown here, against $0.350 to rent an RTX 4090." + tail)
+    covered = narrative.business_staffing(shares, 0.5, 60000, 0.1, 12000, -1.0, 0.35)
+    assert covered == head + ", which the card upkeep set here already covers." + tail

@@ -1,14 +1,9 @@
 """What every notebook does: set up, validate its parameters, narrate, record results.
 
-Typical use, right after the cell tagged ``parameters``::
-
-    p = nb.parameters(model=model, gpu=gpu, precision=precision, requests_per_day=requests_per_day)
-
-``parameters`` coerces the loose types papermill passes (``-p input_tokens 512`` arrives as
-an int, ``-p utilization 1`` as an int, ``-r gpu h100`` as a string) and validates every value
-by the rules for its name, failing with one clear message that names the parameter, the value
-and what is accepted. Names follow the project's canonical names; the rule is chosen by the
-name or its unit suffix.
+``nb.parameters(...)``, right after the cell tagged ``parameters``, is
+:func:`hwcost.parameters.parameters` (the rules per name live there, shared with scenario
+files). This module formats money and numbers for generated prose, shows tables and the rerun
+command.
 
 ``record(**values)`` stores headline results in the executed notebook (an output of type
 ``application/vnd.hwcost.results+json`` that viewers do not show) so tests and the report can

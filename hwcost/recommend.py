@@ -84,17 +84,6 @@ from .article.patterns import (  # noqa: F401  (the article's patterns, re-expor
     PATTERN_COLUMNS,
     Pattern,
 )
-
-# staff-time pricing lives in economics; re-exported here for callers of recommend
-from .economics import (  # noqa: F401
-    ADMIN_WAGE_USD_PER_YEAR,
-    CLOUD_STAFF_FRACTION,
-    SELF_HOSTED_STAFF_FRACTION,
-    STAFF_BASE_FRACTION,
-    STAFF_PER_BOX_FRACTION,
-    WAGE_SHARE_OF_COMPENSATION,
-    operations_usd_per_year,
-)
 from .errors import HwcostError, HwcostWarning, NoFeasibleOption  # noqa: F401  (re-exported)
 from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
     HOURS_PER_MONTH,
@@ -108,6 +97,17 @@ from .requirements import (  # noqa: F401  (Constraints and KINDS re-exported)
 )
 from .requirements import Case as _BaseCase
 from .serving import queueing
+
+# staff-time pricing (hwcost.staffing), re-exported here for callers of recommend
+from .staffing import (  # noqa: F401
+    ADMIN_WAGE_USD_PER_YEAR,
+    CLOUD_STAFF_FRACTION,
+    SELF_HOSTED_STAFF_FRACTION,
+    STAFF_BASE_FRACTION,
+    STAFF_PER_BOX_FRACTION,
+    WAGE_SHARE_OF_COMPENSATION,
+    operations_usd_per_year,
+)
 
 
 def spares_needed(n_replicas: int, availability: float, replica_availability: float,

@@ -580,13 +580,23 @@ def constraint_fields() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Constraints) if f.name != "slo")
 
 
-def _profile(value):
+def daily_profile(value) -> tuple[float, ...]:
+    """A daily profile from its name (:data:`PROFILES`) or 24 relative hourly weights.
+
+    Raises
+    ------
+    HwcostError
+        An unknown name, or something that is neither a name nor a list of numbers.
+    """
     if isinstance(value, str):
         if value not in PROFILES:
             raise HwcostError(f"daily_profile must be one of {', '.join(PROFILES)} or 24 numbers, "
-                             f"got {value!r}")
+                              f"got {value!r}")
         return PROFILES[value]
-    return tuple(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise HwcostError(f"daily_profile must be one of {', '.join(PROFILES)} or 24 numbers, "
+                      f"got {value!r}")
 
 
 def build_case(base: Case | None = None, *, source: str | None = None, **values) -> Case:
@@ -622,7 +632,7 @@ def build_case(base: Case | None = None, *, source: str | None = None, **values)
                          f"{', '.join(sorted(known))}")
     w = {k: given[k] for k in WORKLOAD_FIELDS if k in given}
     if "daily_profile" in w:
-        w["daily_profile"] = _profile(w["daily_profile"])
+        w["daily_profile"] = daily_profile(w["daily_profile"])
     if "model" in w:
         w["model"] = catalog.llm(str(w["model"])).id
     if base is not None:

@@ -45,16 +45,17 @@ from typing import Any, Mapping
 import yaml
 
 from . import catalog, parameters, validate
-from .errors import ScenarioError
+from .errors import HwcostError, ScenarioError
 from .requirements import (
     FLAT_PROFILE,
-    PROFILES,
+    PROFILES,  # noqa: F401  (re-exported: scenario.PROFILES names the bundled profiles)
     SLO,
     WORKLOAD_FIELDS,
     Case,
     Constraints,
     Workload,
     constraint_fields,
+    daily_profile,
 )
 
 SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
@@ -275,15 +276,10 @@ def _mapping(path, key: str, value, accepted: tuple[str, ...] | None) -> dict:
 def _profile(path, value):
     if value is None:
         return FLAT_PROFILE
-    if isinstance(value, str):
-        if value not in PROFILES:
-            raise _fail(path, "workload.daily_profile",
-                        f"unknown profile {value!r}; expected {', '.join(PROFILES)} or 24 numbers")
-        return PROFILES[value]
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    raise _fail(path, "workload.daily_profile",
-                f"expected {', '.join(PROFILES)} or a list of 24 numbers, got {value!r}")
+    try:
+        return daily_profile(value)
+    except HwcostError as exc:
+        raise _fail(path, "workload.daily_profile", str(exc)) from None
 
 
 def parse(data: Any, path: str | Path | None = None) -> Scenario:

@@ -83,5 +83,5 @@ def test_known_published_figures(table):
     assert len(row) == 1
     assert row["fraction_of_datasheet"].item() == pytest.approx(794.5 / 989.4, abs=1e-4)
     # RRZE-HPC gpu-benches gpu-stream read kernel on MI300X: 4199 of 5300 GB/s.
-    row = table[(table["gpu_id"] == "mi300x") & (table["quantity"] == "memory_bandwidth")]
+    row = table[(table["gpu_id"] == "mi300x") & (table["measured_value"] == 4199)]
     assert row["fraction_of_datasheet"].tolist() == [0.7923]

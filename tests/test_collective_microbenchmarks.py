@@ -54,7 +54,7 @@ def test_columns_and_vocabulary(table):
     assert set(table.collective) == {"all_reduce"}
     assert set(table.library) <= {"nccl", "rccl", "custom", "hccl"}
     assert set(table.quantity) <= set(UNITS)
-    assert {_algorithm(m) for m in table.method} <= {"default", "ring", "tree", "nvls"}
+    assert {_algorithm(m) for m in table.method} <= {"default", "ring", "tree", "nvls", "oneshot"}
 
 
 def test_every_gpu_is_in_the_catalog(table, link_gbps_per_direction):

@@ -774,8 +774,12 @@ def test_calibrate_from_user_dataframe_writes_atomically(tmp_path):
                       calibration=cal)
     shift = on_disk["gpu_classes"]["gddr"]["bandwidth_logit_shift"]
     eta = features.sigmoid(features.logit(on_disk["engines"]["llama.cpp"]["bandwidth_efficiency"]) + shift)
+    # A fitted calibration's efficiencies are shares of the GPU's achievable bandwidth.
+    assert on_disk["efficiency_basis"] == "achievable"
+    achievable = features.achievable_fractions("rtx-4090")[0]
     assert e.fits
-    assert e.bandwidth_efficiency == pytest.approx(eta * on_disk["weight_only_efficiency_factor"])
+    assert e.bandwidth_efficiency == pytest.approx(
+        achievable * eta * on_disk["weight_only_efficiency_factor"])
     lo = perf.leave_one_source_out(mine)
     assert set(lo.held_out_source) == set(lo.source)
     assert len(lo) == len(mine)
@@ -921,12 +925,16 @@ def test_moe_load_imbalance_by_hand():
     # The busiest GPU runs (1 + imb / sqrt(T)) / 2 of the expert work; TP splits it evenly.
     assert float(core.expert_share(ep._f, 64.0)) == pytest.approx((1 + imb / 8) / 2, rel=1e-12)
     assert float(core.expert_share(tp._f, 64.0)) == 0.5
-    # Compute term at 64 tokens: only the expert FLOPs grow.
+    # Compute term at 64 tokens: only the expert FLOPs grow. 64 tokens x 2 routes over 8
+    # experts touch all of them (1 - (3/4)^64 = 1 - 1e-8) with 16 rows each: one full
+    # 16-row tile each, no padding.
     p_exp = 3 * 4096 * 5504 * 32 * 2  # two experts a token visits, 32 layers
+    pad = float(core.expert_tile_padding(tp._f, 64.0))
+    assert pad == pytest.approx(1.0, rel=1e-7)
     _, _, _, c_ep, *_ = core.decode_coefficients(ep._f, 64.0)
     _, _, _, c_tp, *_ = core.decode_coefficients(tp._f, 64.0)
     peak = 500e12 * 0.5
-    assert c_ep - c_tp == pytest.approx(2 * 64 * p_exp * imb / 8 / 2 / peak, rel=1e-9)
+    assert c_ep - c_tp == pytest.approx(2 * 64 * p_exp * pad * imb / 8 / 2 / peak, rel=1e-9)
 
 
 def test_mla_attention_flops_prefill_expanded_decode_absorbed():

@@ -209,7 +209,7 @@ class _ScalarTerms:
 
     __slots__ = ("f", "bw", "peak_p", "tdiv", "kv_t", "window", "kv_f", "kv_s", "noflash",
                  "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
-                 "dec", "tok", "a1", "p_exp2", "imb")
+                 "dec", "tok", "pad", "a1", "p_exp2", "imb")
 
     def __init__(self, f):
         self.f = f
@@ -231,6 +231,7 @@ class _ScalarTerms:
         self.ovh, self.ovh_prefill = float(f["ovh"]), float(f["ovh_prefill"])
         self.dec: dict = {}
         self.tok: dict = {}
+        self.pad: dict = {}
 
     def iteration(self, p, b, dc, pc):
         co = self.dec.get(b)
@@ -257,7 +258,10 @@ class _ScalarTerms:
             a = self.a1
             pscore = self.noflash * (self.score_f * pairs_f + self.score_s * pairs_s) * a
             eshare = (1.0 + self.imb / math.sqrt(p if p > 1.0 else 1.0)) / self.tdiv
-            plin = ((self.p_flops2 - self.p_exp2) * a + self.p_exp2 * eshare) * p
+            pad = self.pad.get(p)
+            if pad is None:
+                pad = self.pad[p] = float(core.expert_tile_padding(self.f, p)) if self.p_exp2 else 1.0
+            plin = ((self.p_flops2 - self.p_exp2) * a + self.p_exp2 * eshare * pad) * p
             pattn = (self.attn_f * pairs_f + self.attn_s * pairs_s) * a
             ovh = self.ovh_prefill
         else:
@@ -756,7 +760,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
             if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
                 pk = peak_flops(g, p, spec)
                 peak[gi, pi] = pk if pk is not None else np.nan
-            one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), p),
+            one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), p, g),
                                   g.id, engine_id)
             for k in names:
                 fac[k][gi, pi] = one[k]

@@ -140,6 +140,14 @@ class Calibration:
         return float(self.data.get("moe_expert_overhead_factor", 0.0))
 
     @property
+    def achievable_basis(self) -> bool:
+        """True when the engine efficiencies are shares of each GPU's achievable rates
+        (:func:`achievable_fractions`, ``"efficiency_basis": "achievable"``), False when they
+        are shares of the datasheet rates (calibrations written before that basis, and
+        hand-made ones without the key)."""
+        return self.data.get("efficiency_basis", "datasheet") == "achievable"
+
+    @property
     def prefill_compute_logit_shift(self) -> float:
         """Logit shift from the batched-decode to the prefill compute efficiency."""
         return float(self.data.get("prefill_compute_logit_shift", 0.0))
@@ -312,21 +320,97 @@ def sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision: str) -> dict:
+MICROBENCHMARKS_FILE = "gpu_microbenchmarks.csv"
+# Largest achievable fraction of a datasheet rate: GeForce cards boost past the clock behind
+# their datasheet figure, so a measured GEMM may slightly exceed it; the model never does.
+MAX_ACHIEVABLE_FRACTION = 1.0
+
+
+@lru_cache(maxsize=1)
+def _microbenchmark_fractions() -> dict:
+    """Median measured fraction of datasheet per (gpu_id, quantity) from the cited table."""
+    import csv
+
+    from hwcost.catalog import DATA_DIR
+
+    values: dict = {}
+    with open(DATA_DIR / MICROBENCHMARKS_FILE, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            quantity = row["quantity"].strip()
+            if quantity == "gemm" and row["precision"].strip() != "bf16":
+                continue
+            values.setdefault((row["gpu_id"].strip(), quantity), []).append(
+                float(row["fraction_of_datasheet"]))
+    return {key: min(float(np.median(v)), MAX_ACHIEVABLE_FRACTION) for key, v in values.items()}
+
+
+def _class_or_none(gpu_id: str) -> str | None:
+    try:
+        return gpu_class(gpu_id)
+    except HwcostError:  # a measured GPU that a user's replacement table left out
+        return None
+
+
+def _peer_key(gpu):
+    """(vendor, segment, efficiency class) of a GPU, None when the catalog lacks it."""
+    try:
+        g = catalog.gpu(gpu)
+    except HwcostError:
+        return None
+    return g.vendor, g.segment, gpu_class(g)
+
+
+def achievable_fractions(gpu) -> tuple[float, float]:
+    """Achievable share of a GPU's datasheet memory bandwidth and 16-bit tensor rate [-].
+
+    The median of the published microbenchmarks in ``data/gpu_microbenchmarks.csv``
+    (streaming-copy/read kernels for bandwidth, large square BF16 GEMMs for compute); a GPU
+    without measurements takes the median over the measured GPUs of its efficiency class
+    (:func:`gpu_class`), and of all measured GPUs if its class has none. The engines'
+    efficiencies (:func:`efficiency_factors`) are shares of these achievable rates, so a GPU
+    the serving benchmarks never measured still gets its own memory system and tensor cores.
+
+    Returns
+    -------
+    (bandwidth fraction, GEMM fraction)
+    """
+    g = catalog.gpu(gpu)
+    table = _microbenchmark_fractions()
+    out = []
+    for quantity in ("memory_bandwidth", "gemm"):
+        own = table.get((g.id, quantity))
+        if own is None:
+            key = _peer_key(g)
+            klass = gpu_class(g)
+            peers = [v for (g, q), v in table.items() if q == quantity and _peer_key(g) == key]
+            same = [v for (g, q), v in table.items() if q == quantity and _class_or_none(g) == klass]
+            pool = peers or same or [v for (g, q), v in table.items() if q == quantity]
+            own = float(np.median(pool))
+        out.append(own)
+    return out[0], out[1]
+
+
+def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision: str,
+                       gpu=None) -> dict:
     """Efficiency factors of a configuration.
 
     Returns a dict: ``eta_bw`` (memory streaming), ``eta_c`` (batched-decode matrix
     products), ``eta_cp`` (prefill matrix products), all fractions of peak; ``step`` (fixed
     cost of a forward pass [s]) and ``layer`` (fixed cost per dense layer [s]) from which
-    :func:`overhead_seconds` builds the per-pass overhead.
+    :func:`overhead_seconds` builds the per-pass overhead. Under an achievable-basis
+    calibration (:attr:`Calibration.achievable_basis`) each efficiency is the GPU's
+    achievable fraction (:func:`achievable_fractions` of ``gpu``) times the engine's share of
+    it (logistic, shifted by the GPU class); otherwise the engine's share of the datasheet.
     """
     ef = cal.engine_factors(engine_id)
     sb, sc = cal.class_shift(gclass)
+    use = gpu is not None and cal.achievable_basis
+    a_bw, a_c = achievable_fractions(gpu) if use else (1.0, 1.0)
     zb = logit(min(max(ef["bandwidth_efficiency"], 1e-6), 1 - 1e-9)) + sb
     zc = logit(min(max(ef["compute_efficiency"], 1e-6), 1 - 1e-9)) + sc
-    eb = sigmoid(zb)
-    ec = sigmoid(zc)
-    ecp = sigmoid(zc + cal.prefill_compute_logit_shift)
+    eb = a_bw * sigmoid(zb)
+    ec = a_c * sigmoid(zc)
+    ecp = a_c * sigmoid(zc + cal.prefill_compute_logit_shift)
     if precision in WEIGHT_ONLY:
         q = cal.weight_only_factor
         eb, ec, ecp = eb * q, ec * q, ecp * q
@@ -571,6 +655,7 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
     return {
         "w_bytes": w_bytes, "w_fixed": w_fixed, "w_expert": w_expert, "moe_frac": moe_frac,
         "p_flops": p_flops, "p_expert": expert_total * moe_frac,
+        "moe_experts": float(m.n_experts) if expert_total > 0 else 0.0,
         "moe_layers": float(m.n_layers - (m.n_dense_layers or 0)) if expert_total > 0 else 0.0,
         "attn_f": attn_pair * l_full, "attn_s": attn_pair * l_slide,
         "attn_dec_f": dec_pair * l_full, "attn_dec_s": dec_pair * l_slide,
@@ -590,14 +675,63 @@ def fast_link(g: catalog.GPU, n: int) -> bool:
     return ic.startswith(("nvlink", "infinity")) and not (ic == "nvlink-bridge" and n > 2)
 
 
+COLLECTIVES_FILE = "collective_microbenchmarks.csv"
+
+
+@lru_cache(maxsize=1)
+def _bus_bandwidth_rows() -> dict:
+    """Measured all-reduce bus bandwidths: gpu_id -> [(n_gpus, message bytes, GB/s)]."""
+    import csv
+
+    from hwcost.catalog import DATA_DIR
+
+    rows: dict = {}
+    with open(DATA_DIR / COLLECTIVES_FILE, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["collective"].strip() != "all_reduce" or row["quantity"].strip() != "bus_bandwidth":
+                continue
+            size = float(row["message_bytes"]) if row["message_bytes"].strip() else 0.0
+            rows.setdefault(row["gpu_id"].strip(), []).append(
+                (int(row["n_gpus"]), size, float(row["measured_value"])))
+    return rows
+
+
+def measured_bus_bandwidth(gpu, n: int) -> float | None:
+    """Published all-reduce bus bandwidth of ``n`` x ``gpu`` at large messages [B/s].
+
+    From ``data/collective_microbenchmarks.csv`` (nccl-tests / rccl-tests ``busbw``): among
+    the measurements over the same kind of link as ``n`` GPUs use (:func:`fast_link`: a
+    bridged pair of PCIe cards says nothing of four cards over PCIe), the one at the GPU
+    count nearest ``n``, at its largest message. ``busbw`` is defined so that a ring
+    all-reduce of S bytes takes ``2 (n - 1)/n x S / busbw``, the form of
+    :func:`hwcost.perf.kernel.ring_allreduce_seconds`. None when nothing is published.
+    """
+    g = catalog.gpu(gpu)
+    rows = [r for r in _bus_bandwidth_rows().get(g.id, ()) if fast_link(g, r[0]) == fast_link(g, n)]
+    if not rows:
+        return None
+    best = min(rows, key=lambda r: (abs(r[0] - n), -r[1]))
+    return best[2] * 1e9
+
+
 def link_bandwidth_latency(g: catalog.GPU, n: int, cal: Calibration) -> tuple[float, float]:
-    """(per-direction bandwidth [B/s], all-reduce latency [s]) between the replica's GPUs."""
+    """(per-direction bandwidth [B/s], all-reduce latency [s]) between the replica's GPUs.
+
+    The bandwidth is the published all-reduce bus bandwidth of the system
+    (:func:`measured_bus_bandwidth`), at most the link's per-direction rate; without a
+    measurement, :data:`LINK_EFFICIENCY` of that rate.
+    """
     ic = g.interconnect.lower()
     if fast_link(g, n):
-        return g.interconnect_gbps / 2 * 1e9 * LINK_EFFICIENCY, cal.allreduce_latency_s
-    gen = int(g.pcie_gen) if g.pcie_gen else 4
-    gbps = g.interconnect_gbps / 2 if ic.startswith("pcie") else PCIE_GBPS.get(gen, 32.0)
-    return gbps * 1e9 * LINK_EFFICIENCY, PCIE_ALLREDUCE_LATENCY_S
+        nominal, latency = g.interconnect_gbps / 2 * 1e9, cal.allreduce_latency_s
+    else:
+        gen = int(g.pcie_gen) if g.pcie_gen else 4
+        gbps = g.interconnect_gbps / 2 if ic.startswith("pcie") else PCIE_GBPS.get(gen, 32.0)
+        nominal, latency = gbps * 1e9, PCIE_ALLREDUCE_LATENCY_S
+    measured = measured_bus_bandwidth(g, n) if n > 1 and cal.achievable_basis else None
+    if measured is None:
+        return nominal * LINK_EFFICIENCY, latency
+    return min(measured, nominal), latency
 
 
 @dataclass(frozen=True)
@@ -609,8 +743,10 @@ class Link:
     kind : str
         ``"nvlink"``, ``"infinity-fabric"`` or ``"pcie"``.
     link_gbps : float
-        Achieved bandwidth per direction (catalog figure / 2 x :data:`LINK_EFFICIENCY`;
-        PCIe of the card's generation when the fast link does not reach every GPU). [GB/s]
+        Achieved all-reduce bandwidth per direction: the published bus bandwidth of the
+        system where one is measured (:func:`measured_bus_bandwidth`), otherwise the
+        catalog figure / 2 x :data:`LINK_EFFICIENCY` (PCIe of the card's generation when the
+        fast link does not reach every GPU). [GB/s]
     latency_s : float
         Fixed latency of one all-reduce over that link. [s]
     """
@@ -654,7 +790,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
                    layout: str = "tp") -> dict:
     f = model_numbers(m, precision, kv_precision, spec)
     f.update(layout_numbers(m, n, check_layout(layout, m, spec)))
-    fac = efficiency_factors(cal, engine_id, gpu_class(g), precision)
+    fac = efficiency_factors(cal, engine_id, gpu_class(g), precision, g)
     fac = overlay_factors(cal, fac, g.id, engine_id)
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_visits"],
                             cal.moe_expert_overhead_factor)

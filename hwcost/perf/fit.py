@@ -2,11 +2,15 @@
 
 Few, physically meaningful factors, each bounded to its physical range:
 
-- per engine (and a generic centre the engines shrink towards): achieved fraction of memory
-  bandwidth and of peak tensor throughput, both in (0, 1) through a logistic link, a fixed
-  per-forward-pass overhead and a fixed per-layer overhead (both > 0, log link);
-- per GPU class (NVIDIA HBM = reference, GDDR, AMD): shifts of the two efficiency logits,
-  for memory systems and software stacks that reach a different share of their peak;
+- per engine (and a generic centre the engines shrink towards): the share it reaches of each
+  GPU's *achievable* memory bandwidth and tensor throughput, both in (0, 1) through a
+  logistic link, a fixed per-forward-pass overhead and a fixed per-layer overhead (both > 0,
+  log link). The achievable rates are not fitted: they are the published microbenchmarks of
+  every GPU (``data/gpu_microbenchmarks.csv``, :func:`hwcost.perf.features.achievable_fractions`),
+  so a GPU without serving measurements still gets its own memory system and tensor cores;
+- per GPU class (NVIDIA HBM = reference, GDDR, AMD): shifts of the two efficiency logits for
+  what the microbenchmarks leave unexplained (software stacks that reach a different share
+  of the same achievable rate);
 - one factor in (0, 1) for what weight-only int8/int4 kernels reach relative to 16-bit ones,
   on bandwidth and compute alike (dequantizing costs instructions in both regimes);
 - one factor in (0, 1) for the share of their (doubled) peak that FP8 matrix products reach
@@ -20,7 +24,10 @@ Few, physically meaningful factors, each bounded to its physical range:
   dense layer's fixed cost (> 0, log link).
 
 No per-row corrections. The fit minimizes a robust (soft-L1) sum of squared log errors plus
-Gaussian priors on every parameter: weak on the generic centre, tight on engine deviations
+Gaussian priors on every parameter: on the generic centre, a well-tuned server's share of
+the achievable rates (90 % of the streaming bandwidth, 75 % of the GEMM rate, logit sd 0.5:
+decode kernels stream weights like a copy kernel, prefill runs the same large GEMMs as the
+microbenchmarks, minus attention, norms and sampling between them); tight on engine deviations
 (logit sd 0.5; 1.0 for the compute efficiency of llama.cpp and ExLlamaV2, which run their own
 matrix kernels) and looser on GPU-class shifts (sd 1.0). Engine deviations are kept tight on
 purpose: in the bundled table some engines were measured on one GPU family only (vLLM only on
@@ -68,8 +75,9 @@ METRICS = ("output_tokens_per_s", "tokens_per_s_per_request", "tpot_s", "ttft_s"
 REQUIRED = ("engine", "gpu_id", "n_gpus", "model_id", "precision", "batch_size",
             "input_tokens", "output_tokens", "metric", "value")
 
-# Priors: (centre, standard deviation) on the link scale.
-PRIOR_GENERIC = {"zb": (features.logit(0.8), 1.5), "zc": (features.logit(0.6), 1.5),
+# Priors: (centre, standard deviation) on the link scale. The generic centre's efficiencies
+# are shares of each GPU's achievable (microbenchmarked) rates, see the module notes.
+PRIOR_GENERIC = {"zb": (features.logit(0.9), 0.5), "zc": (features.logit(0.75), 0.5),
                  "lo": (math.log(3e-4), 2.0), "ll": (math.log(2e-5), 1.5)}
 PRIOR_ENGINE_SD = {"zb": 0.5, "zc": 0.5, "lo": 1.0, "ll": 1.0}
 # llama.cpp and ExLlamaV2 run their own matrix kernels (llama.cpp: MMQ integer dot products
@@ -169,11 +177,15 @@ def _row_layout(row) -> str:
 class _Design:
     """Benchmark rows turned into stacked feature arrays, ready for fast re-evaluation."""
 
-    def __init__(self, df: pd.DataFrame):
+    def __init__(self, df: pd.DataFrame, achievable: bool = True):
         feats, keep, skipped = [], [], []
         self.engine, self.klass, self.weight_only, self.fast, self.fp8 = [], [], [], [], []
+        self.achievable = []
         batches, want_max = [], []
-        unit = features.Calibration({"engines": {}, "gpu_classes": {}})
+        # Features on the achievable basis (the one every fit produces: measured links and
+        # each GPU's achievable rates), or on the datasheet basis of older calibrations.
+        basis = "achievable" if achievable else "datasheet"
+        unit = features.Calibration({"engines": {}, "gpu_classes": {}, "efficiency_basis": basis})
         for pos, row in df.iterrows():
             try:
                 kv = row["kv_precision"] if isinstance(row["kv_precision"], str) and row["kv_precision"] else None
@@ -188,6 +200,7 @@ class _Design:
             keep.append(pos)
             self.engine.append(eid)
             self.klass.append(features.gpu_class(g))
+            self.achievable.append(features.achievable_fractions(g) if achievable else (1.0, 1.0))
             self.weight_only.append(prec in features.WEIGHT_ONLY)
             self.fp8.append(prec == "fp8")
             self.fast.append(features.fast_link(g, n) and spec["multi_gpu_mode"] == "tensor" and n > 1)
@@ -201,6 +214,7 @@ class _Design:
         self.f = {k: np.array([x[k] for x in feats]) for k in feats[0]}
         self.engine = np.array(self.engine)
         self.klass = np.array(self.klass)
+        self.a_bw, self.a_c = (np.array(x, dtype=float) for x in zip(*self.achievable))
         self.weight_only = np.array(self.weight_only)
         self.fp8 = np.array(self.fp8)
         self.fast = np.array(self.fast)
@@ -300,11 +314,11 @@ class _Design:
             zc[sel] += p.get(f"class-{c}:zc", 0.0)
         wo = np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
         q8 = np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
-        eta_bw = _sig(zb) * wo
+        eta_bw = self.a_bw * _sig(zb) * wo
         lat = math.exp(p["allreduce"]) if "allreduce" in p else 10e-6
         link_lat = np.where(self.fast, lat, self.f["link_lat"])
-        eta_c = _sig(zc) * q8 * wo
-        eta_cp = _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 * wo
+        eta_c = self.a_c * _sig(zc) * q8 * wo
+        eta_cp = self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 * wo
         moe = math.exp(p["moe_expert"]) if "moe_expert" in p else 0.0
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_visits"], moe)
         return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh,
@@ -384,6 +398,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
                       "compute_logit_shift": float(p.get(f"class-{c}:zc", 0.0)),
                       "n_rows": int(kcount.get(c, 0))}
     return {
+        "efficiency_basis": "achievable",
         "engines": engines,
         "gpu_classes": classes,
         "weight_only_efficiency_factor": float(_sig(p["weight_only"])) if "weight_only" in p else 1.0,
@@ -463,8 +478,8 @@ def validate(benchmarks=None, calibration=None) -> pd.DataFrame:
     and 90th percentile of the absolute error [%]) and ``previous_out_of_sample`` (the same
     for the calibration it replaced).
     """
-    design = _Design(_table(benchmarks))
     cal = features.as_calibration(calibration)
+    design = _Design(_table(benchmarks), achievable=cal.achievable_basis)
     data = cal.data
     # Re-express the stored factors as a parameter vector for the design's rows.
     names, theta = _theta_from_calibration(design, data)
@@ -782,7 +797,7 @@ def fit_overlay(runs, calibration=None) -> features.Calibration:
     base = features.bundled_calibration() if calibration is None else features.as_calibration(calibration)
     base = features.Calibration({k: v for k, v in base.data.items() if k != "overlay"})
     df = _table(runs)
-    design = _Design(df)
+    design = _Design(df, achievable=base.achievable_basis)
     names, theta = _theta_from_calibration(design, base.data)
     keys = [(str(catalog.gpu(g).id), str(e)) for g, e in zip(design.gpu, design.engine)]
     groups = list(dict.fromkeys(keys))

@@ -23,7 +23,8 @@ layer, more of them in routed-MoE layers) and, for prefill, ``eta_cp`` in place 
 - bytes: weights read once per pass (MoE: shared weights plus the experts the pass's tokens
   touch), KV cache read and written, and, without flash attention, the attention score
   matrix written and read back;
-- flops: 2 x (active parameters excluding the embedding lookup) per token, plus
+- flops: 2 x (active parameters excluding the embedding lookup) per token (routed experts
+  computed in whole row tiles, :func:`expert_tile_padding`), plus
   4 x heads x head_dim per (query, key) pair and layer for attention (MLA: the expanded form
   in prefill, the absorbed latent form in decode, see ``model_numbers``);
 - communication: tensor parallelism does 2 all-reduces per layer of tokens x hidden x 2 bytes,
@@ -72,6 +73,14 @@ SCORE_BUFFER_BYTES = 4.0
 ACT_BYTES = 2.0
 # A window so large it never binds (finite so that 0 x window stays 0).
 NO_WINDOW = float(2**52)
+# Row tiles of the grouped (per-expert) matrix products of a MoE layer: each expert's token
+# rows run in whole tiles, a partly filled tile costing as much as a full one. The kernels
+# pick the tile from the rows they get, a power of two from 16 (the smallest tensor-core dot
+# of Triton's fused-MoE kernels; vLLM's fused_moe pads each expert's tokens to its
+# BLOCK_SIZE_M) up to 64 (Hopper's warpgroup MMA works on 64-row operands, NVIDIA PTX ISA
+# "wgmma.mma_async" shapes m64nNk16; CUTLASS grouped GEMMs tile by 64 or 128 rows).
+EXPERT_TILE_ROWS = 64.0
+MIN_EXPERT_TILE_ROWS = 16.0
 
 
 def expected_experts_fraction(moe_k_over_e, tokens):
@@ -238,11 +247,36 @@ def decode_coefficients(f, batch):
     return m0, mf, ms, c0, cf, cs, sf, ss, fixed
 
 
+def expert_tile_padding(f, tokens):
+    """Factor (>= 1) by which whole-tile execution inflates the routed experts' FLOPs.
+
+    ``tokens`` tokens each pick ``k`` of ``E`` experts: an expert receives on average
+    ``r = tokens k / E`` rows, and the experts that receive any (a fraction ``u``,
+    :func:`expected_experts_fraction`) get ``r / u`` each. Each of those runs
+    ``ceil((r / u) / tile) x tile`` rows (:data:`EXPERT_TILE_ROWS`), so the factor is
+    ``tile x ceil(r / u / tile) / (r / u)``. Large batches and prefill chunks fill their tiles
+    (factor near 1); a decode batch of a few hundred sequences over 128-256 experts leaves
+    most tiles half empty (factor near 2). Dense models: 1.
+    """
+    t = np.maximum(tokens, 1.0)
+    touched = np.maximum(expected_experts_fraction(f["moe_frac"], t), 1e-12)
+    # rows per touched expert: (tokens x k) / (E x touched), with k / E = moe_frac
+    per_expert = np.maximum(t * f["moe_frac"] / touched, 1e-12)
+    # Rows are whole: an expected count within 1e-6 of a tile edge is on it, not past it.
+    rows = per_expert * (1.0 - 1e-6)
+    tile = np.clip(2.0 ** np.ceil(np.log2(np.maximum(rows, 1.0))), MIN_EXPERT_TILE_ROWS,
+                   EXPERT_TILE_ROWS)
+    padded = tile * np.ceil(rows / tile)
+    return np.where(f["moe_experts"] > 0, np.maximum(padded / per_expert, 1.0), 1.0)
+
+
 def linear_flops(f, tokens, share):
     """Matrix-product FLOPs of ``tokens`` tokens on the busiest GPU: the non-expert part at
-    ``share`` (:func:`attention_share`), the routed experts at :func:`expert_share`."""
+    ``share`` (:func:`attention_share`), the routed experts at :func:`expert_share` and
+    computed in whole tiles (:func:`expert_tile_padding`)."""
     p_exp = f["p_expert"]
-    return 2.0 * tokens * ((f["p_flops"] - p_exp) * share + p_exp * expert_share(f, tokens))
+    experts = p_exp * expert_tile_padding(f, tokens) * expert_share(f, tokens)
+    return 2.0 * tokens * ((f["p_flops"] - p_exp) * share + experts)
 
 
 def decode_step_terms(f, batch, context):

@@ -1,0 +1,116 @@
+"""Per-GPU achievable rates, measured collectives and whole-tile expert GEMMs in hwcost.perf.
+
+Literal values come from the cited tables (data/gpu_microbenchmarks.csv,
+data/collective_microbenchmarks.csv) and from hand arithmetic.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from hwcost import catalog, perf
+from hwcost.perf import features
+from hwcost.perf import kernel as core
+from test_perf import make_gpu, make_llm, unit_cal  # the suite's hand-made GPU, model, calibration
+
+
+def test_achievable_fractions_are_the_median_of_a_gpus_own_measurements():
+    # H100 PCIe: gpu-stream read 1942 of 2000 GB/s and a torch copy 1630 -> median 0.893;
+    # BF16 GEMMs at 0.594 and 0.656 of 756.5 TFLOP/s -> 0.625.
+    bw, gemm = features.achievable_fractions("h100-pcie")
+    assert bw == pytest.approx((0.971 + 0.815) / 2, abs=1e-4)
+    assert gemm == pytest.approx((0.594 + 0.656) / 2, abs=2e-3)
+    # MI300X: BabelStream copy 4256 and gpu-stream read 4199 of 5300 GB/s; one BF16 GEMM.
+    bw, gemm = features.achievable_fractions("mi300x")
+    assert bw == pytest.approx((4256 + 4199) / 2 / 5300, abs=1e-4)
+    assert gemm == pytest.approx(0.5112, abs=1e-4)
+
+
+def test_a_geforce_gemm_above_its_datasheet_is_capped_at_one():
+    # The RTX 4090's published BF16 GEMMs reach 1.017 and 1.003 of its 165.2 TFLOP/s rating
+    # (boost clocks); the model never runs above the datasheet rate.
+    assert features.achievable_fractions("rtx-4090")[1] == 1.0
+
+
+def test_a_gpu_without_measurements_takes_its_peers_median():
+    # No bandwidth row for the H100 SXM: the median over NVIDIA datacenter HBM GPUs that have
+    # one; the same value for any unmeasured GPU of that kind, including a user's own.
+    h100 = features.achievable_fractions("h100-sxm")[0]
+    assert features.achievable_fractions("b200")[0] == h100
+    assert features.achievable_fractions(make_gpu())[0] == h100
+    measured = [features.achievable_fractions(g)[0] for g in
+                ("a100-40gb-sxm", "a100-80gb-sxm", "h100-pcie", "b300")]
+    assert h100 == pytest.approx(float(np.median(measured)), rel=1e-12)
+    for value in features.achievable_fractions("gaudi3") + features.achievable_fractions("t4"):
+        assert 0.3 < value <= 1.0
+
+
+def test_engine_efficiency_is_a_share_of_the_achievable_rate_on_that_basis():
+    g = catalog.gpu("mi300x")
+    old = unit_cal(bw=0.5, comp=0.5)
+    new = unit_cal(bw=0.5, comp=0.5, efficiency_basis="achievable")
+    assert not old.achievable_basis and new.achievable_basis
+    a_bw, a_c = features.achievable_fractions(g)
+    f_old = features.efficiency_factors(old, "vllm", "amd", "bf16", g)
+    f_new = features.efficiency_factors(new, "vllm", "amd", "bf16", g)
+    # A calibration written before the achievable basis keeps its meaning (share of datasheet).
+    assert f_old["eta_bw"] == 0.5 and f_old["eta_c"] == 0.5
+    assert f_new["eta_bw"] == pytest.approx(0.5 * a_bw) and f_new["eta_c"] == pytest.approx(0.5 * a_c)
+    # The decode step streams weights at datasheet x achievable x engine share.
+    st = perf.step_times("llama-3.1-8b", g, precision="bf16", engine="vllm", calibration=new)
+    mem, _, _ = core.decode_step_terms(st._f, 1.0, 0.0)
+    weights = float(core.weights_read_per_gpu(st._f, 1.0))
+    assert float(mem) == pytest.approx(weights / (5300e9 * a_bw * 0.5), rel=1e-12)
+
+
+def test_measured_bus_bandwidth_replaces_the_rule_of_thumb_where_published():
+    cal = unit_cal(efficiency_basis="achievable")
+    # 8 x MI300X: rccl-tests busbw 318.98 GB/s at 16 GiB (below the 448 GB/s link rating x 0.8).
+    assert features.measured_bus_bandwidth("mi300x", 8) == pytest.approx(318.98e9)
+    assert perf.link("mi300x", 8, calibration=cal).link_gbps == pytest.approx(318.98)
+    # 8 x H100 SXM: NVLS busbw 478.87 GB/s exceeds the 450 GB/s per-direction link (the
+    # switch reduces in-network); a ring over the link never does, so the link caps it.
+    assert features.measured_bus_bandwidth("h100-sxm", 8) == pytest.approx(478.87e9)
+    assert perf.link("h100-sxm", 8, calibration=cal).link_gbps == pytest.approx(450.0)
+    # The GPU count nearest the replica's: 4 x RTX 5090 measured 35 GB/s, 8 x 28 GB/s.
+    assert features.measured_bus_bandwidth("rtx-5090", 3) == pytest.approx(35e9)
+    assert features.measured_bus_bandwidth("rtx-5090", 16) == pytest.approx(28e9)
+    # A bridged pair of H100 PCIe cards (116.26 GB/s) says nothing of four over PCIe 5.
+    assert features.measured_bus_bandwidth("h100-pcie", 2) == pytest.approx(116.26e9)
+    assert features.measured_bus_bandwidth("h100-pcie", 4) is None
+    assert perf.link("h100-pcie", 4, calibration=cal).link_gbps == pytest.approx(64 * 0.8)
+    # Unpublished systems keep 0.8 x the per-direction rate; datasheet-basis calibrations too.
+    assert features.measured_bus_bandwidth("l40s", 2) is None
+    assert perf.link("mi300x", 8, calibration=unit_cal()).link_gbps == pytest.approx(448 * 0.8)
+
+
+def test_expert_tile_padding_by_hand():
+    f = features.model_numbers(catalog.llm("gpt-oss-120b"), "int4", "bf16",
+                               features.engine_specs()["generic"])
+    assert f["moe_experts"] == 128.0
+    # 956 tokens x top-4 over 128 experts: 29.875 rows each (all touched: 1 - (31/32)^956
+    # differs from 1 by 1e-13), run as one 32-row tile.
+    assert float(core.expert_tile_padding(f, 956.0)) == pytest.approx(32 / 29.875, rel=1e-9)
+    # 8192 tokens: 256 rows per expert, four full 64-row tiles.
+    assert float(core.expert_tile_padding(f, 8192.0)) == 1.0
+    # 2080 tokens: 65 rows, two 64-row tiles.
+    assert float(core.expert_tile_padding(f, 2080.0)) == pytest.approx(128 / 65, rel=1e-9)
+    # One token: each of its 4 experts runs a 16-row tile for 1 row.
+    assert float(core.expert_tile_padding(f, 1.0)) == pytest.approx(16.0, rel=1e-12)
+    dense = features.model_numbers(make_llm(), "fp16", "fp16", features.engine_specs()["generic"])
+    assert dense["moe_experts"] == 0.0
+    assert float(core.expert_tile_padding(dense, 7.0)) == 1.0
+
+
+def test_padding_adds_only_expert_flops():
+    f = features.model_numbers(catalog.llm("mixtral-8x7b"), "bf16", "bf16",
+                               features.engine_specs()["generic"])
+    f.update(dp=np.float64(1.0), imb=np.float64(0.0), n=np.float64(1.0), tensor=True)
+    # 10 tokens x top-2 of 8 experts: 2.5 rows per expert over the touched 94.4 %.
+    touched = 1 - 0.75**10
+    pad = 16 / (2.5 / touched)
+    assert float(core.expert_tile_padding(f, 10.0)) == pytest.approx(pad, rel=1e-12)
+    want = 2 * 10 * ((f["p_flops"] - f["p_expert"]) + f["p_expert"] * pad)
+    assert float(core.linear_flops(f, 10.0, 1.0)) == pytest.approx(want, rel=1e-12)
+    assert math.isclose(float(core.linear_flops(f, 8192.0, 1.0)), 2 * 8192 * f["p_flops"], rel_tol=1e-12)

@@ -848,7 +848,7 @@ def test_segment_filter_keeps_only_those_segments():
 
 
 def test_staff_per_box_weighs_on_a_twelve_box_fleet_more_than_one_box():
-    w = Workload("llama-3.1-70b", 2_200_000, 500, 200)
+    w = Workload("llama-3.1-70b", 2_500_000, 500, 200)
     base = dict(slo=SLO1, gpus=("rtx-4090",), precisions=("fp8",), n_gpus_options=(4,),
                 allow_cloud=False, allow_api=False, availability=0.9)
     small = Workload("llama-3.1-70b", 2_000, 500, 200)

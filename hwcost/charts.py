@@ -1,10 +1,11 @@
 """One look for every chart, rendered statically so it shows everywhere.
 
 Charts are Altair specifications rendered by vl-convert into a single output bundle holding
-both SVG and PNG:
+both SVG and PNG, with the Vega-Lite specification in the output's metadata:
 
-- the HTML report (nbconvert prefers SVG) shows crisp vector charts with no JavaScript and
-  no network access;
+- the HTML report shows the SVG and, once its local copy of Vega (``vega-bundle.js`` beside
+  the pages) has run, replaces it by the same chart made interactive (tooltips; pan and zoom
+  where a chart enables them), with no network access (:func:`hwcost.report.to_html`);
 - JupyterLab shows the PNG while a freshly cloned notebook is untrusted and the SVG once
   trusted;
 - GitHub's notebook viewer shows the image as well.
@@ -19,6 +20,7 @@ Chart builders used by several notebooks live here too; each returns an ``alt.Ch
 from __future__ import annotations
 
 import base64
+import json
 
 import altair as alt
 import numpy as np
@@ -66,21 +68,54 @@ def theme_config() -> dict:
     }
 
 
-def _render_bundle(spec: dict, **_metadata) -> dict:
+def _render_bundle(spec: dict, **_metadata) -> tuple[dict, dict]:
     """Altair renderer: one display bundle with SVG and PNG made by vl-convert.
 
     The chart is laid out once (Vega-Lite to SVG); the PNG rasterizes that SVG rather than
     running the Vega pipeline a second time (about a third less time per chart).
+
+    The Vega-Lite specification travels in the output's metadata (:data:`SPEC_METADATA_KEY`,
+    compact JSON text): viewers show the SVG or PNG and ignore it, output comparisons skip
+    metadata, and the HTML report turns it back into an interactive chart
+    (:func:`hwcost.report.to_html`).
     """
     import vl_convert as vlc
 
     svg = vlc.vegalite_to_svg(spec)
     png = vlc.svg_to_png(svg, scale=PNG_SCALE)
-    return {
+    bundle = {
         "image/svg+xml": svg,
         "image/png": base64.b64encode(png).decode("ascii"),
         "text/plain": "<chart: " + _title_of(spec) + ">",
     }
+    try:
+        text = spec_text(spec)
+    except ValueError:  # a value JSON cannot hold (NaN): the static chart only
+        return bundle, {}
+    return bundle, {SPEC_METADATA_KEY: {"vegalite": text}}
+
+
+#: Key of a chart output's metadata that holds its Vega-Lite specification.
+SPEC_METADATA_KEY = "hwcost"
+
+
+def spec_text(spec: dict) -> str:
+    """A Vega-Lite specification as compact JSON text (one line in a notebook file)."""
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      sort_keys=False)
+
+
+def spec_of_output(output) -> dict | None:
+    """The Vega-Lite specification a chart output carries in its metadata, or None."""
+    meta = (output.get("metadata") or {}).get(SPEC_METADATA_KEY)
+    text = meta.get("vegalite") if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        spec = json.loads(text)
+    except ValueError:
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 def _title_of(spec: dict) -> str:

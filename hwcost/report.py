@@ -684,7 +684,10 @@ ul.c li {{ margin: 0.1rem 0; }}
 is recomputed here; page 09 lists the ones that do not hold.</p>
 {subtitle}
 <p>Built {when}{timing}. Each page is an executed notebook; the <code>.ipynb</code> beside it can be
-opened in JupyterLab. Code is hidden on the pages (tick "Show the code" to read it).</p>
+opened in JupyterLab. Code is hidden on the pages (tick "Show the code" to read it). Charts are
+interactive and need no network: hover a point or a bar for its values, drag and scroll to pan and
+zoom where a chart allows it (the measured-against-predicted panels); without JavaScript they show
+as static images.</p>
 <ol>
 {rows}
 </ol>

@@ -278,8 +278,12 @@ def tornado(df: pd.DataFrame, *, input_col: str = "input", low_col: str = "outpu
     return bars + rule
 
 
-#: Points drawn on a line only to carry its tooltips (invisible: the static chart is unchanged).
-HOVER_POINTS = alt.OverlayMarkDef(opacity=0, size=80)
+#: Points drawn on a line only to carry its tooltips: invisible, and clipped to the plot so they
+#: never widen the chart (the static chart is unchanged).
+HOVER_POINTS = alt.OverlayMarkDef(opacity=0, size=80, clip=True)
+#: The legend of a line with :data:`HOVER_POINTS`: line strokes, as for a line alone (points
+#: would otherwise turn its symbols into circles).
+LINE_LEGEND = alt.Legend(symbolType="stroke")
 USD = "$,.2f"  # tooltip format of an amount in dollars
 
 
@@ -601,7 +605,7 @@ def staff_time_cost_chart(lines: pd.DataFrame, *, horizon_months: float) -> alt.
         x=alt.X("staff_pct:Q", title="staff time for owned hardware [% of one administrator]"),
         y=alt.Y("total_usd:Q", title=f"total over {horizon_months:g} months [USD]",
                 scale=alt.Scale(type="log")),
-        color=alt.Color("option:N", title=None),
+        color=alt.Color("option:N", title=None, legend=LINE_LEGEND),
         tooltip=["option", _tip("staff_pct:Q", "staff time [%]", ".0f"),
                  _tip("total_usd:Q", "total [USD]", "$,.0f")])
 
@@ -936,8 +940,9 @@ def _parity_panel(df: pd.DataFrame, unit: str, target_pct: float) -> alt.LayerCh
     ref = alt.Chart(lines).mark_line(color="#777").encode(
         x="x:Q", y="y:Q", detail="line:N", strokeDash=alt.condition(
             alt.datum.line == "y = x", alt.value([1, 0]), alt.value([4, 3])))
-    # many points: drag to pan, scroll to zoom, each panel on its own (the padded domain keeps
-    # every point inside the clip that zooming needs, so the static chart is unchanged)
+    # many points: drag to pan, scroll to zoom, each panel on its own. Zooming clips the marks
+    # to the plot; the padded domain keeps every point inside it, so the static chart changes
+    # only by the sub-pixel corners of the reference lines' ends at the plot's edge.
     zoom = alt.selection_interval(bind="scales", name="zoom_" + "".join(
         ch if ch.isalnum() else "_" for ch in unit))
     return (ref + pts.add_params(zoom)).properties(width=300, height=300, title=f"{unit}")
@@ -1148,7 +1153,8 @@ def monthly_cost_vs_volume_chart(curve: pd.DataFrame, marks: pd.DataFrame, *,
         x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"),
                 title="volume [tokens/month, input + output]"),
         y=alt.Y("usd_per_month:Q", scale=alt.Scale(type="log"), title="cost [USD/month]"),
-        color=alt.Color("option:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+        color=alt.Color("option:N", title=None, legend=alt.Legend(
+            orient="bottom", columns=2, symbolType=LINE_LEGEND.symbolType)),
         tooltip=["option", _tip("tokens_per_month:Q", "tokens/month", ",.3s"),
                  _tip("usd_per_month:Q", "USD/month", "$,.0f")])
     steps = alt.Chart(df[df["kind"] == "replicas"]).mark_line(

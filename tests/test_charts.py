@@ -104,8 +104,9 @@ def test_staff_time_cost_chart_in_percent_per_kind():
     spec = charts.staff_time_cost_chart(lines, horizon_months=36).to_dict()
     assert spec["title"] == "Best option of each kind against the staff time for owned hardware"
     # invisible points carry the tooltips (a line alone would show its first point's)
-    assert spec["mark"] == {"type": "line", "point": {"opacity": 0, "size": 80}}
+    assert spec["mark"] == {"type": "line", "point": {"opacity": 0, "size": 80, "clip": True}}
     assert _tips(spec) == ["option", "staff_pct", "total_usd"]
+    assert spec["encoding"]["color"]["legend"] == {"symbolType": "stroke"}  # lines, not points
     assert _enc(spec, "x") == ("staff_pct", "quantitative",
                                "staff time for owned hardware [% of one administrator]")
     assert _enc(spec, "y") == ("total_usd", "quantitative", "total over 36 months [USD]")
@@ -612,8 +613,8 @@ def test_monthly_cost_vs_volume_chart_replica_steps_api_lines_and_marked_volumes
     assert spec["title"] == "M"
     steps, apis, rules, text = spec["layer"]
     assert steps["mark"] == {"type": "line", "interpolate": "step-after",
-                             "point": {"opacity": 0, "size": 80}}
-    assert apis["mark"] == {"type": "line", "point": {"opacity": 0, "size": 80}}
+                             "point": {"opacity": 0, "size": 80, "clip": True}}
+    assert apis["mark"] == {"type": "line", "point": {"opacity": 0, "size": 80, "clip": True}}
     assert _tips(steps) == _tips(apis) == ["option", "tokens_per_month", "usd_per_month"]
     for layer in (steps, apis):
         assert _enc(layer, "x") == ("tokens_per_month", "quantitative",
@@ -622,7 +623,8 @@ def test_monthly_cost_vs_volume_chart_replica_steps_api_lines_and_marked_volumes
         assert layer["encoding"]["x"]["scale"] == layer["encoding"]["y"]["scale"] == {
             "type": "log"}
         assert _enc(layer, "color") == ("option", "nominal", None)
-        assert layer["encoding"]["color"]["legend"] == {"orient": "bottom", "columns": 2}
+        assert layer["encoding"]["color"]["legend"] == {"orient": "bottom", "columns": 2,
+                                                        "symbolType": "stroke"}
     assert [v["usd_per_month"] for v in spec["datasets"][steps["data"]["name"]]] == [2000.0,
                                                                                        4000.0]
     assert [v["usd_per_month"] for v in spec["datasets"][apis["data"]["name"]]] == [0.5, 500.0]

@@ -1,10 +1,11 @@
 """One look for every chart, rendered statically so it shows everywhere.
 
 Charts are Altair specifications rendered by vl-convert into a single output bundle holding
-both SVG and PNG:
+both SVG and PNG, with the Vega-Lite specification in the output's metadata:
 
-- the HTML report (nbconvert prefers SVG) shows crisp vector charts with no JavaScript and
-  no network access;
+- the HTML report shows the SVG and, once its local copy of Vega (``vega-bundle.js`` beside
+  the pages) has run, replaces it by the same chart made interactive (tooltips; pan and zoom
+  where a chart enables them), with no network access (:func:`hwcost.report.to_html`);
 - JupyterLab shows the PNG while a freshly cloned notebook is untrusted and the SVG once
   trusted;
 - GitHub's notebook viewer shows the image as well.
@@ -19,6 +20,7 @@ Chart builders used by several notebooks live here too; each returns an ``alt.Ch
 from __future__ import annotations
 
 import base64
+import json
 
 import altair as alt
 import numpy as np
@@ -66,21 +68,54 @@ def theme_config() -> dict:
     }
 
 
-def _render_bundle(spec: dict, **_metadata) -> dict:
+def _render_bundle(spec: dict, **_metadata) -> tuple[dict, dict]:
     """Altair renderer: one display bundle with SVG and PNG made by vl-convert.
 
     The chart is laid out once (Vega-Lite to SVG); the PNG rasterizes that SVG rather than
     running the Vega pipeline a second time (about a third less time per chart).
+
+    The Vega-Lite specification travels in the output's metadata (:data:`SPEC_METADATA_KEY`,
+    compact JSON text): viewers show the SVG or PNG and ignore it, output comparisons skip
+    metadata, and the HTML report turns it back into an interactive chart
+    (:func:`hwcost.report.to_html`).
     """
     import vl_convert as vlc
 
     svg = vlc.vegalite_to_svg(spec)
     png = vlc.svg_to_png(svg, scale=PNG_SCALE)
-    return {
+    bundle = {
         "image/svg+xml": svg,
         "image/png": base64.b64encode(png).decode("ascii"),
         "text/plain": "<chart: " + _title_of(spec) + ">",
     }
+    try:
+        text = spec_text(spec)
+    except ValueError:  # a value JSON cannot hold (NaN): the static chart only
+        return bundle, {}
+    return bundle, {SPEC_METADATA_KEY: {"vegalite": text}}
+
+
+#: Key of a chart output's metadata that holds its Vega-Lite specification.
+SPEC_METADATA_KEY = "hwcost"
+
+
+def spec_text(spec: dict) -> str:
+    """A Vega-Lite specification as compact JSON text (one line in a notebook file)."""
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      sort_keys=False)
+
+
+def spec_of_output(output) -> dict | None:
+    """The Vega-Lite specification a chart output carries in its metadata, or None."""
+    meta = (output.get("metadata") or {}).get(SPEC_METADATA_KEY)
+    text = meta.get("vegalite") if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        spec = json.loads(text)
+    except ValueError:
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 def _title_of(spec: dict) -> str:
@@ -241,6 +276,21 @@ def tornado(df: pd.DataFrame, *, input_col: str = "input", low_col: str = "outpu
         return bars
     rule = alt.Chart(pd.DataFrame({"base": [base_value]})).mark_rule(color="#333333").encode(x="base")
     return bars + rule
+
+
+#: Points drawn on a line only to carry its tooltips: invisible, and clipped to the plot so they
+#: never widen the chart (the static chart is unchanged).
+HOVER_POINTS = alt.OverlayMarkDef(opacity=0, size=80, clip=True)
+#: The legend of a line with :data:`HOVER_POINTS`: line strokes, as for a line alone (points
+#: would otherwise turn its symbols into circles).
+LINE_LEGEND = alt.Legend(symbolType="stroke")
+USD = "$,.2f"  # tooltip format of an amount in dollars
+
+
+def _tip(field: str, title: str | None = None, fmt: str | None = None) -> alt.Tooltip:
+    """A tooltip entry: ``field`` (with its type, e.g. ``"usd:Q"``), titled and formatted."""
+    return alt.Tooltip(field, title=title if title is not None else alt.Undefined,
+                       format=fmt if fmt is not None else alt.Undefined)
 
 
 def _log2_batch_axis(title: str = "batch size [sequences]") -> alt.X:
@@ -420,14 +470,20 @@ def busy_gpu_hour_cost_chart(parts: pd.DataFrame, bands: pd.DataFrame, *, option
     bars = base.mark_bar().encode(
         y=alt.Y("sum(usd):Q", title="USD per busy GPU-hour"),
         color=alt.Color("component:N", title="component"),
-        order=alt.Order("component:N")).transform_filter("isValid(datum.component)")
+        order=alt.Order("component:N"),
+        tooltip=["option:N", "component:N",
+                 _tip("sum(usd):Q", "USD per busy GPU-hour", "$.3f")],
+    ).transform_filter("isValid(datum.component)")
+    spread = ["option:N", _tip("p10:Q", "P10 [USD/h]", "$.3f"), _tip("p50:Q", "P50 [USD/h]", "$.3f"),
+              _tip("p90:Q", "P90 [USD/h]", "$.3f")]
     band = base.mark_rule(strokeWidth=2, color="black").encode(
-        y="p10:Q", y2="p90:Q").transform_filter("isValid(datum.p10)")
+        y="p10:Q", y2="p90:Q", tooltip=spread).transform_filter("isValid(datum.p10)")
     mid = base.mark_tick(color="black", thickness=2, size=18).encode(
-        y="p50:Q").transform_filter("isValid(datum.p50)")
+        y="p50:Q", tooltip=spread).transform_filter("isValid(datum.p50)")
     cloud = base.mark_point(shape="diamond", filled=True, size=160, color="white",
                             stroke="black", strokeWidth=1.5, opacity=1).encode(
-        y="cloud:Q").transform_filter("isValid(datum.cloud)")
+        y="cloud:Q", tooltip=["option:N", _tip("cloud:Q", "cheapest cloud [USD/GPU-hour]", "$.3f")],
+    ).transform_filter("isValid(datum.cloud)")
     return alt.layer(bars, band, mid, cloud, data=data).properties(width=150, height=280).facet(
         column=alt.Column("option:N", title=None, sort=list(options))
     ).resolve_scale(y="independent").properties(title=title)
@@ -519,7 +575,9 @@ def cost_latency_frontier_chart(pareto: pd.DataFrame, *, horizon_months: float,
                       scale=alt.Scale(type="log")))
     kind = alt.Color("kind:N", title="kind")
     on_front = "datum.frontier == 'on the frontier'"
-    dots = alt.Chart(df).mark_point(opacity=0.3, size=20).encode(**xy, color=kind)
+    dots = alt.Chart(df).mark_point(opacity=0.3, size=20).encode(
+        **xy, color=kind, tooltip=["option", "kind", _tip("total_usd:Q", "total [USD]", "$,.0f"),
+                                   _tip("latency_s:Q", "latency [s]", ".3g")])
     edge = alt.Chart(df).mark_line(color="#333333").encode(
         **xy, order="latency_s:Q").transform_filter(on_front)
     tops = alt.Chart(df).mark_point(size=90, filled=True, opacity=1).encode(
@@ -543,11 +601,13 @@ def staff_time_cost_chart(lines: pd.DataFrame, *, horizon_months: float) -> alt.
     df = _require(lines, ["staff_fraction", "kind", "total_usd"])
     df = df.assign(staff_pct=100 * df["staff_fraction"], option="best " + df["kind"])
     return alt.Chart(df, title="Best option of each kind against the staff time for "
-                     "owned hardware").mark_line().encode(
+                     "owned hardware").mark_line(point=HOVER_POINTS).encode(
         x=alt.X("staff_pct:Q", title="staff time for owned hardware [% of one administrator]"),
         y=alt.Y("total_usd:Q", title=f"total over {horizon_months:g} months [USD]",
                 scale=alt.Scale(type="log")),
-        color=alt.Color("option:N", title=None))
+        color=alt.Color("option:N", title=None, legend=LINE_LEGEND),
+        tooltip=["option", _tip("staff_pct:Q", "staff time [%]", ".0f"),
+                 _tip("total_usd:Q", "total [USD]", "$,.0f")])
 
 
 # ----------------------------------------------------------------------------------------
@@ -613,11 +673,16 @@ def batch_throughput_chart(curve: pd.DataFrame, marks: pd.DataFrame, *, tpot_tar
         x="batch_size:Q",
         color=alt.Color("what:N", title="batch where", scale=alt.Scale(scheme="dark2"),
                         legend=alt.Legend(orient="bottom", labelLimit=320, columns=2)),
+        tooltip=["what", "batch_size"],
     )
     agg = alt.Chart(curve).mark_line(point=True, color=PALETTE[0]).encode(
-        x=x, y=alt.Y("output_tokens_per_s:Q", title="aggregate output [tokens/s]"))
+        x=x, y=alt.Y("output_tokens_per_s:Q", title="aggregate output [tokens/s]"),
+        tooltip=["batch_size", _tip("output_tokens_per_s:Q", "aggregate [tokens/s]", ",.0f"),
+                 _tip("tokens_per_s_per_request:Q", "per request [tokens/s]", ",.1f")])
     per = alt.Chart(curve).mark_line(point=True, color=PALETTE[1]).encode(
-        x=x, y=alt.Y("tokens_per_s_per_request:Q", title="per request [tokens/s]"))
+        x=x, y=alt.Y("tokens_per_s_per_request:Q", title="per request [tokens/s]"),
+        tooltip=["batch_size", _tip("tokens_per_s_per_request:Q", "per request [tokens/s]", ",.1f"),
+                 _tip("output_tokens_per_s:Q", "aggregate [tokens/s]", ",.0f")])
     target = alt.Chart(pd.DataFrame({"y": [1 / tpot_target_s]})).mark_rule(
         color=PALETTE[3]).encode(y="y:Q")
     return alt.hconcat(
@@ -647,6 +712,7 @@ def roofline_chart(intensity: pd.DataFrame, *, ridge_point: float, memory_batch:
     roof = alt.Chart(df, title=title).mark_line(point=True).encode(
         x=_log2_batch_axis(),
         y=alt.Y("arithmetic_intensity:Q", scale=alt.Scale(type="log"), title="FLOPs per byte"),
+        tooltip=["batch_size", _tip("arithmetic_intensity:Q", "FLOPs per byte", ".3g")],
     )
     ridge = alt.Chart(pd.DataFrame({"y": [ridge_point], "label": ["ridge point"]})).mark_rule(
         color=PALETTE[3]).encode(y="y:Q")
@@ -690,7 +756,8 @@ def gpu_count_grid_chart(grid: pd.DataFrame, *, models, gpus, precisions, bands,
     )
     cells = base.mark_rect().encode(color=alt.Color(
         "band:N", title="GPUs per replica", sort=bands,
-        scale=alt.Scale(domain=bands, range=list(GPU_COUNT_COLOURS))))
+        scale=alt.Scale(domain=bands, range=list(GPU_COUNT_COLOURS))),
+        tooltip=["model_id", "gpu_id", "precision", "gpus_needed"])
     dark = [b for b, c in zip(bands, GPU_COUNT_COLOURS) if c in _DARK_FILLS]
     labels = base.mark_text(fontSize=10).encode(text="gpus_needed:N", color=alt.condition(
         alt.FieldOneOfPredicate("band", dark), alt.value("white"), alt.value("black")))
@@ -845,7 +912,9 @@ def out_of_sample_error_chart(current: pd.DataFrame, previous: pd.DataFrame) -> 
     long = long[long["regime"] != "all"]
     base = alt.Chart(long).encode(
         x=alt.X("regime:N", title=None), xOffset=alt.XOffset("calibration:N"),
-        color=alt.Color("calibration:N", title="calibration"))
+        color=alt.Color("calibration:N", title="calibration"),
+        tooltip=["check", "regime", "calibration", _tip("median_pct:Q", "median error [%]", ".1f"),
+                 _tip("p90_pct:Q", "90th percentile error [%]", ".1f")])
     bars = base.mark_bar(opacity=0.8).encode(y=alt.Y(
         "median_pct:Q", title="absolute error [%]: bar = median, tick = 90th percentile"))
     ticks = base.mark_tick(thickness=2, size=14).encode(y="p90_pct:Q")
@@ -871,7 +940,12 @@ def _parity_panel(df: pd.DataFrame, unit: str, target_pct: float) -> alt.LayerCh
     ref = alt.Chart(lines).mark_line(color="#777").encode(
         x="x:Q", y="y:Q", detail="line:N", strokeDash=alt.condition(
             alt.datum.line == "y = x", alt.value([1, 0]), alt.value([4, 3])))
-    return (ref + pts).properties(width=300, height=300, title=f"{unit}")
+    # many points: drag to pan, scroll to zoom, each panel on its own. Zooming clips the marks
+    # to the plot; the padded domain keeps every point inside it, so the static chart changes
+    # only by the sub-pixel corners of the reference lines' ends at the plot's edge.
+    zoom = alt.selection_interval(bind="scales", name="zoom_" + "".join(
+        ch if ch.isalnum() else "_" for ch in unit))
+    return (ref + pts.add_params(zoom)).properties(width=300, height=300, title=f"{unit}")
 
 
 def parity_chart(validation: pd.DataFrame, *, target_pct: float) -> alt.HConcatChart:
@@ -944,9 +1018,11 @@ def gpu_speedup_chart(curves: pd.DataFrame, references: pd.DataFrame, claim: pd.
     line_ = alt.Chart(curves).mark_line(point=True).encode(
         x=_log2_batch_axis(),
         y=alt.Y("ratio:Q", title=y_title, scale=alt.Scale(zero=False)),
-        strokeDash=alt.StrokeDash("measure:N", title=None, legend=legend))
+        strokeDash=alt.StrokeDash("measure:N", title=None, legend=legend),
+        tooltip=["measure", "batch_size", _tip("ratio:Q", "ratio", ".3f")])
     rules = alt.Chart(_require(references, ["y", "what"])).mark_rule(strokeDash=[5, 3]).encode(
-        y="y:Q", color=alt.Color("what:N", title=None, legend=legend))
+        y="y:Q", color=alt.Color("what:N", title=None, legend=legend),
+        tooltip=["what", _tip("y:Q", "ratio", ".3f")])
     band = alt.Chart(_require(claim, ["lo", "hi"])).mark_rect(color=PALETTE[3],
                                                               opacity=0.18).encode(
         y="lo:Q", y2="hi:Q")
@@ -986,7 +1062,10 @@ def lever_waterfall_chart(waterfall: pd.DataFrame, *, format_usd, title: str = "
         x=alt.X("lever:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
         y=alt.Y("start:Q", scale=alt.Scale(type="log"), title="USD per 1M output tokens"),
         y2="end:Q", color=alt.Color("kind:N", title=None, scale=alt.Scale(
-            domain=["baseline", "saves", "no saving"], range=["#555555", PALETTE[2], PALETTE[1]])))
+            domain=["baseline", "saves", "no saving"], range=["#555555", PALETTE[2], PALETTE[1]])),
+        tooltip=["lever", _tip("start:Q", "before [USD per 1M output tokens]", "$,.3f"),
+                 _tip("end:Q", "after [USD per 1M output tokens]", "$,.3f"),
+                 _tip("change_pct:Q", "change [%]", "+.1f")])
     ends = base.mark_tick(thickness=2, size=28, color="#222222").encode(
         x=alt.X("lever:N", sort=order), y="end:Q")
     text = base.mark_text(dx=24, align="left", fontSize=10).encode(
@@ -1074,10 +1153,13 @@ def monthly_cost_vs_volume_chart(curve: pd.DataFrame, marks: pd.DataFrame, *,
         x=alt.X("tokens_per_month:Q", scale=alt.Scale(type="log"),
                 title="volume [tokens/month, input + output]"),
         y=alt.Y("usd_per_month:Q", scale=alt.Scale(type="log"), title="cost [USD/month]"),
-        color=alt.Color("option:N", title=None, legend=alt.Legend(orient="bottom", columns=2)))
-    steps = alt.Chart(df[df["kind"] == "replicas"]).mark_line(interpolate="step-after").encode(
-        **enc)
-    apis = alt.Chart(df[df["kind"] == "api"]).mark_line().encode(**enc)
+        color=alt.Color("option:N", title=None, legend=alt.Legend(
+            orient="bottom", columns=2, symbolType=LINE_LEGEND.symbolType)),
+        tooltip=["option", _tip("tokens_per_month:Q", "tokens/month", ",.3s"),
+                 _tip("usd_per_month:Q", "USD/month", "$,.0f")])
+    steps = alt.Chart(df[df["kind"] == "replicas"]).mark_line(
+        interpolate="step-after", point=HOVER_POINTS).encode(**enc)
+    apis = alt.Chart(df[df["kind"] == "api"]).mark_line(point=HOVER_POINTS).encode(**enc)
     rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3], color="#555555").encode(
         x="tokens_per_month:Q")
     text = alt.Chart(marks).mark_text(angle=270, align="right", dx=-4, dy=-4, fontSize=10,
@@ -1110,7 +1192,8 @@ def hybrid_daily_cost_chart(sweep: pd.DataFrame, *, title: str = "") -> alt.Laye
         x=alt.X("owned_replicas:Q", title="owned replicas [-]",
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("usd:Q", title="cost [USD/day]"),
-        color=alt.Color("part:N", title=None, sort=list(parts.values())))
+        color=alt.Color("part:N", title=None, sort=list(parts.values())),
+        tooltip=["owned_replicas", "part", _tip("usd:Q", "USD/day", "$,.0f")])
     owned = int(optimum["owned_replicas"])
     best = alt.Chart(pd.DataFrame([{"owned_replicas": owned, "usd": optimum["usd_per_day"],
                                     "label": f"cheapest: {owned} owned"}]))
@@ -1141,4 +1224,5 @@ def replicas_by_hour_chart(by_hour: pd.DataFrame, *, title: str = "") -> alt.Cha
     return alt.Chart(hours, title=title).mark_bar().encode(
         x=alt.X("hour:O", title="hour of day [h]"), y=alt.Y("replicas:Q", title="replicas [-]"),
         color=alt.Color("kind:N", title=None, sort=kinds),
-        order=alt.Order("kind:N")).properties(height=220)
+        order=alt.Order("kind:N"),
+        tooltip=["hour", "kind", "replicas"]).properties(height=220)

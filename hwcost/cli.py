@@ -330,7 +330,7 @@ def cmd_memo(args, out, err) -> int:
     directory = Path(args.output_dir) if args.output_dir else Path("memos")
     paths = memo.write(m, directory, stem=name, formats=formats)
     if args.stdout:
-        out.write(m.to_markdown())
+        out.write(m.to_markdown(dollar="backslash"))
     for path in paths:
         out.write(f"{path}\n")
     return 0

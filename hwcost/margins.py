@@ -149,13 +149,21 @@ def prices_used(row, constraints) -> list[dict]:
         condition = getattr(constraints, "hardware_condition", "new")
         hw = catalog.hardware_prices()
         m = hw[(hw["gpu_id"] == gpu_id) & (hw["condition"] == condition)]
+        unit = _purchase_unit(gpu_id)
+        unit_host = unit is not None and not _blank(unit.get("host_usd_per_gpu_typical"))
         if len(m):
             r = m.iloc[0]
+            # the host share counts only where the purchase unit gives no host cost of its own
+            host = ("" if unit_host else
+                    f", host share {float(r['server_share_usd_typical']):,.0f} USD")
             out.append(dict(table="hardware_prices", id=f"{gpu_id}-{condition}",
                             what=f"{gpu_id} ({condition}) {float(r['usd_typical']):,.0f} USD "
-                                 f"(range {float(r['usd_low']):,.0f}-{float(r['usd_high']):,.0f}), "
-                                 f"host share {float(r['server_share_usd_typical']):,.0f} USD",
+                                 f"(range {float(r['usd_low']):,.0f}-{float(r['usd_high']):,.0f})"
+                                 + host,
                             source=r["source"], as_of=r["as_of"]))
+        if unit is not None and (unit_host or not _blank(unit.get("min_host_usd_per_box"))):
+            out.append(dict(table="purchase_units", id=gpu_id, what=host_cost_text(row, unit),
+                            source=unit.get("source", ""), as_of=unit.get("as_of")))
         energy_id = default_energy_id(gpu_id, constraints)
         en = catalog.energy().set_index("id")
         if energy_id in en.index:
@@ -167,6 +175,55 @@ def prices_used(row, constraints) -> list[dict]:
                                  f"{float(e['pue_typical']):.3g}",
                             source=e["source"], as_of=e["as_of"]))
     return out
+
+
+def _blank(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _purchase_unit(gpu_id) -> dict | None:
+    try:
+        return catalog.purchase_unit(gpu_id)
+    except (catalog.CatalogError, HwcostError):
+        return None
+
+
+def host_cost_text(row, unit: dict) -> str:
+    """The host cost an owned option uses, as the memo quotes it: the total over its boxes and
+    per box (what its bill of materials and total carry), and the purchase unit's figures it
+    comes from (``purchase_units.csv``)."""
+    parts = []
+    if not _blank(unit.get("host_usd_per_gpu_typical")):
+        parts.append(f"{float(unit['host_usd_per_gpu_typical']):,.0f} USD per GPU (range "
+                     f"{float(unit['host_usd_per_gpu_low']):,.0f}-"
+                     f"{float(unit['host_usd_per_gpu_high']):,.0f})")
+    else:
+        parts.append("the hardware price's host share per GPU")
+    if not _blank(unit.get("min_host_usd_per_box")):
+        parts.append(f"at least {float(unit['min_host_usd_per_box']):,.0f} USD per box")
+    basis = ", ".join(parts)
+    host_usd = row.get("host_usd")
+    boxes = _boxes(row)
+    if _blank(host_usd) or not boxes:
+        return f"{unit.get('sold_as', 'box')} host: {basis}"
+    host_usd = float(host_usd)
+    return (f"hosts {host_usd:,.0f} USD = {boxes} {'box' if boxes == 1 else 'boxes'} x "
+            f"{host_usd / boxes:,.0f} USD per box ({unit.get('sold_as', 'box')}: {basis})")
+
+
+def _boxes(row) -> int | None:
+    """Boxes an owned option buys (its purchase plan), or None when the row cannot say."""
+    from . import economics
+
+    try:
+        plan = economics.purchase_plan(row.get("gpu_id"), int(row.get("replicas")),
+                                       int(row.get("n_gpus")))
+    except (TypeError, ValueError, HwcostError):
+        return None
+    bought = row.get("n_gpus_bought")
+    if not _blank(bought) and int(bought) != plan.n_gpus_bought:
+        return None
+    return plan.n_boxes
 
 
 def as_date(value) -> _dt.date | None:

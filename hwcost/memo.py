@@ -32,8 +32,10 @@ import pandas as pd
 
 from . import catalog, margins
 from .errors import HwcostError
-from .notebook import count, escape_currency, money
+from .notebook import DOLLAR_IN_MARKDOWN, count, escape_currency, money
 
+#: Ways :meth:`Memo.to_markdown` writes the dollar sign of an amount.
+MARKDOWN_DOLLARS = ("span", "backslash")
 KIND_LABELS = {"self-hosted": "owned", "cloud": "rented", "api": "API", "hybrid": "hybrid"}
 KIND_ORDER = ("self-hosted", "cloud", "api", "hybrid")
 # Columns that issue-11 style rankings may carry; used when present.
@@ -99,9 +101,24 @@ class Memo:
     today: _dt.date
     command: str = ""
 
-    def to_markdown(self) -> str:
-        """The memo as Markdown (dollar amounts safe from math renderers)."""
-        return escape_currency(_render_markdown(self))
+    def to_markdown(self, *, dollar: str = "span") -> str:
+        """The memo as Markdown, dollar amounts safe from math renderers.
+
+        Parameters
+        ----------
+        dollar : {"span", "backslash"}
+            How a ``$`` before an amount is written. ``"span"``
+            (:data:`hwcost.notebook.DOLLAR_IN_MARKDOWN`) for a notebook's output: JupyterLab
+            pairs backslash-escaped dollars into a formula. ``"backslash"`` (``\\$3,600``) for a
+            Markdown file (:func:`write`, ``hwcost memo``): GitHub shows a plain ``$`` and the
+            text still reads right when pasted as plain text.
+        """
+        if dollar not in MARKDOWN_DOLLARS:
+            raise HwcostError(f"dollar={dollar!r}: expected one of {', '.join(MARKDOWN_DOLLARS)}")
+        text = escape_currency(_render_markdown(self))
+        if dollar == "backslash":
+            text = text.replace(DOLLAR_IN_MARKDOWN, "\\$")
+        return text
 
     def to_html(self) -> str:
         """The memo as a standalone HTML page (no script, no external resource)."""
@@ -771,6 +788,6 @@ def write(memo: Memo, directory: str | Path, *, stem: str = "memo",
     out = []
     for fmt in formats:
         path = Path(directory) / f"{stem}.{fmt}"
-        outputs.write(path, memo.to_markdown() if fmt == "md" else memo.to_html())
+        outputs.write(path, memo.to_markdown(dollar="backslash") if fmt == "md" else memo.to_html())
         out.append(path)
     return out

@@ -2,11 +2,14 @@
 
 The report is a folder: each executed notebook as ``.ipynb`` and ``.html``, and an
 ``index.html`` linking them with the question each answers. The HTML needs no network:
-charts are inline SVG (see :mod:`hwcost.charts`), and no external script is referenced.
+each chart is its SVG, redrawn as an interactive Vega chart (values on hover, pan and zoom
+where enabled) by ``vega-bundle.js``, a local copy of Vega written beside the pages (see
+:func:`to_html`); no external script is referenced.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import json
@@ -386,26 +389,138 @@ def refresh(notebook: Path, *, log=print) -> Path:
 
 
 def to_html(notebook: Path, output: Path) -> Path:
-    """Convert an executed notebook to self-contained HTML (no external scripts)."""
+    """Convert an executed notebook to a self-contained HTML page (no network access).
+
+    Each chart output that carries its Vega-Lite specification (:func:`hwcost.charts.
+    spec_of_output`) becomes the static SVG plus a short inline script that redraws the chart
+    interactively with Vega (tooltips; pan and zoom where the chart enables them). Vega is
+    loaded from :data:`VEGA_BUNDLE`, a local file written beside ``output``
+    (:func:`write_vega_bundle`); without it, or without JavaScript and in print, the SVG shows.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
     from .notebook import RESULTS_MIME
 
+    output = Path(output)
     nb = nbformat.read(str(notebook), as_version=4)
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    charts = 0
     for cell in nb.cells:  # recorded results are for tests, not readers
         if cell.get("outputs"):
-            cell.outputs = [_widget_note(o) if WIDGET_MIME in o.get("data", {}) else o
-                            for o in cell.outputs if RESULTS_MIME not in o.get("data", {})]
+            kept = []
+            for o in cell.outputs:
+                data = o.get("data", {})
+                if RESULTS_MIME in data:
+                    continue
+                if WIDGET_MIME in data:
+                    o = _widget_note(o)
+                else:
+                    live = _live_chart(o, charts)
+                    if live is not None:
+                        o, charts = live, charts + 1
+                kept.append(o)
+            cell.outputs = kept
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = ""
     exporter.require_js_url = ""
     exporter.exclude_input_prompt = False
     body, _ = exporter.from_notebook_node(nb)
     body = _hide_code(_remove_external_scripts(body))
-    outputs.write(Path(output), body)
-    return Path(output)
+    if charts:
+        write_vega_bundle(output.parent)
+        body = body.replace("</head>", _VEGA_HEAD + "</head>", 1)
+    outputs.write(output, body)
+    return output
+
+
+# Interactive charts. The page loads Vega, Vega-Lite and vega-embed from one local file beside
+# it; each chart is its static SVG plus a call that draws the same specification with Vega and
+# swaps it in once drawn (the SVG stays when the script cannot run).
+VEGA_BUNDLE = "vega-bundle.js"
+VEGA_EMBED_OPTIONS = {"renderer": "svg",
+                      "actions": {"export": True, "source": False, "compiled": False,
+                                  "editor": False}}
+_VEGA_HEAD = f"""<script src="{VEGA_BUNDLE}"></script>
+<script>
+function hwcostChart(id, spec) {{
+  var box = document.getElementById(id);
+  if (!box || typeof window.vegaEmbed !== "function") return;
+  var live = document.createElement("div");
+  live.className = "hwcost-chart-live";
+  live.style.display = "none";
+  box.appendChild(live);
+  window.vegaEmbed(live, spec, {json.dumps(VEGA_EMBED_OPTIONS)}).then(function () {{
+    var still = box.querySelector(".hwcost-chart-static");
+    if (still) still.remove();
+    live.style.display = "";
+  }}).catch(function (err) {{
+    live.remove();
+    if (window.console) console.warn("chart " + id + " stays static: " + err);
+  }});
+}}
+</script>
+<style>
+@media print {{ .hwcost-chart .vega-embed details {{ display: none; }} }}
+</style>
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def vega_bundle_text() -> str:
+    """The JavaScript of Vega, Vega-Lite and vega-embed in one offline script (from vl-convert).
+
+    It defines ``vegaEmbed``, ``vega`` and ``vegaLite`` on ``window``.
+    """
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle()
+
+
+def write_vega_bundle(directory: Path) -> Path:
+    """Write :data:`VEGA_BUNDLE` into ``directory`` unless an identical copy is there."""
+    path = Path(directory) / VEGA_BUNDLE
+    text = vega_bundle_text()
+    try:
+        if path.is_file() and path.stat().st_size == len(text.encode("utf-8")) \
+                and path.read_text(encoding="utf-8") == text:
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass
+    outputs.write(path, text)
+    return path
+
+
+def _script_json(value) -> str:
+    """JSON safe inside an inline ``<script>`` (no ``</script>`` or ``<!--`` can appear)."""
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _live_chart(output, number: int):
+    """A chart output with its specification as HTML: the SVG and the call that redraws it.
+
+    None for any other output (it is exported as it is).
+    """
+    import nbformat
+
+    from .charts import spec_of_output
+
+    svg = output.get("data", {}).get("image/svg+xml")
+    spec = spec_of_output(output)
+    if spec is None or not svg:
+        return None
+    svg = "".join(svg) if isinstance(svg, list) else svg
+    alt = output.get("data", {}).get("text/plain", "chart")
+    alt = "".join(alt) if isinstance(alt, list) else alt
+    chart_id = f"hwcost-chart-{number}"
+    # the SVG as an image, as nbconvert shows one: inline SVGs would share their clip ids
+    image = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    page = (f'<div class="hwcost-chart" id="{chart_id}">'
+            f'<img class="hwcost-chart-static" alt="{html.escape(alt.strip("<>"))}" '
+            f'src="data:image/svg+xml;base64,{image}"></div>\n'
+            f'<script>hwcostChart("{chart_id}", {_script_json(spec)});</script>')
+    return nbformat.v4.new_output("display_data", data={"text/html": page})
 
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -569,7 +684,10 @@ ul.c li {{ margin: 0.1rem 0; }}
 is recomputed here; page 09 lists the ones that do not hold.</p>
 {subtitle}
 <p>Built {when}{timing}. Each page is an executed notebook; the <code>.ipynb</code> beside it can be
-opened in JupyterLab. Code is hidden on the pages (tick "Show the code" to read it).</p>
+opened in JupyterLab. Code is hidden on the pages (tick "Show the code" to read it). Charts are
+interactive and need no network: hover a point or a bar for its values, drag and scroll to pan and
+zoom where a chart allows it (the measured-against-predicted panels); without JavaScript they show
+as static images.</p>
 <ol>
 {rows}
 </ol>
@@ -655,6 +773,9 @@ def build(directory: Path = REPORT_DIR, *, parameters: Mapping[str, Mapping] | N
     n = len(plan)
     for path, _, _ in plan:  # never write over an input notebook
         outputs.check_not_input(directory / path.name, paths)
+    # the pages' charts load Vega from one file beside them: written here, once, before the
+    # pages are converted in parallel (each then finds it in place)
+    write_vega_bundle(directory)
 
     def report_done(i, path, lines, failure):
         for line in lines:

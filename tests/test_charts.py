@@ -28,6 +28,12 @@ def test_busy_gpu_hour_cost_chart_stacks_components_with_band_and_cloud():
     assert cloud["mark"]["shape"] == "diamond" and cloud["encoding"]["y"]["field"] == "cloud"
     assert (spec["spec"]["width"], spec["spec"]["height"]) == (150, 280)
     assert len(spec["datasets"][spec["data"]["name"]]) == 5
+    # hover for values: the stacked component, the P10-P50-P90 spread, the cloud price
+    assert _tips(bars) == ["option", "component", "usd"]
+    assert bars["encoding"]["tooltip"][2] == {"aggregate": "sum", "field": "usd", "format": "$.3f",
+                                              "title": "USD per busy GPU-hour", "type": "quantitative"}
+    assert _tips(band) == _tips(mid) == ["option", "p10", "p50", "p90"]
+    assert _tips(cloud) == ["option", "cloud"]
 
 
 def test_break_even_months_chart_lines_and_service_life():
@@ -88,6 +94,8 @@ def test_cost_latency_frontier_chart_panels_and_frontier():
     assert tops["mark"] == {"type": "point", "filled": True, "opacity": 1, "size": 90}
     assert [t["field"] for t in tops["encoding"]["tooltip"]] == ["option", "total_usd",
                                                                  "latency_s"]
+    assert _tips(dots) == ["option", "kind", "total_usd", "latency_s"]
+    assert dots["encoding"]["tooltip"][2]["format"] == "$,.0f"
 
 
 def test_staff_time_cost_chart_in_percent_per_kind():
@@ -95,7 +103,10 @@ def test_staff_time_cost_chart_in_percent_per_kind():
                           "self-hosted", "cloud", "cloud"], "total_usd": [1e4, 9e4, 3e4, 3e4]})
     spec = charts.staff_time_cost_chart(lines, horizon_months=36).to_dict()
     assert spec["title"] == "Best option of each kind against the staff time for owned hardware"
-    assert spec["mark"] == {"type": "line"}
+    # invisible points carry the tooltips (a line alone would show its first point's)
+    assert spec["mark"] == {"type": "line", "point": {"opacity": 0, "size": 80, "clip": True}}
+    assert _tips(spec) == ["option", "staff_pct", "total_usd"]
+    assert spec["encoding"]["color"]["legend"] == {"symbolType": "stroke"}  # lines, not points
     assert _enc(spec, "x") == ("staff_pct", "quantitative",
                                "staff time for owned hardware [% of one administrator]")
     assert _enc(spec, "y") == ("total_usd", "quantitative", "total over 36 months [USD]")
@@ -174,6 +185,11 @@ def _spec(chart) -> dict:
     return spec
 
 
+def _tips(layer) -> list[str]:
+    """The fields a layer shows on hover, in order."""
+    return [t["field"] for t in layer["encoding"]["tooltip"]]
+
+
 def _enc(layer, channel):
     e = layer["encoding"][channel]
     return e.get("field"), e.get("type"), e.get("title")
@@ -219,6 +235,9 @@ def test_batch_throughput_chart_two_panels_with_target():
     assert _enc(per, "y") == ("tokens_per_s_per_request", "quantitative", "per request [tokens/s]")
     assert target["mark"] == {"type": "rule", "color": "#D55E00"}
     assert spec["datasets"][target["data"]["name"]] == [{"y": 20.0}]
+    assert _tips(agg) == ["batch_size", "output_tokens_per_s", "tokens_per_s_per_request"]
+    assert _tips(per) == ["batch_size", "tokens_per_s_per_request", "output_tokens_per_s"]
+    assert _tips(rule) == ["what", "batch_size"]
 
 
 def test_roofline_chart_log_axes_and_rules():
@@ -233,6 +252,7 @@ def test_roofline_chart_log_axes_and_rules():
     assert mem["mark"] == {"type": "rule", "strokeDash": [5, 3], "color": "#555"}
     assert spec["datasets"][mem["data"]["name"]] == [{"x": 4}]
     assert (spec["width"], spec["height"]) == (480, 260)
+    assert _tips(roof) == ["batch_size", "arithmetic_intensity"]
 
 
 def test_gpu_count_grid_chart_facets_by_precision():
@@ -256,6 +276,7 @@ def test_gpu_count_grid_chart_facets_by_precision():
     assert cells["encoding"]["x"] == {"field": "gpu_id", "sort": ["g2", "g1"], "title": "GPU",
                                       "type": "nominal"}
     assert labels["encoding"]["text"] == {"field": "gpus_needed", "type": "nominal"}
+    assert _tips(cells) == ["model_id", "gpu_id", "precision", "gpus_needed"]
     assert labels["encoding"]["color"]["condition"]["test"] == {
         "field": "band", "oneOf": ["9-16", "over 16"]}
     with pytest.raises(ValueError, match="bands must be 7 names"):
@@ -348,6 +369,8 @@ def test_out_of_sample_error_chart_bars_and_ticks_per_check():
     (values,) = spec["datasets"].values()  # the "all" rows are left out
     assert [(r["calibration"], r["median_pct"]) for r in values] == [("in use", 8.0),
                                                                      ("previous", 10.0)]
+    assert _tips(bars) == _tips(ticks) == ["check", "regime", "calibration", "median_pct",
+                                           "p90_pct"]
 
 
 def test_parity_chart_log_axes_and_target_lines():
@@ -370,6 +393,15 @@ def test_parity_chart_log_axes_and_target_lines():
     assert {r["line"] for r in lines} == {"y = x", "+15%", "-15%"}
     assert [r["y"] for r in lines if r["line"] == "+15%"] == pytest.approx([60.0 * 1.15,
                                                                            150.0 * 1.15])
+    # many points: values on hover, drag to pan and scroll to zoom (scales bound to an interval)
+    assert _tips(pts) == ["id", "gpu_id", "model_id", "metric", "measured", "predicted",
+                          "error_pct"]
+    zooms = {p["name"]: p for p in spec["params"]}
+    assert sorted(zooms) == ["zoom_seconds", "zoom_tokens_s"]  # each panel zooms on its own
+    for zoom in zooms.values():
+        assert zoom["bind"] == "scales" and zoom["select"] == {"type": "interval"}
+        assert len(zoom["views"]) == 1
+    assert zooms["zoom_tokens_s"]["views"] != zooms["zoom_seconds"]["views"]
 
 
 def test_error_by_regime_chart_two_bars_per_regime_and_target():
@@ -405,6 +437,8 @@ def test_gpu_speedup_chart_claim_band_lines_and_references():
     assert _enc(line, "strokeDash") == ("measure", "nominal", None)
     assert _enc(rules, "color") == ("what", "nominal", None)
     assert (spec["width"], spec["height"]) == (480, 280)
+    assert _tips(line) == ["measure", "batch_size", "ratio"]
+    assert _tips(rules) == ["what", "y"]
 
 
 def test_lever_waterfall_chart_bars_run_from_previous_cost():
@@ -429,6 +463,8 @@ def test_lever_waterfall_chart_bars_run_from_previous_cost():
     assert [(r["start"], r["end"], r["kind"], r["label"]) for r in values] == [
         (10.0, 10.0, "baseline", "$10.00"), (10.0, 6.0, "saves", "$6.00"),
         (6.0, 6.5, "no saving", "$6.50")]
+    assert _tips(bars) == ["lever", "start", "end", "change_pct"]
+    assert [t.get("format") for t in bars["encoding"]["tooltip"]] == [None, "$,.3f", "$,.3f", "+.1f"]
 
 
 def test_gpu_memory_bandwidth_chart_log_memory_axis_and_shared_labels():
@@ -576,8 +612,10 @@ def test_monthly_cost_vs_volume_chart_replica_steps_api_lines_and_marked_volumes
     spec = _spec(charts.monthly_cost_vs_volume_chart(curve, marks, title="M"))
     assert spec["title"] == "M"
     steps, apis, rules, text = spec["layer"]
-    assert steps["mark"] == {"type": "line", "interpolate": "step-after"}
-    assert apis["mark"] == {"type": "line"}
+    assert steps["mark"] == {"type": "line", "interpolate": "step-after",
+                             "point": {"opacity": 0, "size": 80, "clip": True}}
+    assert apis["mark"] == {"type": "line", "point": {"opacity": 0, "size": 80, "clip": True}}
+    assert _tips(steps) == _tips(apis) == ["option", "tokens_per_month", "usd_per_month"]
     for layer in (steps, apis):
         assert _enc(layer, "x") == ("tokens_per_month", "quantitative",
                                     "volume [tokens/month, input + output]")
@@ -585,7 +623,8 @@ def test_monthly_cost_vs_volume_chart_replica_steps_api_lines_and_marked_volumes
         assert layer["encoding"]["x"]["scale"] == layer["encoding"]["y"]["scale"] == {
             "type": "log"}
         assert _enc(layer, "color") == ("option", "nominal", None)
-        assert layer["encoding"]["color"]["legend"] == {"orient": "bottom", "columns": 2}
+        assert layer["encoding"]["color"]["legend"] == {"orient": "bottom", "columns": 2,
+                                                        "symbolType": "stroke"}
     assert [v["usd_per_month"] for v in spec["datasets"][steps["data"]["name"]]] == [2000.0,
                                                                                        4000.0]
     assert [v["usd_per_month"] for v in spec["datasets"][apis["data"]["name"]]] == [0.5, 500.0]
@@ -613,6 +652,7 @@ def test_hybrid_daily_cost_chart_three_lines_and_the_cheapest_split_marked():
     assert [(v["owned_replicas"], v["part"], v["usd"]) for v in long[:4]] == [
         (0, "total", 420.0), (1, "total", 390.0), (2, "total", 400.0), (0, "owned", 0.0)]
     assert len(long) == 9
+    assert _tips(lines) == ["owned_replicas", "part", "usd"]
     assert point["mark"] == {"type": "point", "size": 220, "shape": "diamond",
                              "color": "#D55E00", "filled": True}
     assert label["mark"] == {"type": "text", "dy": -18, "fontSize": 11, "color": "#D55E00"}
@@ -636,3 +676,4 @@ def test_replicas_by_hour_chart_stacks_owned_in_use_idle_and_rented():
     assert [(v["hour"], v["kind"], v["replicas"]) for v in values] == [
         (9, "owned, in use", 2), (3, "owned, in use", 1), (9, "owned, idle", 0),
         (3, "owned, idle", 1), (9, "rented", 3), (3, "rented", 0)]
+    assert _tips(spec) == ["hour", "kind", "replicas"]

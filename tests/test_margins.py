@@ -76,7 +76,11 @@ def test_every_row_names_the_prices_it_rests_on_with_their_dates(table):
     # for datacenter GPUs, office for consumer and workstation cards, as recommend.rank)
     energy = (recommend.DATACENTER_ENERGY_ID if catalog.gpu(own["gpu_id"]).segment == "datacenter"
               else recommend.OFFICE_ENERGY_ID)
-    assert own["prices_used"] == f"{own['gpu_id']}-new, {energy}"
+    # and the host cost of its purchase unit, where the unit sets one (per GPU or per box)
+    unit = catalog.purchase_unit(own["gpu_id"])
+    host = (unit["host_usd_per_gpu_typical"] is not None or unit["min_host_usd_per_box"] is not None)
+    assert own["prices_used"] == (f"{own['gpu_id']}-new, {own['gpu_id']}, {energy}" if host
+                                  else f"{own['gpu_id']}-new, {energy}")
 
 
 def test_only_owned_totals_have_a_range_and_it_brackets_the_typical_total(table):

@@ -159,3 +159,44 @@ def test_bill_of_materials_uses_the_rankings_own_line_and_components():
     running = bom[bom["note"] == "per year x horizon years"]["usd"].sum()
     assert capex == row["capex_usd"]  # GPUs + hosts + networking
     assert running == pytest.approx(row["running_usd_per_year"] * 2)
+
+
+def test_markdown_file_writes_plain_escaped_dollars(tmp_path, private):
+    import mistune
+
+    (md_path, html_path) = memo.write(private, tmp_path, stem="m")
+    text = md_path.read_text(encoding="utf-8")
+    total = f"{private.recommendation['total_usd']:,.0f}"
+    assert f"(owned): \\${total} (P10-P90 \\$" in text
+    assert "<span>" not in text and "&#36;" not in text
+    assert not re.search(r"(?<!\\)\$\d", text)  # every amount's dollar is escaped
+    # CommonMark (GitHub) reads "\$" as a plain dollar sign
+    rendered = mistune.create_markdown(plugins=["table"])(text)
+    assert f"${total} (P10-P90 $" in rendered and "\\$" not in rendered
+    # the notebook output keeps the span (JupyterLab pairs escaped dollars into a formula),
+    # and the HTML memo is as before
+    assert f"<span>&#36;</span>{total}" in private.to_markdown()
+    assert private.to_markdown(dollar="backslash") == text
+    assert f"<span>$</span>{total}" in html_path.read_text(encoding="utf-8")
+    with pytest.raises(memo.HwcostError, match="dollar='euro': expected one of span, backslash"):
+        private.to_markdown(dollar="euro")
+
+
+def test_assumptions_quote_the_host_cost_the_bill_of_materials_uses(private):
+    rec = private.recommendation
+    a = private.assumptions.set_index("assumption")
+    unit = catalog.purchase_unit(rec["gpu_id"])
+    row = a.loc[f"price: purchase_units {rec['gpu_id']}"]
+    bom = private.bill_of_materials.set_index("item")
+    hosts = bom.loc["  hosts (servers, CPU, memory, power)", "usd"]
+    quoted = float(re.match(r"hosts ([\d,]+) USD = 1 box x ([\d,]+) USD per box", row["value"])
+                   .group(1).replace(",", ""))
+    assert quoted == hosts == rec["host_usd"] == 6_000  # 4 RTX 5090 in one box at 1,500 each
+    assert f"{unit['host_usd_per_gpu_typical']:,.0f} USD per GPU" in row["value"]
+    assert row["as_of"] == unit["as_of"].isoformat()
+    assert row["source"] == memo._short_source(unit["source"])  # purchase_units.csv's source
+    # the hardware price row no longer quotes a host share the total does not use
+    hw = a.loc[f"price: hardware_prices {rec['gpu_id']}-new", "value"]
+    assert "host share" not in hw
+    md = private.to_markdown(dollar="backslash")
+    assert "hosts 6,000 USD = 1 box x 6,000 USD per box" in md and "| \\$6,000 | capex |" in md

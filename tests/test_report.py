@@ -76,22 +76,28 @@ def test_resolve_unknown_notebook_lists_choices():
         report.resolve_notebook("zz")
 
 
-def _chart_count(path: Path) -> int:
+def _chart_count(path: Path, *, with_spec: bool = False) -> int:
+    from hwcost.charts import spec_of_output
+
     nb = json.loads(path.read_text())
     return sum(
         1 for c in nb["cells"] if c["cell_type"] == "code"
         for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})
+        and (not with_spec or spec_of_output(o) is not None)
     )
 
 
+# Counts, once Vega has drawn, the charts shown: drawn by Vega (live) or still static SVG images.
 PROBE = """<script>
-window.addEventListener('load', function () {
+window.addEventListener('load', function () { setTimeout(function () {
   var imgs = Array.prototype.slice.call(document.images);
-  var charts = imgs.filter(function (i) { return i.src.indexOf('data:image/svg+xml') === 0; });
-  var broken = charts.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
-  document.body.setAttribute('data-charts', charts.length);
+  var still = imgs.filter(function (i) { return i.src.indexOf('data:image/svg+xml') === 0; });
+  var broken = still.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
+  var live = document.querySelectorAll('.hwcost-chart .vega-embed svg.marks').length;
+  document.body.setAttribute('data-charts', still.length + live);
+  document.body.setAttribute('data-live', live);
   document.body.setAttribute('data-broken', broken.length);
-});
+}, 500); });
 </script></body>"""
 
 
@@ -124,8 +130,11 @@ def test_report_renders_offline_with_every_chart(tmp_path):
         dom = _render(probe)
         charts = int(re.search(r'data-charts="(\d+)"', dom).group(1))
         broken = int(re.search(r'data-broken="(\d+)"', dom).group(1))
+        live = int(re.search(r'data-live="(\d+)"', dom).group(1))
         assert charts == _chart_count(path) and charts > 0, path.name
         assert broken == 0, f"{broken} charts did not render in {page.name}"
+        # every chart that carries its specification is drawn by Vega from the local bundle
+        assert live == _chart_count(path, with_spec=True), page.name
 
 
 def test_relative_table_paths_survive_the_notebook_working_directory(tmp_path, monkeypatch):

@@ -660,3 +660,36 @@ def business_staffing(staff_share: dict, owned_staff_fraction: float, owned_usd_
             f"{pct(rented_staff_fraction)}, {usd(rented_usd_per_year)}, for a serving stack on "
             f"rented GPUs) pays the difference on top{gap} Set `card_ops_usd_per_year` to "
             f"{owned_usd_per_year - rented_usd_per_year:.0f} to see the card options that way.")
+
+
+def out_of_sample_trend(oos) -> str:
+    """How the out-of-sample errors moved against the previous calibration, over all rows.
+
+    Parameters
+    ----------
+    oos : pandas.DataFrame
+        :func:`hwcost.perf.out_of_sample_table` of the calibration merged with the previous
+        one's on ``check`` and ``regime`` (columns ``median_pct``, ``p90_pct``, ``n`` and the
+        same with ``_previous``). [%, rows]
+
+    Returns an empty string when there is no previous figure; otherwise one sentence per
+    change, and a warning when the two were scored on different rows (a grown table).
+    """
+    both = oos.dropna(subset=["median_pct_previous"])
+    both = both[both["regime"] == "all"]
+    if both.empty:
+        return ""
+    parts = [f"{r.check} median {r.median_pct_previous:.1f}% -> {r.median_pct:.1f}%, "
+             f"p90 {r.p90_pct_previous:.0f}% -> {r.p90_pct:.0f}% "
+             f"({int(r.n_previous)} -> {int(r.n)} rows)" for r in both.itertuples()]
+    text = " Against the previous calibration, over all rows: " + "; ".join(parts)
+    if (both["check"] == "holdout").any():
+        text += "."
+    else:
+        text += (" (the previous calibration had no hold-out: every row was in its fit, so part "
+                 "of any change is the rows now held out).")
+    if (both["n"] != both["n_previous"]).any():
+        text += (" The two were scored on different rows: measurements added to the table since "
+                 "count in the second figure only, so each change mixes the model's and the "
+                 "table's.")
+    return text

@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 import pytest
+from test_perf import make_gpu, make_llm, unit_cal  # the suite's hand-made GPU, model, calibration
 
 from hwcost import catalog, perf
 from hwcost.perf import features
 from hwcost.perf import kernel as core
-from test_perf import make_gpu, make_llm, unit_cal  # the suite's hand-made GPU, model, calibration
 
 
 def test_achievable_fractions_are_the_median_of_a_gpus_own_measurements():

@@ -461,3 +461,23 @@ def test_business_staffing_both_branches():
                            "shown here, against $0.350 to rent an RTX 4090." + tail)
     covered = narrative.business_staffing(shares, 0.5, 60000, 0.1, 12000, -1.0, 0.35)
     assert covered == head + ", which the card upkeep set here already covers." + tail
+
+
+def test_out_of_sample_trend_names_the_rows_each_figure_was_scored_on():
+    import pandas as pd
+
+    oos = pd.DataFrame({"check": ["leave one source out", "holdout", "holdout"],
+                        "regime": ["all", "all", "decode"],
+                        "median_pct": [15.81, 16.4, 91.0], "p90_pct": [68.9, 160.4, 191.0],
+                        "n": [215, 26, 10], "median_pct_previous": [13.9, 10.1, 14.0],
+                        "p90_pct_previous": [54.5041, 31.8, 34.0], "n_previous": [165, 21, 10]})
+    assert narrative.out_of_sample_trend(oos) == (
+        " Against the previous calibration, over all rows: leave one source out median 13.9% -> "
+        "15.8%, p90 55% -> 69% (165 -> 215 rows); holdout median 10.1% -> 16.4%, p90 32% -> 160% "
+        "(21 -> 26 rows). The two were scored on different rows: measurements added to the table "
+        "since count in the second figure only, so each change mixes the model's and the table's.")
+    same = oos.assign(n_previous=oos["n"])[oos["check"] != "holdout"]
+    assert narrative.out_of_sample_trend(same).endswith(
+        "(215 -> 215 rows) (the previous calibration had no hold-out: every row was in its fit, "
+        "so part of any change is the rows now held out).")
+    assert narrative.out_of_sample_trend(oos.assign(median_pct_previous=float("nan"))) == ""

@@ -307,9 +307,7 @@ def as_calibration(calibration) -> Calibration:
 def gpu_class(gpu) -> str:
     """Efficiency class of a GPU: ``amd``, ``hbm`` (NVIDIA HBM parts) or ``gddr`` (GDDR/LPDDR)."""
     g = catalog.gpu(gpu)
-    if g.vendor == "amd":
-        return "amd"
-    return "hbm" if "HBM" in g.memory_type.upper() else "gddr"
+    return _efficiency_class(g.vendor, g.memory_type)
 
 
 def logit(p):
@@ -344,47 +342,63 @@ def _microbenchmark_fractions() -> dict:
     return {key: min(float(np.median(v)), MAX_ACHIEVABLE_FRACTION) for key, v in values.items()}
 
 
-def _class_or_none(gpu_id: str) -> str | None:
-    try:
-        return gpu_class(gpu_id)
-    except HwcostError:  # a measured GPU that a user's replacement table left out
-        return None
+def _efficiency_class(vendor: str, memory_type: str) -> str:
+    if vendor == "amd":
+        return "amd"
+    return "hbm" if "HBM" in memory_type.upper() else "gddr"
 
 
-def _peer_key(gpu):
-    """(vendor, segment, efficiency class) of a GPU, None when the catalog lacks it."""
-    try:
-        g = catalog.gpu(gpu)
-    except HwcostError:
-        return None
-    return g.vendor, g.segment, gpu_class(g)
+@lru_cache(maxsize=1)
+def _measured_gpu_kinds() -> dict:
+    """(vendor, segment, efficiency class) of every GPU in the microbenchmark table, read from
+    the bundled GPU table: what was measured is a fact of those products, whatever a user's
+    catalog says about its own entries."""
+    import csv
+
+    from hwcost.catalog import DATA_DIR
+
+    measured = {gpu_id for gpu_id, _ in _microbenchmark_fractions()}
+    kinds = {}
+    with open(DATA_DIR / "gpus.csv", encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["id"] in measured:
+                kinds[row["id"]] = (row["vendor"], row["segment"],
+                                    _efficiency_class(row["vendor"], row["memory_type"]))
+    return kinds
 
 
 def achievable_fractions(gpu) -> tuple[float, float]:
     """Achievable share of a GPU's datasheet memory bandwidth and 16-bit tensor rate [-].
 
     The median of the published microbenchmarks in ``data/gpu_microbenchmarks.csv``
-    (streaming-copy/read kernels for bandwidth, large square BF16 GEMMs for compute); a GPU
-    without measurements takes the median over the measured GPUs of its efficiency class
-    (:func:`gpu_class`), and of all measured GPUs if its class has none. The engines'
-    efficiencies (:func:`efficiency_factors`) are shares of these achievable rates, so a GPU
-    the serving benchmarks never measured still gets its own memory system and tensor cores.
+    (streaming-copy/read kernels for bandwidth, large square BF16 GEMMs for compute, capped
+    at 1); a GPU without measurements takes the median over the measured GPUs of its vendor,
+    segment and efficiency class (:func:`gpu_class`), else of its class, else of all. The
+    engines' efficiencies (:func:`efficiency_factors`) are shares of these achievable rates,
+    so a GPU the serving benchmarks never measured still gets its own memory system and
+    tensor cores.
 
     Returns
     -------
     (bandwidth fraction, GEMM fraction)
     """
-    g = catalog.gpu(gpu)
+    return _achievable_fractions(catalog.gpu(gpu))
+
+
+@lru_cache(maxsize=256)
+def _achievable_fractions(g: catalog.GPU) -> tuple[float, float]:
+    # Keyed on the GPU entity (not its id): an edited catalog row is a different key.
     table = _microbenchmark_fractions()
+    kinds = _measured_gpu_kinds()
+    kind = (g.vendor, g.segment, gpu_class(g))
     out = []
     for quantity in ("memory_bandwidth", "gemm"):
         own = table.get((g.id, quantity))
         if own is None:
-            key = _peer_key(g)
-            klass = gpu_class(g)
-            peers = [v for (g, q), v in table.items() if q == quantity and _peer_key(g) == key]
-            same = [v for (g, q), v in table.items() if q == quantity and _class_or_none(g) == klass]
-            pool = peers or same or [v for (g, q), v in table.items() if q == quantity]
+            values = [(kinds.get(i), v) for (i, q), v in table.items() if q == quantity]
+            pool = ([v for k, v in values if k == kind]
+                    or [v for k, v in values if k is not None and k[2] == kind[2]]
+                    or [v for _, v in values])
             own = float(np.median(pool))
         out.append(own)
     return out[0], out[1]

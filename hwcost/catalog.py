@@ -29,6 +29,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Iterable
@@ -249,6 +250,25 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
     ),
 }
 
+#: Reference tables: cited measurements the performance model reads as they are bundled
+#: (no user overlay; a team's own measurements enter as a calibration, see hwcost.perf).
+REFERENCE_SCHEMAS: dict[str, tuple[_Col, ...]] = {
+    "gpu_microbenchmarks": (
+        _Col("gpu_id", "slug"), _c("quantity", ("memory_bandwidth", "gemm")),
+        _f("measured_value", positive=True), _s("unit"),
+        _f("datasheet_value", positive=True), _f("fraction_of_datasheet", positive=True, high=1.2),
+        _s("method"), _c("precision", ("bf16", "fp16", "fp8"), required=False), *_PROVENANCE,
+    ),
+    "collective_microbenchmarks": (
+        _Col("gpu_id", "slug"), _i("n_gpus", low=2), _c("collective", ("all_reduce",)),
+        _c("library", ("nccl", "rccl", "custom", "hccl")),
+        _c("quantity", ("bus_bandwidth", "latency", "time")), _f("measured_value", positive=True),
+        _s("unit"), _f("message_bytes", positive=True, required=False),
+        _s("method"), *_PROVENANCE,
+    ),
+}
+
+
 #: Environment variable naming a user table for each catalog table. Its rows are added to
 #: the bundled table; a row whose key (``id``; ``gpu_id`` + ``condition`` for hardware
 #: prices) is already there replaces the bundled row.
@@ -379,7 +399,7 @@ def _read_text(path: Path) -> str:
 
 
 def _read_table(name: str, path: Path) -> pd.DataFrame:
-    schema = SCHEMAS[name]
+    schema = SCHEMAS[name] if name in SCHEMAS else REFERENCE_SCHEMAS[name]
     if not path.exists():
         raise CatalogError(f"{name} table not found: {path}")
     with io.StringIO(_read_text(path), newline="") as fh:
@@ -521,7 +541,7 @@ _CACHE: dict[tuple, pd.DataFrame] = {}
 
 def _numeric(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Numeric columns as numbers (empty cells NaN), however the rows were put together."""
-    for col in SCHEMAS[name]:
+    for col in SCHEMAS[name] if name in SCHEMAS else REFERENCE_SCHEMAS[name]:
         if col.kind in ("float", "int"):
             df[col.name] = pd.to_numeric(df[col.name])
     return df
@@ -904,6 +924,30 @@ class LLM:
     @property
     def is_moe(self) -> bool:
         return bool(self.n_experts) and self.n_experts > 1
+
+
+@lru_cache(maxsize=None)
+def _reference(name: str) -> pd.DataFrame:
+    return _read_table(name, DATA_DIR / f"{name}.csv")
+
+
+def gpu_microbenchmarks() -> pd.DataFrame:
+    """Published achievable memory bandwidth and GEMM rate per GPU
+    (``data/gpu_microbenchmarks.csv``, a reference table: bundled only). A copy."""
+    return _reference("gpu_microbenchmarks").copy()
+
+
+def collective_microbenchmarks() -> pd.DataFrame:
+    """Published all-reduce bus bandwidths, latencies and times per GPU system
+    (``data/collective_microbenchmarks.csv``, a reference table: bundled only). A copy."""
+    return _reference("collective_microbenchmarks").copy()
+
+
+def bundled_gpus() -> pd.DataFrame:
+    """The bundled GPU table alone (no user rows): the products that reference tables
+    measured. A copy."""
+    with bundled_only():
+        return gpus()
 
 
 def _norm(text: str) -> str:

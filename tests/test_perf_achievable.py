@@ -114,3 +114,14 @@ def test_padding_adds_only_expert_flops():
     want = 2 * 10 * ((f["p_flops"] - f["p_expert"]) + f["p_expert"] * pad)
     assert float(core.linear_flops(f, 10.0, 1.0)) == pytest.approx(want, rel=1e-12)
     assert math.isclose(float(core.linear_flops(f, 8192.0, 1.0)), 2 * 8192 * f["p_flops"], rel_tol=1e-12)
+
+
+def test_reference_tables_load_through_the_catalog_with_their_schema():
+    micro = catalog.gpu_microbenchmarks()
+    assert list(micro.columns) == [c.name for c in catalog.REFERENCE_SCHEMAS["gpu_microbenchmarks"]]
+    assert set(micro["quantity"]) == {"memory_bandwidth", "gemm"}
+    coll = catalog.collective_microbenchmarks()
+    assert (coll["n_gpus"] >= 2).all() and coll["measured_value"].gt(0).all()
+    # Copies: changing one does not change what the model reads.
+    micro["fraction_of_datasheet"] = 0.0
+    assert catalog.gpu_microbenchmarks()["fraction_of_datasheet"].gt(0).all()

@@ -318,7 +318,6 @@ def sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z))
 
 
-MICROBENCHMARKS_FILE = "gpu_microbenchmarks.csv"
 # Largest achievable fraction of a datasheet rate: GeForce cards boost past the clock behind
 # their datasheet figure, so a measured GEMM may slightly exceed it; the model never does.
 MAX_ACHIEVABLE_FRACTION = 1.0
@@ -326,20 +325,12 @@ MAX_ACHIEVABLE_FRACTION = 1.0
 
 @lru_cache(maxsize=1)
 def _microbenchmark_fractions() -> dict:
-    """Median measured fraction of datasheet per (gpu_id, quantity) from the cited table."""
-    import csv
-
-    from hwcost.catalog import DATA_DIR
-
-    values: dict = {}
-    with open(DATA_DIR / MICROBENCHMARKS_FILE, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            quantity = row["quantity"].strip()
-            if quantity == "gemm" and row["precision"].strip() != "bf16":
-                continue
-            values.setdefault((row["gpu_id"].strip(), quantity), []).append(
-                float(row["fraction_of_datasheet"]))
-    return {key: min(float(np.median(v)), MAX_ACHIEVABLE_FRACTION) for key, v in values.items()}
+    """Median measured fraction of datasheet per (gpu_id, quantity) from the cited table
+    (:func:`hwcost.catalog.gpu_microbenchmarks`; GEMMs at BF16)."""
+    df = catalog.gpu_microbenchmarks()
+    df = df[(df["quantity"] == "memory_bandwidth") | (df["precision"] == "bf16")]
+    medians = df.groupby(["gpu_id", "quantity"])["fraction_of_datasheet"].median()
+    return {key: min(float(v), MAX_ACHIEVABLE_FRACTION) for key, v in medians.items()}
 
 
 def _efficiency_class(vendor: str, memory_type: str) -> str:
@@ -350,21 +341,13 @@ def _efficiency_class(vendor: str, memory_type: str) -> str:
 
 @lru_cache(maxsize=1)
 def _measured_gpu_kinds() -> dict:
-    """(vendor, segment, efficiency class) of every GPU in the microbenchmark table, read from
-    the bundled GPU table: what was measured is a fact of those products, whatever a user's
+    """(vendor, segment, efficiency class) of every GPU in the microbenchmark table, from the
+    bundled GPU table: what was measured is a fact of those products, whatever a user's
     catalog says about its own entries."""
-    import csv
-
-    from hwcost.catalog import DATA_DIR
-
     measured = {gpu_id for gpu_id, _ in _microbenchmark_fractions()}
-    kinds = {}
-    with open(DATA_DIR / "gpus.csv", encoding="utf-8-sig", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["id"] in measured:
-                kinds[row["id"]] = (row["vendor"], row["segment"],
-                                    _efficiency_class(row["vendor"], row["memory_type"]))
-    return kinds
+    table = catalog.bundled_gpus()
+    return {r.id: (r.vendor, r.segment, _efficiency_class(r.vendor, r.memory_type))
+            for r in table.itertuples() if r.id in measured}
 
 
 def achievable_fractions(gpu) -> tuple[float, float]:
@@ -689,24 +672,16 @@ def fast_link(g: catalog.GPU, n: int) -> bool:
     return ic.startswith(("nvlink", "infinity")) and not (ic == "nvlink-bridge" and n > 2)
 
 
-COLLECTIVES_FILE = "collective_microbenchmarks.csv"
-
-
 @lru_cache(maxsize=1)
 def _bus_bandwidth_rows() -> dict:
-    """Measured all-reduce bus bandwidths: gpu_id -> [(n_gpus, message bytes, GB/s)]."""
-    import csv
-
-    from hwcost.catalog import DATA_DIR
-
+    """Measured all-reduce bus bandwidths: gpu_id -> [(n_gpus, message bytes, GB/s)]
+    (:func:`hwcost.catalog.collective_microbenchmarks`)."""
+    df = catalog.collective_microbenchmarks()
+    df = df[(df["collective"] == "all_reduce") & (df["quantity"] == "bus_bandwidth")]
     rows: dict = {}
-    with open(DATA_DIR / COLLECTIVES_FILE, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["collective"].strip() != "all_reduce" or row["quantity"].strip() != "bus_bandwidth":
-                continue
-            size = float(row["message_bytes"]) if row["message_bytes"].strip() else 0.0
-            rows.setdefault(row["gpu_id"].strip(), []).append(
-                (int(row["n_gpus"]), size, float(row["measured_value"])))
+    for r in df.itertuples():
+        size = float(r.message_bytes) if r.message_bytes == r.message_bytes else 0.0  # NaN: unknown
+        rows.setdefault(r.gpu_id, []).append((int(r.n_gpus), size, float(r.measured_value)))
     return rows
 
 

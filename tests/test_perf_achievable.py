@@ -125,3 +125,21 @@ def test_reference_tables_load_through_the_catalog_with_their_schema():
     # Copies: changing one does not change what the model reads.
     micro["fraction_of_datasheet"] = 0.0
     assert catalog.gpu_microbenchmarks()["fraction_of_datasheet"].gt(0).all()
+
+
+def test_the_simulator_serves_a_replica_in_its_parallel_layout():
+    from hwcost import serving
+
+    kw = dict(gpu="h200-sxm", n_gpus=8, precision="fp8", engine="sglang")
+    tp = serving.at_concurrency("deepseek-r1", 64, 1024, 256, rounds=3, **kw)
+    dep = serving.at_concurrency("deepseek-r1", 64, 1024, 256, rounds=3, layout="dp-attention+ep", **kw)
+    st = perf.step_times("deepseek-r1", layout="dp-attention+ep", **kw)
+    same = serving.at_concurrency(st, 64, 1024, 256, rounds=3)
+    # The model id with a layout is the step times built with it; the layout changes TPOT
+    # (each GPU reads only its own sequences' latent cache instead of all of it).
+    assert dep.tpot_s == same.tpot_s
+    assert dep.tpot_s != tp.tpot_s
+    solo = serving.unloaded_latency("deepseek-r1", 1024, 256, layout="dp-attention+ep", **kw)
+    assert solo["tpot_s"] == pytest.approx(float(st.decode_step_seconds(1, 1024 + 128)), rel=0.05)
+    with pytest.raises(ValueError, match="not a mixture-of-experts model; accepted for it: tp"):
+        serving.at_concurrency("llama-3.1-8b", 4, 128, 16, gpu="h100-sxm", layout="ep", rounds=3)

@@ -82,7 +82,8 @@ def _point(req, conc, span, chunk) -> LoadPoint:
 def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: int, *,
                    gpu=None, n_gpus: int = 1, precision: str = "bf16", kv_precision=None,
                    engine=None, chunked_prefill_tokens: int | None = None,
-                   rounds: int = CLOSED_LOOP_ROUNDS, speculative=None) -> LoadPoint:
+                   rounds: int = CLOSED_LOOP_ROUNDS, speculative=None,
+                   layout: str | None = None) -> LoadPoint:
     """TTFT, TPOT and throughput with ``concurrency`` requests always in flight.
 
     Parameters
@@ -100,6 +101,9 @@ def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: i
         Requests per client (>= 3); the first and last round (ramp-up, drain) are left out.
     speculative : SpeculativeDecoding, optional
         Decode speculatively (see :mod:`hwcost.serving.speculative`).
+    layout : str, optional
+        Parallel layout of a multi-GPU replica of a model id (``tp``, ``ep``,
+        ``dp-attention+ep``; see :data:`hwcost.perf.LAYOUTS`).
 
     Returns
     -------
@@ -107,7 +111,7 @@ def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: i
         Medians over the steady rounds; TTFT counted from the moment a client sends.
     """
     st = as_step_times(system, gpu, n_gpus=n_gpus, precision=precision,
-                       kv_precision=kv_precision, engine=engine)
+                       kv_precision=kv_precision, engine=engine, layout=layout)
     c = positive_int("concurrency", concurrency)
     k = positive_int("rounds", rounds)
     if k < 3:
@@ -142,7 +146,7 @@ def at_concurrency(system, concurrency: int, input_tokens: int, output_tokens: i
 def at_rate(system, rate_per_s: float, input_tokens: int, output_tokens: int, *, gpu=None,
             n_gpus: int = 1, precision: str = "bf16", kv_precision=None, engine=None,
             chunked_prefill_tokens: int | None = None, n_requests: int = 2000,
-            seed: int = 0, speculative=None) -> LoadPoint:
+            seed: int = 0, speculative=None, layout: str | None = None) -> LoadPoint:
     """TTFT, TPOT and throughput of Poisson arrivals at ``rate_per_s`` requests per second.
 
     Parameters are as :func:`at_concurrency` (``speculative`` included), with ``rate_per_s``
@@ -152,7 +156,7 @@ def at_rate(system, rate_per_s: float, input_tokens: int, output_tokens: int, *,
     bound and TTFT with the run's length: compare with ``serving.max_rate``.
     """
     st = as_step_times(system, gpu, n_gpus=n_gpus, precision=precision,
-                       kv_precision=kv_precision, engine=engine)
+                       kv_precision=kv_precision, engine=engine, layout=layout)
     i = positive_int("input_tokens", input_tokens)
     o = positive_int("output_tokens", output_tokens)
     arrivals = Arrivals.poisson(rate_per_s, positive_int("n_requests", n_requests), seed=seed,

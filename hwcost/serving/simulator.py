@@ -42,8 +42,9 @@ def is_step_times(obj) -> bool:
 
 
 def as_step_times(system, gpu=None, *, n_gpus=1, precision="bf16", kv_precision=None,
-                engine=None):
-    """A StepTimes object: ``system`` itself, or ``perf.step_times(system, gpu, ...)``."""
+                engine=None, layout=None):
+    """A StepTimes object: ``system`` itself, or ``perf.step_times(system, gpu, ...)``
+    (``layout``: the replica's parallel layout, see :data:`hwcost.perf.LAYOUTS`)."""
     if is_step_times(system):
         if gpu is not None:
             raise HwcostError("pass either step times or a model with a gpu, not both "
@@ -56,7 +57,7 @@ def as_step_times(system, gpu=None, *, n_gpus=1, precision="bf16", kv_precision=
     from .. import perf  # imported here: perf is the layer above; keep import cheap
 
     return perf.step_times(system, gpu, n_gpus=n_gpus, precision=precision,
-                           kv_precision=kv_precision, engine=engine)
+                           kv_precision=kv_precision, engine=engine, layout=layout)
 
 
 def positive_int(name: str, value, *, allow_none: bool = False) -> int | None:
@@ -350,7 +351,8 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
              chunked_prefill_tokens: int | None = None, static_timeout_s: float = 1.0,
              max_queue_delay_s: float = 0.0, tpot_target_s: float | None = None,
              max_queue: int | None = None, replicas: int = 1, warmup_fraction: float = 0.0,
-             n_requests: int = 2000, seed: int = 0, speculative=None) -> SimResult:
+             n_requests: int = 2000, seed: int = 0, speculative=None,
+             layout: str | None = None) -> SimResult:
     """Simulate serving a request stream on one or more identical replicas.
 
     Parameters
@@ -392,13 +394,17 @@ def simulate(system, arrivals, *, gpu=None, n_gpus: int = 1, precision: str = "b
     speculative : SpeculativeDecoding, optional
         Decode speculatively (draft model or multi-token prediction, with an acceptance
         rate); see :mod:`hwcost.serving.speculative`. Continuous batching only.
+    layout : str, optional
+        Parallel layout of a multi-GPU replica of a model id (``tp``, ``ep``,
+        ``dp-attention+ep``; see :data:`hwcost.perf.LAYOUTS`): its step times, expert
+        all-to-alls and per-GPU KV cache.
 
     Returns
     -------
     SimResult
     """
     st = as_step_times(system, gpu, n_gpus=n_gpus, precision=precision,
-                     kv_precision=kv_precision, engine=engine)
+                       kv_precision=kv_precision, engine=engine, layout=layout)
     if speculative is not None:
         if scheduler != "continuous":
             raise HwcostError("speculative decoding is simulated with continuous batching only; "
@@ -477,14 +483,14 @@ def unloaded_arrays(cost: CostModel, L: np.ndarray, N: np.ndarray) -> dict[str, 
 
 def unloaded_latency(system, input_tokens: int, output_tokens: int, *, gpu=None,
                      n_gpus: int = 1, precision: str = "bf16", kv_precision: str | None = None,
-                     engine: str | None = None) -> dict[str, float]:
+                     engine: str | None = None, layout: str | None = None) -> dict[str, float]:
     """Latency of one request alone on the replica (batch 1, no queue).
 
     Returns ``{"ttft_s", "tpot_s", "e2e_s"}`` [s], the floor no replica count can beat
     and what the simulator approaches at low load (equal to ``perf.estimate`` at batch 1).
     """
     st = as_step_times(system, gpu, n_gpus=n_gpus, precision=precision,
-                     kv_precision=kv_precision, engine=engine)
+                       kv_precision=kv_precision, engine=engine, layout=layout)
     L = positive_int("input_tokens", input_tokens)
     N = positive_int("output_tokens", output_tokens)
     cost = CostModel(st, 1, max(int(getattr(st, "kv_capacity_tokens", 0) or 0), L + N))

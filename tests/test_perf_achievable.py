@@ -143,3 +143,40 @@ def test_the_simulator_serves_a_replica_in_its_parallel_layout():
     assert solo["tpot_s"] == pytest.approx(float(st.decode_step_seconds(1, 1024 + 128)), rel=0.05)
     with pytest.raises(ValueError, match="not a mixture-of-experts model; accepted for it: tp"):
         serving.at_concurrency("llama-3.1-8b", 4, 128, 16, gpu="h100-sxm", layout="ep", rounds=3)
+
+
+def test_closed_loop_steady_state_by_hand_and_against_the_simulator():
+    from hwcost import serving
+
+    st = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm")
+    c, i, o = 64, 1024, 128
+    decode = float(core.decode_total_seconds(st._f, float(c), float(i), float(o)))
+    prefill_one = st.prefill_seconds(i)
+    tpot, tput = st.closed_loop(c, i, o)
+    # A cycle of 64 completions: 128 decode steps of the full batch plus 64 single prefills;
+    # each request waits through the other 63 prefills while it decodes.
+    assert tpot == pytest.approx((decode + 63 * prefill_one) / 128, rel=1e-12)
+    assert tput == pytest.approx(64 * 128 / (decode + 64 * prefill_one), rel=1e-12)
+    # Under load TPOT is well above a quiet batch's step, and the simulator agrees.
+    quiet = perf.estimate("llama-3.1-8b", "h100-sxm", engine="vllm", batch_size=c,
+                          input_tokens=i, output_tokens=o)
+    assert tpot > 1.5 * quiet.tpot_s
+    sim = serving.at_concurrency(st, c, i, o, rounds=4)
+    assert sim.tpot_s == pytest.approx(tpot, rel=0.02)
+    assert sim.output_tokens_per_s == pytest.approx(tput, rel=0.02)
+    # One request in flight: the closed loop is a batch of one.
+    one = perf.estimate("llama-3.1-8b", "h100-sxm", engine="vllm", input_tokens=i, output_tokens=o)
+    assert st.closed_loop(1, i, o)[1] == pytest.approx(one.output_tokens_per_s, rel=1e-9)
+
+
+def test_measurements_taken_at_a_concurrency_are_scored_in_the_closed_loop():
+    from hwcost.perf import fit
+
+    rows = catalog.benchmarks()
+    row = rows[rows["id"] == "sglang-inferencex-h200-deepseek-r1-fp8-tp8-c64-1024-1024-tpot"]
+    assert row["load"].iloc[0] == "concurrency"
+    v = fit.validate(row)
+    st = perf.step_times("deepseek-r1", "h200-sxm", n_gpus=8, precision="fp8", engine="sglang")
+    assert v["predicted"].iloc[0] == pytest.approx(st.closed_loop(64, 1024, 1024)[0], rel=1e-9)
+    as_batch = fit.validate(row.assign(load=""))
+    assert as_batch["predicted"].iloc[0] < v["predicted"].iloc[0]

@@ -110,6 +110,25 @@ class StepTimes:
         _check_nonneg("n_sequences", s, strict=True)
         return _scalar(core.prefill_seconds(self._f, s, t / s, c))
 
+    def closed_loop(self, concurrency, input_tokens, output_tokens):
+        """Steady state of ``concurrency`` requests always in flight: ``(tpot_s,
+        output_tokens_per_s)`` [s, tokens/s].
+
+        Each new prompt is prefilled in a pass of its own while the batch waits, so TPOT under
+        load is the batch's decode step plus the other requests' prefills spread over a
+        request's output (:func:`hwcost.perf.kernel.closed_loop_seconds`). The analytic mean
+        of :func:`hwcost.serving.at_concurrency` without chunking, and how the calibration
+        scores measurements taken at a concurrency.
+        """
+        c = np.asarray(concurrency, dtype=float)
+        i = np.asarray(input_tokens, dtype=float)
+        o = np.asarray(output_tokens, dtype=float)
+        _check_nonneg("concurrency", c, strict=True)
+        _check_nonneg("input_tokens", i, strict=True)
+        _check_nonneg("output_tokens", o, strict=True)
+        tpot, tput = core.closed_loop_seconds(self._f, c, i, o)
+        return _scalar(tpot), _scalar(tput)
+
     def comm_seconds(self, tokens):
         """Inter-GPU communication time of one forward pass over ``tokens`` tokens [s].
 

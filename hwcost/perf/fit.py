@@ -235,6 +235,11 @@ class _Design:
         self.sources = np.array([source_key(s) for s in self.df["source"]])
         self.gpu = self.df["gpu_id"].astype(str).to_numpy()
         self.holdout = np.array([is_held_out(s) for s in self.sources], dtype=bool)
+        # Rows measured with N requests always in flight (closed loop) are predicted in that
+        # steady state (kernel.closed_loop_seconds); the others ran as one batch.
+        load = self.df["load"] if "load" in self.df.columns else pd.Series("", index=self.df.index)
+        self.closed_loop = (load.fillna("").astype(str).str.strip().str.lower()
+                            == "concurrency").to_numpy()
 
     def groups(self, by: str) -> np.ndarray:
         """Group label of every row for a leave-one-group-out split (:data:`CV_GROUPS`)."""
@@ -345,10 +350,15 @@ class _Design:
             f[k] = fa[k]
         f["ovh_prefill"] = f["ovh"] * fa["ratio"]
         r = api.evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))
+        tpot, tput = r["tpot"], r["tput"]
+        if self.closed_loop.any():
+            loaded_tpot, loaded_tput = core.closed_loop_seconds(f, self.batch, self.i, self.o)
+            tpot = np.where(self.closed_loop, loaded_tpot, tpot)
+            tput = np.where(self.closed_loop, loaded_tput, tput)
         out = np.select(
             [self.metric == "output_tokens_per_s", self.metric == "tokens_per_s_per_request",
              self.metric == "tpot_s", self.metric == "ttft_s"],
-            [r["tput"], 1.0 / r["tpot"], r["tpot"], r["ttft"]],
+            [tput, 1.0 / tpot, tpot, r["ttft"]],
             self.batch * self.i / r["prefill"],
         )
         return out
@@ -645,7 +655,7 @@ def out_of_sample_table(block: dict | None) -> pd.DataFrame:
 
 
 def _table_hash(df: pd.DataFrame) -> str:
-    cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "source") if c in df.columns]
+    cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load", "source") if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -16,13 +16,15 @@ Every run becomes :class:`ServingRun` and then benchmark rows through one mappin
 static performance model predicts for the same conditions:
 
 - a run at concurrency 1 gives ``ttft_s``, ``tpot_s`` and ``output_tokens_per_s`` at batch 1;
-- a closed-loop run at concurrency N > 1 gives ``output_tokens_per_s`` and ``tpot_s`` at batch
-  N; its TTFT is left out: under load a prompt's first token waits for other prompts'
-  prefill and for running decode iterations, which is not the whole-batch prefill the
-  ``ttft_s`` metric describes;
-- an open-loop run at a request rate gives ``tpot_s`` at its mean concurrency (measured by
-  GuideLLM; for vLLM, Little's law: completed requests per second x mean end-to-end
-  latency); its throughput is the offered load, not a capacity, and is left out;
+- a closed-loop run at concurrency N > 1 gives ``output_tokens_per_s`` and ``tpot_s`` at
+  concurrency N (``load`` ``concurrency``: predicted in the closed loop's steady state, each
+  new prompt's prefill interrupting the running batch); its TTFT is left out: under load a
+  prompt's first token waits for other prompts' prefill and for running decode iterations,
+  which is not the whole-batch prefill the ``ttft_s`` metric describes;
+- an open-loop run at a request rate gives ``tpot_s`` at its mean concurrency, in the same
+  steady state (mean concurrency measured by GuideLLM; for vLLM, Little's law: completed
+  requests per second x mean end-to-end latency); its throughput is the offered load, not a
+  capacity, and is left out;
 - runs with speculative decoding (acceptance figures in the file) are left out: the table's
   rows describe plain decoding.
 
@@ -54,7 +56,7 @@ the load; ``ttft_s``, ``tpot_s`` and ``output_tokens_per_s`` may be left empty; 
 when present."""
 
 ROW_COLUMNS = ("id", "engine", "gpu_id", "n_gpus", "model_id", "precision", "kv_precision",
-               "batch_size", "input_tokens", "output_tokens", "metric", "value", "source",
+               "load", "batch_size", "input_tokens", "output_tokens", "metric", "value", "source",
                "as_of", "notes")
 
 
@@ -418,7 +420,7 @@ def benchmark_rows(runs) -> pd.DataFrame:
             if value is None or not value > 0 or not math.isfinite(value):
                 continue
             rows.append(dict(base, id=f"{tag}-{metric}-b{b}".replace(".", "_"), batch_size=str(b),
-                             metric=metric, value=float(value),
+                             load="concurrency", metric=metric, value=float(value),
                              notes=f"imported user measurement; {load}"))
     df = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     df.attrs["skipped"] = skipped

@@ -3,7 +3,7 @@
 import pandas as pd
 
 TERMS = {
-    "ttft_s": ("s", "time to first token: queueing + prefill of the prompt + the first decode step"),
+    "ttft_s": ("s", "time to first token: queueing + prefill of the prompt (its pass gives the first token)"),
     "tpot_s": ("s", "time per output token after the first (mean decode step seen by a request)"),
     "e2e_s": ("s", "end-to-end request latency: ttft_s + (output_tokens - 1) x tpot_s"),
     "output_tokens_per_s": ("tokens/s", "generated tokens per second, summed over all requests in flight"),

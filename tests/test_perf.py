@@ -354,11 +354,12 @@ def test_estimate_definitions_are_consistent_with_step_times():
     st_ = perf.step_times("llama-3.1-8b", "h100-sxm", precision="bf16")
     assert e.fits and e.bound == "memory"
     assert e.prefill_s == pytest.approx(st_.prefill_seconds(8 * 300, 0, 8))
-    steps = [st_.decode_step_seconds(8, 8 * (300 + k)) for k in range(0, 50)]
-    # the first token: prefill plus the first decode step, at context 300
-    assert e.ttft_s == pytest.approx(e.prefill_s + steps[0], rel=1e-12)
+    # the prefill pass gives the first token; the other 49 come from decode steps over
+    # caches of 300 .. 348 tokens
+    steps = [st_.decode_step_seconds(8, 8 * (300 + k)) for k in range(0, 49)]
+    assert e.ttft_s == pytest.approx(e.prefill_s, rel=1e-12)
     assert e.decode_s == pytest.approx(sum(steps), rel=1e-10)
-    assert e.tpot_s == pytest.approx(np.mean(steps[1:]))
+    assert e.tpot_s == pytest.approx(np.mean(steps))
     assert e.tokens_per_s_per_request == pytest.approx(1 / e.tpot_s)
     assert e.output_tokens_per_s == pytest.approx(8 * 50 / (e.prefill_s + e.decode_s))
     assert e.e2e_s == pytest.approx(e.prefill_s + e.decode_s)
@@ -382,15 +383,18 @@ def test_closed_form_decode_sum_equals_step_by_step(model, kw):
                       flash_attention=flash, **kw)
     st_ = perf.step_times(model, "h200-sxm", n_gpus=n, precision=prec, flash_attention=flash)
     i, o = kw["input_tokens"], kw["output_tokens"]
-    steps = st_.decode_step_seconds(np.full(o, b), b * (i + np.arange(0, o)))
+    steps = st_.decode_step_seconds(np.full(o - 1, b), b * (i + np.arange(0, o - 1)))
     assert e.fits
     assert e.decode_s == pytest.approx(float(np.sum(steps)), rel=1e-10)
 
 
-def test_output_tokens_1_is_one_decode_step():
+def test_output_tokens_1_is_the_prefill_alone():
+    # One output token comes out of the prefill pass: no decode step; TPOT is the step a
+    # second token would take.
     e = perf.estimate("llama-3.1-8b", "h100-sxm", output_tokens=1)
-    assert e.decode_s == pytest.approx(e.ttft_s - e.prefill_s) and e.decode_s > 0
-    assert e.tpot_s == pytest.approx(e.decode_s)
+    st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
+    assert e.decode_s == 0.0 and e.ttft_s == e.prefill_s == e.e2e_s
+    assert e.tpot_s == pytest.approx(st_.decode_step_seconds(1, 512)) and e.tpot_s > 0
     assert e.output_tokens_per_s == pytest.approx(1 / e.ttft_s)
 
 

@@ -150,12 +150,13 @@ def test_closed_loop_steady_state_by_hand_and_against_the_simulator():
 
     st = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm")
     c, i, o = 64, 1024, 128
-    decode = float(core.decode_total_seconds(st._f, float(c), float(i), float(o)))
+    decode = float(core.decode_total_seconds(st._f, float(c), float(i), float(o - 1)))
     prefill_one = st.prefill_seconds(i)
     tpot, tput = st.closed_loop(c, i, o)
-    # A cycle of 64 completions: 128 decode steps of the full batch plus 64 single prefills;
-    # each request waits through the other 63 prefills while it decodes.
-    assert tpot == pytest.approx((decode + 63 * prefill_one) / 128, rel=1e-12)
+    # A cycle of 64 completions: 127 decode steps of the full batch (each prefill gives its
+    # request's first token) plus 64 single prefills; each request waits through the other
+    # 63 prefills while it decodes its other 127 tokens.
+    assert tpot == pytest.approx((decode + 63 * prefill_one) / 127, rel=1e-12)
     assert tput == pytest.approx(64 * 128 / (decode + 64 * prefill_one), rel=1e-12)
     # Under load TPOT is well above a quiet batch's step, and the simulator agrees.
     quiet = perf.estimate("llama-3.1-8b", "h100-sxm", engine="vllm", batch_size=c,

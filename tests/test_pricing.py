@@ -116,7 +116,7 @@ def test_token_costs_known_answer(prices):
     assert row["output_tokens_per_s"] == pytest.approx(e.output_tokens_per_s)
     # the latency of that batch travels with its price
     assert row["tpot_s"] == pytest.approx(e.tpot_s) and row["ttft_s"] == pytest.approx(e.ttft_s)
-    assert row["ttft_s"] > e.prefill_s > 0
+    assert row["ttft_s"] == pytest.approx(e.prefill_s) and e.prefill_s > 0  # the prefill gives token 1
     # 2.00 USD/h / (3600 s/h x tokens/s) x 1e6
     assert row["usd_per_million_output_tokens"] == pytest.approx(2.00 / 3600 / e.output_tokens_per_s * 1e6)
     assert row["usd_per_million_tokens"] == pytest.approx(row["usd_per_million_output_tokens"] * 128 / 640)

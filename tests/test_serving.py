@@ -178,8 +178,16 @@ def naive_continuous(steps, t, L, N, *, max_batch, cap, chunk=None):
             if gen[i] == N[i]:
                 finish[i] = now
                 running.remove(r)
-        for r in done:
-            r["dec"] = True
+        for r in done:  # the pass that ends a prompt gives its next token
+            i = r["id"]
+            gen[i] += 1
+            if first[i] != first[i]:
+                first[i] = now
+            if gen[i] == N[i]:
+                finish[i] = now
+                running.remove(r)
+            else:
+                r["dec"] = True
     return first, finish, preempted, rejected
 
 
@@ -188,29 +196,28 @@ def naive_continuous(steps, t, L, N, *, max_batch, cap, chunk=None):
 # ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("scheduler", serving.SCHEDULERS)
 def test_single_request_by_hand(scheduler):
-    # prefill(100) = 0.01 + 100e-5 = 0.011 s, then 10 decode steps at contexts 100..109
-    # costing 0.01 + 1e-4 + 1e-8 * (100 + j); the first token comes out of step 0.
+    # prefill(100) = 0.01 + 100e-5 = 0.011 s gives the first token; the other 9 come from
+    # decode steps at contexts 100..108 costing 0.01 + 1e-4 + 1e-8 * (100 + j).
     res = serving.simulate(LinearSteps(), one(2.0, 100, 10), scheduler=scheduler)
-    step0 = 0.0101 + 1e-6
-    later = 9 * 0.0101 + 1e-8 * (900 + 45)
+    later = 9 * 0.0101 + 1e-8 * (900 + 36)
     r = res.requests.iloc[0]
-    assert r.ttft_s == pytest.approx(0.011 + step0, rel=1e-12)
-    assert r.e2e_s == pytest.approx(0.011 + step0 + later, rel=1e-12)
+    assert r.ttft_s == pytest.approx(0.011, rel=1e-12)
+    assert r.e2e_s == pytest.approx(0.011 + later, rel=1e-12)
     assert r.tpot_s == pytest.approx(later / 9, rel=1e-12)
-    assert r.first_token_s == pytest.approx(2.0 + 0.011 + step0, rel=1e-12)
+    assert r.first_token_s == pytest.approx(2.0 + 0.011, rel=1e-12)
     assert res.n_completed == 1 and res.n_rejected == 0 and res.n_preempted == 0
     assert res.busy_fraction == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("scheduler", ["static", "continuous"])
 def test_simultaneous_batch_by_hand(scheduler):
-    # Four prompts of 100 tokens at t = 0: one prefill over 400 tokens, then 10 steps of
-    # batch 4 at total context 4 * (100 + j).
+    # Four prompts of 100 tokens at t = 0: one prefill over 400 tokens gives the first
+    # tokens, then 9 steps of batch 4 at total context 4 * (100 + j).
     res = serving.simulate(LinearSteps(), Arrivals(np.zeros(4), [100] * 4, [10] * 4),
                            scheduler=scheduler, max_batch_size=4)
     prefill = 0.01 + 400e-5
-    steps = [0.01 + 4e-4 + 4e-8 * (100 + j) for j in range(10)]
-    assert np.allclose(res.requests.ttft_s, prefill + steps[0], rtol=1e-12)
+    steps = [0.01 + 4e-4 + 4e-8 * (100 + j) for j in range(9)]
+    assert np.allclose(res.requests.ttft_s, prefill, rtol=1e-12)
     assert np.allclose(res.requests.e2e_s, prefill + sum(steps), rtol=1e-12)
     assert res.output_tokens_per_s == pytest.approx(40 / (prefill + sum(steps)), rel=1e-12)
 
@@ -222,11 +229,11 @@ def test_static_batching_pads_and_waits():
     a = Arrivals(np.array([0.0, 0.0, 0.0]), [100, 300, 100], [2, 5, 3])
     res = serving.simulate(steps, a, scheduler="static", max_batch_size=2)
     r = res.requests
-    prefill = 0.01 + 2 * 300e-5  # padded to 300 tokens each
-    assert r.ttft_s[0] == pytest.approx(prefill + 0.01)
-    assert r.e2e_s[0] == pytest.approx(prefill + 2 * 0.01)  # done after its 2 steps
-    assert r.e2e_s[1] == pytest.approx(prefill + 5 * 0.01)
-    assert r.admitted_s[2] == pytest.approx(prefill + 5 * 0.01)  # after the whole batch
+    prefill = 0.01 + 2 * 300e-5  # padded to 300 tokens each; it gives the first tokens
+    assert r.ttft_s[0] == pytest.approx(prefill)
+    assert r.e2e_s[0] == pytest.approx(prefill + 1 * 0.01)  # done after its 1 decode step
+    assert r.e2e_s[1] == pytest.approx(prefill + 4 * 0.01)
+    assert r.admitted_s[2] == pytest.approx(prefill + 4 * 0.01)  # after the whole batch
 
 
 def test_static_timeout_and_dynamic_start():
@@ -253,11 +260,10 @@ def test_dynamic_batch_respects_tpot_target():
 
 
 def test_chunked_prefill_by_hand():
-    # A 1000-token prompt in chunks of 256: four passes, each paying the fixed cost, then
-    # the first decode step at context 1000.
+    # A 1000-token prompt in chunks of 256: four passes, each paying the fixed cost; the
+    # last gives the first token.
     res = serving.simulate(LinearSteps(), one(0.0, 1000, 1), chunked_prefill_tokens=256)
-    assert res.requests.ttft_s[0] == pytest.approx(4 * 0.01 + 1000e-5 + 0.0101 + 1e-5,
-                                                   rel=1e-12)
+    assert res.requests.ttft_s[0] == pytest.approx(4 * 0.01 + 1000e-5, rel=1e-12)
 
 
 def test_chunked_prefill_removes_the_decode_stall():
@@ -266,19 +272,21 @@ def test_chunked_prefill_removes_the_decode_stall():
     # A's decode steps, which costs the prompt tokens only.
     steps = constant_steps()
     a = Arrivals(np.array([0.0, 0.1]), [100, 300], [50, 5])
-    alone = 0.011 + 50 * 0.01
+    alone = 0.011 + 49 * 0.01  # the prefill gives token 1, 49 decode steps the rest
     stall = serving.simulate(steps, a).requests.e2e_s[0]
     mixed = serving.simulate(steps, a, chunked_prefill_tokens=512).requests.e2e_s[0]
     assert stall == pytest.approx(alone + 0.01 + 300e-5, rel=1e-12)
     assert mixed == pytest.approx(alone + 300e-5, rel=1e-12)
 
 
-def test_single_token_request_tpot_is_its_only_step():
-    # As perf.estimate: with one output token, tpot_s is the duration of that one step.
+def test_single_token_request_is_its_prefill():
+    # As perf.estimate: one output token comes out of the prefill (e2e = TTFT = prefill);
+    # tpot_s is the decode step a second token would take.
     res = serving.simulate(LinearSteps(), Arrivals(np.array([0.0, 1.0]), [10, 10], [1, 1]))
     step = 0.01 + 1e-4 + 1e-8 * 10
     assert res.requests.tpot_s.tolist() == pytest.approx([step, step], rel=1e-12)
-    assert res.requests.e2e_s.tolist() == pytest.approx([0.0101 + step] * 2, rel=1e-12)
+    assert res.requests.e2e_s.tolist() == pytest.approx([0.0101] * 2, rel=1e-12)
+    assert res.requests.ttft_s.tolist() == pytest.approx([0.0101] * 2, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------------------
@@ -342,7 +350,7 @@ def test_piecewise_decode_fit_is_exact():
     curved.first(2, 500)
     assert curved.pieces[2] is None  # no exact fit: evaluated directly
     floor = serving.unloaded_latency(CurvedSteps(), 1000, 300)
-    exact = sum(0.01 + 1e-4 + 1e-12 * (1000 + j) ** 2 for j in range(300))
+    exact = sum(0.01 + 1e-4 + 1e-12 * (1000 + j) ** 2 for j in range(299))
     assert floor["e2e_s"] == pytest.approx(0.02 + exact, rel=1e-12)
 
 
@@ -431,30 +439,30 @@ def _waits(res: serving.SimResult, service_floor: float) -> np.ndarray:
 
 
 def test_md1_mean_wait():
-    # Fixed lengths: service S = prefill(100) + 10 steps = 0.011 + 0.1 = 0.111 s.
-    # M/D/1: mean wait = rho S / (2 (1 - rho)). Unloaded TTFT = 0.011 + 0.01.
+    # Fixed lengths: service S = prefill(100), which gives the first token, + 9 steps =
+    # 0.011 + 0.09 = 0.101 s. M/D/1: mean wait = rho S / (2 (1 - rho)). Unloaded TTFT = 0.011.
     steps = constant_steps()
-    S, rho = 0.111, 0.5
+    S, rho = 0.101, 0.5
     a = Arrivals.poisson(rho / S, 20_000, input_tokens=100, output_tokens=10, seed=11)
     res = serving.simulate(steps, a, max_batch_size=1)
-    mean, se = _mean_and_se(_waits(res, 0.021))
+    mean, se = _mean_and_se(_waits(res, 0.011))
     theory = rho * S / (2 * (1 - rho))
     assert abs(mean - theory) < 4 * se + 1e-3 * theory, (mean, theory, se)
 
 
 def test_mg1_pollaczek_khinchine_and_mm1():
-    # Geometric outputs (mean 50): S = 0.011 + 0.01 N, nearly exponential.
+    # Geometric outputs (mean 50): S = 0.011 + 0.01 (N - 1), nearly exponential.
     # Pollaczek-Khinchine: W = lambda E[S^2] / (2 (1 - rho)); M/M/1: W = rho / (mu - lambda).
     steps = constant_steps()
     p, d, a0 = 1 / 50, 0.01, 0.011
-    ES = a0 + d / p
+    ES = a0 + d * (1 / p - 1)
     ES2 = d**2 * (1 - p) / p**2 + ES**2
     rho = 0.5
     lam = rho / ES
     arr = Arrivals.poisson(lam, 20_000, input_tokens=100,
                            output_tokens=Lengths.geometric(50), seed=5)
     res = serving.simulate(steps, arr, max_batch_size=1)
-    mean, se = _mean_and_se(_waits(res, a0 + d))
+    mean, se = _mean_and_se(_waits(res, a0))
     pk = lam * ES2 / (2 * (1 - rho))
     assert abs(mean - pk) < 4 * se, (mean, pk, se)
     mm1 = rho / (1 / ES - lam)
@@ -469,10 +477,10 @@ def _md1_wait_cdf(x: float, rho: float) -> float:
 
 
 def test_max_rate_matches_md1_percentile():
-    # Batch 1, fixed lengths: M/D/1 with S = 0.111 s. Target p95 e2e = 4 S: the
-    # sojourn W + S has P(W <= 3 S) = 0.95 at the rate solving Erlang's formula.
+    # Batch 1, fixed lengths: M/D/1 with S = 0.011 + 9 x 0.01 = 0.101 s. Target p95 e2e =
+    # 4 S: the sojourn W + S has P(W <= 3 S) = 0.95 at the rate solving Erlang's formula.
     steps = constant_steps(max_batch_size=1)
-    S = 0.111
+    S = 0.101
     lo, hi = 0.01, 0.99
     for _ in range(60):
         mid = 0.5 * (lo + hi)
@@ -961,9 +969,8 @@ def test_speculative_batch_one_matches_the_expected_speedup():
     plain = serving.at_concurrency(st_, 1, 1024, 256)
     fast = serving.at_concurrency(st_, 1, 1024, 256, speculative=spec)
     assert plain.tpot_s / fast.tpot_s == pytest.approx(perf.speculative_speedup(0.7, 3, 1 / 80), rel=0.01)
-    # the prompt is not drafted: TTFT (prefill + the first decode iteration) changes only by
-    # that iteration's share of a round
-    assert plain.ttft_s - plain.tpot_s < fast.ttft_s < plain.ttft_s
+    # the prompt is not drafted and its pass gives the first token: TTFT is unchanged
+    assert fast.ttft_s == pytest.approx(plain.ttft_s, rel=1e-9)
 
 
 def test_speculative_gain_shrinks_with_load_and_can_be_a_loss():
@@ -1025,10 +1032,12 @@ def test_screen_latency_hand_computed_light_load():
     lat = queueing.screen_latency(np.array([1.0]), tp, np.array([[0.02, 0.03]]), (1, 2),
                                   np.array([[0.1]]), np.array([[0.02]]), 101, 0.5,
                                   np.array([[True]]))
-    # rate = 1 / (101 x 0.02 + 0.1) = 0.4717 requests/s; prefill busy share = 0.0472
-    assert lat.rate[0, 0] == pytest.approx(1 / 2.12)
-    assert lat.busy[0, 0] == pytest.approx(0.1 / 2.12)
-    # median: no queue wait below busy share 1 - q; ttft = prefill + first step + one step
+    # the prefill gives token 1: rate = 1 / (100 x 0.02 + 0.1) = 0.476 requests/s; prefill
+    # busy share = 0.0476
+    assert lat.rate[0, 0] == pytest.approx(1 / 2.1)
+    assert lat.busy[0, 0] == pytest.approx(0.1 / 2.1)
+    # median: no queue wait below busy share 1 - q; ttft = prefill + the given first step +
+    # the step in progress
     assert lat.wait_q[0, 0] == 0
     assert lat.ttft_q[0, 0] == pytest.approx(0.1 + 0.02 + 0.02)
     assert lat.e2e_q[0, 0] == pytest.approx(lat.ttft_q[0, 0] + 100 * lat.tpot_q[0, 0])

@@ -421,19 +421,19 @@ def evaluate(f, batch, input_tokens, output_tokens, want_max, valid=True):
     ctx_ok = (i + o) <= f["max_ctx"]
     fits = valid & ctx_ok & (b >= 1) & (b <= bmax_mem)
     bc = np.maximum(b, 1.0)
-    # Time to first token = the forward pass over the prompt plus the first decode step
-    # (at context i); the other o - 1 tokens take one decode step each at contexts
-    # i+1 .. i+o-1. decode sums all o steps.
+    # The forward pass over the prompt gives each sequence's first token (time to first
+    # token); the other o - 1 tokens take one decode step each, over caches of i .. i+o-2
+    # tokens, which decode sums. step1 (the step over i) is the TPOT of one-token outputs.
     prefill = core.prefill_seconds(f, bc, i, 0.0)
     step1 = core.decode_step_seconds(f, bc, i)
-    rest = core.decode_total_seconds(f, bc, i + 1.0, o - 1.0)
-    decode = step1 + rest
+    rest = core.decode_total_seconds(f, bc, i, o - 1.0)
+    decode = rest
     tpot = np.where(o > 1, rest / np.maximum(o - 1.0, 1.0), step1)
     mem_t, comp_t, _ = core.decode_step_terms(f, bc, i + o * 0.5)
     fixed, per_seq, kv_seq, act_seq = core.memory_terms(f, i, o)
     return {
         "fits": fits, "ctx_ok": ctx_ok, "batch": b, "bmax": bmax, "bmax_mem": bmax_mem,
-        "prefill": prefill, "step1": step1, "decode": decode, "ttft": prefill + step1,
+        "prefill": prefill, "step1": step1, "decode": decode, "ttft": prefill,
         "tpot": tpot, "tput": bc * o / (prefill + decode),
         "compute_bound": comp_t > mem_t,
         "mem_needed": fixed + bc * per_seq,
@@ -550,12 +550,12 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     Returns
     -------
     Estimate
-        ``ttft_s`` = ``prefill_s`` (the forward pass over batch x input tokens) plus the
-        first decode step at context input; the other output_tokens - 1 tokens take one
-        decode step each at contexts input+1 .. input+output-1; ``decode_s`` sums all
-        output_tokens steps; ``tpot_s`` = the mean of the steps after the first (the first
-        step itself when output_tokens is 1); ``output_tokens_per_s`` = batch x
-        output_tokens / (prefill_s + decode_s); ``tokens_per_s_per_request`` = 1 / tpot_s.
+        ``ttft_s`` = ``prefill_s`` (the forward pass over batch x input tokens gives every
+        sequence's first token); the other output_tokens - 1 tokens take one decode step
+        each at contexts input .. input+output-2, which ``decode_s`` sums; ``tpot_s`` =
+        their mean (the step at context input when output_tokens is 1);
+        ``output_tokens_per_s`` = batch x output_tokens / (prefill_s + decode_s);
+        ``tokens_per_s_per_request`` = 1 / tpot_s.
 
     Raises
     ------

@@ -59,17 +59,15 @@ def ttft_joining_seconds(model, gpu, batch, *, n_gpus=1, precision="bf16", input
     """Time to first token of one request joining ``batch - 1`` running sequences [s].
 
     One continuous-batching iteration runs the newcomer's whole prompt together with one
-    decode token of each running sequence (weights read once), then one decode step of the
-    full batch gives the first token, as :func:`hwcost.perf.estimate` counts it. The running
+    decode token of each running sequence (weights read once); that pass gives the
+    newcomer's first token, as :func:`hwcost.perf.estimate` counts it. The running
     sequences sit at the mean context ``input_tokens + output_tokens / 2``.
     """
     st = step_times(model, gpu, n_gpus=n_gpus, precision=precision, engine=engine)
     b = np.asarray(batch, dtype=float)
     ctx = input_tokens + output_tokens / 2.0
     running = b - 1.0
-    mixed = st.iteration_seconds(float(input_tokens), running, running * ctx)
-    first = st.decode_step_seconds(b, (running * ctx) + input_tokens)
-    return np.asarray(mixed) + np.asarray(first)
+    return np.asarray(st.iteration_seconds(float(input_tokens), running, running * ctx))
 
 
 def largest_batch_meeting(model, gpu, *, ttft_target_s: float | None = None,

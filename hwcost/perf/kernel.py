@@ -374,24 +374,25 @@ def closed_loop_seconds(f, concurrency, input_tokens, output_tokens):
     """Steady state of ``concurrency`` requests always in flight (a closed loop) [s].
 
     Every request prefills its prompt in a pass of its own (:func:`prefill_seconds` of one
-    sequence) while the running batch waits, then decodes ``output_tokens`` tokens in steps
-    of the full batch; when it ends, the next request takes its place. Over one request's
-    life the batch runs its ``o`` decode steps (:func:`decode_total_seconds`, contexts
-    ``i .. i + o - 1``) and every one of the ``c`` requests in flight is replaced once, so a
-    cycle of ``c`` completions lasts ``D + c P1`` and each request's decode is interrupted
-    by the other ``c - 1`` prefills. This is the mean of what the serving simulator
+    sequence, which gives its first token) while the running batch waits, then decodes its
+    other ``o - 1`` tokens in steps of the full batch; when it ends, the next request takes
+    its place. Over one request's life the batch runs ``o - 1`` decode steps
+    (:func:`decode_total_seconds`, contexts ``i .. i + o - 2``, together ``D``) and
+    every one of the ``c`` requests in flight is replaced once, so a cycle of ``c``
+    completions lasts ``D + c P1`` and each request's decode is interrupted by the other
+    ``c - 1`` prefills. This is the mean of what the serving simulator
     (:func:`hwcost.serving.at_concurrency`, no chunking) converges to.
 
     Returns
     -------
     (tpot, output_tokens_per_s)
-        ``(D + (c - 1) P1) / o`` [s] and ``c o / (D + c P1)`` [tokens/s].
+        ``(D + (c - 1) P1) / (o - 1)`` [s] and ``c o / (D + c P1)`` [tokens/s].
     """
     c = np.maximum(concurrency, 1.0)
     o = np.maximum(output_tokens, 1.0)
-    decode = decode_total_seconds(f, c, input_tokens, o)
+    decode = decode_total_seconds(f, c, input_tokens, o - 1.0)
     prefill_one = prefill_seconds(f, 1.0, input_tokens, 0.0)
-    return (decode + (c - 1.0) * prefill_one) / o, c * o / (decode + c * prefill_one)
+    return (decode + (c - 1.0) * prefill_one) / np.maximum(o - 1.0, 1.0), c * o / (decode + c * prefill_one)
 
 
 def _window_pairs(new, ctx, window):

@@ -24,10 +24,10 @@ Three schedulers:
   scheduler); with ``chunked_prefill_tokens`` every iteration carries the running batch's
   decode step plus up to that many prompt tokens (stall-free batching, Sarathi-Serve).
 
-Timing conventions follow ``perf.estimate``: a request's first token comes out of its
-first decode step after its prefill (``ttft_s`` = queueing + prefill + one decode step);
-``tpot_s`` is the mean time between its later tokens (the first step's duration when it
-generates a single token); ``e2e_s`` runs from arrival to its last token. With one request
+Timing conventions follow ``perf.estimate``: a request's first token comes out of the pass
+that ends its prefill (``ttft_s`` = queueing + prefill); ``tpot_s`` is the mean time between
+its later tokens, one decode step each (the step a second token would take when it generates
+a single token); ``e2e_s`` runs from arrival to its last token. With one request
 at a time the simulator reproduces ``perf.estimate(batch_size=1)`` exactly.
 
 Speed: the loop advances by scheduler events (arrivals that can be admitted,

@@ -96,7 +96,7 @@ def _probe(st, workload: Workload, slo: SLO, opts: dict) -> tuple[_Probe | None,
             continue
         value = float(np.percentile(values, slo.percentile))
         if value > target:
-            what = {"ttft_s": "the prefill alone, plus one decode step",
+            what = {"ttft_s": "the prefill alone",
                     "tpot_s": "decode steps at batch 1",
                     "e2e_s": "prefill and decode at batch 1"}[metric]
             return None, (

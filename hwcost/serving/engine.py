@@ -386,7 +386,7 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
                 b -= 1
                 S -= P - s
                 used -= P + G - s
-                gen[v] += G - s
+                gen[v] += G - s + 1  # its prefill gave one token, each decode step one more
                 if v in fresh:
                     fresh.remove(v)
             npre[v] += 1
@@ -425,7 +425,6 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
             if mixed:
                 G += 1
                 for i in fresh:
-                    first[i] = now
                     step0[i] = dur
                 fresh.clear()
                 while heap and heap[0][0] <= G:
@@ -438,17 +437,26 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
                     b -= 1
                     S -= d[2] - d[1]
                     finish[i] = now
-            for e in done:  # prompts done: join the decode batch
+            for e in done:  # prompts done: their pass gave a token; join the decode batch
                 i = e[0]
                 P = e[2]
                 kv_pre -= P
+                if first[i] != first[i]:
+                    first[i] = now
+                    fresh.append(i)
+                left = N[i] - gen[i] - 1  # decode steps still to run
+                if left <= 0:  # that token was the last: done without a decode step
+                    del admitted[i]
+                    finish[i] = now
+                    if i in fresh:
+                        fresh.remove(i)
+                        step0[i] = cost.first(b + 1, S + b * G + P)
+                    continue
                 tok += 1
                 dec[i] = (tok, G, P)
                 b += 1
                 S += P - G
-                heappush(heap, (G + N[i] - gen[i], tok, i))
-                if first[i] != first[i]:
-                    fresh.append(i)
+                heappush(heap, (G + left, tok, i))
             continue
         # -- a stretch of decode-only iterations ------------------------------------------
         while True:
@@ -468,7 +476,6 @@ def run_continuous(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: int,
         if fresh:
             d1 = cost.first(b, C)
             for i in fresh:
-                first[i] = now + d1
                 step0[i] = d1
             fresh.clear()
         k, T = cost.advance(b, C, kmax, delta)
@@ -575,13 +582,14 @@ def run_request_batched(cost: CostModel, t_arr, L, N, *, max_batch: int, cap: in
         k = len(ids)
         pre = cost.prefill(k * lmax, 0, k)
         t0 = now + pre
-        # decode steps j = 0 .. nmax-1 at per-sequence context lmax + j; step 0 yields
-        # every sequence's first token
-        cum = np.cumsum(cost.series(k, k * lmax, nmax))
-        s0 = float(cum[0])
+        # the prefill pass gives every sequence's first token; decode steps j = 0 .. nmax-2
+        # run at per-sequence context lmax + j and give the others
+        steps = cost.series(k, k * lmax, max(nmax - 1, 1))
+        cum = np.concatenate(([0.0], np.cumsum(steps[:nmax - 1])))
+        s0 = float(steps[0])
         for i in ids:
             admit[i] = now
-            first[i] = t0 + s0
+            first[i] = t0
             finish[i] = t0 + float(cum[N[i] - 1])
             step0[i] = s0
         busy += pre + float(cum[-1])

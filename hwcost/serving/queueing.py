@@ -94,7 +94,8 @@ def screen_latency(batch, tpot, tpot_grid, batch_grid, prefill_s, first_step_s, 
     batch_grid : sequence (G,)
         Whole batch sizes of ``tpot_grid``.
     prefill_s, first_step_s : ndarray (C, 1)
-        One prompt's prefill and the decode step that gives its first token [s].
+        One prompt's prefill (which gives its first token) and any step before the first
+        token beyond it (0 for the engines modelled) [s].
     output_tokens : int
         Generated tokens per request.
     q : float
@@ -113,7 +114,7 @@ def screen_latency(batch, tpot, tpot_grid, batch_grid, prefill_s, first_step_s, 
     O = int(output_tokens)
     C = tp.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        lam = b_all / (O * tp + b_all * p1)
+        lam = b_all / (max(O - 1, 0) * tp + b_all * p1)
         rho = lam * p1
         tau = tp / (1 - rho)
         b_q = poisson_quantile(q, np.where(fits, b_all, 0.0))

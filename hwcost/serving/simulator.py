@@ -464,8 +464,9 @@ def _rejection_reason(st, tokens: np.ndarray, window: int | None) -> str:
 # Unloaded latency (no queueing, batch 1)
 # ----------------------------------------------------------------------------------------
 def unloaded_arrays(cost: CostModel, L: np.ndarray, N: np.ndarray) -> dict[str, np.ndarray]:
-    """Batch-1 latencies of each (prompt, output) pair: prefill, then one decode step per
-    output token at context prompt + j (j = 0 .. output - 1), the first inside the TTFT."""
+    """Batch-1 latencies of each (prompt, output) pair: the prefill pass gives the first
+    token (TTFT), then one decode step per further token at context prompt + j
+    (j = 0 .. output - 2); TPOT of a one-token request is the step it would take next."""
     ttft = np.empty(L.size)
     e2e = np.empty(L.size)
     tpot = np.empty(L.size)
@@ -474,9 +475,9 @@ def unloaded_arrays(cost: CostModel, L: np.ndarray, N: np.ndarray) -> dict[str, 
         key = (l, m)
         if key not in cache:
             pre = cost.prefill(l, 0)
-            s0 = cost.first(1, l)
-            dec = decode_total(cost, 1, l, m)
-            cache[key] = (pre + s0, (dec - s0) / (m - 1) if m > 1 else s0, pre + dec)
+            dec = decode_total(cost, 1, l, m - 1) if m > 1 else 0.0
+            per_token = dec / (m - 1) if m > 1 else cost.first(1, l)
+            cache[key] = (pre, per_token, pre + dec)
         ttft[j], tpot[j], e2e[j] = cache[key]
     return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e}
 

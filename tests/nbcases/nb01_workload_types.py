@@ -15,7 +15,8 @@ def _common(r, model, gpu, n_gpus, precision, input_tokens=1024, output_tokens=2
     # e2e = ttft + (output - 1) x tpot
     e2e = r["batch1_ttft_s"] + (output_tokens - 1) * r["batch1_tpot_s"]
     assert abs(r["batch1_e2e_s"] - e2e) < 1e-3 * r["batch1_e2e_s"]
-    assert r["batch1_ttft_s"] > r["batch1_prefill_s"]
+    # the prefill pass gives the first token
+    assert abs(r["batch1_ttft_s"] - r["batch1_prefill_s"]) <= 1e-9 * r["batch1_ttft_s"]
     # batch-1 decode is memory-bound, prefill compute-bound
     assert r["decode_intensity"] < r["ridge_point"]
     assert r["prefill_flop_s"] > r["weight_read_s"]

@@ -192,7 +192,8 @@ def test_cli_calibration_option_moves_estimate(tmp_path):
     code, mine, _ = run(*args, "--calibration", str(HERE / "vllm_bench_serve_c1.json"))
     assert code == 0
     assert json.loads(mine)["tpot_s"] == pytest.approx(0.0114, rel=0.02)
-    assert json.loads(plain)["tpot_s"] < 0.0095
+    # without the run the bundled calibration is more than 10 % faster than this H100 measured
+    assert json.loads(plain)["tpot_s"] < 0.9 * 0.0114
     assert perf.CALIBRATION_ENV_VAR not in __import__("os").environ   # restored afterwards
     code, _, err = run(*args, "--calibration", str(tmp_path / "missing.json"))
     assert code == 2 and "missing.json" in err

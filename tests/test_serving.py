@@ -110,6 +110,19 @@ def naive_continuous(steps, t, L, N, *, max_batch, cap, chunk=None):
     waiting = deque()
     running = []  # admission order
     now, ia = 0.0, 0
+
+    def give_token(r):
+        """One more token of r's output at ``now``; True when it was its last."""
+        i = r["id"]
+        gen[i] += 1
+        if first[i] != first[i]:
+            first[i] = now
+        if gen[i] < N[i]:
+            return False
+        finish[i] = now
+        running.remove(r)
+        return True
+
     while True:
         while ia < n and t[ia] <= now:
             if L[ia] + N[ia] > cap:
@@ -170,23 +183,10 @@ def naive_continuous(steps, t, L, N, *, max_batch, cap, chunk=None):
             dur = float(steps.decode_step_seconds(b, ctx_total))
         now += dur
         for r in dec:
-            i = r["id"]
             r["kv"] += 1
-            gen[i] += 1
-            if first[i] != first[i]:
-                first[i] = now
-            if gen[i] == N[i]:
-                finish[i] = now
-                running.remove(r)
+            give_token(r)
         for r in done:  # the pass that ends a prompt gives its next token
-            i = r["id"]
-            gen[i] += 1
-            if first[i] != first[i]:
-                first[i] = now
-            if gen[i] == N[i]:
-                finish[i] = now
-                running.remove(r)
-            else:
+            if not give_token(r):
                 r["dec"] = True
     return first, finish, preempted, rejected
 

@@ -680,7 +680,7 @@ def _bus_bandwidth_rows() -> dict:
     df = df[(df["collective"] == "all_reduce") & (df["quantity"] == "bus_bandwidth")]
     rows: dict = {}
     for r in df.itertuples():
-        size = float(r.message_bytes) if r.message_bytes == r.message_bytes else 0.0  # NaN: unknown
+        size = 0.0 if math.isnan(r.message_bytes) else float(r.message_bytes)  # size not stated
         rows.setdefault(r.gpu_id, []).append((int(r.n_gpus), size, float(r.measured_value)))
     return rows
 

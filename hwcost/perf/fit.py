@@ -25,9 +25,10 @@ Few, physically meaningful factors, each bounded to its physical range:
 
 No per-row corrections. The fit minimizes a robust (soft-L1) sum of squared log errors plus
 Gaussian priors on every parameter: on the generic centre, a well-tuned server's share of
-the achievable rates (90 % of the streaming bandwidth, 75 % of the GEMM rate, logit sd 0.5:
-decode kernels stream weights like a copy kernel, prefill runs the same large GEMMs as the
-microbenchmarks, minus attention, norms and sampling between them); tight on engine deviations
+the achievable rates (:data:`PRIOR_GENERIC`: most of the streaming bandwidth and of the GEMM
+rate, with a tight logit sd: decode kernels stream weights like a copy kernel, prefill runs
+the same large GEMMs as the microbenchmarks, minus attention, norms and sampling between
+them); tight on engine deviations
 (logit sd 0.5; 1.0 for the compute efficiency of llama.cpp and ExLlamaV2, which run their own
 matrix kernels) and looser on GPU-class shifts (sd 1.0). Engine deviations are kept tight on
 purpose: in the bundled table some engines were measured on one GPU family only (vLLM only on

@@ -181,3 +181,29 @@ def test_measurements_taken_at_a_concurrency_are_scored_in_the_closed_loop():
     assert v["predicted"].iloc[0] == pytest.approx(st.closed_loop(64, 1024, 1024)[0], rel=1e-9)
     as_batch = fit.validate(row.assign(load=""))
     assert as_batch["predicted"].iloc[0] < v["predicted"].iloc[0]
+
+
+def test_rows_run_without_flash_attention_are_scored_with_the_score_matrix():
+    from hwcost.perf import fit
+
+    rows = catalog.benchmarks()
+    row = rows[rows["id"] == "llamacpp-xd-rtx-4090x1-llama-3.1-8b-q4km-pp4096"]
+    assert row["flash_attention"].iloc[0] == "off"
+    v = fit.validate(row)
+    st = perf.step_times("llama-3.1-8b", "rtx-4090", precision="int4", kv_precision="fp16",
+                         engine="llama.cpp", flash_attention=False)
+    # prefill_tokens_per_s of a 4096-token prompt: 4096 / the pass without fused attention.
+    assert v["predicted"].iloc[0] == pytest.approx(4096 / st.prefill_seconds(4096), rel=1e-9)
+    fused = fit.validate(row.assign(flash_attention=""))
+    # Writing and re-reading the 32 heads' 4096 x 4096 score matrices costs time.
+    assert fused["predicted"].iloc[0] > 1.1 * v["predicted"].iloc[0]
+
+
+def test_a_flash_attention_cell_other_than_on_or_off_is_refused(tmp_path):
+    rows = catalog.benchmarks()
+    mine = rows[rows["id"] == "llamacpp-xd-rtx-4090x1-llama-3.1-8b-q4km-pp4096"].drop(
+        columns="origin").assign(id="mine", flash_attention="maybe")
+    path = tmp_path / "benchmarks.csv"
+    mine.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="flash_attention.*maybe"):
+        catalog.benchmarks(path=path)

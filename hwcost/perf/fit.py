@@ -175,6 +175,14 @@ def _row_layout(row) -> str:
     return value
 
 
+def _row_flash_attention(row) -> bool:
+    """Whether a benchmark row ran with fused (flash) attention (``flash_attention`` column;
+    empty = ``on``, the default of every engine today; ``off`` for runs that materialized the
+    score matrix, e.g. llama.cpp before its ``-fa`` option)."""
+    value = row.get("flash_attention") if hasattr(row, "get") else None
+    return not (isinstance(value, str) and value.strip().lower() == "off")
+
+
 class _Design:
     """Benchmark rows turned into stacked feature arrays, ready for fast re-evaluation."""
 
@@ -192,8 +200,8 @@ class _Design:
                 kv = row["kv_precision"] if isinstance(row["kv_precision"], str) and row["kv_precision"] else None
                 m, g, eid, spec, prec, kvp, n = features.resolve_inputs(
                     row["model_id"], row["gpu_id"], int(row["n_gpus"]), row["precision"], kv, row["engine"])
-                f = features.model_features(m, g, spec, eid, prec, kvp, n, True, unit,
-                                            _row_layout(row))
+                f = features.model_features(m, g, spec, eid, prec, kvp, n,
+                                            _row_flash_attention(row), unit, _row_layout(row))
             except ValueError as exc:
                 skipped.append((row["id"], str(exc)))
                 continue
@@ -656,7 +664,8 @@ def out_of_sample_table(block: dict | None) -> pd.DataFrame:
 
 
 def _table_hash(df: pd.DataFrame) -> str:
-    cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load", "source") if c in df.columns]
+    cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load",
+                                "flash_attention", "source") if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

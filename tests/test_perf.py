@@ -102,6 +102,31 @@ def test_int4_weights_keep_16_bit_embeddings():
     assert perf.weights_bytes(m, "int4", engine="llama.cpp") == pytest.approx(6.74e9 * 4.85 / 8)
 
 
+def test_mlc_q4f16_1_quantizes_every_tensor_and_lmdeploy_keeps_awq_layout():
+    m = make_llm()
+    # MLC LLM q4f16_1: 4-bit values with one FP16 scale per 32, embeddings and lm_head too.
+    assert perf.weights_bytes(m, "int4", engine="mlc-llm") == pytest.approx(6.74e9 * 4.5 / 8)
+    # LMDeploy's AWQ w4a16 keeps 16-bit embeddings: the generic group-128 layout.
+    assert perf.weights_bytes(m, "int4", engine="lmdeploy") == perf.weights_bytes(m, "int4")
+    assert perf.weights_bytes(m, "fp16", engine="mlc-llm") == perf.weights_bytes(m, "fp16")
+
+
+def test_lmdeploy_and_mlc_memory_reserves():
+    # LMDeploy gives the KV cache 0.8 of the memory left after weights and workspace,
+    # TensorRT-LLM 0.9 of it (same prefill chunk and runtime allowance): capacities 8:9.
+    lm = perf.step_times("llama-3.1-8b", "h100-sxm", precision="bf16", engine="turbomind")
+    trt = perf.step_times("llama-3.1-8b", "h100-sxm", precision="bf16", engine="tensorrt-llm")
+    assert lm.engine == "lmdeploy" and lm.max_batch_size == 128
+    assert lm.kv_capacity_tokens / trt.kv_capacity_tokens == pytest.approx(0.8 / 0.9, abs=1e-4)
+    # MLC LLM budgets 0.85 of device memory, vLLM 0.9: 0.05 x 80 GiB fewer bytes of KV at
+    # 32 layers x 8 KV heads x 128 x 2 (K, V) x 2 bytes = 131072 bytes per token.
+    mlc = perf.step_times("llama-3.1-8b", "h100-sxm", precision="fp16", engine="MLC_LLM")
+    vl = perf.step_times("llama-3.1-8b", "h100-sxm", precision="fp16", engine="vllm")
+    assert mlc.engine == "mlc-llm" and mlc.max_batch_size is None
+    assert vl.kv_capacity_tokens - mlc.kv_capacity_tokens == pytest.approx(
+        0.05 * 80 * 2**30 / 131072, abs=1)
+
+
 def test_tied_embeddings_detected_from_parameter_count():
     assert features.tied_embeddings(catalog.llm("llama-3.2-3b"))
     assert features.tied_embeddings(catalog.llm("gemma-2-27b"))

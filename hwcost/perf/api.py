@@ -533,7 +533,7 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
         Prompt and generated lengths per sequence. [tokens]
     engine : str, optional
         None (generic well-tuned server), vllm, tensorrt-llm, sglang, tgi, nim, llama.cpp,
-        exllamav2: memory defaults and calibrated efficiency factors.
+        exllamav2, lmdeploy, mlc-llm: memory defaults and calibrated efficiency factors.
     flash_attention : bool
         False materializes the attention score matrix (extra memory traffic and workspace
         that grow with the square of the prompt length).

@@ -91,7 +91,8 @@ def resolve_engine_id(engine) -> str:
     key = engine.strip().lower().replace("_", "-")
     aliases = {"trt-llm": "tensorrt-llm", "trtllm": "tensorrt-llm", "tensorrt": "tensorrt-llm",
                "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp", "ollama": "llama.cpp",
-               "text-generation-inference": "tgi", "exllama": "exllamav2", "none": "generic"}
+               "text-generation-inference": "tgi", "exllama": "exllamav2", "turbomind": "lmdeploy",
+               "mlc": "mlc-llm", "mlcllm": "mlc-llm", "mlc-engine": "mlc-llm", "none": "generic"}
     key = aliases.get(key, key)
     specs = engine_specs()
     if key not in specs:

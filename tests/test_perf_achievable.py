@@ -207,3 +207,22 @@ def test_a_flash_attention_cell_other_than_on_or_off_is_refused(tmp_path):
     mine.to_csv(path, index=False)
     with pytest.raises(ValueError, match="flash_attention.*maybe"):
         catalog.benchmarks(path=path)
+
+
+def test_engines_that_allocate_kv_on_demand_hold_half_the_output_on_average():
+    specs = features.engine_specs()
+    assert features.kv_output_share(specs["vllm"]) == 0.5
+    assert features.kv_output_share(specs["sglang"]) == 0.5
+    assert features.kv_output_share(specs["tensorrt-llm"]) == 1.0  # GUARANTEED_NO_EVICT
+    assert features.kv_output_share(specs["generic"]) == 1.0
+    with pytest.raises(ValueError, match="kv_allocation 'lazy'"):
+        features.kv_output_share({"kv_allocation": "lazy"})
+    # Llama 3.1 8B (no sliding window), 1000-token prompts and outputs: a vLLM sequence holds
+    # 1000 + 500 tokens of KV, a TensorRT-LLM one all 2000: exactly 3/4 of it.
+    vllm = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm")._f
+    trt = perf.step_times("llama-3.1-8b", "h100-sxm", engine="tensorrt-llm")._f
+    kv_vllm = core.memory_terms(vllm, 1000.0, 1000.0)[2]
+    kv_trt = core.memory_terms(trt, 1000.0, 1000.0)[2]
+    assert kv_vllm / kv_trt == pytest.approx(0.75, rel=1e-12)
+    # 131072 bytes per token (32 layers x 8 KV heads x 128 x 2 x 2 bytes) x 1500 tokens.
+    assert kv_vllm == pytest.approx(131072 * 1500, rel=1e-12)

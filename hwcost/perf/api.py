@@ -33,6 +33,7 @@ from .features import (
     engine_specs,
     gpu_class,
     gpu_count_problem,
+    kv_output_share,
     layout_numbers,
     link_bandwidth_latency,
     model_features,
@@ -809,6 +810,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
         "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
         "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
         "cap": float(spec["max_batch_size"]) if spec.get("max_batch_size") else math.inf,
+        "kv_out": kv_output_share(spec),
     })
     valid_n = np.array([[gpu_count_problem(m, n, spec) is None for n in ns] for m in ms]).reshape(M, 1, 1, N, 1, 1, 1)
     b_arr = np.array(bs).reshape(1, 1, 1, 1, B, 1, 1)

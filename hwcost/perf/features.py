@@ -101,6 +101,21 @@ def resolve_engine_id(engine) -> str:
     return key
 
 
+#: Share of a sequence's output tokens whose KV cache it holds on average, by the engine's
+#: ``kv_allocation`` (engines.json): blocks given as tokens are generated hold, over a steady
+#: stream of staggered sequences, the prompt plus half the output; a reservation holds all of it.
+KV_OUTPUT_SHARE = {"on_demand": 0.5, "reserved": 1.0}
+
+
+def kv_output_share(spec: dict) -> float:
+    """Share of a sequence's output whose KV the engine keeps in memory on average [-]
+    (:data:`KV_OUTPUT_SHARE` of its ``kv_allocation``; ``reserved`` where unset)."""
+    kind = spec.get("kv_allocation", "reserved")
+    if kind not in KV_OUTPUT_SHARE:
+        raise HwcostError(f"unknown kv_allocation {kind!r}; accepted: {', '.join(KV_OUTPUT_SHARE)}")
+    return KV_OUTPUT_SHARE[kind]
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Fitted efficiency factors (see :func:`calibrate`); ``data`` mirrors calibration.json."""
@@ -795,7 +810,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
         "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
         "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
-        "cap": float(cap) if cap else math.inf,
+        "cap": float(cap) if cap else math.inf, "kv_out": kv_output_share(spec),
     })
     return f
 

@@ -453,11 +453,14 @@ def memory_terms(f, input_tokens, output_tokens):
     """Per-GPU memory model: ``(fixed, per_sequence, kv_per_sequence, act_per_sequence)`` [B].
 
     fixed = weights / n + activation workspace of one prefill chunk + runtime (CUDA context,
-    graphs); per_sequence = KV of one full-length sequence (with replication) + its logits
-    (FP32) + without flash attention its materialized prompt score matrix.
+    graphs); per_sequence = KV a sequence holds (with replication) + its logits (FP32) +
+    without flash attention its materialized prompt score matrix. A sequence holds the KV of
+    its prompt and of ``kv_out`` of its output: all of it where the engine reserves the whole
+    length at admission, half where blocks come as tokens are generated (the mean over a
+    steady stream of staggered sequences; :func:`hwcost.perf.features.kv_output_share`).
     """
     adiv = time_divisor(f)
-    seq = input_tokens + output_tokens
+    seq = input_tokens + f["kv_out"] * output_tokens
     kv_seq = kv_sequence_bytes(f, seq) * kv_memory_share(f)
     act_fixed = f["chunk"] * (4.0 * f["hidden"] + 2.0 * f["i_mlp"] / adiv) * ACT_BYTES
     scores = (1.0 - f["flash"]) * SCORE_BUFFER_BYTES * f["n_heads"] / adiv * input_tokens * input_tokens

@@ -1,8 +1,8 @@
 from hwcost import catalog, perf
 
 STEM = "10_model_validation"
-# refit here (must reproduce the stored calibration), TensorRT-LLM rows only, a 10 % target
-PARAMS = {"target_mdape_pct": 10, "calibrate_fresh_flag": True, "engine": "tensorrt-llm"}
+# refit here (must reproduce the stored calibration), TensorRT-LLM rows only, a 15 % target
+PARAMS = {"target_mdape_pct": 15, "calibrate_fresh_flag": True, "engine": "tensorrt-llm"}
 
 
 

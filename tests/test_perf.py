@@ -55,7 +55,7 @@ def unit_cal(bw=0.5, comp=0.5, overhead=0.0, layer=0.0, **extra) -> perf.Calibra
                for k in features.engine_specs()}
     data = {"engines": engines, "gpu_classes": {}, "weight_only_efficiency_factor": 1.0,
             "fp8_compute_factor": 1.0, "prefill_overhead_ratio": 1.0,
-            "allreduce_latency_s": 10e-6, "moe_expert_overhead_factor": 0.0,
+            "allreduce_latency_s": 10e-6, "moe_layer_overhead_s": 0.0,
             "prefill_compute_logit_shift": 0.0, "error_bands": {}}
     data.update(extra)
     return perf.Calibration(data)
@@ -228,12 +228,16 @@ def test_moe_routed_expert_parameters_from_layer_shapes():
 
 def test_moe_batch1_step_slower_than_dense_of_same_active_size_by_hand():
     g = make_gpu()
-    cal = unit_cal(bw=0.5, overhead=0.001, layer=20e-6, moe_expert_overhead_factor=0.25)
+    cal = unit_cal(bw=0.5, overhead=0.001, layer=20e-6, moe_layer_overhead_s=50e-6)
     dense = perf.step_times(make_llm(), g, precision="fp16", calibration=cal)
     moe = perf.step_times(moe_twin(), g, precision="fp16", calibration=cal)
     # Same bytes and FLOPs per token at batch 1 (2 of 8 half-width experts = the dense MLP);
-    # the MoE pays 0.25 layer-equivalents for each of its 32 x 2 expert visits.
-    extra = 20e-6 * 0.25 * 32 * 2
+    # the MoE pays 50 us more for each of its 32 routed-MoE layers, whatever the engine.
+    extra = 50e-6 * 32
+    other = perf.step_times(moe_twin(), g, precision="fp16", engine="vllm",
+                            calibration=unit_cal(bw=0.5, overhead=0.001, layer=80e-6,
+                                                 moe_layer_overhead_s=50e-6))
+    assert other.step_overhead_s == pytest.approx(0.001 + 80e-6 * 32 + extra, rel=1e-12)
     assert moe.step_overhead_s == pytest.approx(dense.step_overhead_s + extra, rel=1e-12)
     assert moe.decode_step_seconds(1, 0) == pytest.approx(dense.decode_step_seconds(1, 0) + extra, rel=1e-9)
     assert moe.decode_step_seconds(1, 0) > dense.decode_step_seconds(1, 0)
@@ -713,7 +717,7 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
                      "layer_overhead_s"):
             assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4), (key, name)
     for name in ("weight_only_efficiency_factor", "fp8_compute_factor", "allreduce_latency_s",
-                 "prefill_overhead_ratio", "moe_expert_overhead_factor",
+                 "prefill_overhead_ratio", "moe_layer_overhead_s",
                  "prefill_compute_logit_shift"):
         assert fresh[name] == pytest.approx(stored[name], rel=1e-4)
     assert fresh == perf.calibrate(loso=False).data  # deterministic
@@ -728,7 +732,7 @@ def test_stored_factors_are_physical(stored):
     assert 0 < stored["weight_only_efficiency_factor"] <= 1
     assert 0 < stored["fp8_compute_factor"] <= 1
     assert 1e-6 < stored["allreduce_latency_s"] < 1e-3
-    assert 0 < stored["moe_expert_overhead_factor"] < 10
+    assert 1e-6 < stored["moe_layer_overhead_s"] < 1e-3
     assert abs(stored["prefill_compute_logit_shift"]) < 3
     for lo, hi in stored["error_bands"].values():
         assert 0 < lo <= 1 <= hi

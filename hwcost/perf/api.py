@@ -790,7 +790,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     for k in ("eta_bw", "eta_c", "eta_cp"):
         f[k] = fac[k].reshape(shape_gp)
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
-                                 f["n_layers"], f["moe_visits"], cal.moe_expert_overhead_factor)
+                                 f["n_layers"], f["moe_layers"], cal.moe_layer_overhead_s)
     f["ovh_prefill"] = f["ovh"] * cal.prefill_overhead_ratio
     f["mem"] = np.array([float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB for g in gs]).reshape(
         1, G, 1, 1, 1, 1, 1)
@@ -877,8 +877,8 @@ def engines(calibration=None) -> pd.DataFrame:
 
     Factor columns: ``bandwidth_efficiency``, ``compute_efficiency`` (for NVIDIA HBM GPUs;
     GDDR and AMD GPUs shift them, see calibration.json), ``step_overhead_s`` (fixed cost of a
-    forward pass [s]), ``layer_overhead_s`` (fixed cost per layer [s]; each expert a token
-    visits in a routed-MoE layer adds ``moe_expert_overhead_factor`` times as much) and
+    forward pass [s]), ``layer_overhead_s`` (fixed cost per layer [s]; a routed-MoE layer
+    adds the calibration's ``moe_layer_overhead_s``) and
     ``calibration_rows``
     (benchmark rows the fit used; 0 = generic factors).
     """

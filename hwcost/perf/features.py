@@ -151,9 +151,11 @@ class Calibration:
         return float(self.data.get("allreduce_latency_s", 10e-6))
 
     @property
-    def moe_expert_overhead_factor(self) -> float:
-        """Extra fixed cost per expert a token visits in a MoE layer, in dense layers' cost."""
-        return float(self.data.get("moe_expert_overhead_factor", 0.0))
+    def moe_layer_overhead_s(self) -> float:
+        """Fixed cost of one routed-MoE layer per forward pass on top of a dense layer's [s]
+        (routing, token permutation, grouped-GEMM launches; see :func:`overhead_seconds`).
+        Calibrations written before it existed carry none: 0."""
+        return float(self.data.get("moe_layer_overhead_s", 0.0))
 
     @property
     def achievable_basis(self) -> bool:
@@ -206,7 +208,7 @@ def _prior_calibration() -> Calibration:
         "gpu_classes": {},
         "weight_only_efficiency_factor": 1.0,
         "allreduce_latency_s": 10e-6,
-        "moe_expert_overhead_factor": 0.25,
+        "moe_layer_overhead_s": 50e-6,
         "prefill_compute_logit_shift": 0.0,
         "error_bands": {},
         "note": "priors only (no calibration.json found)",
@@ -457,17 +459,19 @@ def shifted_efficiency(eta, dz):
     return float(out) if out.ndim == 0 else out
 
 
-def overhead_seconds(step, layer, n_layers, moe_visits, moe_factor):
-    """Fixed cost of one forward pass [s]: ``step + layer x (n_layers + moe_factor x moe_visits)``.
+def overhead_seconds(step, layer, n_layers, moe_layers, moe_layer_s):
+    """Fixed cost of one forward pass [s]: ``step + layer x n_layers + moe_layer_s x moe_layers``.
 
     Every layer launches a chain of kernels (norms, attention, projections, MLP) whose
-    launch, synchronisation and ramp-up latencies do not shrink with the batch. A routed-MoE
-    layer adds routing (gate GEMM, top-k), token permutation and one small grouped-GEMM
-    problem per expert a token visits (``moe_visits`` = MoE layers x (top-k + shared
-    experts), see :func:`moe_expert_visits`), each worth ``moe_factor`` dense layers. Tensor
-    parallelism does not divide this time (every GPU runs every layer).
+    launch, synchronisation and ramp-up latencies do not shrink with the batch: ``layer``
+    each, an engine's own figure. A routed-MoE layer runs a fixed chain more (gate GEMM, top-k,
+    token permutation and its inverse, the grouped-GEMM launches), ``moe_layer_s`` each
+    whatever the engine and however many experts a token visits: the MoE kernels, not the
+    engine's dense-layer overhead, set it, and the bytes of the experts touched are costed
+    with the weights. Tensor parallelism does not divide this time (every GPU runs every
+    layer).
     """
-    return step + layer * (n_layers + moe_factor * moe_visits)
+    return step + layer * n_layers + moe_layer_s * moe_layers
 
 
 # ----------------------------------------------------------------------------------------
@@ -594,9 +598,9 @@ def routed_expert_params(m: catalog.LLM) -> float:
 def moe_expert_visits(m: catalog.LLM) -> int:
     """Expert MLPs one token runs through, summed over layers (0 for dense models).
 
-    Routed-MoE layers x (routed experts per token + shared experts). Each visit is a separate
-    small expert GEMM plus its share of routing, permutation and combination work, so the
-    fixed cost of a MoE layer at small batch grows with it (see :func:`overhead_seconds`).
+    Routed-MoE layers x (routed experts per token + shared experts): the expert GEMMs a
+    token's pass runs (their bytes and FLOPs are costed with the weights; the fixed cost of
+    a MoE layer does not grow with them, see :func:`overhead_seconds`).
     """
     if not (m.is_moe and m.n_experts_active and m.n_experts > m.n_experts_active):
         return 0
@@ -675,7 +679,7 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
         "kv_f": per_layer * l_full, "kv_s": per_layer * l_slide, "window": window,
         "score_f": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_full,
         "score_s": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_slide,
-        "n_layers": float(layers), "moe_visits": float(moe_expert_visits(m)),
+        "n_layers": float(layers),
         "hidden": float(m.hidden_size), "i_mlp": float(i_mlp),
         "vocab": float(m.vocab_size), "n_heads": float(m.n_heads), "n_kv": float(m.n_kv_heads),
         "mla": m.attention == "mla", "max_ctx": float(m.max_context_tokens),
@@ -797,8 +801,8 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     f.update(layout_numbers(m, n, check_layout(layout, m, spec)))
     fac = efficiency_factors(cal, engine_id, gpu_class(g), precision, g)
     fac = overlay_factors(cal, fac, g.id, engine_id)
-    ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_visits"],
-                            cal.moe_expert_overhead_factor)
+    ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
+                           cal.moe_layer_overhead_s)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
     cap = spec.get("max_batch_size")
     f.update({

@@ -94,7 +94,7 @@ PRIOR_FP8 = (features.logit(0.75), 1.0)
 PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
 # Extra fixed cost per expert a token visits, in dense layers (log scale): a top-4 MoE layer
 # (routing, top-k, permutation, four small expert GEMMs) about doubles a dense layer's cost.
-PRIOR_MOE_EXPERT = (math.log(0.25), 1.0)
+PRIOR_MOE_LAYER = (math.log(50e-6), 1.0)  # [s] per routed-MoE layer and pass
 PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
 BAND_PERCENTILES = features.ERROR_BAND_PERCENTILES
@@ -275,8 +275,8 @@ class _Design:
         names.append("prefill_overhead")
         if (self.regime[sel] == "ttft").any():
             names.append("prefill_compute_shift")
-        if (self.f["moe_visits"][sel] > 0).any():
-            names.append("moe_expert")
+        if (self.f["moe_layers"][sel] > 0).any():
+            names.append("moe_layer")
         if self.weight_only[sel].any():
             names.append("weight_only")
         if self.fp8[sel].any():
@@ -301,8 +301,8 @@ class _Design:
                 c, s = PRIOR_FP8
             elif name == "prefill_overhead":
                 c, s = PRIOR_PREFILL_OVERHEAD
-            elif name == "moe_expert":
-                c, s = PRIOR_MOE_EXPERT
+            elif name == "moe_layer":
+                c, s = PRIOR_MOE_LAYER
             elif name == "prefill_compute_shift":
                 c, s = PRIOR_PREFILL_COMPUTE_SHIFT
             else:
@@ -335,8 +335,8 @@ class _Design:
         link_lat = np.where(self.fast, lat, self.f["link_lat"])
         eta_c = self.a_c * _sig(zc) * q8 * wo
         eta_cp = self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 * wo
-        moe = math.exp(p["moe_expert"]) if "moe_expert" in p else 0.0
-        ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_visits"], moe)
+        moe = math.exp(p["moe_layer"]) if "moe_layer" in p else 0.0
+        ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"], moe)
         return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh,
                 "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
@@ -426,7 +426,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "allreduce_latency_s": float(math.exp(p["allreduce"])) if "allreduce" in p else 10e-6,
         "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
-        "moe_expert_overhead_factor": float(math.exp(p["moe_expert"])) if "moe_expert" in p else 0.0,
+        "moe_layer_overhead_s": float(math.exp(p["moe_layer"])) if "moe_layer" in p else 0.0,
         "prefill_compute_logit_shift": float(p.get("prefill_compute_shift", 0.0)),
     }
 
@@ -542,8 +542,8 @@ def _theta_from_calibration(design: _Design, data: dict):
     q8 = float(data.get("fp8_compute_factor", 1.0))
     names.append("fp8")
     theta.append(features.logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
-    moe = float(data.get("moe_expert_overhead_factor", 0.0))
-    names += ["moe_expert", "prefill_compute_shift"]
+    moe = float(data.get("moe_layer_overhead_s", 0.0))
+    names += ["moe_layer", "prefill_compute_shift"]
     theta += [math.log(max(moe, tiny)), float(data.get("prefill_compute_logit_shift", 0.0))]
     return names, np.array(theta)
 

@@ -529,7 +529,10 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
         KV-cache storage precision; default fp8 for fp8 weights, else 16-bit.
     batch_size : int or "max"
         Concurrent sequences; "max" = the most that fit memory at these lengths, capped by
-        the engine's default limit (:data:`ENGINES`).
+        the engine's default limit (:data:`ENGINES`). A sequence counts the KV cache of its
+        prompt and of all its output where the engine reserves the whole length at admission,
+        of half its output where it hands out blocks as tokens are generated (the mean over
+        staggered sequences in steady state; ``kv_allocation`` in :data:`ENGINES`).
     input_tokens, output_tokens : int
         Prompt and generated lengths per sequence. [tokens]
     engine : str, optional

@@ -50,8 +50,10 @@ Decisions worth knowing:
 - ``int8`` and ``int4`` are weight-only (W8A16/W4A16): they run on any GPU by dequantizing
   to 16-bit, so their math runs at the 16-bit tensor rate. ``fp8`` needs FP8 tensor cores
   (Hopper, Ada, Blackwell, MI300): ``fp8`` on an A100 is a ValueError.
-- KV precision defaults to the activation precision: fp8 for fp8, otherwise 16-bit. FP8/INT8
-  KV caches are a storage format and are accepted on every GPU.
+- KV precision defaults to 16-bit; fp8 for fp4 weights, and for fp8 weights on engines that
+  quantize the cache with them (TensorRT-LLM, NIM, the generic server; vLLM and SGLang keep
+  the model's type unless told). FP8/INT8 KV caches are a storage format and are accepted on
+  every GPU.
 - Tensor parallelism needs ``n_gpus`` to divide the attention heads, and either divide the KV
   heads or (more GPUs than KV heads) be a multiple of them, each KV head then replicated on
   ``n_gpus / n_kv_heads`` GPUs, as vLLM and TensorRT-LLM do. MLA's latent cache is replicated

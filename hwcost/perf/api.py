@@ -526,7 +526,10 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     precision : str
         Weight precision: fp16, bf16, fp8, int8 or int4 (int8/int4 weight-only).
     kv_precision : str, optional
-        KV-cache storage precision; default fp8 for fp8 weights, else 16-bit.
+        KV-cache storage precision; default 16-bit, except fp8 for fp4 weights and for fp8
+        weights on engines that quantize the cache with them (``fp8_kv_with_fp8_weights`` in
+        :data:`ENGINES`: TensorRT-LLM, NIM, the generic server; vLLM and SGLang keep the
+        model's 16-bit type unless told).
     batch_size : int or "max"
         Concurrent sequences; "max" = the most that fit memory at these lengths, capped by
         the engine's default limit (:data:`ENGINES`). A sequence counts the KV cache of its

@@ -1052,9 +1052,14 @@ def speculative_speedup(acceptance_rate, draft_tokens, draft_cost_ratio):
 # ----------------------------------------------------------------------------------------
 
 def default_kv_precision(precision, g, spec):
-    # FP4 deployments (TensorRT-LLM and vLLM NVFP4/MXFP4 recipes) keep the KV cache in FP8.
-    if precision in ("fp8", "fp4"):
+    """KV-cache precision an engine uses when none is named: FP8 for FP4 weights (TensorRT-LLM
+    and vLLM NVFP4/MXFP4 recipes) and for FP8 weights where the engine's
+    ``fp8_kv_with_fp8_weights`` says so (TensorRT-LLM); else the 16-bit activation type
+    (vLLM, SGLang and most servers default to the model's data type)."""
+    if precision == "fp4" or (precision == "fp8" and spec.get("fp8_kv_with_fp8_weights", True)):
         return "fp8"
+    if precision == "fp8":
+        return activation_precision(g, spec)
     if precision in WEIGHT_ONLY:
         return activation_precision(g, spec)
     return precision

@@ -226,3 +226,18 @@ def test_engines_that_allocate_kv_on_demand_hold_half_the_output_on_average():
     assert kv_vllm / kv_trt == pytest.approx(0.75, rel=1e-12)
     # 131072 bytes per token (32 layers x 8 KV heads x 128 x 2 x 2 bytes) x 1500 tokens.
     assert kv_vllm == pytest.approx(131072 * 1500, rel=1e-12)
+
+
+def test_fp8_weights_get_an_fp8_kv_cache_only_where_the_engine_defaults_to_one():
+    # Llama 3.1 70B: 2 (K, V) x 80 layers x 8 KV heads x 128 = 163,840 values per token.
+    trt = perf.step_times("llama-3.1-70b", "h100-sxm", n_gpus=2, precision="fp8",
+                          engine="tensorrt-llm")
+    vllm = perf.step_times("llama-3.1-70b", "h100-sxm", n_gpus=2, precision="fp8", engine="vllm")
+    assert (trt.kv_precision, trt.kv_cache_bytes_per_token) == ("fp8", 163_840)
+    assert (vllm.kv_precision, vllm.kv_cache_bytes_per_token) == ("bf16", 327_680)
+    # Naming the KV precision overrides the engine's default; FP4 weights keep an FP8 cache.
+    named = perf.step_times("llama-3.1-70b", "h100-sxm", n_gpus=2, precision="fp8",
+                            kv_precision="fp8", engine="vllm")
+    assert named.kv_cache_bytes_per_token == 163_840
+    assert features.default_kv_precision("fp4", catalog.gpu("b200"),
+                                         features.engine_specs()["vllm"]) == "fp8"

@@ -241,3 +241,22 @@ def test_fp8_weights_get_an_fp8_kv_cache_only_where_the_engine_defaults_to_one()
     assert named.kv_cache_bytes_per_token == 163_840
     assert features.default_kv_precision("fp4", catalog.gpu("b200"),
                                          features.engine_specs()["vllm"]) == "fp8"
+
+
+def test_the_fits_jacobian_sparsity_holds_every_nonzero_derivative():
+    # A parameter outside the pattern must not move a residual: perturb each one and compare.
+    from hwcost.perf import fit
+
+    design = fit._Design(fit._table(None))
+    sel = ~design.holdout
+    names = design.layout(sel)
+    centre, _ = design.prior(names)
+    pattern = design.jacobian_sparsity(names, sel)
+    base = np.log(design.predict(centre, names)[sel])
+    for j in range(len(names)):
+        moved = centre.copy()
+        moved[j] += 0.05
+        changed = np.abs(np.log(design.predict(moved, names)[sel]) - base) > 0
+        assert not (changed & ~pattern[: sel.sum(), j]).any(), names[j]
+    # Engine factors touch only their own rows: the pattern is far from dense.
+    assert pattern[: sel.sum()].mean() < 0.5

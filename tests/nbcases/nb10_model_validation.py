@@ -54,6 +54,15 @@ def check_default(r):
     assert r["n_regimes_within_target"] == sum(
         1 for k, x in r["loso_mdape_pct"].items() if k != "all" and x <= 10)
     assert sum(1 for _ in r["mdape_by_engine_pct"]) == r["n_engines"]
+    # the error by year published: the stored leave-one-source-out residuals, grouped by hand
+    import pandas as pd
+
+    res = pd.DataFrame(stored["residuals"]).dropna(subset=["loso_error_pct"])
+    year = pd.to_datetime(res["id"].map(catalog.benchmarks().set_index("id")["as_of"])).dt.year
+    want = res["loso_error_pct"].abs().groupby(year).median()
+    got = {int(k): x for k, x in r["loso_mdape_by_year_pct"].items()}
+    assert sorted(got) == sorted(int(k) for k in want.index)
+    assert all(abs(got[int(k)] - x) <= 0.05 for k, x in want.items())  # shown to 0.1 %
     _common(r)
 
 

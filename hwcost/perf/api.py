@@ -30,10 +30,10 @@ from .features import (
     default_calibration,
     default_kv_precision,
     efficiency_factors,
+    engine_numbers,
     engine_specs,
     gpu_class,
     gpu_count_problem,
-    kv_output_share,
     layout_numbers,
     link_bandwidth_latency,
     model_features,
@@ -811,13 +811,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     valid_layout = np.array([layout == "tp" or routed_expert_params(m) > 0 for m in ms]).reshape(
         M, 1, 1, 1, 1, 1, 1)
     f["mla"] = f["mla"].astype(bool)
-    f.update({
-        "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash_attention else 0.0,
-        "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
-        "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
-        "cap": float(spec["max_batch_size"]) if spec.get("max_batch_size") else math.inf,
-        "kv_out": kv_output_share(spec),
-    })
+    f.update(engine_numbers(spec, flash_attention))
     valid_n = np.array([[gpu_count_problem(m, n, spec) is None for n in ns] for m in ms]).reshape(M, 1, 1, N, 1, 1, 1)
     b_arr = np.array(bs).reshape(1, 1, 1, 1, B, 1, 1)
     i_arr = np.array(ins).reshape(1, 1, 1, 1, 1, I, 1)

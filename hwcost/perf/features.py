@@ -795,6 +795,19 @@ def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
     return Link(kind=kind, link_gbps=bw / 1e9, latency_s=float(lat))
 
 
+def engine_numbers(spec: dict, flash) -> dict:
+    """The engine's memory and batching defaults as kernel features (:mod:`kernel`): memory
+    reserve and its basis, runtime memory, prefill chunk, batch cap, how much of each output
+    a sequence's KV holds (:func:`kv_output_share`), tensor or layer split, fused attention."""
+    cap = spec.get("max_batch_size")
+    return {
+        "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
+        "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
+        "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
+        "cap": float(cap) if cap else math.inf, "kv_out": kv_output_share(spec),
+    }
+
+
 def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal,
                    layout: str = "tp") -> dict:
     f = model_numbers(m, precision, kv_precision, spec)
@@ -804,18 +817,14 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
                            cal.moe_layer_overhead_s)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
-    cap = spec.get("max_batch_size")
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
         "peak": peak_flops(g, precision, spec),
-        "link_bw": link_bw, "link_lat": link_lat,
-        "n": float(n), "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
+        "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
-        "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
-        "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
-        "cap": float(cap) if cap else math.inf, "kv_out": kv_output_share(spec),
     })
+    f.update(engine_numbers(spec, flash))
     return f
 
 
@@ -1058,8 +1067,6 @@ def default_kv_precision(precision, g, spec):
     (vLLM, SGLang and most servers default to the model's data type)."""
     if precision == "fp4" or (precision == "fp8" and spec.get("fp8_kv_with_fp8_weights", True)):
         return "fp8"
-    if precision == "fp8":
-        return activation_precision(g, spec)
-    if precision in WEIGHT_ONLY:
+    if precision == "fp8" or precision in WEIGHT_ONLY:
         return activation_precision(g, spec)
     return precision

@@ -20,8 +20,8 @@ Few, physically meaningful factors, each bounded to its physical range:
   captured CUDA graphs and carry request setup);
 - a logit shift from the batched-decode to the prefill compute efficiency (prefill GEMMs
   have thousands of rows; batched decode mixes smaller GEMMs, attention and sampling);
-- the extra fixed cost of each expert a token visits in a routed-MoE layer, in units of a
-  dense layer's fixed cost (> 0, log link).
+- the extra fixed cost of a routed-MoE layer per pass, the same for every engine (routing,
+  permutation, grouped-GEMM launches; seconds, > 0, log link).
 
 No per-row corrections. The fit minimizes a robust (soft-L1) sum of squared log errors plus
 Gaussian priors on every parameter: on the generic centre, a well-tuned server's share of
@@ -94,9 +94,9 @@ PRIOR_WEIGHT_ONLY = (features.logit(0.85), 1.0)
 PRIOR_ALLREDUCE = (math.log(10e-6), 1.0)
 PRIOR_FP8 = (features.logit(0.75), 1.0)
 PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
-# Extra fixed cost per expert a token visits, in dense layers (log scale): a top-4 MoE layer
-# (routing, top-k, permutation, four small expert GEMMs) about doubles a dense layer's cost.
-PRIOR_MOE_LAYER = (math.log(50e-6), 1.0)  # [s] per routed-MoE layer and pass
+# Extra fixed cost of a routed-MoE layer per pass (log scale, [s]): about a dozen more kernels
+# (gate GEMM, top-k, permutation and its inverse, grouped GEMMs) at a few microseconds each.
+PRIOR_MOE_LAYER = (math.log(50e-6), 1.0)
 PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
 BAND_PERCENTILES = features.ERROR_BAND_PERCENTILES

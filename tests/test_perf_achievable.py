@@ -260,3 +260,54 @@ def test_the_fits_jacobian_sparsity_holds_every_nonzero_derivative():
         assert not (changed & ~pattern[: sel.sum(), j]).any(), names[j]
     # Engine factors touch only their own rows: the pattern is far from dense.
     assert pattern[: sel.sum()].mean() < 0.5
+
+
+def test_a_finite_run_goes_in_whole_batches_by_hand():
+    st = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm")
+    f, i, o = st._f, 1024.0, 128.0
+
+    def one_batch(b):
+        # prefill of b prompts (their first tokens) + 127 decode steps of b sequences
+        return float(core.prefill_seconds(f, b, i, 0.0) + core.decode_total_seconds(f, b, i, o - 1))
+
+    # 5 requests on 2 slots: two full batches, then one request alone.
+    assert float(core.finite_run_seconds(f, 2.0, 5.0, i, o)) == pytest.approx(
+        2 * one_batch(2.0) + one_batch(1.0), rel=1e-12)
+    # 4 on 2: exactly two batches (no empty third one).
+    assert float(core.finite_run_seconds(f, 2.0, 4.0, i, o)) == pytest.approx(2 * one_batch(2.0), rel=1e-12)
+    # Fewer requests than slots: one batch of all of them.
+    assert float(core.finite_run_seconds(f, 256.0, 3.0, i, o)) == pytest.approx(one_batch(3.0), rel=1e-12)
+    # A partly filled last batch never raises the throughput above the steady state.
+    for n in (257.0, 300.0, 511.0, 512.0, 3000.0):
+        assert n * o / float(core.finite_run_seconds(f, 256.0, n, i, o)) <= 256 * o / one_batch(256.0) * (1 + 1e-12)
+
+
+def test_offline_rows_with_a_request_count_are_scored_as_that_finite_run():
+    from hwcost.perf import fit
+
+    rows = catalog.benchmarks()
+    row = rows[rows["id"] == "trtllm-perfov-h200-sxm-gpt-oss-120b-int4-tp1-max-1024-1024"]
+    # TensorRT-LLM's performance overview: 3,000 requests of 1,024 + 1,024 tokens.
+    assert int(row["num_requests"].iloc[0]) == 3000
+    v = fit.validate(row)
+    b = float(v["batch_size_used"].iloc[0])
+    assert 1 <= b < 1500  # memory-limited: more than two batches
+    st = perf.step_times("gpt-oss-120b", "h200-sxm", precision="int4", engine="tensorrt-llm")
+    expected = 3000 * 1024 / float(core.finite_run_seconds(st._f, b, 3000.0, 1024.0, 1024.0))
+    assert v["predicted"].iloc[0] == pytest.approx(expected, rel=1e-9)
+    steady = fit.validate(row.assign(num_requests=np.nan))
+    assert steady["predicted"].iloc[0] > v["predicted"].iloc[0]
+    # More requests than a row's batch limit never lift that limit; fewer lower it.
+    few = fit.validate(row.assign(num_requests=100))
+    assert float(few["batch_size_used"].iloc[0]) == 100
+
+
+@pytest.mark.parametrize("bad", ["0", "many", "2.5"])
+def test_a_request_count_that_is_not_a_positive_integer_is_refused(tmp_path, bad):
+    rows = catalog.benchmarks()
+    mine = rows[rows["id"] == "trtllm-perfov-h200-sxm-gpt-oss-120b-int4-tp1-max-1024-1024"].drop(
+        columns="origin").assign(id="mine", num_requests=bad)
+    path = tmp_path / "benchmarks.csv"
+    mine.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="num_requests"):
+        catalog.benchmarks(path=path)

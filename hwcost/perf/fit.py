@@ -237,6 +237,13 @@ class _Design:
         b = np.array(batches)
         bmax_mem = core.max_batch_by_memory(self.f, self.i, self.o)
         bmax = np.maximum(np.minimum(bmax_mem, self.f["cap"]), 0.0)
+        # A finite offline run of N requests (num_requests, all submitted at once) goes in
+        # batches of at most N (kernel.finite_run_seconds); blank = a steady state.
+        n_req = (pd.to_numeric(self.df["num_requests"], errors="coerce")
+                 if "num_requests" in self.df.columns else pd.Series(np.nan, index=self.df.index))
+        self.num_requests = n_req.to_numpy(float)
+        self.finite = self.want_max & np.isfinite(self.num_requests)
+        bmax = np.where(self.finite, np.minimum(bmax, np.nan_to_num(self.num_requests)), bmax)
         # "max" runs the largest batch that fits; a requested concurrency above what fits is
         # served at the memory-limited batch (the engine queues the rest).
         used = np.where(self.want_max, bmax, np.minimum(b, np.maximum(bmax_mem, 1.0)))
@@ -368,6 +375,13 @@ class _Design:
             loaded_tpot, loaded_tput = core.closed_loop_seconds(f, self.batch, self.i, self.o)
             tpot = np.where(self.closed_loop, loaded_tpot, tpot)
             tput = np.where(self.closed_loop, loaded_tput, tput)
+        sel = self.finite & (self.metric == "output_tokens_per_s")
+        if sel.any():
+            sub = {k: (v[sel] if np.ndim(v) else v) for k, v in f.items()}
+            n_req = self.num_requests[sel]
+            tput = tput.copy()
+            tput[sel] = n_req * self.o[sel] / core.finite_run_seconds(
+                sub, self.batch[sel], n_req, self.i[sel], self.o[sel])
         out = np.select(
             [self.metric == "output_tokens_per_s", self.metric == "tokens_per_s_per_request",
              self.metric == "tpot_s", self.metric == "ttft_s"],
@@ -688,7 +702,7 @@ def out_of_sample_table(block: dict | None) -> pd.DataFrame:
 
 def _table_hash(df: pd.DataFrame) -> str:
     cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load",
-                                "flash_attention", "source") if c in df.columns]
+                                "num_requests", "flash_attention", "source") if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -395,6 +395,35 @@ def closed_loop_seconds(f, concurrency, input_tokens, output_tokens):
     return (decode + (c - 1.0) * prefill_one) / np.maximum(o - 1.0, 1.0), c * o / (decode + c * prefill_one)
 
 
+def batch_pass_seconds(f, batch, input_tokens, output_tokens):
+    """One batch of ``batch`` requests from prompt to last token [s]: a prefill of every
+    prompt (:func:`prefill_seconds`, which gives each first token) and ``o - 1`` decode
+    steps (:func:`decode_total_seconds`)."""
+    o = np.maximum(output_tokens, 1.0)
+    return (prefill_seconds(f, batch, input_tokens, 0.0)
+            + decode_total_seconds(f, batch, input_tokens, o - 1.0))
+
+
+def finite_run_seconds(f, batch, n_requests, input_tokens, output_tokens):
+    """Wall time of a finite run of ``n_requests`` equal requests on ``batch`` slots [s].
+
+    An offline benchmark submits all its requests at once; the engine admits as many as fit
+    (``batch``, never more than there are requests) and admits the next ones as slots free.
+    With equal lengths the slots free together, so the run goes in ``k = ceil(N / B)``
+    batches, the last one holding the remaining ``N - (k - 1) B`` requests: a run that
+    ends on a partly filled batch spends the same weight reads and fixed costs per step on
+    fewer tokens. ``N / B`` whole batches is the steady state the per-batch throughput
+    assumes. Each batch costs :func:`batch_pass_seconds`.
+    """
+    n = np.maximum(n_requests, 1.0)
+    b = np.clip(batch, 1.0, n)
+    # Requests are whole: a quotient within 1e-9 of an integer is that integer.
+    full = np.ceil(n / b - 1e-9) - 1.0
+    last = n - full * b
+    return (full * batch_pass_seconds(f, b, input_tokens, output_tokens)
+            + batch_pass_seconds(f, last, input_tokens, output_tokens))
+
+
 def _window_pairs(new, ctx, window):
     """Causal (query, key) pairs of ``new`` queries after ``ctx`` cached keys, keys capped at window."""
     m = np.clip(window - ctx, 0.0, new)

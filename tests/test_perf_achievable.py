@@ -277,6 +277,11 @@ def test_a_finite_run_goes_in_whole_batches_by_hand():
     assert float(core.finite_run_seconds(f, 2.0, 4.0, i, o)) == pytest.approx(2 * one_batch(2.0), rel=1e-12)
     # Fewer requests than slots: one batch of all of them.
     assert float(core.finite_run_seconds(f, 256.0, 3.0, i, o)) == pytest.approx(one_batch(3.0), rel=1e-12)
+    # The public method is the same run, and refuses a job of no requests.
+    assert st.finite_run(5, 2, 1024, 128) == pytest.approx(
+        (2 * one_batch(2.0) + one_batch(1.0), 5 * 128 / (2 * one_batch(2.0) + one_batch(1.0))), rel=1e-12)
+    with pytest.raises(ValueError, match="n_requests"):
+        st.finite_run(0, 2, 1024, 128)
     # A partly filled last batch never raises the throughput above the steady state.
     for n in (257.0, 300.0, 511.0, 512.0, 3000.0):
         assert n * o / float(core.finite_run_seconds(f, 256.0, n, i, o)) <= 256 * o / one_batch(256.0) * (1 + 1e-12)

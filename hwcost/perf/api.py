@@ -130,6 +130,25 @@ class StepTimes:
         tpot, tput = core.closed_loop_seconds(self._f, c, i, o)
         return _scalar(tpot), _scalar(tput)
 
+    def finite_run(self, n_requests, batch_size, input_tokens, output_tokens):
+        """An offline job of ``n_requests`` equal requests on ``batch_size`` slots:
+        ``(seconds, output_tokens_per_s)`` [s, tokens/s].
+
+        Whole batches and the partly filled last one, no batch larger than the job
+        (:func:`hwcost.perf.kernel.finite_run_seconds`); how the calibration scores offline
+        benchmark rows that state their request count. ``batch_size`` is what fits, e.g.
+        :func:`estimate`'s ``max_batch_size``.
+        """
+        n = np.asarray(n_requests, dtype=float)
+        b = np.asarray(batch_size, dtype=float)
+        i = np.asarray(input_tokens, dtype=float)
+        o = np.asarray(output_tokens, dtype=float)
+        for name, v in (("n_requests", n), ("batch_size", b), ("input_tokens", i),
+                        ("output_tokens", o)):
+            _check_nonneg(name, v, strict=True)
+        t = core.finite_run_seconds(self._f, b, n, i, o)
+        return _scalar(t), _scalar(n * o / t)
+
     def comm_seconds(self, tokens):
         """Inter-GPU communication time of one forward pass over ``tokens`` tokens [s].
 

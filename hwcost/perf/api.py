@@ -446,14 +446,14 @@ def evaluate(f, batch, input_tokens, output_tokens, want_max, valid=True):
     # tokens, which decode sums. step1 (the step over i) is the TPOT of one-token outputs.
     prefill = core.prefill_seconds(f, bc, i, 0.0)
     step1 = core.decode_step_seconds(f, bc, i)
-    rest = core.decode_total_seconds(f, bc, i, o - 1.0)
-    decode = rest
-    tpot = np.where(o > 1, rest / np.maximum(o - 1.0, 1.0), step1)
+    decode = core.decode_total_seconds(f, bc, i, o - 1.0)
+    tpot = np.where(o > 1, decode / np.maximum(o - 1.0, 1.0), step1)
     mem_t, comp_t, _ = core.decode_step_terms(f, bc, i + o * 0.5)
     fixed, per_seq, kv_seq, act_seq = core.memory_terms(f, i, o)
     return {
         "fits": fits, "ctx_ok": ctx_ok, "batch": b, "bmax": bmax, "bmax_mem": bmax_mem,
         "prefill": prefill, "step1": step1, "decode": decode, "ttft": prefill,
+        # prefill + decode is kernel.batch_pass_seconds, summed here from the parts reported
         "tpot": tpot, "tput": bc * o / (prefill + decode),
         "compute_bound": comp_t > mem_t,
         "mem_needed": fixed + bc * per_seq,

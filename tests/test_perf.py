@@ -243,6 +243,23 @@ def test_moe_batch1_step_slower_than_dense_of_same_active_size_by_hand():
     assert moe.decode_step_seconds(1, 0) > dense.decode_step_seconds(1, 0)
 
 
+def test_mla_layers_pay_their_own_fixed_cost_by_hand():
+    # DeepSeek-V3: 61 layers, all multi-head latent attention, 58 of them routed MoE.
+    g = catalog.gpu("h200-sxm")
+    base = dict(bw=0.5, overhead=0.001, layer=20e-6, moe_layer_overhead_s=50e-6)
+    plain = perf.step_times("deepseek-v3", g, n_gpus=8, calibration=unit_cal(**base))
+    mla = perf.step_times("deepseek-v3", g, n_gpus=8,
+                          calibration=unit_cal(**base, mla_layer_overhead_s=40e-6))
+    assert plain.step_overhead_s == pytest.approx(0.001 + 20e-6 * 61 + 50e-6 * 58, rel=1e-12)
+    assert mla.step_overhead_s == pytest.approx(plain.step_overhead_s + 40e-6 * 61, rel=1e-12)
+    assert mla.decode_step_seconds(4, 1000) == pytest.approx(
+        plain.decode_step_seconds(4, 1000) + 40e-6 * 61, rel=1e-9)
+    # Grouped-query attention models carry no MLA layer: the same calibration leaves them alone.
+    gqa = [perf.step_times("llama-3.1-70b", g, n_gpus=8, calibration=unit_cal(**base, **extra))
+           for extra in ({}, {"mla_layer_overhead_s": 40e-6})]
+    assert gqa[0].step_overhead_s == gqa[1].step_overhead_s
+
+
 def test_moe_at_large_batch_reads_all_experts_by_hand():
     g = make_gpu()
     cal = unit_cal(bw=0.5, comp=0.5)
@@ -717,7 +734,7 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
                      "layer_overhead_s"):
             assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4), (key, name)
     for name in ("weight_only_efficiency_factor", "fp8_compute_factor", "allreduce_latency_s",
-                 "prefill_overhead_ratio", "moe_layer_overhead_s",
+                 "prefill_overhead_ratio", "moe_layer_overhead_s", "mla_layer_overhead_s",
                  "prefill_compute_logit_shift"):
         assert fresh[name] == pytest.approx(stored[name], rel=1e-4)
     assert fresh == perf.calibrate(loso=False).data  # deterministic
@@ -733,6 +750,7 @@ def test_stored_factors_are_physical(stored):
     assert 0 < stored["fp8_compute_factor"] <= 1
     assert 1e-6 < stored["allreduce_latency_s"] < 1e-3
     assert 1e-6 < stored["moe_layer_overhead_s"] < 1e-3
+    assert 1e-6 < stored["mla_layer_overhead_s"] < 1e-3
     assert abs(stored["prefill_compute_logit_shift"]) < 3
     for lo, hi in stored["error_bands"].values():
         assert 0 < lo <= 1 <= hi

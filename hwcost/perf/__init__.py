@@ -25,9 +25,10 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
   communication. Weights read: MoE shared weights plus the expected distinct experts
   ``E (1 - (1 - k/E)^B)`` of a batch of B tokens. MLA attention decodes in the absorbed
   latent form, 2 x heads x (2 kv_lora_rank + rope) FLOPs per query-key pair and layer.
-  Fixed overhead = step + layer x (layers + moe_factor x expert visits): kernel chains run
-  per layer whatever the batch, and each expert a token visits in a MoE layer (top-k plus
-  shared experts) adds routing, permutation and a small grouped GEMM (:func:`overhead_seconds`).
+  Fixed overhead = step + layer x layers + moe_layer x routed-MoE layers + mla_layer x
+  latent-attention layers: kernel chains run per layer whatever the batch; a routed-MoE layer
+  adds routing, permutation and the grouped-GEMM launches, an MLA layer its latent projections
+  and absorbed products (:func:`overhead_seconds`).
 - **Prefill** [s]: 2 x active parameters x tokens + attention (4 x heads x head_dim per
   query-key pair and layer) against peak x eta_cp (prefill GEMMs are large and regular and
   reach a higher share of peak than batched decode), or the memory traffic if larger

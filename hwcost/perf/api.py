@@ -166,7 +166,8 @@ class StepTimes:
     def stage_overhead_seconds(self, n_stages=1):
         """Fixed cost of one decode pass through a pipeline stage holding ``1/n_stages`` of the layers [s].
 
-        :attr:`step_overhead_s` is ``step + layer x (layers + MoE visits)``
+        :attr:`step_overhead_s` is ``step + layer x layers`` plus the MoE and MLA layers' own
+        fixed costs
         (:func:`overhead_seconds`): each stage pays the per-pass part ``step`` in full and
         the per-layer part for its own layers only. ``n_stages=1`` gives
         :attr:`step_overhead_s`.
@@ -815,7 +816,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     for k in ("eta_bw", "eta_c", "eta_cp"):
         f[k] = fac[k].reshape(shape_gp)
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
-                                 f["n_layers"], f["moe_layers"], cal.moe_layer_overhead_s)
+                                 f["n_layers"], f["moe_layers"], cal.moe_layer_overhead_s,
+                                 f["mla_layers"], cal.mla_layer_overhead_s)
     f["ovh_prefill"] = f["ovh"] * cal.prefill_overhead_ratio
     f["mem"] = np.array([float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB for g in gs]).reshape(
         1, G, 1, 1, 1, 1, 1)
@@ -897,7 +899,8 @@ def engines(calibration=None) -> pd.DataFrame:
     Factor columns: ``bandwidth_efficiency``, ``compute_efficiency`` (for NVIDIA HBM GPUs;
     GDDR and AMD GPUs shift them, see calibration.json), ``step_overhead_s`` (fixed cost of a
     forward pass [s]), ``layer_overhead_s`` (fixed cost per layer [s]; a routed-MoE layer
-    adds the calibration's ``moe_layer_overhead_s``) and
+    adds the calibration's ``moe_layer_overhead_s``, a latent-attention layer its
+    ``mla_layer_overhead_s``) and
     ``calibration_rows``
     (benchmark rows the fit used; 0 = generic factors).
     """

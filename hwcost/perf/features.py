@@ -158,6 +158,14 @@ class Calibration:
         return float(self.data.get("moe_layer_overhead_s", 0.0))
 
     @property
+    def mla_layer_overhead_s(self) -> float:
+        """Fixed cost of one multi-head latent attention (MLA) layer per forward pass on top of
+        a dense layer's [s] (the latent down/up projections, their norms and the absorbed
+        per-head products are kernels a grouped-query attention layer does not run; see
+        :func:`overhead_seconds`). Calibrations written before it existed carry none: 0."""
+        return float(self.data.get("mla_layer_overhead_s", 0.0))
+
+    @property
     def achievable_basis(self) -> bool:
         """True when the engine efficiencies are shares of each GPU's achievable rates
         (:func:`achievable_fractions`, ``"efficiency_basis": "achievable"``), False when they
@@ -209,6 +217,7 @@ def _prior_calibration() -> Calibration:
         "weight_only_efficiency_factor": 1.0,
         "allreduce_latency_s": 10e-6,
         "moe_layer_overhead_s": 50e-6,
+        "mla_layer_overhead_s": 50e-6,
         "prefill_compute_logit_shift": 0.0,
         "error_bands": {},
         "note": "priors only (no calibration.json found)",
@@ -459,8 +468,10 @@ def shifted_efficiency(eta, dz):
     return float(out) if out.ndim == 0 else out
 
 
-def overhead_seconds(step, layer, n_layers, moe_layers, moe_layer_s):
-    """Fixed cost of one forward pass [s]: ``step + layer x n_layers + moe_layer_s x moe_layers``.
+def overhead_seconds(step, layer, n_layers, moe_layers, moe_layer_s, mla_layers=0.0,
+                     mla_layer_s=0.0):
+    """Fixed cost of one forward pass [s]:
+    ``step + layer x n_layers + moe_layer_s x moe_layers + mla_layer_s x mla_layers``.
 
     Every layer launches a chain of kernels (norms, attention, projections, MLP) whose
     launch, synchronisation and ramp-up latencies do not shrink with the batch: ``layer``
@@ -468,10 +479,14 @@ def overhead_seconds(step, layer, n_layers, moe_layers, moe_layer_s):
     token permutation and its inverse, the grouped-GEMM launches), ``moe_layer_s`` each
     whatever the engine and however many experts a token visits: the MoE kernels, not the
     engine's dense-layer overhead, set it, and the bytes of the experts touched are costed
-    with the weights. Tensor parallelism does not divide this time (every GPU runs every
+    with the weights. A multi-head latent attention layer (DeepSeek-V2/V3) runs a longer chain
+    than a grouped-query one (query and key-value down-projections, their norms, the query
+    up-projection, the absorbed key and value products per head around the attention kernel,
+    and with block-scaled FP8 weights an activation quantization before each product):
+    ``mla_layer_s`` each. Tensor parallelism does not divide this time (every GPU runs every
     layer).
     """
-    return step + layer * n_layers + moe_layer_s * moe_layers
+    return step + layer * n_layers + moe_layer_s * moe_layers + mla_layer_s * mla_layers
 
 
 # ----------------------------------------------------------------------------------------
@@ -683,6 +698,7 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
         "hidden": float(m.hidden_size), "i_mlp": float(i_mlp),
         "vocab": float(m.vocab_size), "n_heads": float(m.n_heads), "n_kv": float(m.n_kv_heads),
         "mla": m.attention == "mla", "max_ctx": float(m.max_context_tokens),
+        "mla_layers": float(layers) if m.attention == "mla" else 0.0,
     }
 
 
@@ -815,7 +831,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     fac = efficiency_factors(cal, engine_id, gpu_class(g), precision, g)
     fac = overlay_factors(cal, fac, g.id, engine_id)
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
-                           cal.moe_layer_overhead_s)
+                           cal.moe_layer_overhead_s, f["mla_layers"], cal.mla_layer_overhead_s)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,

@@ -97,6 +97,10 @@ PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
 # Extra fixed cost of a routed-MoE layer per pass (log scale, [s]): about a dozen more kernels
 # (gate GEMM, top-k, permutation and its inverse, grouped GEMMs) at a few microseconds each.
 PRIOR_MOE_LAYER = (math.log(50e-6), 1.0)
+# Extra fixed cost of a multi-head latent attention layer per pass (log scale, [s]): the
+# latent projections, their norms and the absorbed per-head products, a few more kernels
+# than a grouped-query attention layer runs.
+PRIOR_MLA_LAYER = (math.log(50e-6), 1.0)
 PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
 BAND_PERCENTILES = features.ERROR_BAND_PERCENTILES
@@ -286,6 +290,8 @@ class _Design:
             names.append("prefill_compute_shift")
         if (self.f["moe_layers"][sel] > 0).any():
             names.append("moe_layer")
+        if (self.f["mla_layers"][sel] > 0).any():
+            names.append("mla_layer")
         if self.weight_only[sel].any():
             names.append("weight_only")
         if self.fp8[sel].any():
@@ -312,6 +318,8 @@ class _Design:
                 c, s = PRIOR_PREFILL_OVERHEAD
             elif name == "moe_layer":
                 c, s = PRIOR_MOE_LAYER
+            elif name == "mla_layer":
+                c, s = PRIOR_MLA_LAYER
             elif name == "prefill_compute_shift":
                 c, s = PRIOR_PREFILL_COMPUTE_SHIFT
             else:
@@ -345,7 +353,9 @@ class _Design:
         eta_c = self.a_c * _sig(zc) * q8 * wo
         eta_cp = self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 * wo
         moe = math.exp(p["moe_layer"]) if "moe_layer" in p else 0.0
-        ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"], moe)
+        mla = math.exp(p["mla_layer"]) if "mla_layer" in p else 0.0
+        ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
+                                        moe, self.f["mla_layers"], mla)
         return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh,
                 "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
@@ -462,6 +472,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
         "moe_layer_overhead_s": float(math.exp(p["moe_layer"])) if "moe_layer" in p else 0.0,
+        "mla_layer_overhead_s": float(math.exp(p["mla_layer"])) if "mla_layer" in p else 0.0,
         "prefill_compute_logit_shift": float(p.get("prefill_compute_shift", 0.0)),
     }
 
@@ -578,8 +589,10 @@ def _theta_from_calibration(design: _Design, data: dict):
     names.append("fp8")
     theta.append(features.logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
     moe = float(data.get("moe_layer_overhead_s", 0.0))
-    names += ["moe_layer", "prefill_compute_shift"]
-    theta += [math.log(max(moe, tiny)), float(data.get("prefill_compute_logit_shift", 0.0))]
+    mla = float(data.get("mla_layer_overhead_s", 0.0))
+    names += ["moe_layer", "mla_layer", "prefill_compute_shift"]
+    theta += [math.log(max(moe, tiny)), math.log(max(mla, tiny)),
+              float(data.get("prefill_compute_logit_shift", 0.0))]
     return names, np.array(theta)
 
 

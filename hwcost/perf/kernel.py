@@ -17,8 +17,9 @@ whose products are compute-bound while its attention streams the KV cache pays b
 the larger of the two sums (Williams, Waterman & Patterson, "Roofline", CACM 2009, apply the
 bound per kernel);
 
-with ``overhead = step + layer x (n_layers + moe_factor x moe_layers)`` (kernel chains per
-layer, more of them in routed-MoE layers) and, for prefill, ``eta_cp`` in place of ``eta_c``;
+with ``overhead = step + layer x n_layers + moe_layer x moe_layers + mla_layer x mla_layers``
+(kernel chains per layer, more of them in routed-MoE and latent-attention layers; see
+:func:`hwcost.perf.features.overhead_seconds`) and, for prefill, ``eta_cp`` in place of ``eta_c``;
 
 - bytes: weights read once per pass (MoE: shared weights plus the experts the pass's tokens
   touch), KV cache read and written, and, without flash attention, the attention score

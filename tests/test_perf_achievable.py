@@ -316,3 +316,88 @@ def test_a_request_count_that_is_not_a_positive_integer_is_refused(tmp_path, bad
     mine.to_csv(path, index=False)
     with pytest.raises(ValueError, match="num_requests"):
         catalog.benchmarks(path=path)
+
+
+def test_truncated_exponential_scale_gives_the_asked_mean():
+    # Mean of an exponential of scale m truncated at L: m - L e^(-L/m) / (1 - e^(-L/m)).
+    for mean, cap in ((200.0, 1800.0), (100.0, 300.0), (50.0, 5000.0)):
+        m = float(core.truncated_exponential_scale(mean, cap))
+        e = math.exp(-cap / m)
+        assert m - cap * e / (1 - e) == pytest.approx(mean, rel=1e-9)
+        assert m >= mean
+    # A cap five times the mean raises the scale by about 4 %, ten times by 0.05 %.
+    assert 104.0 < float(core.truncated_exponential_scale(100.0, 500.0)) < 104.5
+    assert float(core.truncated_exponential_scale(100.0, 1000.0)) == pytest.approx(100.045, abs=1e-3)
+
+
+def test_one_request_of_spread_length_costs_its_mean_steps_by_hand():
+    # One request on one slot: no queue, the drain is the expected number of decode steps
+    # (the mean) at batch 1, plus the prompt's prefill.
+    st = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm")
+    f, i, o = st._f, 200.0, 201.0
+    step = float(core.decode_step_seconds(f, 1.0, i + 100.0))
+    hand = float(core.prefill_seconds(f, 1.0, i, 0.0)) + 200.0 * step
+    assert float(core.varied_finite_run_seconds(f, 1.0, 1.0, i, o, 2048.0 - i)) == pytest.approx(
+        hand, rel=2e-3)
+
+
+def test_spread_lengths_drain_slower_than_equal_ones_and_match_a_simulation():
+    st = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm")
+    f, i, o, cap = st._f, 220.0, 200.0, 1828.0
+    b, n = 64.0, 1000.0
+    spread = float(core.varied_finite_run_seconds(f, b, n, i, o, cap))
+    equal = float(core.finite_run_seconds(f, b, n, i, o))
+    # The tail of long answers runs at a small batch: more time for the same tokens.
+    assert spread > equal
+    # Thousands of requests: the drain is a small part and the rate nears the full batch's.
+    big = 200_000.0
+    full_rate = b * o / float(core.batch_pass_seconds(f, b, i, o))
+    assert big * o / float(core.varied_finite_run_seconds(f, b, big, i, o, cap)) == pytest.approx(
+        full_rate, rel=0.02)
+    # Against a step-by-step simulation of the same run (exponential decode steps of mean
+    # o - 1 truncated at the cap; a freed slot takes the next request; each step at the
+    # batch still running, context i + (o - 1) / 2): the decode part agrees within 3 %.
+    rng = np.random.default_rng(7)
+    scale = float(core.truncated_exponential_scale(o - 1.0, cap - 1.0))
+    step_at = {k: float(core.decode_step_seconds(f, float(k), i + (o - 1.0) / 2.0))
+               for k in range(1, int(b) + 1)}
+
+    def simulate():
+        lives = []
+        while len(lives) < n:
+            x = rng.exponential(scale, 4000)
+            lives.extend(np.ceil(x[x <= cap - 1.0]).tolist())
+        left = lives[: int(n)]
+        slots, t = [left.pop() for _ in range(int(b))], 0.0
+        while slots:
+            t += step_at[len(slots)]
+            slots = [s - 1.0 for s in slots]
+            done = len(slots) - sum(s > 0 for s in slots)
+            slots = [s for s in slots if s > 0] + [left.pop() for _ in range(done) if left]
+        return t
+
+    # One run's drain hangs on its few longest answers: the mean of 16 runs.
+    simulated = float(np.mean([simulate() for _ in range(16)]))
+    prefill = (n / b) * float(core.prefill_seconds(f, b, i, 0.0))
+    assert spread - prefill == pytest.approx(simulated, rel=0.03)
+    # The public method: the same run, and a cap at or under the mean is refused.
+    assert st.finite_run(1000, 64, 220, 200, max_output_tokens=1828)[0] == pytest.approx(spread, rel=1e-12)
+    with pytest.raises(ValueError, match="max_output_tokens"):
+        st.finite_run(1000, 64, 220, 200, max_output_tokens=150)
+
+
+def test_sharegpt_offline_rows_are_scored_with_spread_lengths():
+    from hwcost.perf import fit
+
+    rows = catalog.benchmarks()
+    row = rows[rows["id"] == "vllm-gpustack-h100-gpt-oss-120b-int4-tp1-max-sharegpt"]
+    assert row["lengths"].iloc[0] == "sharegpt" and int(row["num_requests"].iloc[0]) == 1000
+    v = fit.validate(row)
+    b = float(v["batch_size_used"].iloc[0])
+    i, o = float(row["input_tokens"].iloc[0]), float(row["output_tokens"].iloc[0])
+    st = perf.step_times("gpt-oss-120b", "h100-sxm", precision="int4", engine="vllm")
+    expected = 1000 * o / float(core.varied_finite_run_seconds(
+        st._f, b, 1000.0, i, o, fit.SHAREGPT_MAX_TOTAL_TOKENS - i))
+    assert v["predicted"].iloc[0] == pytest.approx(expected, rel=1e-9)
+    # The same row with equal lengths is predicted faster (no drain).
+    assert fit.validate(row.assign(lengths=""))["predicted"].iloc[0] > v["predicted"].iloc[0]

@@ -130,14 +130,20 @@ class StepTimes:
         tpot, tput = core.closed_loop_seconds(self._f, c, i, o)
         return _scalar(tpot), _scalar(tput)
 
-    def finite_run(self, n_requests, batch_size, input_tokens, output_tokens):
-        """An offline job of ``n_requests`` equal requests on ``batch_size`` slots:
+    def finite_run(self, n_requests, batch_size, input_tokens, output_tokens,
+                   max_output_tokens=None):
+        """An offline job of ``n_requests`` requests on ``batch_size`` slots:
         ``(seconds, output_tokens_per_s)`` [s, tokens/s].
 
-        Whole batches and the partly filled last one, no batch larger than the job
-        (:func:`hwcost.perf.kernel.finite_run_seconds`); how the calibration scores offline
-        benchmark rows that state their request count. ``batch_size`` is what fits, e.g.
-        :func:`estimate`'s ``max_batch_size``.
+        With every output ``output_tokens`` long (``max_output_tokens`` None): whole batches
+        and the partly filled last one, no batch larger than the job
+        (:func:`hwcost.perf.kernel.finite_run_seconds`). With ``max_output_tokens``, output
+        lengths spread around the mean ``output_tokens`` as in chat datasets (exponential,
+        truncated there; ShareGPT as vLLM's and SGLang's benchmark clients sample it:
+        ``2048 - input_tokens``): the slots stay full while requests queue, then the run
+        drains at a shrinking batch (:func:`hwcost.perf.kernel.varied_finite_run_seconds`).
+        How the calibration scores offline benchmark rows that state their request count.
+        ``batch_size`` is what fits, e.g. :func:`estimate`'s ``max_batch_size``.
         """
         n = np.asarray(n_requests, dtype=float)
         b = np.asarray(batch_size, dtype=float)
@@ -146,7 +152,16 @@ class StepTimes:
         for name, v in (("n_requests", n), ("batch_size", b), ("input_tokens", i),
                         ("output_tokens", o)):
             _check_nonneg(name, v, strict=True)
-        t = core.finite_run_seconds(self._f, b, n, i, o)
+        if max_output_tokens is None:
+            t = core.finite_run_seconds(self._f, b, n, i, o)
+        else:
+            cap = np.asarray(max_output_tokens, dtype=float)
+            _check_nonneg("max_output_tokens", cap, strict=True)
+            if np.any(cap <= o):
+                raise HwcostError(
+                    f"max_output_tokens={max_output_tokens!r} must exceed the mean "
+                    f"output_tokens={output_tokens!r}: it caps a spread of lengths around it")
+            t = core.varied_finite_run_seconds(self._f, b, n, i, o, cap)
         return _scalar(t), _scalar(n * o / t)
 
     def comm_seconds(self, tokens):

@@ -156,6 +156,13 @@ one of these hex digits is never fitted (about 3/16 of sources). The rule was fi
 any error was looked at and takes whole sources, so a new source falls in or out by its
 address alone and rows from one document never sit on both sides."""
 
+SHAREGPT_MAX_TOTAL_TOKENS = 2048
+"""Prompt + output limit [tokens] of the ShareGPT samplers of vLLM's and SGLang's benchmark
+clients: conversations longer than that (or with a prompt over 1,024 tokens) are dropped
+(vLLM ``benchmarks/benchmark_dataset.py``, ``is_valid_sequence``: ``max_prompt_len=1024``,
+``max_total_len=2048``). Rows with ``lengths`` = ``sharegpt`` cap their output lengths at
+this limit less the prompt."""
+
 CV_GROUPS = ("source", "gpu", "engine")
 """Groupings of the cross-validation: leave one source, one GPU, one engine out."""
 
@@ -247,6 +254,13 @@ class _Design:
                  if "num_requests" in self.df.columns else pd.Series(np.nan, index=self.df.index))
         self.num_requests = n_req.to_numpy(float)
         self.finite = self.want_max & np.isfinite(self.num_requests)
+        # Requests sampled from ShareGPT by the vLLM/SGLang benchmark clients
+        # (``lengths`` = sharegpt): output lengths spread around the row's mean, capped by
+        # the samplers' prompt + output limit (kernel.varied_finite_run_seconds).
+        lengths = (self.df["lengths"] if "lengths" in self.df.columns
+                   else pd.Series("", index=self.df.index))
+        self.sharegpt = (lengths.fillna("").astype(str).str.strip().str.lower()
+                         == "sharegpt").to_numpy()
         bmax = np.where(self.finite, np.minimum(bmax, np.nan_to_num(self.num_requests)), bmax)
         # "max" runs the largest batch that fits; a requested concurrency above what fits is
         # served at the memory-limited batch (the engine queues the rest).
@@ -390,8 +404,15 @@ class _Design:
             sub = {k: (v[sel] if np.ndim(v) else v) for k, v in f.items()}
             n_req = self.num_requests[sel]
             tput = tput.copy()
-            tput[sel] = n_req * self.o[sel] / core.finite_run_seconds(
-                sub, self.batch[sel], n_req, self.i[sel], self.o[sel])
+            run = core.finite_run_seconds(sub, self.batch[sel], n_req, self.i[sel], self.o[sel])
+            share = self.sharegpt[sel]
+            if share.any():
+                sub2 = {k: (v[share] if np.ndim(v) else v) for k, v in sub.items()}
+                i2 = self.i[sel][share]
+                run[share] = core.varied_finite_run_seconds(
+                    sub2, self.batch[sel][share], n_req[share], i2, self.o[sel][share],
+                    SHAREGPT_MAX_TOTAL_TOKENS - i2)
+            tput[sel] = n_req * self.o[sel] / run
         out = np.select(
             [self.metric == "output_tokens_per_s", self.metric == "tokens_per_s_per_request",
              self.metric == "tpot_s", self.metric == "ttft_s"],
@@ -715,7 +736,8 @@ def out_of_sample_table(block: dict | None) -> pd.DataFrame:
 
 def _table_hash(df: pd.DataFrame) -> str:
     cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load",
-                                "num_requests", "flash_attention", "source") if c in df.columns]
+                                "num_requests", "lengths", "flash_attention", "source")
+            if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -1060,3 +1060,10 @@ def test_output_tokens_per_s_per_gpu_shares_the_replica_throughput():
     e = perf.estimate("qwen2.5-72b", "rtx-4090", n_gpus=n, batch_size=16)
     assert n == 8 and e.fits
     assert tps == pytest.approx(e.output_tokens_per_s / 8)
+
+
+@pytest.mark.parametrize("bad", [("gpu",), ("source", "banana"), ("engine", "gpu")])
+def test_calibrate_refuses_groupings_it_cannot_run(bad):
+    # leave one source out sets the error bands, so any subset must hold it
+    with pytest.raises(ValueError, match="include 'source'"):
+        perf.calibrate(loso=bad)

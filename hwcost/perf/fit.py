@@ -753,10 +753,12 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True,
     write : bool
         Write the result to ``path`` (default ``hwcost/perf/calibration.json``) atomically
         (temporary file + ``os.replace``). Nothing is written otherwise.
-    loso : bool
+    loso : bool or sequence of str
         Also run the leave-one-source-, GPU- and engine-out validations (stored as
         ``out_of_sample``, with the replaced file's figures as ``previous_out_of_sample``)
-        and take the error bands from the leave-one-source-out residuals.
+        and take the error bands from the leave-one-source-out residuals. A sequence of
+        groupings (:data:`CV_GROUPS`, ``"source"`` among them) runs only those, e.g.
+        ``("source",)``: a third of the refits of the full set.
     holdout : bool, optional
         Leave the hold-out sources (:func:`hwcost.perf.fit.is_held_out`) out of the fit;
         their errors are stored as ``out_of_sample['holdout']``. Default: true for the
@@ -768,6 +770,11 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True,
     """
     if holdout is None:
         holdout = benchmarks is None
+    groupings = CV_GROUPS if loso is True else tuple(loso or ())
+    unknown = [g for g in groupings if g not in CV_GROUPS]
+    if unknown or (groupings and "source" not in groupings):
+        raise HwcostError(f"loso={loso!r}: give True, False or groupings from "
+                          f"{', '.join(CV_GROUPS)} that include 'source'")
     df = _table(benchmarks)
     design = _Design(df)
     held = design.holdout if holdout else np.zeros(len(design.df), bool)
@@ -782,9 +789,9 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True,
     bands = _bands(fitted["measured"], fitted["predicted"], fitted["regime"], fitted["metric"])
     band_source = "in-sample residuals"
     loso_mdape, loso_err, oos = None, {}, {}
-    if loso and len(set(design.sources[~held])) > 1:
-        cv = cross_validate(df, holdout=holdout)
-        for g in CV_GROUPS:
+    if groupings and len(set(design.sources[~held])) > 1:
+        cv = cross_validate(df, by=groupings, holdout=holdout)
+        for g in groupings:
             part = cv[cv["held_out_by"] == g]
             if len(part):
                 oos[f"leave_one_{g}_out"] = _summary_dict(part)

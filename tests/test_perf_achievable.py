@@ -401,3 +401,36 @@ def test_sharegpt_offline_rows_are_scored_with_spread_lengths():
     assert v["predicted"].iloc[0] == pytest.approx(expected, rel=1e-9)
     # The same row with equal lengths is predicted faster (no drain).
     assert fit.validate(row.assign(lengths=""))["predicted"].iloc[0] > v["predicted"].iloc[0]
+
+
+def test_attention_runs_at_the_cache_type_not_the_weights():
+    vllm = features.engine_specs()["vllm"]
+    h100, b200 = catalog.gpu("h100-sxm"), catalog.gpu("b200")
+    # FP8 weights with a 16-bit cache (vLLM's default): attention at the BF16 rate, half FP8's
+    assert features.attention_rate_ratio(h100, "fp8", "bf16", vllm) == pytest.approx(989.4 / 1978.9, rel=1e-3)
+    # with an FP8 cache the products run in FP8, the weights' rate
+    assert features.attention_rate_ratio(h100, "fp8", "fp8", vllm) == 1.0
+    # 4-bit weights dequantize to BF16; an FP8 cache then attends twice as fast as they multiply
+    assert features.attention_rate_ratio(h100, "int4", "fp8", vllm) == pytest.approx(1978.9 / 989.4, rel=1e-3)
+    # FP4 weights on Blackwell: no FP4 attention, the FP8 cache's rate
+    assert features.attention_rate_ratio(b200, "fp4", "fp8", vllm) == pytest.approx(
+        b200.fp8_tflops / b200.fp4_tflops, rel=1e-9)
+    assert features.attention_rate_ratio(h100, "bf16", "bf16", vllm) == 1.0
+    # A 32k-token prompt of an FP8 model with a 16-bit cache: its attention (compute-bound)
+    # takes the attention FLOPs at the BF16 rate, so the prefill is slower by exactly the
+    # difference to the FP8 rate; estimate and sweep agree on it.
+    st = perf.step_times("llama-3.1-8b", "h100-sxm", precision="fp8", kv_precision="bf16", engine="vllm")
+    f = dict(st._f)
+    assert f["attn_rate"] == pytest.approx(0.5, rel=1e-3)
+    kv_bytes, _, _, attn, _ = core.prefill_terms(f, 1.0, 32768.0)
+    peak = f["peak"] * f["eta_cp"]
+    assert attn / (peak * f["attn_rate"]) > kv_bytes / (f["bw"] * f["eta_bw"])  # compute-bound
+    slow = float(core.prefill_seconds(f, 1.0, 32768.0))
+    fast = float(core.prefill_seconds(dict(f, attn_rate=1.0), 1.0, 32768.0))
+    assert slow - fast == pytest.approx(attn / (peak * f["attn_rate"]) - attn / peak, rel=1e-9)
+    est = perf.estimate("llama-3.1-8b", "h100-sxm", precision="fp8", kv_precision="bf16", engine="vllm",
+                        batch_size=1, input_tokens=32768, output_tokens=16)
+    sw = perf.sweep("llama-3.1-8b", "h100-sxm", precisions=("fp8",), kv_precision="bf16", engine="vllm",
+                    batch_sizes=(1,), input_tokens=(32768,), output_tokens=(16,))
+    assert est.ttft_s == pytest.approx(slow, rel=1e-9)
+    assert float(sw["ttft_s"].iloc[0]) == pytest.approx(slow, rel=1e-9)

@@ -20,8 +20,10 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
   MLA (DeepSeek-V3) stores (kv_lora_rank + qk_rope_head_dim) per layer; sliding-window layers
   hold at most ``window`` tokens.
 - **Decode step** [s] = max(weight bytes / (bandwidth x eta_bw), linear FLOPs / (peak x eta_c))
-  + max(KV bytes / (bandwidth x eta_bw), attention FLOPs / (peak x eta_c)) (the products and
-  the attention are separate kernels, each at its own roofline) + fixed overhead +
+  + max(KV bytes / (bandwidth x eta_bw), attention FLOPs / (attention peak x eta_c)) (the
+  products and the attention are separate kernels, each at its own roofline; the attention
+  runs at the KV cache's type, FP8 or 16-bit, not the weights', :func:`attention_peak_flops`)
+  + fixed overhead +
   communication. Weights read: MoE shared weights plus the expected distinct experts
   ``E (1 - (1 - k/E)^B)`` of a batch of B tokens. MLA attention decodes in the absorbed
   latent form, 2 x heads x (2 kv_lora_rank + rope) FLOPs per query-key pair and layer.
@@ -118,6 +120,7 @@ from .features import (  # noqa: F401  # noqa: F401,E402
     WEIGHT_ONLY,
     Calibration,
     Link,
+    attention_peak_flops,
     gpu_class,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
@@ -171,6 +174,7 @@ __all__ = [
     "arithmetic_intensity",
     "ridge_point",
     "ridge_batch_size",
+    "attention_peak_flops",
     "calibrate",
     "validate",
     "leave_one_source_out",

@@ -25,6 +25,7 @@ from .features import (
     WEIGHT_BITS,
     WEIGHT_ONLY,
     as_calibration,
+    attention_rate_ratio,
     check_layout,
     check_precision,
     default_calibration,
@@ -226,7 +227,8 @@ class StepTimes:
         peak_p = f["peak"] * f["eta_cp"]
         # Roofline per kernel class (kernel module): the products, then the attention.
         lin_t = np.maximum(core.weights_read_per_gpu(f, tokens) / bw, c0 + plin / peak_p)
-        attn_t = np.maximum(dec_kv_t + pkv / bw, cf * ctx + cs * cw + pattn / peak_p)
+        attn_t = np.maximum(dec_kv_t + pkv / bw,
+                            cf * ctx + cs * cw + pattn / (peak_p * f.get("attn_rate", 1.0)))
         t = lin_t + attn_t + (dec_score + pscore) / bw
         ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"])
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
@@ -262,7 +264,7 @@ _PY_NUMBERS = frozenset((int, float, np.int64, np.float64, np.int32))
 class _ScalarTerms:
     """Per-replica constants and caches of :meth:`StepTimes._iteration_scalar`."""
 
-    __slots__ = ("f", "bw", "peak_p", "tdiv", "kv_t", "window", "kv_f", "kv_s", "noflash",
+    __slots__ = ("f", "bw", "peak_p", "peak_pa", "tdiv", "kv_t", "window", "kv_f", "kv_s", "noflash",
                  "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
                  "dec", "tok", "pad", "a1", "p_exp2", "imb")
 
@@ -270,6 +272,7 @@ class _ScalarTerms:
         self.f = f
         self.bw = float(f["bw"] * f["eta_bw"])
         self.peak_p = float(f["peak"] * f["eta_cp"])
+        self.peak_pa = self.peak_p * float(f.get("attn_rate", 1.0))  # the prompt's attention
         self.tdiv = float(core.time_divisor(f))
         # One prompt's share of the pass on the busiest GPU (kernel.attention_share for one
         # sequence) and its KV share (kernel.kv_share_of_pass).
@@ -325,7 +328,7 @@ class _ScalarTerms:
         lin_m = tk[0]
         lin_c = c0 + plin / self.peak_p
         att_m = mf * ctx + ms * cw + pkv / bw
-        att_c = cf * ctx + cs * cw + pattn / self.peak_p
+        att_c = cf * ctx + cs * cw + pattn / self.peak_pa
         t = ((lin_m if lin_m > lin_c else lin_c) + (att_m if att_m > att_c else att_c)
              + ((sf * ctx + ss * cw) * bw + pscore) / bw)
         return t + ovh + tk[1]
@@ -814,6 +817,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
         f[k] = np.array([[float(mp[a][c][k]) for c in range(P)] for a in range(M)]).reshape(M, 1, P, 1, 1, 1, 1)
     # GPU x precision features, shape (1, G, P, 1, 1, 1, 1); GPU x n for links.
     peak = np.full((G, P), np.nan)
+    attn_rate = np.ones((G, P))
     names = ("eta_bw", "eta_c", "eta_cp", "step", "layer")
     fac = {k: np.ones((G, P)) for k in names}
     for gi, g in enumerate(gs):
@@ -821,6 +825,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
             if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
                 pk = peak_flops(g, p, spec)
                 peak[gi, pi] = pk if pk is not None else np.nan
+                attn_rate[gi, pi] = attention_rate_ratio(
+                    g, p, kvp or default_kv_precision(p, g, spec), spec)
             one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), p, g),
                                   g.id, engine_id)
             for k in names:
@@ -828,6 +834,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     shape_gp = (1, G, P, 1, 1, 1, 1)
     valid_prec = np.isfinite(peak).reshape(shape_gp)
     f["peak"] = np.where(np.isfinite(peak), peak, 1.0).reshape(shape_gp)
+    f["attn_rate"] = attn_rate.reshape(shape_gp)
     for k in ("eta_bw", "eta_c", "eta_cp"):
         f[k] = fac[k].reshape(shape_gp)
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),

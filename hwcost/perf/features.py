@@ -520,6 +520,27 @@ def peak_flops(gpu: catalog.GPU, precision: str, spec: dict) -> float | None:
     return float(rate) * 1e12
 
 
+def attention_peak_flops(gpu: catalog.GPU, kv_precision: str, spec: dict) -> float | None:
+    """Dense tensor rate of the attention products (QK^T and PV) on ``gpu`` [FLOP/s].
+
+    They multiply activations by the cached keys and values, not by weights, so they run at
+    the cache's type, never the weights': FP8 where the KV cache is FP8 and the GPU has FP8
+    tensor cores (the FP8 attention kernels of FlashAttention-3, FlashMLA and TensorRT-LLM),
+    else the 16-bit activation type (an FP8 or FP4 model with a 16-bit cache attends in 16
+    bits; an int8 or int4 cache is dequantized first).
+    """
+    fp8 = kv_precision == "fp8" and gpu.tensor_tflops("fp8") is not None
+    return peak_flops(gpu, "fp8" if fp8 else activation_precision(gpu, spec), spec)
+
+
+def attention_rate_ratio(gpu: catalog.GPU, precision: str, kv_precision: str, spec: dict) -> float:
+    """:func:`attention_peak_flops` over :func:`peak_flops` of the weights' math (1 where
+    either is unknown): the ``attn_rate`` feature the kernel divides attention time by."""
+    weights = peak_flops(gpu, precision, spec)
+    attention = attention_peak_flops(gpu, kv_precision, spec)
+    return float(attention / weights) if weights and attention else 1.0
+
+
 def _check_gpu_precision(gpu: catalog.GPU, precision: str, spec: dict, engine_id: str) -> None:
     if precision not in spec["weight_precisions"]:
         raise HwcostError(
@@ -836,6 +857,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
         "peak": peak_flops(g, precision, spec),
+        "attn_rate": attention_rate_ratio(g, precision, kv_precision, spec),
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),

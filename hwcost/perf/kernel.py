@@ -9,8 +9,12 @@ seconds, FLOP, FLOP/s, bytes/s); turning catalog entries into these numbers is d
 Model of one forward pass (per GPU of a replica of ``n`` GPUs), a roofline per kernel class::
 
     t = max(weight bytes / (bandwidth * eta_bw), linear flops / (peak * eta_c))
-        + max(KV bytes / (bandwidth * eta_bw), attention flops / (peak * eta_c))
+        + max(KV bytes / (bandwidth * eta_bw), attention flops / (attention peak * eta_c))
         + overhead + communication
+
+``peak`` is the tensor rate of the weights' math, ``attention peak`` that of the KV cache's
+type (``attn_rate`` = their ratio, :func:`hwcost.perf.features.attention_peak_flops`): an
+FP8 or FP4 model attends at the FP8 or 16-bit rate of its cache, not at its weights' rate.
 
 The matrix products and the attention are separate kernels run one after the other: a step
 whose products are compute-bound while its attention streams the KV cache pays both, not
@@ -240,8 +244,9 @@ def decode_coefficients(f, batch):
     mf = batch * f["kv_f"] * kv_t / bw
     ms = batch * f["kv_s"] * kv_t / bw
     c0 = linear_flops(f, batch, a) / peak
-    cf = batch * f["attn_dec_f"] * a / peak
-    cs = batch * f["attn_dec_s"] * a / peak
+    peak_a = peak * f.get("attn_rate", 1.0)  # attention at the cache's type (features)
+    cf = batch * f["attn_dec_f"] * a / peak_a
+    cs = batch * f["attn_dec_s"] * a / peak_a
     sf = noflash * batch * f["score_f"] * a / bw
     ss = noflash * batch * f["score_s"] * a / bw
     fixed = f["ovh"] + comm_seconds(f, batch)
@@ -538,7 +543,7 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_cp"]
     t = (np.maximum(passes * weights_read_per_gpu(f, per_pass) / bw, lin / peak)
-         + np.maximum(kv_bytes / bw, attn / peak) + score_bytes / bw)
+         + np.maximum(kv_bytes / bw, attn / (peak * f.get("attn_rate", 1.0))) + score_bytes / bw)
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 
 

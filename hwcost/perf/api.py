@@ -141,7 +141,8 @@ class StepTimes:
         (:func:`hwcost.perf.kernel.finite_run_seconds`). With ``max_output_tokens``, output
         lengths spread around the mean ``output_tokens`` as in chat datasets (exponential,
         truncated there; ShareGPT as vLLM's and SGLang's benchmark clients sample it:
-        ``2048 - input_tokens``): the slots stay full while requests queue, then the run
+        :data:`hwcost.perf.fit.SHAREGPT_MAX_TOTAL_TOKENS` less ``input_tokens``): the slots
+        stay full while requests queue, then the run
         drains at a shrinking batch (:func:`hwcost.perf.kernel.varied_finite_run_seconds`).
         How the calibration scores offline benchmark rows that state their request count.
         ``batch_size`` is what fits, e.g. :func:`estimate`'s ``max_batch_size``.
@@ -228,7 +229,7 @@ class StepTimes:
         # Roofline per kernel class (kernel module): the products, then the attention.
         lin_t = np.maximum(core.weights_read_per_gpu(f, tokens) / bw, c0 + plin / peak_p)
         attn_t = np.maximum(dec_kv_t + pkv / bw,
-                            cf * ctx + cs * cw + pattn / (peak_p * f.get("attn_rate", 1.0)))
+                            cf * ctx + cs * cw + pattn / (peak_p * f["attn_rate"]))
         t = lin_t + attn_t + (dec_score + pscore) / bw
         ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"])
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
@@ -272,7 +273,7 @@ class _ScalarTerms:
         self.f = f
         self.bw = float(f["bw"] * f["eta_bw"])
         self.peak_p = float(f["peak"] * f["eta_cp"])
-        self.peak_pa = self.peak_p * float(f.get("attn_rate", 1.0))  # the prompt's attention
+        self.peak_pa = self.peak_p * float(f["attn_rate"])  # the prompt's attention
         self.tdiv = float(core.time_divisor(f))
         # One prompt's share of the pass on the busiest GPU (kernel.attention_share for one
         # sequence) and its KV share (kernel.kv_share_of_pass).

@@ -190,6 +190,19 @@ def _row_layout(row) -> str:
     return value
 
 
+def _column_is(df: pd.DataFrame, column: str, value: str) -> np.ndarray:
+    """Rows whose optional ``column`` holds ``value`` (case and spaces ignored; a missing
+    column or an empty cell holds nothing)."""
+    if column not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    return (df[column].fillna("").astype(str).str.strip().str.lower() == value).to_numpy()
+
+
+def _rows(f: dict, sel) -> dict:
+    """The features of the rows ``sel`` (arrays sliced, scalars kept)."""
+    return {k: (v[sel] if np.ndim(v) else v) for k, v in f.items()}
+
+
 def _row_flash_attention(row) -> bool:
     """Whether a benchmark row ran with fused (flash) attention (``flash_attention`` column;
     empty = ``on``, the default of every engine today; ``off`` for runs that materialized the
@@ -257,10 +270,7 @@ class _Design:
         # Requests sampled from ShareGPT by the vLLM/SGLang benchmark clients
         # (``lengths`` = sharegpt): output lengths spread around the row's mean, capped by
         # the samplers' prompt + output limit (kernel.varied_finite_run_seconds).
-        lengths = (self.df["lengths"] if "lengths" in self.df.columns
-                   else pd.Series("", index=self.df.index))
-        self.sharegpt = (lengths.fillna("").astype(str).str.strip().str.lower()
-                         == "sharegpt").to_numpy()
+        self.sharegpt = _column_is(self.df, "lengths", "sharegpt")
         bmax = np.where(self.finite, np.minimum(bmax, np.nan_to_num(self.num_requests)), bmax)
         # "max" runs the largest batch that fits; a requested concurrency above what fits is
         # served at the memory-limited batch (the engine queues the rest).
@@ -275,9 +285,7 @@ class _Design:
         self.holdout = np.array([is_held_out(s) for s in self.sources], dtype=bool)
         # Rows measured with N requests always in flight (closed loop) are predicted in that
         # steady state (kernel.closed_loop_seconds); the others ran as one batch.
-        load = self.df["load"] if "load" in self.df.columns else pd.Series("", index=self.df.index)
-        self.closed_loop = (load.fillna("").astype(str).str.strip().str.lower()
-                            == "concurrency").to_numpy()
+        self.closed_loop = _column_is(self.df, "load", "concurrency")
 
     def groups(self, by: str) -> np.ndarray:
         """Group label of every row for a leave-one-group-out split (:data:`CV_GROUPS`)."""
@@ -401,17 +409,16 @@ class _Design:
             tput = np.where(self.closed_loop, loaded_tput, tput)
         sel = self.finite & (self.metric == "output_tokens_per_s")
         if sel.any():
-            sub = {k: (v[sel] if np.ndim(v) else v) for k, v in f.items()}
+            sub = _rows(f, sel)
             n_req = self.num_requests[sel]
             tput = tput.copy()
             run = core.finite_run_seconds(sub, self.batch[sel], n_req, self.i[sel], self.o[sel])
             share = self.sharegpt[sel]
             if share.any():
-                sub2 = {k: (v[share] if np.ndim(v) else v) for k, v in sub.items()}
                 i2 = self.i[sel][share]
                 run[share] = core.varied_finite_run_seconds(
-                    sub2, self.batch[sel][share], n_req[share], i2, self.o[sel][share],
-                    SHAREGPT_MAX_TOTAL_TOKENS - i2)
+                    _rows(sub, share), self.batch[sel][share], n_req[share], i2,
+                    self.o[sel][share], SHAREGPT_MAX_TOTAL_TOKENS - i2)
             tput[sel] = n_req * self.o[sel] / run
         out = np.select(
             [self.metric == "output_tokens_per_s", self.metric == "tokens_per_s_per_request",

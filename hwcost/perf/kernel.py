@@ -244,7 +244,7 @@ def decode_coefficients(f, batch):
     mf = batch * f["kv_f"] * kv_t / bw
     ms = batch * f["kv_s"] * kv_t / bw
     c0 = linear_flops(f, batch, a) / peak
-    peak_a = peak * f.get("attn_rate", 1.0)  # attention at the cache's type (features)
+    peak_a = peak * f["attn_rate"]  # attention at the cache's type (features)
     cf = batch * f["attn_dec_f"] * a / peak_a
     cs = batch * f["attn_dec_s"] * a / peak_a
     sf = noflash * batch * f["score_f"] * a / bw
@@ -543,7 +543,7 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_cp"]
     t = (np.maximum(passes * weights_read_per_gpu(f, per_pass) / bw, lin / peak)
-         + np.maximum(kv_bytes / bw, attn / (peak * f.get("attn_rate", 1.0))) + score_bytes / bw)
+         + np.maximum(kv_bytes / bw, attn / (peak * f["attn_rate"])) + score_bytes / bw)
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 
 

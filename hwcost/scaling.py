@@ -81,10 +81,12 @@ def _positive(name: str, value) -> float:
 # ----------------------------------------------------------------------------------------
 # Links and all-reduce
 # ----------------------------------------------------------------------------------------
-def allreduce_seconds(message_bytes, n_gpus, link_gbps, latency_s=0.0):
+def allreduce_seconds(message_bytes, n_gpus, link_gbps, latency_s=0.0, midsize_link_gbps=None):
     """Time of one ring all-reduce.
 
-    ``latency_s + 2 (n - 1)/n x message_bytes / (link_gbps x 1e9)``; 0 for one GPU.
+    ``latency_s + 2 (n - 1)/n x message_bytes / (link_gbps x 1e9)``; 0 for one GPU. With
+    ``midsize_link_gbps``, the first ``perf.ALLREDUCE_MIDSIZE_MAX_BYTES`` (16 MiB) of the
+    message move at that rate (:func:`hwcost.perf.kernel.ring_allreduce_seconds`).
 
     Parameters
     ----------
@@ -96,6 +98,8 @@ def allreduce_seconds(message_bytes, n_gpus, link_gbps, latency_s=0.0):
         Achieved per-direction bandwidth between neighbours. [GB/s]
     latency_s : float or array
         Fixed cost per all-reduce (launch, synchronisation, hops). [s]
+    midsize_link_gbps : float or array, optional
+        Achieved per-direction bandwidth at mid-size messages (:func:`link`). [GB/s]
 
     Returns
     -------
@@ -119,7 +123,13 @@ def allreduce_seconds(message_bytes, n_gpus, link_gbps, latency_s=0.0):
         raise HwcostError(f"link_gbps must be > 0, got {link_gbps!r}")
     if np.any(~np.isfinite(lat)) or np.any(lat < 0):
         raise HwcostError(f"latency_s must be >= 0, got {latency_s!r}")
-    t = np.asarray(ring_allreduce_seconds(m, n, bw * 1e9, lat))
+    mid = None
+    if midsize_link_gbps is not None:
+        mid = np.asarray(midsize_link_gbps, dtype=float)
+        if np.any(~np.isfinite(mid)) or np.any(mid <= 0):
+            raise HwcostError(f"midsize_link_gbps must be > 0, got {midsize_link_gbps!r}")
+        mid = mid * 1e9
+    t = np.asarray(ring_allreduce_seconds(m, n, bw * 1e9, lat, mid))
     return float(t) if t.ndim == 0 else t
 
 
@@ -130,10 +140,13 @@ def link(gpu, n_gpus: int) -> dict:
     -------
     dict
         ``kind`` (``"nvlink"``/``"infinity-fabric"`` or ``"pcie"``), ``link_gbps`` (achieved
-        per-direction bandwidth) [GB/s] and ``latency_s`` (per all-reduce) [s].
+        per-direction bandwidth at large messages), ``midsize_link_gbps`` (the same up to
+        16 MiB, the sizes a decode step or a prefill chunk sends) [GB/s] and ``latency_s``
+        (per all-reduce) [s].
     """
     ln = perf.link(gpu, _count("n_gpus", n_gpus))
-    return {"kind": ln.kind, "link_gbps": ln.link_gbps, "latency_s": ln.latency_s}
+    return {"kind": ln.kind, "link_gbps": ln.link_gbps, "latency_s": ln.latency_s,
+            "midsize_link_gbps": ln.midsize_link_gbps}
 
 
 def with_interconnect(gpu, interconnect: str, interconnect_gbps: float) -> catalog.GPU:

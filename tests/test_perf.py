@@ -326,12 +326,15 @@ def test_public_link_and_comm_seconds_by_hand():
     m = make_llm()
     cal = unit_cal(bw=0.5, overhead=0.0, allreduce_latency_s=10e-6)
     ln = perf.link(g, 2, calibration=cal)
-    assert ln == perf.Link(kind="nvlink", link_gbps=400 * perf.LINK_EFFICIENCY, latency_s=10e-6)
+    # A datasheet-basis calibration sends every size at one rate.
+    assert ln == perf.Link(kind="nvlink", link_gbps=400 * perf.LINK_EFFICIENCY, latency_s=10e-6,
+                           midsize_link_gbps=400 * perf.LINK_EFFICIENCY)
     bridge = make_gpu(interconnect="nvlink-bridge", interconnect_gbps=112.5, pcie_gen=4)
     assert perf.link(bridge, 2, calibration=cal).kind == "nvlink"
     four = perf.link(bridge, 4, calibration=cal)  # a 2-GPU bridge cannot join 4: PCIe 4.0
     assert four == perf.Link(kind="pcie", link_gbps=32 * perf.LINK_EFFICIENCY,
-                             latency_s=perf.PCIE_ALLREDUCE_LATENCY_S)
+                             latency_s=perf.PCIE_ALLREDUCE_LATENCY_S,
+                             midsize_link_gbps=32 * perf.LINK_EFFICIENCY)
     two = perf.step_times(m, g, precision="fp16", n_gpus=2, calibration=cal)
     msg = 16 * 4096 * 2  # 16 tokens x hidden x 2 bytes
     want = 2 * 32 * (10e-6 + 2 * (2 - 1) / 2 * msg / (ln.link_gbps * 1e9))

@@ -85,6 +85,42 @@ def test_measured_bus_bandwidth_replaces_the_rule_of_thumb_where_published():
     assert perf.link("mi300x", 8, calibration=unit_cal()).link_gbps == pytest.approx(448 * 0.8)
 
 
+def test_midsize_bus_bandwidth_is_the_slope_of_published_times():
+    cal = unit_cal(efficiency_basis="achievable")
+    # 8 x H100 SXM, nccl-tests: 41.99 us at 1 MiB, 57.02 us at 4 MiB: 15.03 us per 3 MiB,
+    # a bus bandwidth of 2 x 7/8 x 3,145,728 B / 15.03 us = 366.27 GB/s (479 at 8 GiB).
+    assert features.measured_midsize_bus_bandwidth("h100-sxm", 8) == pytest.approx(
+        1.75 * 3145728 / 15.03e-6, rel=1e-9)
+    # 8 x A100: 50.66 -> 102.76 us: 105.66 GB/s, under half its 231.58 GB/s at 8 GiB.
+    assert features.measured_midsize_bus_bandwidth("a100-80gb-sxm", 8) == pytest.approx(
+        1.75 * 3145728 / 52.10e-6, rel=1e-9)
+    assert perf.link("a100-80gb-sxm", 8, calibration=cal).midsize_link_gbps == pytest.approx(
+        105.6626, rel=1e-5)
+    # No sweep published for B200: its 830 GB/s (capped at the 900 GB/s link) times the median
+    # mid-size share of the five published systems (8x H200: 299.67 / 479.98 = 0.6243).
+    assert features.midsize_bandwidth_ratio() == pytest.approx(299.6747 / 479.98, rel=1e-5)
+    ln = perf.link("b200", 8, calibration=cal)
+    assert ln.midsize_link_gbps == pytest.approx(ln.link_gbps * 299.6747 / 479.98, rel=1e-5)
+    # Datasheet-basis calibrations keep one rate; one GPU exchanges nothing.
+    plain = perf.link("a100-80gb-sxm", 8, calibration=unit_cal())
+    assert plain.midsize_link_gbps == plain.link_gbps
+    assert features.measured_midsize_bus_bandwidth("l40s", 4) is None
+
+
+def test_prefill_all_reduces_send_each_chunk_separately():
+    st = perf.step_times("llama-3.1-70b", "h100-sxm", n_gpus=8, precision="fp8",
+                         engine="vllm", calibration=unit_cal(efficiency_basis="achievable"))
+    f = st._f
+    chunk = f["chunk"]
+    # Eight chunks cost eight times one chunk's all-reduces (each chunk is its own message,
+    # mostly at the mid-size rate), not one all-reduce of eight chunks' activations.
+    one = float(core.comm_seconds(f, chunk, 1.0))
+    assert float(core.comm_seconds(f, 8 * chunk, 8.0)) == pytest.approx(8 * one, rel=1e-12)
+    msg = chunk * f["hidden"] * core.ACT_BYTES
+    per = core.ring_allreduce_seconds(msg, 8.0, f["link_bw"], f["link_lat"], f["link_bw_mid"])
+    assert one == pytest.approx(2 * f["n_layers"] * float(per), rel=1e-12)
+
+
 def test_expert_tile_padding_by_hand():
     f = features.model_numbers(catalog.llm("gpt-oss-120b"), "int4", "bf16",
                                features.engine_specs()["generic"])

@@ -27,6 +27,17 @@ def test_allreduce_known_answer():
     assert out.tolist() == pytest.approx([1e-5, 2e-5])
 
 
+def test_allreduce_midsize_rate_covers_the_first_16_mib():
+    # 20 MiB over 8 GPUs: 16 MiB at 200 GB/s, 4 MiB at 400 GB/s, x 2 x 7/8, plus 10 us:
+    # 10 + 1.75 x (83.88608 + 10.48576) us = 175.15072 us.
+    t = sc.allreduce_seconds(20 * 2**20, 8, 400.0, 10e-6, midsize_link_gbps=200.0)
+    assert t == pytest.approx(175.15072e-6, rel=1e-12)
+    # Up to 16 MiB only the mid-size rate counts: 1 MB at 100 GB/s over 4 GPUs = 15 us.
+    assert sc.allreduce_seconds(1e6, 4, 1000.0, 10e-6, midsize_link_gbps=100.0) == pytest.approx(25e-6)
+    with pytest.raises(ValueError, match="midsize_link_gbps"):
+        sc.allreduce_seconds(1e6, 4, 100.0, midsize_link_gbps=0.0)
+
+
 @pytest.mark.parametrize("kw", [dict(message_bytes=-1), dict(n_gpus=0), dict(n_gpus=2.5),
                                 dict(link_gbps=0), dict(latency_s=-1e-6)])
 def test_allreduce_rejects_bad_input(kw):
@@ -47,8 +58,10 @@ def test_ring_traffic_approaches_twice_the_message(m, n, bw):
 def test_links_from_the_catalog():
     # NVLink 4: 900 GB/s bidirectional, 450 per direction; nccl-tests measured 478.87 GB/s
     # bus bandwidth on 8 x H100 SXM (in-switch reduction), capped at the link's 450
+    # and at mid-size messages 366.27 GB/s (the slope of its published 1 and 4 MiB times)
     assert sc.link("h100-sxm", 8) == pytest.approx(
-        {"kind": "nvlink", "link_gbps": 450.0, "latency_s": sc.link("h100-sxm", 8)["latency_s"]})
+        {"kind": "nvlink", "link_gbps": 450.0, "latency_s": sc.link("h100-sxm", 8)["latency_s"],
+         "midsize_link_gbps": 366.269062})
     # Infinity Fabric on 8 x MI300X: rccl-tests 318.98 GB/s, below 0.8 x 448
     assert sc.link("mi300x", 8)["link_gbps"] == pytest.approx(318.98)
     # an NVLink bridge joins two cards; four fall back to PCIe 5
@@ -77,8 +90,13 @@ def test_tp_comm_is_two_allreduces_per_layer():
     lk = sc.link("h100-sxm", 4)
     tokens = 16
     expected = 2 * m.n_layers * sc.allreduce_seconds(tokens * m.hidden_size * sc.ACT_BYTES, 4,
-                                                     lk["link_gbps"], lk["latency_s"])
+                                                     lk["link_gbps"], lk["latency_s"],
+                                                     lk["midsize_link_gbps"])
     assert sc.tp_comm_seconds(BIG, "h100-sxm", 4, tokens) == pytest.approx(expected)
+    # 16 tokens are a mid-size message: the large-message rate alone would be too quick.
+    quick = 2 * m.n_layers * sc.allreduce_seconds(tokens * m.hidden_size * sc.ACT_BYTES, 4,
+                                                  lk["link_gbps"], lk["latency_s"])
+    assert expected > quick
     assert sc.tp_comm_seconds(BIG, "h100-sxm", 1, tokens) == 0.0
 
 

@@ -147,6 +147,7 @@ from .fit import (  # noqa: F401  # noqa: F401,E402
     save_overlay,
     validate,
 )
+from .kernel import ALLREDUCE_MIDSIZE_MAX_BYTES  # noqa: F401
 
 __all__ = [
     "PRECISIONS",

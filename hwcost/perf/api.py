@@ -37,6 +37,7 @@ from .features import (
     gpu_count_problem,
     layout_numbers,
     link_bandwidth_latency,
+    midsize_link_bandwidth,
     model_features,
     model_numbers,
     overhead_seconds,
@@ -848,6 +849,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     links = np.array([[link_bandwidth_latency(g, n, cal) for n in ns] for g in gs])  # (G, N, 2)
     f["link_bw"] = links[:, :, 0].reshape(1, G, 1, N, 1, 1, 1)
     f["link_lat"] = links[:, :, 1].reshape(1, G, 1, N, 1, 1, 1)
+    f["link_bw_mid"] = np.array([[midsize_link_bandwidth(g, n, cal) for n in ns] for g in gs]
+                                ).reshape(1, G, 1, N, 1, 1, 1)
     f["n"] = np.array(ns, dtype=float).reshape(1, 1, 1, N, 1, 1, 1)
     lay = [[layout_numbers(m, n, layout) for n in ns] for m in ms]
     for k in ("dp", "imb", "a2a"):

@@ -760,6 +760,85 @@ def measured_bus_bandwidth(gpu, n: int) -> float | None:
     return best[2] * 1e9
 
 
+#: Message sizes [B] whose published all-reduce times give the mid-size rate
+#: (:func:`measured_midsize_bus_bandwidth`): from a decode batch's activations (256 KiB)
+#: to the largest size still sent at that rate (:data:`kernel.ALLREDUCE_MIDSIZE_MAX_BYTES`).
+MIDSIZE_MESSAGE_BYTES = (256.0 * 2**10, core.ALLREDUCE_MIDSIZE_MAX_BYTES)
+
+
+@lru_cache(maxsize=1)
+def _allreduce_time_rows() -> dict:
+    """Published all-reduce times at mid-size messages: gpu_id -> [(n_gpus, bytes, s)]."""
+    df = catalog.collective_microbenchmarks()
+    lo, hi = MIDSIZE_MESSAGE_BYTES
+    df = df[(df["collective"] == "all_reduce") & (df["quantity"] == "time")
+            & (df["message_bytes"] >= lo) & (df["message_bytes"] <= hi)]
+    scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+    rows: dict = {}
+    for r in df.itertuples():
+        t = float(r.measured_value) * scale[str(r.unit)]
+        rows.setdefault(r.gpu_id, []).append((int(r.n_gpus), float(r.message_bytes), t))
+    return rows
+
+
+def measured_midsize_bus_bandwidth(gpu, n: int) -> float | None:
+    """All-reduce bus bandwidth of ``n`` x ``gpu`` at the message sizes inference sends [B/s].
+
+    The slope of the published all-reduce time against message size between 256 KiB and
+    :data:`kernel.ALLREDUCE_MIDSIZE_MAX_BYTES` (``data/collective_microbenchmarks.csv``,
+    ``quantity`` ``time``; nccl-tests, rccl-tests and the engines' own all-reduce kernels
+    alike), as a bus bandwidth: ``2 (n' - 1)/n' / slope`` for the ``n'`` GPUs measured, at
+    the GPU count nearest ``n`` over the same kind of link with two sizes or more. The
+    slope excludes the fixed latency, which the calibration fits. None when unpublished.
+
+    At these sizes the collectives run well below their large-message rate (fewer channels,
+    low-latency protocols, one-shot and two-shot kernels): 8x H100 366 GB/s against 479
+    at 8 GiB, 8x A100 106 against 232, 8x MI300X 202 against 319.
+    """
+    g = catalog.gpu(gpu)
+    rows = [r for r in _allreduce_time_rows().get(g.id, ()) if fast_link(g, r[0]) == fast_link(g, n)]
+    counts = sorted({r[0] for r in rows if len({x[1] for x in rows if x[0] == r[0]}) >= 2},
+                    key=lambda k: abs(k - n))
+    if not counts:
+        return None
+    k = counts[0]
+    size = np.array([r[1] for r in rows if r[0] == k])
+    secs = np.array([r[2] for r in rows if r[0] == k])
+    slope = float(np.polyfit(size, secs, 1)[0])
+    return 2.0 * (k - 1.0) / k / slope if slope > 0 else None
+
+
+@lru_cache(maxsize=1)
+def midsize_bandwidth_ratio() -> float:
+    """Median over the published systems of mid-size over large-message all-reduce bus
+    bandwidth (:func:`measured_midsize_bus_bandwidth` / :func:`measured_bus_bandwidth`):
+    the share of its streaming rate a link reaches at inference's message sizes where no
+    message-size sweep is published (about 0.62)."""
+    ratios = []
+    for gpu_id, rows in _allreduce_time_rows().items():
+        for n in sorted({r[0] for r in rows}):
+            mid, large = measured_midsize_bus_bandwidth(gpu_id, n), measured_bus_bandwidth(gpu_id, n)
+            if mid and large:
+                ratios.append(mid / large)
+    return float(np.median(ratios)) if ratios else 1.0
+
+
+def midsize_link_bandwidth(g: catalog.GPU, n: int, cal: Calibration) -> float:
+    """Per-direction all-reduce bandwidth for messages up to
+    :data:`kernel.ALLREDUCE_MIDSIZE_MAX_BYTES` [B/s] (``link_bw_mid``).
+
+    The published mid-size rate (:func:`measured_midsize_bus_bandwidth`), at most the
+    large-message bandwidth of :func:`link_bandwidth_latency`; elsewhere that bandwidth
+    times :func:`midsize_bandwidth_ratio`. Datasheet-basis calibrations use the
+    large-message bandwidth throughout (the form they were fitted with).
+    """
+    large, _ = link_bandwidth_latency(g, n, cal)
+    if n <= 1 or not cal.achievable_basis:
+        return large
+    mid = measured_midsize_bus_bandwidth(g, n)
+    return min(mid, large) if mid is not None else large * midsize_bandwidth_ratio()
+
+
 def link_bandwidth_latency(g: catalog.GPU, n: int, cal: Calibration) -> tuple[float, float]:
     """(per-direction bandwidth [B/s], all-reduce latency [s]) between the replica's GPUs.
 
@@ -795,11 +874,16 @@ class Link:
         fast link does not reach every GPU). [GB/s]
     latency_s : float
         Fixed latency of one all-reduce over that link. [s]
+    midsize_link_gbps : float
+        Achieved all-reduce bandwidth per direction for messages up to
+        :data:`kernel.ALLREDUCE_MIDSIZE_MAX_BYTES` (a decode step's activations, a prefill
+        chunk's): :func:`midsize_link_bandwidth`. [GB/s]
     """
 
     kind: str
     link_gbps: float
     latency_s: float
+    midsize_link_gbps: float
 
 
 def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
@@ -824,12 +908,14 @@ def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
     """
     g = catalog.gpu(gpu)
     n = positive_int("n_gpus", n_gpus)
-    bw, lat = link_bandwidth_latency(g, n, as_calibration(calibration))
+    cal = as_calibration(calibration)
+    bw, lat = link_bandwidth_latency(g, n, cal)
     if fast_link(g, n):
         kind = "infinity-fabric" if g.interconnect.lower().startswith("infinity") else "nvlink"
     else:
         kind = "pcie"
-    return Link(kind=kind, link_gbps=bw / 1e9, latency_s=float(lat))
+    return Link(kind=kind, link_gbps=bw / 1e9, latency_s=float(lat),
+                midsize_link_gbps=midsize_link_bandwidth(g, n, cal) / 1e9)
 
 
 def engine_numbers(spec: dict, flash) -> dict:
@@ -854,6 +940,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
                            cal.moe_layer_overhead_s, f["mla_layers"], cal.mla_layer_overhead_s)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
+    f.update({"link_bw_mid": midsize_link_bandwidth(g, n, cal)})
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
         "peak": peak_flops(g, precision, spec),

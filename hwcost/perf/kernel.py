@@ -33,7 +33,8 @@ with ``overhead = step + layer x n_layers + moe_layer x moe_layers + mla_layer x
   4 x heads x head_dim per (query, key) pair and layer for attention (MLA: the expanded form
   in prefill, the absorbed latent form in decode, see ``model_numbers``);
 - communication: tensor parallelism does 2 all-reduces per layer of tokens x hidden x 2 bytes,
-  a ring costs 2 (n-1)/n x message / link bandwidth plus a fixed latency per all-reduce;
+  a ring costs 2 (n-1)/n x message / link bandwidth plus a fixed latency per all-reduce, the
+  first 16 MiB of a message at the link's measured mid-size rate (:func:`ring_allreduce_seconds`);
   layer (pipeline) split passes activations n-1 times and runs the stages one after another.
 
 Parallel layouts of a tensor-parallel replica of ``n`` GPUs (feature keys ``dp``, ``imb``,
@@ -76,6 +77,11 @@ SCORE_BYTES_PER_ELEMENT = 8.0
 SCORE_BUFFER_BYTES = 4.0
 # Activation bytes per element (BF16/FP16 hidden states).
 ACT_BYTES = 2.0
+# Largest all-reduce message [B] sent at the mid-size rate (:func:`ring_allreduce_seconds`):
+# 16 MiB, twice the largest size of the published message-size sweeps that show the
+# mid-size rate (8 MiB, rccl-tests on 8x MI300X) and twice vLLM's custom all-reduce limit
+# (8 MiB); chosen among 8, 16 and 32 MiB by the leave-one-source-out error.
+ALLREDUCE_MIDSIZE_MAX_BYTES = 16.0 * 2**20
 # A window so large it never binds (finite so that 0 x window stays 0).
 NO_WINDOW = float(2**52)
 # Row tiles of the grouped (per-expert) matrix products of a MoE layer: each expert's token
@@ -185,29 +191,43 @@ def kv_memory_share(f):
     return np.where(f["tensor"] & (f["dp"] <= 1), share, 1.0 / n)
 
 
-def ring_allreduce_seconds(message_bytes, n, link_bytes_per_s, latency_s):
+def ring_allreduce_seconds(message_bytes, n, link_bytes_per_s, latency_s,
+                           midsize_bytes_per_s=None):
     """One ring all-reduce of ``message_bytes`` over ``n`` GPUs [s] (0 for one GPU).
 
     ``latency_s + 2 (n - 1)/n x message_bytes / link_bytes_per_s``: the ring sends
     ``2 (n - 1)/n`` of the message per GPU, the bandwidth-optimal amount (Patarasuk & Yuan).
+    With ``midsize_bytes_per_s``, the first :data:`ALLREDUCE_MIDSIZE_MAX_BYTES` of the
+    message move at that rate and only the rest at ``link_bytes_per_s``: collectives of the
+    sizes a decode step or a prefill chunk sends do not reach the streaming rate that
+    large-message sweeps report (see :func:`hwcost.perf.features.midsize_link_bandwidth`).
     The package's only all-reduce formula; ``hwcost.scaling.allreduce_seconds`` checks its
     arguments and calls it.
     """
     n = np.maximum(n, 1.0)
-    return np.where(n > 1, latency_s + 2.0 * (n - 1.0) / n * message_bytes / link_bytes_per_s, 0.0)
+    m = np.asarray(message_bytes, dtype=float)
+    if midsize_bytes_per_s is None:
+        transfer = m / link_bytes_per_s
+    else:
+        head = np.minimum(m, ALLREDUCE_MIDSIZE_MAX_BYTES)
+        transfer = head / midsize_bytes_per_s + (m - head) / link_bytes_per_s
+    return np.where(n > 1, latency_s + 2.0 * (n - 1.0) / n * transfer, 0.0)
 
 
 def comm_seconds(f, tokens, passes=1.0):
     """Inter-GPU communication time of ``passes`` forward passes over ``tokens`` tokens [s].
 
-    Tensor parallel (and ``ep``): two ring all-reduces per layer. Attention data parallel:
+    Tensor parallel (and ``ep``): two ring all-reduces per layer and pass, each of the pass's
+    ``tokens / passes`` activations (:func:`ring_allreduce_seconds` at the link's mid-size
+    and large-message rates, ``link_bw_mid`` and ``link_bw``). Attention data parallel:
     two all-to-alls per MoE layer (:func:`all_to_all_seconds`) of each GPU's ``tokens / n``
     tokens; its non-expert layers are replicated and exchange nothing. Layer split: one
     activation hand-off per stage boundary.
     """
     n = f["n"]
     msg = tokens * f["hidden"] * ACT_BYTES
-    ring = 2.0 * f["n_layers"] * ring_allreduce_seconds(msg, n, f["link_bw"], passes * f["link_lat"])
+    ring = 2.0 * f["n_layers"] * passes * ring_allreduce_seconds(
+        msg / passes, n, f["link_bw"], f["link_lat"], f["link_bw_mid"])
     a2a = 2.0 * f["moe_layers"] * all_to_all_seconds(
         tokens / np.maximum(f["dp"], 1.0) * f["a2a"], f["link_bw"], passes * f["link_lat"])
     pipe = (n - 1.0) * (passes * f["link_lat"] + msg / f["link_bw"])

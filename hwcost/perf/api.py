@@ -228,7 +228,7 @@ class StepTimes:
         pkv, pscore, plin, pattn, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
         peak_p = f["peak"] * f["eta_cp"]
         # Roofline per kernel class (kernel module): the products, then the attention.
-        lin_t = np.maximum(core.weights_read_per_gpu(f, tokens) / bw, c0 + plin / peak_p)
+        lin_t = core.roofline_seconds(core.weights_read_per_gpu(f, tokens) / bw, c0 + plin / peak_p)
         attn_t = np.maximum(dec_kv_t + pkv / bw,
                             cf * ctx + cs * cw + pattn / (peak_p * f["attn_rate"]))
         t = lin_t + attn_t + (dec_score + pscore) / bw
@@ -261,6 +261,7 @@ class StepTimes:
 
 
 _PY_NUMBERS = frozenset((int, float, np.int64, np.float64, np.int32))
+_P = core.ROOFLINE_EXPONENT
 
 
 class _ScalarTerms:
@@ -331,7 +332,10 @@ class _ScalarTerms:
         lin_c = c0 + plin / self.peak_p
         att_m = mf * ctx + ms * cw + pkv / bw
         att_c = cf * ctx + cs * cw + pattn / self.peak_pa
-        t = ((lin_m if lin_m > lin_c else lin_c) + (att_m if att_m > att_c else att_c)
+        hi, lo = (lin_m, lin_c) if lin_m > lin_c else (lin_c, lin_m)
+        r = lo / hi if hi > 0.0 else 0.0
+        lin_t = hi * (1.0 + r**_P) ** (1.0 / _P)  # kernel.roofline_seconds
+        t = (lin_t + (att_m if att_m > att_c else att_c)
              + ((sf * ctx + ss * cw) * bw + pscore) / bw)
         return t + ovh + tk[1]
 

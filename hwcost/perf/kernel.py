@@ -8,9 +8,12 @@ seconds, FLOP, FLOP/s, bytes/s); turning catalog entries into these numbers is d
 
 Model of one forward pass (per GPU of a replica of ``n`` GPUs), a roofline per kernel class::
 
-    t = max(weight bytes / (bandwidth * eta_bw), linear flops / (peak * eta_c))
+    t = roofline(weight bytes / (bandwidth * eta_bw), linear flops / (peak * eta_c))
         + max(KV bytes / (bandwidth * eta_bw), attention flops / (attention peak * eta_c))
         + overhead + communication
+
+where ``roofline`` is the smooth roofline of :func:`roofline_seconds` (the larger of the two
+away from the ridge, 1.41x either at it).
 
 ``peak`` is the tensor rate of the weights' math, ``attention peak`` that of the KV cache's
 type (``attn_rate`` = their ratio, :func:`hwcost.perf.features.attention_peak_flops`): an
@@ -82,6 +85,10 @@ ACT_BYTES = 2.0
 # mid-size rate (8 MiB, rccl-tests on 8x MI300X) and twice vLLM's custom all-reduce limit
 # (8 MiB); chosen among 8, 16 and 32 MiB by the leave-one-source-out error.
 ALLREDUCE_MIDSIZE_MAX_BYTES = 16.0 * 2**20
+# Exponent of the smooth roofline of the matrix products (:func:`roofline_seconds`): 2,
+# chosen among 2, 3, 5 and the hard maximum by the leave-one-source, -GPU and -engine-out
+# and hold-out errors (at the ridge a product takes 1.41x its memory or compute time).
+ROOFLINE_EXPONENT = 2.0
 # A window so large it never binds (finite so that 0 x window stays 0).
 NO_WINDOW = float(2**52)
 # Row tiles of the grouped (per-expert) matrix products of a MoE layer: each expert's token
@@ -244,13 +251,30 @@ def all_to_all_seconds(bytes_sent, link_bytes_per_s, latency_s):
     return latency_s + bytes_sent / link_bytes_per_s
 
 
+def roofline_seconds(memory_s, compute_s):
+    """Time of the matrix products that must stream ``memory_s`` worth of weights and run
+    ``compute_s`` worth of arithmetic [s]: the smooth roofline
+    ``(memory^p + compute^p)^(1/p)``, ``p`` = :data:`ROOFLINE_EXPONENT`.
+
+    Far from the ridge it is the larger of the two (within 0.5 % once one is ten times the
+    other); at the ridge it is ``2^(1/p)`` times either, because a product's operand loads
+    and its arithmetic overlap only as far as its pipeline of staged tiles reaches: a tile's
+    math waits for its operands, and the loads wait for free stages. The hard ``max`` of the
+    classic roofline (Williams et al.) is the limit ``p -> inf``.
+    """
+    hi = np.maximum(memory_s, compute_s)
+    lo = np.minimum(memory_s, compute_s)
+    ratio = lo / np.where(hi > 0, hi, 1.0)
+    return hi * (1.0 + ratio**ROOFLINE_EXPONENT) ** (1.0 / ROOFLINE_EXPONENT)
+
+
 def decode_coefficients(f, batch):
     """Affine coefficients of one decode step of ``batch`` sequences.
 
     Returns ``(m0, mf, ms, c0, cf, cs, sf, ss, fixed)`` such that, for a per-sequence
     context of ``c`` tokens and ``cw = min(c, window)``: memory time = m0 + mf c + ms cw,
     compute time = c0 + cf c + cs cw, and the step takes
-    ``max(m0, c0) + max(mf c + ms cw, cf c + cs cw) + sf c + ss cw + fixed`` [s] (the
+    ``roofline(m0, c0) + max(mf c + ms cw, cf c + cs cw) + sf c + ss cw + fixed`` [s] (the
     matrix products and the attention each at their own roofline). The ``sf``/``ss`` terms are the
     materialized score matrix without flash attention: separate memory-bound kernels
     (softmax) that do not overlap the matrix products.
@@ -330,19 +354,19 @@ def verify_step_seconds(f, batch, context, tokens_per_sequence):
     _, mf, ms, _, _, _, _, _, _ = decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
     attn = np.maximum(mf * context + ms * cw, cf * context + cs * cw)
-    return np.maximum(m0, c0) + attn + sf * context + ss * cw + fixed
+    return roofline_seconds(m0, c0) + attn + sf * context + ss * cw + fixed
 
 
 def decode_step_seconds(f, batch, context):
     """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s].
 
-    Roofline per kernel class: ``max(weights, linear FLOPs) + max(KV, attention FLOPs)``
+    Roofline per kernel class: ``roofline(weights, linear FLOPs) + max(KV, attention FLOPs)``
     plus the additive terms of :func:`decode_step_terms`.
     """
     m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
     attn = np.maximum(mf * context + ms * cw, cf * context + cs * cw)
-    return np.maximum(m0, c0) + attn + sf * context + ss * cw + fixed
+    return roofline_seconds(m0, c0) + attn + sf * context + ss * cw + fixed
 
 
 def _sum_affine(a, b, lo, hi):
@@ -393,7 +417,7 @@ def decode_total_seconds(f, batch, first_context, steps):
     qb0 = cs * w + cf * i0
     sum_b = _sum_max_affine(pb0, mf, qb0, cf, n_a, n_out)
     extra_b = _sum_affine(ss * w + sf * i0, sf, n_a, n_out)
-    return sum_a + sum_b + extra_a + extra_b + n_out * (fixed + np.maximum(m0, c0))
+    return sum_a + sum_b + extra_a + extra_b + n_out * (fixed + roofline_seconds(m0, c0))
 
 
 def closed_loop_seconds(f, concurrency, input_tokens, output_tokens):
@@ -562,7 +586,7 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     per_pass = np.minimum(tokens, f["chunk"])
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_cp"]
-    t = (np.maximum(passes * weights_read_per_gpu(f, per_pass) / bw, lin / peak)
+    t = (roofline_seconds(passes * weights_read_per_gpu(f, per_pass) / bw, lin / peak)
          + np.maximum(kv_bytes / bw, attn / (peak * f["attn_rate"])) + score_bytes / bw)
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 

@@ -340,8 +340,8 @@ def interconnect_comparison(model, gpus: Sequence, *, n_gpus: Sequence[int] = (2
     -------
     DataFrame
         ``gpu_id, interconnect`` (the catalog's link), then the columns of
-        :func:`tensor_parallel_scaling` plus ``link_gbps`` [GB/s] and
-        ``allreduce_latency_s`` [s].
+        :func:`tensor_parallel_scaling` plus ``link_gbps`` and ``midsize_link_gbps``
+        (:func:`link`) [GB/s] and ``allreduce_latency_s`` [s].
     """
     parts = []
     for g in gpus:
@@ -353,6 +353,7 @@ def interconnect_comparison(model, gpus: Sequence, *, n_gpus: Sequence[int] = (2
         df.insert(0, "interconnect", g.interconnect)
         df.insert(0, "gpu_id", g.id)
         df["link_gbps"] = [x["link_gbps"] for x in links]
+        df["midsize_link_gbps"] = [x["midsize_link_gbps"] for x in links]
         df["allreduce_latency_s"] = [x["latency_s"] for x in links]
         parts.append(df)
     return pd.concat(parts, ignore_index=True)

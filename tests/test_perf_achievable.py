@@ -121,6 +121,18 @@ def test_prefill_all_reduces_send_each_chunk_separately():
     assert one == pytest.approx(2 * f["n_layers"] * float(per), rel=1e-12)
 
 
+def test_all_to_all_runs_at_the_midsize_rate():
+    cal = unit_cal(efficiency_basis="achievable", allreduce_latency_s=10e-6)
+    st = perf.step_times("deepseek-r1", "h200-sxm", n_gpus=8, precision="fp8",
+                         layout="dp-attention+ep", calibration=cal)
+    f = st._f
+    # 8x H200: 299.67 GB/s at mid-size messages (the slope of the published 1 and 4 MiB times).
+    assert f["link_bw_mid"] == pytest.approx(1.75 * 3145728 / 18.37e-6, rel=1e-9)
+    # 64 tokens over 8 GPUs: 8 per GPU, dispatch and combine in each of the 58 MoE layers.
+    want = 2 * 58 * (10e-6 + 8 * f["a2a"] / f["link_bw_mid"])
+    assert st.comm_seconds(64) == pytest.approx(want, rel=1e-12)
+
+
 def test_expert_tile_padding_by_hand():
     f = features.model_numbers(catalog.llm("gpt-oss-120b"), "int4", "bf16",
                                features.engine_specs()["generic"])

@@ -228,7 +228,8 @@ def comm_seconds(f, tokens, passes=1.0):
     ``tokens / passes`` activations (:func:`ring_allreduce_seconds` at the link's mid-size
     and large-message rates, ``link_bw_mid`` and ``link_bw``). Attention data parallel:
     two all-to-alls per MoE layer (:func:`all_to_all_seconds`) of each GPU's ``tokens / n``
-    tokens; its non-expert layers are replicated and exchange nothing. Layer split: one
+    tokens at the mid-size rate (their messages, split over the peers, are smaller still than
+    an all-reduce's); its non-expert layers are replicated and exchange nothing. Layer split: one
     activation hand-off per stage boundary.
     """
     n = f["n"]
@@ -236,7 +237,7 @@ def comm_seconds(f, tokens, passes=1.0):
     ring = 2.0 * f["n_layers"] * passes * ring_allreduce_seconds(
         msg / passes, n, f["link_bw"], f["link_lat"], f["link_bw_mid"])
     a2a = 2.0 * f["moe_layers"] * all_to_all_seconds(
-        tokens / np.maximum(f["dp"], 1.0) * f["a2a"], f["link_bw"], passes * f["link_lat"])
+        tokens / np.maximum(f["dp"], 1.0) * f["a2a"], f["link_bw_mid"], passes * f["link_lat"])
     pipe = (n - 1.0) * (passes * f["link_lat"] + msg / f["link_bw"])
     return np.where(n > 1, np.where(f["tensor"], np.where(f["dp"] > 1, a2a, ring), pipe), 0.0)
 

@@ -85,8 +85,8 @@ def allreduce_seconds(message_bytes, n_gpus, link_gbps, latency_s=0.0, midsize_l
     """Time of one ring all-reduce.
 
     ``latency_s + 2 (n - 1)/n x message_bytes / (link_gbps x 1e9)``; 0 for one GPU. With
-    ``midsize_link_gbps``, the first ``perf.ALLREDUCE_MIDSIZE_MAX_BYTES`` (16 MiB) of the
-    message move at that rate (:func:`hwcost.perf.kernel.ring_allreduce_seconds`).
+    ``midsize_link_gbps``, the first ``perf.ALLREDUCE_MIDSIZE_MAX_BYTES`` of the message
+    move at that rate (:func:`hwcost.perf.kernel.ring_allreduce_seconds`).
 
     Parameters
     ----------
@@ -141,7 +141,8 @@ def link(gpu, n_gpus: int) -> dict:
     dict
         ``kind`` (``"nvlink"``/``"infinity-fabric"`` or ``"pcie"``), ``link_gbps`` (achieved
         per-direction bandwidth at large messages), ``midsize_link_gbps`` (the same up to
-        16 MiB, the sizes a decode step or a prefill chunk sends) [GB/s] and ``latency_s``
+        ``perf.ALLREDUCE_MIDSIZE_MAX_BYTES``, the sizes a decode step or a prefill chunk
+        sends) [GB/s] and ``latency_s``
         (per all-reduce) [s].
     """
     ln = perf.link(gpu, _count("n_gpus", n_gpus))

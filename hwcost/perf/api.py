@@ -261,7 +261,7 @@ class StepTimes:
 
 
 _PY_NUMBERS = frozenset((int, float, np.int64, np.float64, np.int32))
-_ROOFLINE_P = core.ROOFLINE_EXPONENT
+_roofline = core.roofline_seconds_scalar
 
 
 class _ScalarTerms:
@@ -332,10 +332,7 @@ class _ScalarTerms:
         lin_c = c0 + plin / self.peak_p
         att_m = mf * ctx + ms * cw + pkv / bw
         att_c = cf * ctx + cs * cw + pattn / self.peak_pa
-        hi, lo = (lin_m, lin_c) if lin_m > lin_c else (lin_c, lin_m)
-        r = lo / hi if hi > 0.0 else 0.0
-        lin_t = hi * (1.0 + r**_ROOFLINE_P) ** (1.0 / _ROOFLINE_P)  # kernel.roofline_seconds
-        t = (lin_t + (att_m if att_m > att_c else att_c)
+        t = (_roofline(lin_m, lin_c) + (att_m if att_m > att_c else att_c)
              + ((sf * ctx + ss * cw) * bw + pscore) / bw)
         return t + ovh + tk[1]
 

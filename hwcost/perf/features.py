@@ -729,15 +729,17 @@ def fast_link(g: catalog.GPU, n: int) -> bool:
     return ic.startswith(("nvlink", "infinity")) and not (ic == "nvlink-bridge" and n > 2)
 
 
-@lru_cache(maxsize=1)
-def _bus_bandwidth_rows() -> dict:
-    """Measured all-reduce bus bandwidths: gpu_id -> [(n_gpus, message bytes, GB/s)]
+@lru_cache(maxsize=4)
+def _allreduce_rows(quantity: str) -> dict:
+    """Published all-reduce measurements of one ``quantity`` (``bus_bandwidth`` in GB/s,
+    ``time`` in us, as ``data/collective_microbenchmarks.csv`` states them):
+    gpu_id -> [(n_gpus, message bytes (0 where not stated), value)]
     (:func:`hwcost.catalog.collective_microbenchmarks`)."""
     df = catalog.collective_microbenchmarks()
-    df = df[(df["collective"] == "all_reduce") & (df["quantity"] == "bus_bandwidth")]
+    df = df[(df["collective"] == "all_reduce") & (df["quantity"] == quantity)]
     rows: dict = {}
     for r in df.itertuples():
-        size = 0.0 if math.isnan(r.message_bytes) else float(r.message_bytes)  # size not stated
+        size = 0.0 if math.isnan(r.message_bytes) else float(r.message_bytes)
         rows.setdefault(r.gpu_id, []).append((int(r.n_gpus), size, float(r.measured_value)))
     return rows
 
@@ -753,7 +755,8 @@ def measured_bus_bandwidth(gpu, n: int) -> float | None:
     :func:`hwcost.perf.kernel.ring_allreduce_seconds`. None when nothing is published.
     """
     g = catalog.gpu(gpu)
-    rows = [r for r in _bus_bandwidth_rows().get(g.id, ()) if fast_link(g, r[0]) == fast_link(g, n)]
+    rows = [r for r in _allreduce_rows("bus_bandwidth").get(g.id, ())
+            if fast_link(g, r[0]) == fast_link(g, n)]
     if not rows:
         return None
     best = min(rows, key=lambda r: (abs(r[0] - n), -r[1]))
@@ -764,21 +767,6 @@ def measured_bus_bandwidth(gpu, n: int) -> float | None:
 #: (:func:`measured_midsize_bus_bandwidth`): from a decode batch's activations (256 KiB)
 #: to the largest size still sent at that rate (:data:`kernel.ALLREDUCE_MIDSIZE_MAX_BYTES`).
 MIDSIZE_MESSAGE_BYTES = (256.0 * 2**10, core.ALLREDUCE_MIDSIZE_MAX_BYTES)
-
-
-@lru_cache(maxsize=1)
-def _allreduce_time_rows() -> dict:
-    """Published all-reduce times at mid-size messages: gpu_id -> [(n_gpus, bytes, s)]."""
-    df = catalog.collective_microbenchmarks()
-    lo, hi = MIDSIZE_MESSAGE_BYTES
-    df = df[(df["collective"] == "all_reduce") & (df["quantity"] == "time")
-            & (df["message_bytes"] >= lo) & (df["message_bytes"] <= hi)]
-    scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
-    rows: dict = {}
-    for r in df.itertuples():
-        t = float(r.measured_value) * scale[str(r.unit)]
-        rows.setdefault(r.gpu_id, []).append((int(r.n_gpus), float(r.message_bytes), t))
-    return rows
 
 
 def measured_midsize_bus_bandwidth(gpu, n: int) -> float | None:
@@ -792,11 +780,12 @@ def measured_midsize_bus_bandwidth(gpu, n: int) -> float | None:
     slope excludes the fixed latency, which the calibration fits. None when unpublished.
 
     At these sizes the collectives run well below their large-message rate (fewer channels,
-    low-latency protocols, one-shot and two-shot kernels): 8x H100 366 GB/s against 479
-    at 8 GiB, 8x A100 106 against 232, 8x MI300X 202 against 319.
+    low-latency protocols, one-shot and two-shot kernels; README, "How accurate").
     """
     g = catalog.gpu(gpu)
-    rows = [r for r in _allreduce_time_rows().get(g.id, ()) if fast_link(g, r[0]) == fast_link(g, n)]
+    lo, hi = MIDSIZE_MESSAGE_BYTES
+    rows = [(k, size, us * 1e-6) for k, size, us in _allreduce_rows("time").get(g.id, ())
+            if lo <= size <= hi and fast_link(g, k) == fast_link(g, n)]
     counts = sorted({r[0] for r in rows if len({x[1] for x in rows if x[0] == r[0]}) >= 2},
                     key=lambda k: abs(k - n))
     if not counts:
@@ -813,9 +802,9 @@ def midsize_bandwidth_ratio() -> float:
     """Median over the published systems of mid-size over large-message all-reduce bus
     bandwidth (:func:`measured_midsize_bus_bandwidth` / :func:`measured_bus_bandwidth`):
     the share of its streaming rate a link reaches at inference's message sizes where no
-    message-size sweep is published (about 0.62)."""
+    message-size sweep is published."""
     ratios = []
-    for gpu_id, rows in _allreduce_time_rows().items():
+    for gpu_id, rows in _allreduce_rows("time").items():
         for n in sorted({r[0] for r in rows}):
             mid, large = measured_midsize_bus_bandwidth(gpu_id, n), measured_bus_bandwidth(gpu_id, n)
             if mid and large:
@@ -940,12 +929,12 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
                            cal.moe_layer_overhead_s, f["mla_layers"], cal.mla_layer_overhead_s)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
-    f.update({"link_bw_mid": midsize_link_bandwidth(g, n, cal)})
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
         "peak": peak_flops(g, precision, spec),
         "attn_rate": attention_rate_ratio(g, precision, kv_precision, spec),
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
+        "link_bw_mid": midsize_link_bandwidth(g, n, cal),
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
     })

@@ -269,6 +269,14 @@ def roofline_seconds(memory_s, compute_s):
     return hi * (1.0 + ratio**ROOFLINE_EXPONENT) ** (1.0 / ROOFLINE_EXPONENT)
 
 
+def roofline_seconds_scalar(memory_s: float, compute_s: float) -> float:
+    """:func:`roofline_seconds` of two Python floats, without numpy's per-call cost (the
+    serving simulator's per-iteration path)."""
+    hi, lo = (memory_s, compute_s) if memory_s > compute_s else (compute_s, memory_s)
+    ratio = lo / hi if hi > 0.0 else 0.0
+    return hi * (1.0 + ratio**ROOFLINE_EXPONENT) ** (1.0 / ROOFLINE_EXPONENT)
+
+
 def decode_coefficients(f, batch):
     """Affine coefficients of one decode step of ``batch`` sequences.
 

@@ -37,8 +37,9 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
   (without flash attention the T^2 score matrix is written and read back), plus the per-pass
   fixed cost x the prefill overhead ratio.
 - **Tensor parallel**: 2 all-reduces per layer, ring cost 2 (n-1)/n x message / link
-  bandwidth + a fixed latency each. Engines that split by layers (llama.cpp) divide memory,
-  not time.
+  bandwidth + a fixed latency each; every layer waits for the latest GPU, which stretches
+  memory and compute time by ``1 + sync_jitter x (H_n - 1)`` (:func:`synchronization_slowdown`).
+  Engines that split by layers (llama.cpp) divide memory, not time.
 - **Parallel layouts** (``layout=``, :data:`LAYOUTS`): ``ep`` splits the routed experts whole
   across GPUs (the busiest GPU carries ``1 + imb / sqrt(tokens)`` times its share,
   :func:`moe_load_imbalance`); ``dp-attention+ep`` also runs attention data parallel: every
@@ -131,6 +132,7 @@ from .features import (  # noqa: F401  # noqa: F401,E402
     moe_load_imbalance,
     speculative_speedup,
     stored_calibration,
+    synchronization_slowdown,
     valid_gpu_counts,
     weights_bytes,
 )
@@ -176,6 +178,7 @@ __all__ = [
     "ridge_point",
     "ridge_batch_size",
     "attention_peak_flops",
+    "synchronization_slowdown",
     "calibrate",
     "validate",
     "leave_one_source_out",

@@ -151,6 +151,14 @@ class Calibration:
         return float(self.data.get("allreduce_latency_s", 10e-6))
 
     @property
+    def sync_jitter(self) -> float:
+        """Mean delay of one GPU's share of a pass as a fraction of the pass [-]: tensor-
+        parallel GPUs meet at every collective and each waits for the latest
+        (:func:`synchronization_slowdown`). Calibrations written before it existed carry
+        none: 0."""
+        return float(self.data.get("sync_jitter", 0.0))
+
+    @property
     def moe_layer_overhead_s(self) -> float:
         """Fixed cost of one routed-MoE layer per forward pass on top of a dense layer's [s]
         (routing, token permutation, grouped-GEMM launches; see :func:`overhead_seconds`).
@@ -466,6 +474,47 @@ def shifted_efficiency(eta, dz):
     eta = np.clip(np.asarray(eta, dtype=float), 1e-9, 1 - 1e-9)
     out = 1.0 / (1.0 + np.exp(-(np.log(eta / (1.0 - eta)) + dz)))
     return float(out) if out.ndim == 0 else out
+
+
+def harmonic_number(n):
+    """``H_n = 1 + 1/2 + ... + 1/n`` of whole numbers ``n >= 0`` (array-like; ``H_0 = 0``)."""
+    k = np.rint(np.asarray(n, dtype=float)).astype(int)
+    if np.any(k < 0):
+        raise HwcostError(f"harmonic_number needs whole numbers >= 0, got {n!r}")
+    table = np.concatenate(([0.0], np.cumsum(1.0 / np.arange(1, max(int(k.max(initial=0)), 1) + 1))))
+    return table[k]
+
+
+def synchronization_slowdown(n_gpus, jitter, tensor=True):
+    """Time of a tensor-parallel pass over the time of one GPU's share of it [-]:
+    ``1 + jitter x (H_n - 1)`` for ``n_gpus > 1`` GPUs that split every layer, else 1.
+
+    The GPUs of a tensor-parallel replica meet at every all-reduce (or all-to-all), so each
+    layer ends when the latest GPU ends. Model each GPU's share of the pass as its expected
+    time plus a delay (clock and power throttling, memory-channel and launch-queue
+    contention) drawn from an exponential distribution of mean ``jitter`` x that time: the
+    latest of ``n`` such delays has mean ``H_n`` x ``jitter`` (Renyi's representation of
+    exponential order statistics), ``H_n - 1`` of it more than one GPU alone waits. One GPU
+    pays the mean delay too, but that is part of what its efficiency measures. Layer-split
+    (pipeline) engines do not meet per layer: no slowdown.
+
+    Parameters
+    ----------
+    n_gpus : int or array
+        GPUs in the replica.
+    jitter : float
+        Mean delay as a fraction of the pass (:attr:`Calibration.sync_jitter`) [-].
+    tensor : bool or array
+        Whether the engine splits layers across the GPUs (tensor or expert parallel).
+
+    References
+    ----------
+    Renyi, "On the theory of order statistics", Acta Math. Hungarica 4, 1953. Dean &
+    Barroso, "The Tail at Scale", CACM 56(2), 2013.
+    """
+    n = np.maximum(np.asarray(n_gpus, dtype=float), 1.0)
+    excess = harmonic_number(n) - 1.0
+    return 1.0 + np.where(np.asarray(tensor, dtype=bool) & (n > 1), float(jitter) * excess, 0.0)
 
 
 def overhead_seconds(step, layer, n_layers, moe_layers, moe_layer_s, mla_layers=0.0,
@@ -929,13 +978,14 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
                            cal.moe_layer_overhead_s, f["mla_layers"], cal.mla_layer_overhead_s)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
+    sync = float(synchronization_slowdown(n, cal.sync_jitter, spec["multi_gpu_mode"] == "tensor"))
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
         "peak": peak_flops(g, precision, spec),
         "attn_rate": attention_rate_ratio(g, precision, kv_precision, spec),
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "link_bw_mid": midsize_link_bandwidth(g, n, cal),
-        "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
+        "eta_bw": fac["eta_bw"] / sync, "eta_c": fac["eta_c"] / sync, "eta_cp": fac["eta_cp"] / sync,
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
     })
     f.update(engine_numbers(spec, flash))

@@ -102,6 +102,9 @@ PRIOR_MOE_LAYER = (math.log(50e-6), 1.0)
 # than a grouped-query attention layer runs.
 PRIOR_MLA_LAYER = (math.log(50e-6), 1.0)
 PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
+# Mean delay of one GPU's share of a tensor-parallel pass as a fraction of it (log scale, [-];
+# features.synchronization_slowdown): a few per cent of clock and contention spread.
+PRIOR_SYNC_JITTER = (math.log(0.03), 1.5)
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
 BAND_PERCENTILES = features.ERROR_BAND_PERCENTILES
 
@@ -255,6 +258,8 @@ class _Design:
         self.weight_only = np.array(self.weight_only)
         self.fp8 = np.array(self.fp8)
         self.fast = np.array(self.fast)
+        # Replicas whose GPUs meet at every layer (tensor or expert parallel, n > 1).
+        self.synced = np.asarray(self.f["tensor"], bool) & (self.f["n"] > 1)
         self.i = self.df["input_tokens"].to_numpy(float)
         self.o = self.df["output_tokens"].to_numpy(float)
         self.want_max = np.array(want_max)
@@ -320,6 +325,8 @@ class _Design:
             names.append("fp8")
         if self.fast[sel].any():
             names.append("allreduce")
+        if self.synced[sel].any():
+            names.append("sync_jitter")
         return names
 
     @staticmethod
@@ -344,6 +351,8 @@ class _Design:
                 c, s = PRIOR_MLA_LAYER
             elif name == "prefill_compute_shift":
                 c, s = PRIOR_PREFILL_COMPUTE_SHIFT
+            elif name == "sync_jitter":
+                c, s = PRIOR_SYNC_JITTER
             else:
                 eng, par = name.split(":")
                 c, s = 0.0, PRIOR_ENGINE_SD_BY_ENGINE.get(eng, {}).get(par, PRIOR_ENGINE_SD[par])
@@ -369,6 +378,8 @@ class _Design:
             zc[sel] += p.get(f"class-{c}:zc", 0.0)
         wo = np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
         q8 = np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
+        jitter = math.exp(p["sync_jitter"]) if "sync_jitter" in p else 0.0
+        wo = wo / features.synchronization_slowdown(self.f["n"], jitter, self.f["tensor"])
         eta_bw = self.a_bw * _sig(zb) * wo
         lat = math.exp(p["allreduce"]) if "allreduce" in p else 10e-6
         link_lat = np.where(self.fast, lat, self.f["link_lat"])
@@ -502,6 +513,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "moe_layer_overhead_s": float(math.exp(p["moe_layer"])) if "moe_layer" in p else 0.0,
         "mla_layer_overhead_s": float(math.exp(p["mla_layer"])) if "mla_layer" in p else 0.0,
         "prefill_compute_logit_shift": float(p.get("prefill_compute_shift", 0.0)),
+        "sync_jitter": float(math.exp(p["sync_jitter"])) if "sync_jitter" in p else 0.0,
     }
 
 
@@ -621,6 +633,8 @@ def _theta_from_calibration(design: _Design, data: dict):
     names += ["moe_layer", "mla_layer", "prefill_compute_shift"]
     theta += [math.log(max(moe, tiny)), math.log(max(mla, tiny)),
               float(data.get("prefill_compute_logit_shift", 0.0))]
+    names.append("sync_jitter")
+    theta.append(math.log(max(float(data.get("sync_jitter", 0.0)), tiny)))
     return names, np.array(theta)
 
 

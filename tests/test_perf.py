@@ -346,6 +346,33 @@ def test_tensor_parallel_allreduce_cost_by_hand():
     assert pcie.decode_step_seconds(1, 0) == pytest.approx(one.decode_step_seconds(1, 0) / 2 + comm_p)
 
 
+def test_weight_only_factors_touch_the_weights_not_the_kv_cache_by_hand():
+    g = make_gpu()
+    m = make_llm()
+    plain = unit_cal(bw=0.5, comp=0.5)
+    wo = unit_cal(bw=0.5, comp=0.5, weight_only_efficiency_factor=0.5,
+                  weight_only_bandwidth_factor=0.8)
+    a = perf.step_times(m, g, precision="int8", calibration=plain)
+    b = perf.step_times(m, g, precision="int8", calibration=wo)
+    m0, mf, ms, c0, *_ = core.decode_coefficients(a._f, 1.0)
+    # the weights stream at 0.8 and their products run at 0.5 of the plain efficiencies
+    assert b.decode_step_seconds(1, 0) == pytest.approx(math.hypot(m0 / 0.8, c0 / 0.5), rel=1e-12)
+    # the KV cache (memory-bound at batch 1) is read at the plain streaming efficiency
+    kv = 1000 * 2 * 32 * 32 * 128 * 2 / (2000e9 * 0.5)
+    for steps in (a, b):
+        assert steps.decode_step_seconds(1, 2000) - steps.decode_step_seconds(1, 1000) == pytest.approx(kv, rel=1e-9)
+    # a prefill's products too (one pass of 512 tokens): weights at 0.8, math at 0.5 x 0.5
+    _, _, lin, _, _ = core.prefill_terms(a._f, 1.0, 512.0, 0.0)
+    w = core.weights_read_per_gpu(a._f, 512.0)
+    assert 512 <= a._f["chunk"]
+    assert b.prefill_seconds(512) - a.prefill_seconds(512) == pytest.approx(
+        math.hypot(w / (2000e9 * 0.5 * 0.8), lin / (500e12 * 0.25))
+        - math.hypot(w / (2000e9 * 0.5), lin / (500e12 * 0.5)), rel=1e-9)
+    # older calibrations without the bandwidth factor apply the compute one to the weights
+    old = unit_cal(bw=0.5, comp=0.5, weight_only_efficiency_factor=0.5)
+    assert old.weight_only_bandwidth_factor == 0.5
+
+
 def test_harmonic_numbers_and_synchronization_slowdown_by_hand():
     assert features.harmonic_number([0, 1, 2, 4, 8]).tolist() == pytest.approx(
         [0.0, 1.0, 1.5, 25 / 12, 761 / 280], rel=1e-12)
@@ -802,9 +829,10 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
         for name in ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s",
                      "layer_overhead_s"):
             assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4), (key, name)
-    for name in ("weight_only_efficiency_factor", "fp8_compute_factor", "allreduce_latency_s",
-                 "prefill_overhead_ratio", "moe_layer_overhead_s", "mla_layer_overhead_s",
-                 "prefill_compute_logit_shift"):
+    for name in ("weight_only_efficiency_factor", "weight_only_bandwidth_factor",
+                 "fp8_compute_factor", "allreduce_latency_s", "prefill_overhead_ratio",
+                 "moe_layer_overhead_s", "mla_layer_overhead_s", "prefill_compute_logit_shift",
+                 "sync_jitter"):
         assert fresh[name] == pytest.approx(stored[name], rel=1e-4)
     assert fresh == perf.calibrate(loso=False).data  # deterministic
 
@@ -816,6 +844,9 @@ def test_stored_factors_are_physical(stored):
         assert 0 < ef["step_overhead_s"] < 0.05
         assert 0 < ef["layer_overhead_s"] < 1e-3
     assert 0 < stored["weight_only_efficiency_factor"] <= 1
+    assert 0 < stored["weight_only_bandwidth_factor"] <= 1
+    # a tensor-parallel GPU's mean lag: a share of the pass, not a multiple of it
+    assert 0 < stored["sync_jitter"] < 0.5
     assert 0 < stored["fp8_compute_factor"] <= 1
     assert 1e-6 < stored["allreduce_latency_s"] < 1e-3
     assert 1e-6 < stored["moe_layer_overhead_s"] < 1e-3
@@ -901,7 +932,7 @@ def test_calibrate_from_user_dataframe_writes_atomically(tmp_path):
     achievable = features.achievable_fractions("rtx-4090")[0]
     assert e.fits
     assert e.bandwidth_efficiency == pytest.approx(
-        achievable * eta * on_disk["weight_only_efficiency_factor"])
+        achievable * eta * on_disk["weight_only_bandwidth_factor"])
     lo = perf.leave_one_source_out(mine)
     assert set(lo.held_out_source) == set(lo.source)
     assert len(lo) == len(mine)

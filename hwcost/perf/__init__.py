@@ -52,8 +52,12 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
 Decisions worth knowing:
 
 - ``int8`` and ``int4`` are weight-only (W8A16/W4A16): they run on any GPU by dequantizing
-  to 16-bit, so their math runs at the 16-bit tensor rate. ``fp8`` needs FP8 tensor cores
-  (Hopper, Ada, Blackwell, MI300): ``fp8`` on an A100 is a ValueError.
+  to 16-bit, so their math runs at the 16-bit tensor rate, at a fitted share of its
+  efficiency (``weight_only_efficiency_factor``: the dequantization runs in the product's
+  inner loop), reading their weights at a share of the streaming efficiency
+  (``weight_only_bandwidth_factor``); the KV cache and the attention keep the plain ones.
+  ``fp8`` needs FP8 tensor cores (Hopper, Ada, Blackwell, MI300): ``fp8`` on an A100 is a
+  ValueError.
 - KV precision defaults to 16-bit; fp8 for fp4 weights, and for fp8 weights on engines that
   quantize the cache with them (TensorRT-LLM, NIM, the generic server; vLLM and SGLang keep
   the model's type unless told). FP8/INT8 KV caches are a storage format and are accepted on

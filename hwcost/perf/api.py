@@ -229,7 +229,8 @@ class StepTimes:
         pkv, pscore, plin, pattn, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
         peak_p = f["peak"] * f["eta_cp"]
         # Roofline per kernel class (kernel module): the products, then the attention.
-        lin_t = core.roofline_seconds(core.weights_read_per_gpu(f, tokens) / bw, c0 + plin / peak_p)
+        lin_t = core.roofline_seconds(core.weights_read_per_gpu(f, tokens) / (bw * f["wo_bw"]),
+                                      c0 + plin / (peak_p * f["wo_c"]))
         attn_t = np.maximum(dec_kv_t + pkv / bw,
                             cf * ctx + cs * cw + pattn / (peak_p * f["attn_rate"]))
         t = lin_t + attn_t + (dec_score + pscore) / bw
@@ -268,7 +269,8 @@ _roofline = core.roofline_seconds_scalar
 class _ScalarTerms:
     """Per-replica constants and caches of :meth:`StepTimes._iteration_scalar`."""
 
-    __slots__ = ("f", "bw", "peak_p", "peak_pa", "tdiv", "kv_t", "window", "kv_f", "kv_s", "noflash",
+    __slots__ = ("f", "bw", "peak_p", "peak_pa", "bw_w", "peak_pw", "tdiv", "kv_t", "window",
+                 "kv_f", "kv_s", "noflash",
                  "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
                  "dec", "tok", "pad", "a1", "p_exp2", "imb")
 
@@ -276,6 +278,9 @@ class _ScalarTerms:
         self.f = f
         self.bw = float(f["bw"] * f["eta_bw"])
         self.peak_p = float(f["peak"] * f["eta_cp"])
+        # weight-only products read and multiply their weights at their own shares
+        self.bw_w = self.bw * float(f["wo_bw"])
+        self.peak_pw = self.peak_p * float(f["wo_c"])
         self.peak_pa = self.peak_p * float(f["attn_rate"])  # the prompt's attention
         self.tdiv = float(core.time_divisor(f))
         # One prompt's share of the pass on the busiest GPU (kernel.attention_share for one
@@ -304,7 +309,7 @@ class _ScalarTerms:
         tk = self.tok.get(tokens)
         if tk is None:
             tk = self.tok[tokens] = (
-                float(core.weights_read_per_gpu(self.f, tokens)) / self.bw,
+                float(core.weights_read_per_gpu(self.f, tokens)) / self.bw_w,
                 float(core.comm_seconds(self.f, tokens)))
         w = self.window
         ctx = dc / b if b > 0 else 0.0
@@ -330,7 +335,7 @@ class _ScalarTerms:
             pkv = pscore = plin = pattn = 0.0
             ovh = self.ovh
         lin_m = tk[0]
-        lin_c = c0 + plin / self.peak_p
+        lin_c = c0 + plin / self.peak_pw
         att_m = mf * ctx + ms * cw + pkv / bw
         att_c = cf * ctx + cs * cw + pattn / self.peak_pa
         t = (_roofline(lin_m, lin_c) + (att_m if att_m > att_c else att_c)
@@ -376,7 +381,8 @@ def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, eng
         kv_precision=kv_precision, n_gpus=n, flash_attention=bool(flash_attention),
         kv_cache_bytes_per_token=float(per_token), kv_capacity_tokens=capacity,
         max_batch_size=int(cap) if cap else None,
-        bandwidth_efficiency=f["eta_bw"], compute_efficiency=f["eta_c"], step_overhead_s=f["ovh"],
+        bandwidth_efficiency=f["eta_bw"] * f["wo_bw"], compute_efficiency=f["eta_c"] * f["wo_c"],
+        step_overhead_s=f["ovh"],
         _f=f, layout=layout,
     )
 
@@ -693,7 +699,8 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
         output_tokens_per_s=t("tput"),
         tokens_per_s_per_request=(1.0 / tpot) if fits else None,
         bound=("compute" if bool(r["compute_bound"]) else "memory") if fits else None,
-        bandwidth_efficiency=f["eta_bw"], compute_efficiency=f["eta_c"], step_overhead_s=f["ovh"],
+        bandwidth_efficiency=f["eta_bw"] * f["wo_bw"], compute_efficiency=f["eta_c"] * f["wo_c"],
+        step_overhead_s=f["ovh"],
         error_band=band, ttft_error_band=tband, layout=layout,
     )
 
@@ -822,7 +829,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     # GPU x precision features, shape (1, G, P, 1, 1, 1, 1); GPU x n for links.
     peak = np.full((G, P), np.nan)
     attn_rate = np.ones((G, P))
-    names = ("eta_bw", "eta_c", "eta_cp", "step", "layer")
+    names = ("eta_bw", "eta_c", "eta_cp", "wo_bw", "wo_c", "step", "layer")
     fac = {k: np.ones((G, P)) for k in names}
     for gi, g in enumerate(gs):
         for pi, p in enumerate(ps):
@@ -839,7 +846,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     valid_prec = np.isfinite(peak).reshape(shape_gp)
     f["peak"] = np.where(np.isfinite(peak), peak, 1.0).reshape(shape_gp)
     f["attn_rate"] = attn_rate.reshape(shape_gp)
-    for k in ("eta_bw", "eta_c", "eta_cp"):
+    for k in ("eta_bw", "eta_c", "eta_cp", "wo_bw", "wo_c"):
         f[k] = fac[k].reshape(shape_gp)
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
                                  f["n_layers"], f["moe_layers"], cal.moe_layer_overhead_s,

@@ -136,7 +136,16 @@ class Calibration:
 
     @property
     def weight_only_factor(self) -> float:
+        """Share of the 16-bit compute efficiency that int8/int4 weight-only matrix products
+        reach [-] (the weights are dequantized in the product's inner loop)."""
         return float(self.data.get("weight_only_efficiency_factor", 1.0))
+
+    @property
+    def weight_only_bandwidth_factor(self) -> float:
+        """Share of the streaming efficiency at which int8/int4 weight-only products read
+        their weights [-]. Calibrations written before it existed applied the compute factor
+        to every byte: that value."""
+        return float(self.data.get("weight_only_bandwidth_factor", self.weight_only_factor))
 
     @property
     def prefill_overhead_ratio(self) -> float:
@@ -427,7 +436,10 @@ def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision:
     """Efficiency factors of a configuration.
 
     Returns a dict: ``eta_bw`` (memory streaming), ``eta_c`` (batched-decode matrix
-    products), ``eta_cp`` (prefill matrix products), all fractions of peak; ``step`` (fixed
+    products), ``eta_cp`` (prefill matrix products), all fractions of peak; ``wo_bw`` and
+    ``wo_c``, the shares of ``eta_bw`` and of ``eta_c`` / ``eta_cp`` that weight-only (int8,
+    int4) products reach on their weights (1 for other precisions; the KV cache and the
+    attention are not dequantized weights and keep the plain efficiencies); ``step`` (fixed
     cost of a forward pass [s]) and ``layer`` (fixed cost per dense layer [s]) from which
     :func:`overhead_seconds` builds the per-pass overhead. Under an achievable-basis
     calibration (:attr:`Calibration.achievable_basis`) each efficiency is the GPU's
@@ -443,13 +455,13 @@ def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision:
     eb = a_bw * sigmoid(zb)
     ec = a_c * sigmoid(zc)
     ecp = a_c * sigmoid(zc + cal.prefill_compute_logit_shift)
-    if precision in WEIGHT_ONLY:
-        q = cal.weight_only_factor
-        eb, ec, ecp = eb * q, ec * q, ecp * q
+    wo = precision in WEIGHT_ONLY
+    wo_bw = cal.weight_only_bandwidth_factor if wo else 1.0
+    wo_c = cal.weight_only_factor if wo else 1.0
     if precision == "fp8":
         ec *= cal.fp8_compute_factor
         ecp *= cal.fp8_compute_factor
-    return {"eta_bw": eb, "eta_c": ec, "eta_cp": ecp,
+    return {"eta_bw": eb, "eta_c": ec, "eta_cp": ecp, "wo_bw": wo_bw, "wo_c": wo_c,
             "step": float(ef["step_overhead_s"]), "layer": float(ef.get("layer_overhead_s", 0.0))}
 
 
@@ -986,6 +998,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "link_bw_mid": midsize_link_bandwidth(g, n, cal),
         "eta_bw": fac["eta_bw"] / sync, "eta_c": fac["eta_c"] / sync, "eta_cp": fac["eta_cp"] / sync,
+        "wo_bw": fac["wo_bw"], "wo_c": fac["wo_c"],
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
     })
     f.update(engine_numbers(spec, flash))

@@ -320,7 +320,7 @@ class _Design:
         if (self.f["mla_layers"][sel] > 0).any():
             names.append("mla_layer")
         if self.weight_only[sel].any():
-            names.append("weight_only")
+            names += ["weight_only", "weight_only_bw"]
         if self.fp8[sel].any():
             names.append("fp8")
         if self.fast[sel].any():
@@ -337,7 +337,7 @@ class _Design:
                 c, s = PRIOR_GENERIC[name]
             elif name.startswith("class-"):
                 c, s = 0.0, PRIOR_CLASS_SD[name.split(":")[1]]
-            elif name == "weight_only":
+            elif name in ("weight_only", "weight_only_bw"):
                 c, s = PRIOR_WEIGHT_ONLY
             elif name == "allreduce":
                 c, s = PRIOR_ALLREDUCE
@@ -376,20 +376,21 @@ class _Design:
             sel = self.klass == c
             zb[sel] += p.get(f"class-{c}:zb", 0.0)
             zc[sel] += p.get(f"class-{c}:zc", 0.0)
-        wo = np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
+        wo_c = np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
+        wo_bw = np.where(self.weight_only, _sig(p.get("weight_only_bw", p.get("weight_only", 50.0))), 1.0)
         q8 = np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
         jitter = math.exp(p["sync_jitter"]) if "sync_jitter" in p else 0.0
-        wo = wo / features.synchronization_slowdown(self.f["n"], jitter, self.f["tensor"])
-        eta_bw = self.a_bw * _sig(zb) * wo
+        sync = features.synchronization_slowdown(self.f["n"], jitter, self.f["tensor"])
+        eta_bw = self.a_bw * _sig(zb) / sync
         lat = math.exp(p["allreduce"]) if "allreduce" in p else 10e-6
         link_lat = np.where(self.fast, lat, self.f["link_lat"])
-        eta_c = self.a_c * _sig(zc) * q8 * wo
-        eta_cp = self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 * wo
+        eta_c = self.a_c * _sig(zc) * q8 / sync
+        eta_cp = self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 / sync
         moe = math.exp(p["moe_layer"]) if "moe_layer" in p else 0.0
         mla = math.exp(p["mla_layer"]) if "mla_layer" in p else 0.0
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
                                         moe, self.f["mla_layers"], mla)
-        return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh,
+        return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh, "wo_bw": wo_bw, "wo_c": wo_c,
                 "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
     def overlay_shifts(self, cal) -> np.ndarray | None:
@@ -409,7 +410,7 @@ class _Design:
             fa["eta_c"] = features.shifted_efficiency(fa["eta_c"], shifts[:, 1])
             fa["eta_cp"] = features.shifted_efficiency(fa["eta_cp"], shifts[:, 1])
             fa["ovh"] = fa["ovh"] * np.exp(shifts[:, 2])
-        for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat"):
+        for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat", "wo_bw", "wo_c"):
             f[k] = fa[k]
         f["ovh_prefill"] = f["ovh"] * fa["ratio"]
         r = api.evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))
@@ -507,6 +508,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "engines": engines,
         "gpu_classes": classes,
         "weight_only_efficiency_factor": float(_sig(p["weight_only"])) if "weight_only" in p else 1.0,
+        "weight_only_bandwidth_factor": float(_sig(p["weight_only_bw"])) if "weight_only_bw" in p else 1.0,
         "allreduce_latency_s": float(math.exp(p["allreduce"])) if "allreduce" in p else 10e-6,
         "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
@@ -619,8 +621,10 @@ def _theta_from_calibration(design: _Design, data: dict):
         names += [f"class-{c}:zb", f"class-{c}:zc"]
         theta += [float(cl.get("bandwidth_logit_shift", 0.0)), float(cl.get("compute_logit_shift", 0.0))]
     q = float(data.get("weight_only_efficiency_factor", 1.0))
-    names.append("weight_only")
-    theta.append(features.logit(min(q, 1 - 1e-12)) if q < 1 else 50.0)
+    qb = float(data.get("weight_only_bandwidth_factor", q))
+    names += ["weight_only", "weight_only_bw"]
+    theta += [features.logit(min(q, 1 - 1e-12)) if q < 1 else 50.0,
+              features.logit(min(qb, 1 - 1e-12)) if qb < 1 else 50.0]
     names.append("allreduce")
     theta.append(math.log(float(data.get("allreduce_latency_s", 10e-6))))
     names.append("prefill_overhead")

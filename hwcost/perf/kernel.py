@@ -293,10 +293,10 @@ def decode_coefficients(f, batch):
     a = attention_share(f, batch)
     kv_t = kv_share_of_pass(f, batch)
     noflash = 1.0 - f["flash"]
-    m0 = weights_read_per_gpu(f, batch) / bw
+    m0 = weights_read_per_gpu(f, batch) / (bw * f["wo_bw"])
     mf = batch * f["kv_f"] * kv_t / bw
     ms = batch * f["kv_s"] * kv_t / bw
-    c0 = linear_flops(f, batch, a) / peak
+    c0 = linear_flops(f, batch, a) / (peak * f["wo_c"])
     peak_a = peak * f["attn_rate"]  # attention at the cache's type (features)
     cf = batch * f["attn_dec_f"] * a / peak_a
     cs = batch * f["attn_dec_s"] * a / peak_a
@@ -595,7 +595,8 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     per_pass = np.minimum(tokens, f["chunk"])
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_cp"]
-    t = (roofline_seconds(passes * weights_read_per_gpu(f, per_pass) / bw, lin / peak)
+    t = (roofline_seconds(passes * weights_read_per_gpu(f, per_pass) / (bw * f["wo_bw"]),
+                          lin / (peak * f["wo_c"]))
          + np.maximum(kv_bytes / bw, attn / (peak * f["attn_rate"])) + score_bytes / bw)
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 

@@ -125,6 +125,10 @@ def test_tensor_parallel_speedup_saturates():
     assert (df["efficiency"].iloc[1:] < 1).all()
     assert df["efficiency"].is_monotonic_decreasing
     assert ((df["comm_share"] >= 0) & (df["comm_share"] < 1)).all()
+    # every layer waits for the latest GPU: 1 + jitter x (H_n - 1), H_8 = 761/280
+    j = perf.stored_calibration().sync_jitter
+    assert df["sync_slowdown"].tolist() == pytest.approx(
+        [1.0, 1 + j * 0.5, 1 + j * 13 / 12, 1 + j * 481 / 280], rel=1e-12)
 
 
 def test_pcie_costs_more_than_nvlink():

@@ -13,7 +13,11 @@ Model of one forward pass (per GPU of a replica of ``n`` GPUs), a roofline per k
         + overhead + communication
 
 where ``roofline`` is the smooth roofline of :func:`roofline_seconds` (the larger of the two
-away from the ridge, 1.41x either at it).
+away from the ridge, 1.41x either at it). Weight-only formats (int8, int4) stream their weights
+at ``wo_bw`` x ``eta_bw`` and run their products at ``wo_c`` x ``eta_c``; the KV cache and
+the attention keep the plain efficiencies. A tensor-parallel replica's efficiencies already
+carry its synchronization slowdown (every layer waits for the latest GPU,
+:func:`hwcost.perf.features.synchronization_slowdown`).
 
 ``peak`` is the tensor rate of the weights' math, ``attention peak`` that of the KV cache's
 type (``attn_rate`` = their ratio, :func:`hwcost.perf.features.attention_peak_flops`): an

@@ -303,8 +303,6 @@ def tensor_parallel_scaling(model, gpu, *, n_gpus: Sequence[int] = (1, 2, 4, 8),
     """
     b = _count("batch_size", batch_size)
     c = _count("context_tokens", context_tokens)
-    spec = perf.features.engine_specs()[perf.features.resolve_engine_id(engine)]
-    jitter = perf.stored_calibration().sync_jitter
     rows = []
     for n in n_gpus:
         n = _count("n_gpus", n)
@@ -318,8 +316,7 @@ def tensor_parallel_scaling(model, gpu, *, n_gpus: Sequence[int] = (1, 2, 4, 8),
                           input_tokens=max(1, c - 1), output_tokens=1, engine=engine)
         rows.append({"n_gpus": n, "link": link(gpu, n)["kind"] if n > 1 else "none",
                      "decode_step_s": step, "comm_s": comm, "comm_share": comm / step,
-                     "sync_slowdown": float(perf.synchronization_slowdown(
-                         n, jitter, spec["multi_gpu_mode"] == "tensor")),
+                     "sync_slowdown": st.sync_slowdown,
                      "tokens_per_s_per_request": 1.0 / step, "fits": bool(e.fits)})
     if not rows:
         raise HwcostError(f"none of n_gpus={list(n_gpus)} is a valid tensor-parallel degree "

@@ -75,6 +75,9 @@ class StepTimes:
     _f: dict = field(repr=False, compare=False, hash=False)
     #: Parallel layout of the replica (:data:`hwcost.perf.features.LAYOUTS`).
     layout: str = "tp"
+    #: How much longer the GPUs' memory and compute time runs because every layer waits for
+    #: the latest GPU (:func:`hwcost.perf.features.synchronization_slowdown`; 1 on one GPU).
+    sync_slowdown: float = 1.0
 
     #: :meth:`iteration_seconds` on plain numbers costs a few microseconds (the serving
     #: simulator then calls it for every mixed iteration instead of fitting recurring shapes)
@@ -229,8 +232,8 @@ class StepTimes:
         pkv, pscore, plin, pattn, _ = core.prefill_terms(f, np.where(p > 0, 1.0, 0.0), p, pc)
         peak_p = f["peak"] * f["eta_cp"]
         # Roofline per kernel class (kernel module): the products, then the attention.
-        lin_t = core.roofline_seconds(core.weights_read_per_gpu(f, tokens) / (bw * f["wo_bw"]),
-                                      c0 + plin / (peak_p * f["wo_c"]))
+        bw_w, peak_pw = core.weight_product_rates(f, "eta_cp")
+        lin_t = core.roofline_seconds(core.weights_read_per_gpu(f, tokens) / bw_w, c0 + plin / peak_pw)
         attn_t = np.maximum(dec_kv_t + pkv / bw,
                             cf * ctx + cs * cw + pattn / (peak_p * f["attn_rate"]))
         t = lin_t + attn_t + (dec_score + pscore) / bw
@@ -279,8 +282,7 @@ class _ScalarTerms:
         self.bw = float(f["bw"] * f["eta_bw"])
         self.peak_p = float(f["peak"] * f["eta_cp"])
         # weight-only products read and multiply their weights at their own shares
-        self.bw_w = self.bw * float(f["wo_bw"])
-        self.peak_pw = self.peak_p * float(f["wo_c"])
+        self.bw_w, self.peak_pw = (float(x) for x in core.weight_product_rates(f, "eta_cp"))
         self.peak_pa = self.peak_p * float(f["attn_rate"])  # the prompt's attention
         self.tdiv = float(core.time_divisor(f))
         # One prompt's share of the pass on the busiest GPU (kernel.attention_share for one
@@ -383,7 +385,7 @@ def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, eng
         max_batch_size=int(cap) if cap else None,
         bandwidth_efficiency=f["eta_bw"] * f["wo_bw"], compute_efficiency=f["eta_c"] * f["wo_c"],
         step_overhead_s=f["ovh"],
-        _f=f, layout=layout,
+        _f=f, layout=layout, sync_slowdown=float(f["sync"]),
     )
 
 
@@ -861,7 +863,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     f["link_bw_mid"] = np.array([[midsize_link_bandwidth(g, n, cal) for n in ns] for g in gs]
                                 ).reshape(1, G, 1, N, 1, 1, 1)
     f["n"] = np.array(ns, dtype=float).reshape(1, 1, 1, N, 1, 1, 1)
-    sync = synchronization_slowdown(f["n"], cal.sync_jitter, spec["multi_gpu_mode"] == "tensor")
+    f["sync"] = sync = synchronization_slowdown(f["n"], cal.sync_jitter,
+                                                spec["multi_gpu_mode"] == "tensor")
     for k in ("eta_bw", "eta_c", "eta_cp"):
         f[k] = f[k] / sync  # (1, G, P, N, 1, 1, 1): the replica's GPUs wait for the latest
     lay = [[layout_numbers(m, n, layout) for n in ns] for m in ms]

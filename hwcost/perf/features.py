@@ -998,7 +998,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "link_bw_mid": midsize_link_bandwidth(g, n, cal),
         "eta_bw": fac["eta_bw"] / sync, "eta_c": fac["eta_c"] / sync, "eta_cp": fac["eta_cp"] / sync,
-        "wo_bw": fac["wo_bw"], "wo_c": fac["wo_c"],
+        "wo_bw": fac["wo_bw"], "wo_c": fac["wo_c"], "sync": sync,
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
     })
     f.update(engine_numbers(spec, flash))

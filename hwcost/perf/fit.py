@@ -395,6 +395,7 @@ class _Design:
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
                                         moe, self.f["mla_layers"], mla)
         return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh, "wo_bw": wo_bw, "wo_c": wo_c,
+                "sync": sync,
                 "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
     def overlay_shifts(self, cal) -> np.ndarray | None:
@@ -414,7 +415,7 @@ class _Design:
             fa["eta_c"] = features.shifted_efficiency(fa["eta_c"], shifts[:, 1])
             fa["eta_cp"] = features.shifted_efficiency(fa["eta_cp"], shifts[:, 1])
             fa["ovh"] = fa["ovh"] * np.exp(shifts[:, 2])
-        for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat", "wo_bw", "wo_c"):
+        for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat", "wo_bw", "wo_c", "sync"):
             f[k] = fa[k]
         f["ovh_prefill"] = f["ovh"] * fa["ratio"]
         r = api.evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))

@@ -281,6 +281,18 @@ def roofline_seconds_scalar(memory_s: float, compute_s: float) -> float:
     return hi * (1.0 + ratio**ROOFLINE_EXPONENT) ** (1.0 / ROOFLINE_EXPONENT)
 
 
+def weight_product_rates(f, eta_compute="eta_c"):
+    """Rates of a pass's matrix products over the weights: ``(bytes/s, FLOP/s)``.
+
+    The weights stream at ``bw x eta_bw x wo_bw`` and their products run at
+    ``peak x eta x wo_c`` (``eta_compute``: ``eta_c`` for decode steps, ``eta_cp`` for
+    prefill); ``wo_bw`` and ``wo_c`` are the weight-only formats' shares
+    (:func:`hwcost.perf.features.efficiency_factors`, 1 for other precisions). The KV cache
+    and the attention use the plain ``bw x eta_bw`` and the attention peak.
+    """
+    return f["bw"] * f["eta_bw"] * f["wo_bw"], f["peak"] * f[eta_compute] * f["wo_c"]
+
+
 def decode_coefficients(f, batch):
     """Affine coefficients of one decode step of ``batch`` sequences.
 
@@ -297,10 +309,11 @@ def decode_coefficients(f, batch):
     a = attention_share(f, batch)
     kv_t = kv_share_of_pass(f, batch)
     noflash = 1.0 - f["flash"]
-    m0 = weights_read_per_gpu(f, batch) / (bw * f["wo_bw"])
+    bw_w, peak_w = weight_product_rates(f)
+    m0 = weights_read_per_gpu(f, batch) / bw_w
     mf = batch * f["kv_f"] * kv_t / bw
     ms = batch * f["kv_s"] * kv_t / bw
-    c0 = linear_flops(f, batch, a) / (peak * f["wo_c"])
+    c0 = linear_flops(f, batch, a) / peak_w
     peak_a = peak * f["attn_rate"]  # attention at the cache's type (features)
     cf = batch * f["attn_dec_f"] * a / peak_a
     cs = batch * f["attn_dec_s"] * a / peak_a
@@ -599,8 +612,8 @@ def prefill_seconds(f, sequences, new_tokens, context_tokens=0.0):
     per_pass = np.minimum(tokens, f["chunk"])
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_cp"]
-    t = (roofline_seconds(passes * weights_read_per_gpu(f, per_pass) / (bw * f["wo_bw"]),
-                          lin / (peak * f["wo_c"]))
+    bw_w, peak_w = weight_product_rates(f, "eta_cp")
+    t = (roofline_seconds(passes * weights_read_per_gpu(f, per_pass) / bw_w, lin / peak_w)
          + np.maximum(kv_bytes / bw, attn / (peak * f["attn_rate"])) + score_bytes / bw)
     return t + passes * f["ovh_prefill"] + comm_seconds(f, tokens, passes)
 

@@ -162,7 +162,9 @@ def cost_per_million_tokens(hourly_usd, tokens_per_s, utilization=1.0):
     h = _positive("hourly_usd", hourly_usd)
     t = _positive("tokens_per_s", tokens_per_s)
     u = _fraction("utilization", utilization)
-    return _out(np.asarray(h) / (SECONDS_PER_HOUR * np.asarray(t) * np.asarray(u)) * TOKENS_PER_MILLION)
+    with np.errstate(over="ignore"):  # _out refuses what overflows, with a clear message
+        cost = np.asarray(h) / (SECONDS_PER_HOUR * np.asarray(t) * np.asarray(u)) * TOKENS_PER_MILLION
+    return _out(cost)
 
 
 def utilization(requests_per_day, tokens_per_request, tokens_per_s):

@@ -373,6 +373,31 @@ def test_weight_only_factors_touch_the_weights_not_the_kv_cache_by_hand():
     assert old.weight_only_bandwidth_factor == 0.5
 
 
+def test_fp4_and_fp8_compute_factors_touch_their_own_products_by_hand():
+    g = make_gpu(fp4_tflops=2000.0)
+    m = make_llm()
+    cal = unit_cal(bw=0.5, comp=0.5, fp8_compute_factor=0.8, fp4_compute_factor=0.6)
+    got = {p: perf.step_times(m, g, precision=p, calibration=cal).compute_efficiency
+           for p in ("fp16", "fp8", "fp4")}
+    assert got == pytest.approx({"fp16": 0.5, "fp8": 0.4, "fp4": 0.3}, rel=1e-12)
+    # a prefill's products (weights' and attention's) run at 0.3 instead of 0.5; one pass of
+    # 512 tokens, no overhead, one GPU: weights and KV streams are unchanged
+    a = perf.step_times(m, g, precision="fp4", calibration=unit_cal(bw=0.5, comp=0.5))
+    b = perf.step_times(m, g, precision="fp4", calibration=cal)
+    kv, _, lin, attn, _ = core.prefill_terms(a._f, 1.0, 512.0, 0.0)
+    w = core.weights_read_per_gpu(a._f, 512.0)
+    assert 512 <= a._f["chunk"] and a._f["attn_rate"] == pytest.approx(0.5)  # FP8 cache
+
+    def by_hand(eta):
+        return (math.hypot(w / (2000e9 * 0.5), lin / (2000e12 * eta))
+                + max(kv / (2000e9 * 0.5), attn / (1000e12 * eta)))
+
+    assert b.prefill_seconds(512) - a.prefill_seconds(512) == pytest.approx(
+        by_hand(0.3) - by_hand(0.5), rel=1e-9)
+    # calibrations written before the FP4 factor left FP4 products at the plain efficiency
+    assert unit_cal().fp4_compute_factor == 1.0
+
+
 def test_harmonic_numbers_and_synchronization_slowdown_by_hand():
     assert features.harmonic_number([0, 1, 2, 4, 8]).tolist() == pytest.approx(
         [0.0, 1.0, 1.5, 25 / 12, 761 / 280], rel=1e-12)
@@ -830,7 +855,8 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
                      "layer_overhead_s"):
             assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4), (key, name)
     for name in ("weight_only_efficiency_factor", "weight_only_bandwidth_factor",
-                 "fp8_compute_factor", "allreduce_latency_s", "prefill_overhead_ratio",
+                 "fp8_compute_factor", "fp4_compute_factor", "allreduce_latency_s",
+                 "prefill_overhead_ratio",
                  "moe_layer_overhead_s", "mla_layer_overhead_s", "prefill_compute_logit_shift",
                  "sync_jitter"):
         assert fresh[name] == pytest.approx(stored[name], rel=1e-4)
@@ -848,6 +874,7 @@ def test_stored_factors_are_physical(stored):
     # a tensor-parallel GPU's mean lag: a share of the pass, not a multiple of it
     assert 0 < stored["sync_jitter"] < 0.5
     assert 0 < stored["fp8_compute_factor"] <= 1
+    assert 0 < stored["fp4_compute_factor"] <= 1
     assert 1e-6 < stored["allreduce_latency_s"] < 1e-3
     assert 1e-6 < stored["moe_layer_overhead_s"] < 1e-3
     assert 1e-6 < stored["mla_layer_overhead_s"] < 1e-3

@@ -57,7 +57,9 @@ Decisions worth knowing:
   inner loop), reading their weights at a share of the streaming efficiency
   (``weight_only_bandwidth_factor``); the KV cache and the attention keep the plain ones.
   ``fp8`` needs FP8 tensor cores (Hopper, Ada, Blackwell, MI300): ``fp8`` on an A100 is a
-  ValueError.
+  ValueError. FP8 and FP4 products reach fitted shares of the 16-bit compute efficiency at
+  their doubled and quadrupled peaks (``fp8_compute_factor``, ``fp4_compute_factor``: block
+  scales and rescaling).
 - KV precision defaults to 16-bit; fp8 for fp4 weights, and for fp8 weights on engines that
   quantize the cache with them (TensorRT-LLM, NIM, the generic server; vLLM and SGLang keep
   the model's type unless told). FP8/INT8 KV caches are a storage format and are accepted on

@@ -156,6 +156,13 @@ class Calibration:
         return float(self.data.get("fp8_compute_factor", 1.0))
 
     @property
+    def fp4_compute_factor(self) -> float:
+        """Share of the compute efficiency that FP4 products reach of the FP4 tensor peak
+        [-] (block-scaled NVFP4 / MXFP4 GEMMs rescale every 16 or 32 elements); 1 in
+        calibrations written before it existed."""
+        return float(self.data.get("fp4_compute_factor", 1.0))
+
+    @property
     def allreduce_latency_s(self) -> float:
         return float(self.data.get("allreduce_latency_s", 10e-6))
 
@@ -458,9 +465,9 @@ def efficiency_factors(cal: Calibration, engine_id: str, gclass: str, precision:
     wo = precision in WEIGHT_ONLY
     wo_bw = cal.weight_only_bandwidth_factor if wo else 1.0
     wo_c = cal.weight_only_factor if wo else 1.0
-    if precision == "fp8":
-        ec *= cal.fp8_compute_factor
-        ecp *= cal.fp8_compute_factor
+    low = {"fp8": cal.fp8_compute_factor, "fp4": cal.fp4_compute_factor}.get(precision, 1.0)
+    ec *= low
+    ecp *= low
     return {"eta_bw": eb, "eta_c": ec, "eta_cp": ecp, "wo_bw": wo_bw, "wo_c": wo_c,
             "step": float(ef["step_overhead_s"]), "layer": float(ef.get("layer_overhead_s", 0.0))}
 

@@ -93,6 +93,9 @@ PRIOR_CLASS_SD = {"zb": 1.0, "zc": 1.0}
 PRIOR_WEIGHT_ONLY = (features.logit(0.85), 1.0)
 PRIOR_ALLREDUCE = (math.log(10e-6), 1.0)
 PRIOR_FP8 = (features.logit(0.75), 1.0)
+# FP4 products: block scales every 16 (NVFP4) or 32 (MXFP4) elements, as with FP8 a share of
+# the doubled peak is lost; same prior.
+PRIOR_FP4 = PRIOR_FP8
 PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
 # Extra fixed cost of a routed-MoE layer per pass (log scale, [s]): about a dozen more kernels
 # (gate GEMM, top-k, permutation and its inverse, grouped GEMMs) at a few microseconds each.
@@ -224,6 +227,7 @@ class _Design:
     def __init__(self, df: pd.DataFrame, achievable: bool = True):
         feats, keep, skipped = [], [], []
         self.engine, self.klass, self.weight_only, self.fast, self.fp8 = [], [], [], [], []
+        self.fp4 = []
         self.achievable = []
         batches, want_max = [], []
         # Features on the achievable basis (the one every fit produces: measured links and
@@ -247,6 +251,7 @@ class _Design:
             self.achievable.append(features.achievable_fractions(g) if achievable else (1.0, 1.0))
             self.weight_only.append(prec in features.WEIGHT_ONLY)
             self.fp8.append(prec == "fp8")
+            self.fp4.append(prec == "fp4")
             self.fast.append(features.fast_link(g, n) and spec["multi_gpu_mode"] == "tensor" and n > 1)
             bs = str(row["batch_size"]).strip().lower()
             want_max.append(bs == "max")
@@ -261,6 +266,7 @@ class _Design:
         self.a_bw, self.a_c = (np.array(x, dtype=float) for x in zip(*self.achievable))
         self.weight_only = np.array(self.weight_only)
         self.fp8 = np.array(self.fp8)
+        self.fp4 = np.array(self.fp4)
         self.fast = np.array(self.fast)
         # Replicas whose GPUs meet at every layer (tensor or expert parallel, n > 1).
         self.synced = np.asarray(self.f["tensor"], bool) & (self.f["n"] > 1)
@@ -327,6 +333,8 @@ class _Design:
             names += ["weight_only", "weight_only_bw"]
         if self.fp8[sel].any():
             names.append("fp8")
+        if self.fp4[sel].any():
+            names.append("fp4")
         if self.fast[sel].any():
             names.append("allreduce")
         if self.synced[sel].any():
@@ -347,6 +355,8 @@ class _Design:
                 c, s = PRIOR_ALLREDUCE
             elif name == "fp8":
                 c, s = PRIOR_FP8
+            elif name == "fp4":
+                c, s = PRIOR_FP4
             elif name == "prefill_overhead":
                 c, s = PRIOR_PREFILL_OVERHEAD
             elif name == "moe_layer":
@@ -382,7 +392,8 @@ class _Design:
             zc[sel] += p.get(f"class-{c}:zc", 0.0)
         wo_c = np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
         wo_bw = np.where(self.weight_only, _sig(p.get("weight_only_bw", p.get("weight_only", 50.0))), 1.0)
-        q8 = np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
+        q8 = (np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
+              * np.where(self.fp4, _sig(p.get("fp4", 50.0)), 1.0))
         jitter = math.exp(p["sync_jitter"]) if "sync_jitter" in p else 0.0
         sync = features.synchronization_slowdown(self.f["n"], jitter, self.f["tensor"])
         eta_bw = self.a_bw * _sig(zb) / sync
@@ -475,7 +486,7 @@ class _Design:
         engine, klass = self.engine[sel], self.klass[sel]
         # global factors that only some rows carry (1 or 0 elsewhere, see factor_arrays)
         only = {"weight_only": self.weight_only, "weight_only_bw": self.weight_only,
-                "fp8": self.fp8, "allreduce": self.fast, "sync_jitter": self.synced,
+                "fp8": self.fp8, "fp4": self.fp4, "allreduce": self.fast, "sync_jitter": self.synced,
                 "moe_layer": self.f["moe_layers"] > 0, "mla_layer": self.f["mla_layers"] > 0}
         for j, name in enumerate(names):
             if name.startswith("class-"):
@@ -525,6 +536,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "weight_only_bandwidth_factor": float(_sig(p["weight_only_bw"])) if "weight_only_bw" in p else 1.0,
         "allreduce_latency_s": float(math.exp(p["allreduce"])) if "allreduce" in p else 10e-6,
         "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
+        "fp4_compute_factor": float(_sig(p["fp4"])) if "fp4" in p else 1.0,
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
         "moe_layer_overhead_s": float(math.exp(p["moe_layer"])) if "moe_layer" in p else 0.0,
         "mla_layer_overhead_s": float(math.exp(p["mla_layer"])) if "mla_layer" in p else 0.0,
@@ -646,6 +658,9 @@ def _theta_from_calibration(design: _Design, data: dict):
     q8 = float(data.get("fp8_compute_factor", 1.0))
     names.append("fp8")
     theta.append(features.logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
+    q4 = float(data.get("fp4_compute_factor", 1.0))
+    names.append("fp4")
+    theta.append(features.logit(min(q4, 1 - 1e-12)) if q4 < 1 else 50.0)
     moe = float(data.get("moe_layer_overhead_s", 0.0))
     mla = float(data.get("mla_layer_overhead_s", 0.0))
     names += ["moe_layer", "mla_layer", "prefill_compute_shift"]

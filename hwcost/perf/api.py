@@ -48,6 +48,7 @@ from .features import (
     resolve_inputs,
     routed_expert_params,
     synchronization_slowdown,
+    wait_for_latest_gpu,
 )
 
 
@@ -865,8 +866,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     f["n"] = np.array(ns, dtype=float).reshape(1, 1, 1, N, 1, 1, 1)
     f["sync"] = sync = synchronization_slowdown(f["n"], cal.sync_jitter,
                                                 spec["multi_gpu_mode"] == "tensor")
-    for k in ("eta_bw", "eta_c", "eta_cp"):
-        f[k] = f[k] / sync  # (1, G, P, N, 1, 1, 1): the replica's GPUs wait for the latest
+    f = wait_for_latest_gpu(f, sync)  # efficiencies now (1, G, P, N, 1, 1, 1)
     lay = [[layout_numbers(m, n, layout) for n in ns] for m in ms]
     for k in ("dp", "imb", "a2a"):
         f[k] = np.array([[d[k] for d in row] for row in lay]).reshape(M, 1, 1, N, 1, 1, 1)

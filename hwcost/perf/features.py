@@ -536,6 +536,17 @@ def synchronization_slowdown(n_gpus, jitter, tensor=True):
     return 1.0 + np.where(np.asarray(tensor, dtype=bool) & (n > 1), float(jitter) * excess, 0.0)
 
 
+# The efficiencies every layer's wait for the latest GPU stretches (wait_for_latest_gpu).
+SYNCED_EFFICIENCIES = ("eta_bw", "eta_c", "eta_cp")
+
+
+def wait_for_latest_gpu(fac: dict, sync) -> dict:
+    """``fac`` with its efficiencies (``eta_bw``, ``eta_c``, ``eta_cp``) divided by a
+    replica's :func:`synchronization_slowdown` ``sync``: the one place the slowdown enters
+    the memory and compute time of estimates, the sweep and the fit alike."""
+    return {**fac, **{k: fac[k] / sync for k in SYNCED_EFFICIENCIES}}
+
+
 def overhead_seconds(step, layer, n_layers, moe_layers, moe_layer_s, mla_layers=0.0,
                      mla_layer_s=0.0):
     """Fixed cost of one forward pass [s]:
@@ -998,13 +1009,14 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
                            cal.moe_layer_overhead_s, f["mla_layers"], cal.mla_layer_overhead_s)
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
     sync = float(synchronization_slowdown(n, cal.sync_jitter, spec["multi_gpu_mode"] == "tensor"))
+    fac = wait_for_latest_gpu(fac, sync)
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
         "peak": peak_flops(g, precision, spec),
         "attn_rate": attention_rate_ratio(g, precision, kv_precision, spec),
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "link_bw_mid": midsize_link_bandwidth(g, n, cal),
-        "eta_bw": fac["eta_bw"] / sync, "eta_c": fac["eta_c"] / sync, "eta_cp": fac["eta_cp"] / sync,
+        "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
         "wo_bw": fac["wo_bw"], "wo_c": fac["wo_c"], "sync": sync,
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
     })

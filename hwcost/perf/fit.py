@@ -120,6 +120,11 @@ def _sig(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _share_logit(share: float) -> float:
+    """Fit parameter of a stored share in (0, 1]: its logit; 50 (a sigmoid of 1) for 1."""
+    return features.logit(min(share, 1 - 1e-12)) if share < 1 else 50.0
+
+
 def _table(benchmarks) -> pd.DataFrame:
     if benchmarks is None:
         df = catalog.benchmarks()
@@ -392,21 +397,20 @@ class _Design:
             zc[sel] += p.get(f"class-{c}:zc", 0.0)
         wo_c = np.where(self.weight_only, _sig(p.get("weight_only", 50.0)), 1.0)
         wo_bw = np.where(self.weight_only, _sig(p.get("weight_only_bw", p.get("weight_only", 50.0))), 1.0)
-        q8 = (np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
-              * np.where(self.fp4, _sig(p.get("fp4", 50.0)), 1.0))
+        low = (np.where(self.fp8, _sig(p.get("fp8", 50.0)), 1.0)
+               * np.where(self.fp4, _sig(p.get("fp4", 50.0)), 1.0))
         jitter = math.exp(p["sync_jitter"]) if "sync_jitter" in p else 0.0
         sync = features.synchronization_slowdown(self.f["n"], jitter, self.f["tensor"])
-        eta_bw = self.a_bw * _sig(zb) / sync
         lat = math.exp(p["allreduce"]) if "allreduce" in p else 10e-6
         link_lat = np.where(self.fast, lat, self.f["link_lat"])
-        eta_c = self.a_c * _sig(zc) * q8 / sync
-        eta_cp = self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * q8 / sync
+        eta = features.wait_for_latest_gpu({
+            "eta_bw": self.a_bw * _sig(zb), "eta_c": self.a_c * _sig(zc) * low,
+            "eta_cp": self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * low}, sync)
         moe = math.exp(p["moe_layer"]) if "moe_layer" in p else 0.0
         mla = math.exp(p["mla_layer"]) if "mla_layer" in p else 0.0
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
                                         moe, self.f["mla_layers"], mla)
-        return {"eta_bw": eta_bw, "eta_c": eta_c, "eta_cp": eta_cp, "ovh": ovh, "wo_bw": wo_bw, "wo_c": wo_c,
-                "sync": sync,
+        return {**eta, "ovh": ovh, "wo_bw": wo_bw, "wo_c": wo_c, "sync": sync,
                 "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
 
     def overlay_shifts(self, cal) -> np.ndarray | None:
@@ -647,20 +651,15 @@ def _theta_from_calibration(design: _Design, data: dict):
         names += [f"class-{c}:zb", f"class-{c}:zc"]
         theta += [float(cl.get("bandwidth_logit_shift", 0.0)), float(cl.get("compute_logit_shift", 0.0))]
     q = float(data.get("weight_only_efficiency_factor", 1.0))
-    qb = float(data.get("weight_only_bandwidth_factor", q))
     names += ["weight_only", "weight_only_bw"]
-    theta += [features.logit(min(q, 1 - 1e-12)) if q < 1 else 50.0,
-              features.logit(min(qb, 1 - 1e-12)) if qb < 1 else 50.0]
+    theta += [_share_logit(q), _share_logit(float(data.get("weight_only_bandwidth_factor", q)))]
     names.append("allreduce")
     theta.append(math.log(float(data.get("allreduce_latency_s", 10e-6))))
     names.append("prefill_overhead")
     theta.append(math.log(float(data.get("prefill_overhead_ratio", 1.0))))
-    q8 = float(data.get("fp8_compute_factor", 1.0))
-    names.append("fp8")
-    theta.append(features.logit(min(q8, 1 - 1e-12)) if q8 < 1 else 50.0)
-    q4 = float(data.get("fp4_compute_factor", 1.0))
-    names.append("fp4")
-    theta.append(features.logit(min(q4, 1 - 1e-12)) if q4 < 1 else 50.0)
+    names += ["fp8", "fp4"]
+    theta += [_share_logit(float(data.get("fp8_compute_factor", 1.0))),
+              _share_logit(float(data.get("fp4_compute_factor", 1.0)))]
     moe = float(data.get("moe_layer_overhead_s", 0.0))
     mla = float(data.get("mla_layer_overhead_s", 0.0))
     names += ["moe_layer", "mla_layer", "prefill_compute_shift"]

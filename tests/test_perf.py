@@ -267,6 +267,57 @@ def test_mla_layers_pay_their_own_fixed_cost_by_hand():
     assert gqa[0].step_overhead_s == gqa[1].step_overhead_s
 
 
+def test_mla_layer_cost_on_amd_takes_its_factor_by_hand():
+    base = dict(bw=0.5, overhead=0.001, layer=20e-6, moe_layer_overhead_s=50e-6,
+                mla_layer_overhead_s=40e-6)
+    cal = unit_cal(**base, mla_layer_overhead_amd_factor=2.5)
+    assert cal.mla_layer_overhead_on("amd") == pytest.approx(100e-6, rel=1e-12)
+    assert cal.mla_layer_overhead_on("hbm") == pytest.approx(40e-6, rel=1e-12)
+    # DeepSeek-V3 on 8 MI300X: 61 MLA layers, each 40 us x (2.5 - 1) = 60 us dearer.
+    amd = [perf.step_times("deepseek-v3", "mi300x", n_gpus=8, calibration=c)
+           for c in (unit_cal(**base), cal)]
+    assert amd[1].step_overhead_s == pytest.approx(amd[0].step_overhead_s + 60e-6 * 61, rel=1e-12)
+    # NVIDIA parts and grouped-query attention models are left alone.
+    for model, gpu in (("deepseek-v3", "h200-sxm"), ("llama-3.1-70b", "mi300x")):
+        pair = [perf.step_times(model, gpu, n_gpus=8, calibration=c)
+                for c in (unit_cal(**base), cal)]
+        assert pair[0].step_overhead_s == pair[1].step_overhead_s
+    # sweep reads the same per-GPU cost as step_times
+    df = perf.sweep("deepseek-v3", ["h200-sxm", "mi300x"], precisions="fp8", n_gpus=8,
+                    batch_sizes=[1], input_tokens=128, output_tokens=2, calibration=cal)
+    for gpu, row in zip(("h200-sxm", "mi300x"), df.itertuples()):
+        one = perf.estimate("deepseek-v3", gpu, n_gpus=8, precision="fp8", batch_size=1,
+                            input_tokens=128, output_tokens=2, calibration=cal)
+        assert row.tpot_s == pytest.approx(one.tpot_s, rel=1e-9)
+
+
+def test_mla_layer_cost_follows_its_trend_over_measurement_dates_by_hand():
+    assert fit._decimal_years(pd.Series(["2000-01-01", "2026-07-02"])).tolist() == pytest.approx(
+        [2000.0, 2000.0 + 9679 / 365.25])
+    row = {"engine": "sglang", "gpu_id": "h200-sxm", "n_gpus": 8, "model_id": "deepseek-r1",
+           "precision": "fp8", "batch_size": "1", "input_tokens": 1000, "output_tokens": 200,
+           "metric": "tpot_s", "value": 0.02, "source": "s"}
+    rows = pd.DataFrame([{**row, "id": "old", "as_of": "2025-03-18"},
+                         {**row, "id": "new", "as_of": "2026-03-18"},
+                         {**row, "id": "undated", "as_of": None, "gpu_id": "mi300x"}])
+    design = fit._Design(fit._table(rows))
+    assert design.mla_date == "2026-03-18"
+    assert design.years_since_reference.tolist() == pytest.approx([-365 / 365.25, 0.0, 0.0])
+    names = design.layout()
+    assert {"mla_layer", "mla_trend", "mla_amd"} <= set(names)
+    centre, _ = design.prior(names)
+    p = dict(zip(names, centre))
+    p.update(mla_layer=math.log(50e-6), mla_trend=-1.0, mla_amd=math.log(2.0))
+    theta = np.array([p[n] for n in names])
+    ovh = design.factor_arrays(theta, names)["ovh"]
+    base = design.factor_arrays(np.array([p[n] if n != "mla_layer" else -50.0 for n in names]),
+                                names)["ovh"]
+    # a year before the newest date: e times dearer; undated rows count as of that date
+    # (the MI300X one pays the AMD factor 2)
+    assert (ovh - base).tolist() == pytest.approx(
+        [61 * 50e-6 * math.exp(365 / 365.25), 61 * 50e-6, 61 * 100e-6], rel=1e-9)
+
+
 def test_moe_at_large_batch_reads_all_experts_by_hand():
     g = make_gpu()
     cal = unit_cal(bw=0.5, comp=0.5)
@@ -857,7 +908,8 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
     for name in ("weight_only_efficiency_factor", "weight_only_bandwidth_factor",
                  "fp8_compute_factor", "fp4_compute_factor", "allreduce_latency_s",
                  "prefill_overhead_ratio",
-                 "moe_layer_overhead_s", "mla_layer_overhead_s", "prefill_compute_logit_shift",
+                 "moe_layer_overhead_s", "mla_layer_overhead_s", "mla_layer_overhead_amd_factor",
+                 "mla_layer_overhead_log_change_per_year", "prefill_compute_logit_shift",
                  "sync_jitter"):
         assert fresh[name] == pytest.approx(stored[name], rel=1e-4)
     assert fresh == perf.calibrate(loso=False).data  # deterministic
@@ -878,6 +930,11 @@ def test_stored_factors_are_physical(stored):
     assert 1e-6 < stored["allreduce_latency_s"] < 1e-3
     assert 1e-6 < stored["moe_layer_overhead_s"] < 1e-3
     assert 1e-6 < stored["mla_layer_overhead_s"] < 1e-3
+    # AMD's MLA kernels within a factor 4 of NVIDIA's; the trend under a factor e^2 a year
+    assert 0.25 < stored["mla_layer_overhead_amd_factor"] < 4
+    assert abs(stored["mla_layer_overhead_log_change_per_year"]) < 2
+    mla_rows = catalog.benchmarks()["model_id"].map(lambda m: catalog.llm(m).attention == "mla")
+    assert stored["mla_layer_overhead_date"] == str(catalog.benchmarks()["as_of"][mla_rows].max())[:10]
     assert abs(stored["prefill_compute_logit_shift"]) < 3
     for lo, hi in stored["error_bands"].values():
         assert 0 < lo <= 1 <= hi

@@ -853,7 +853,9 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
         f[k] = fac[k].reshape(shape_gp)
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
                                  f["n_layers"], f["moe_layers"], cal.moe_layer_overhead_s,
-                                 f["mla_layers"], cal.mla_layer_overhead_s)
+                                 f["mla_layers"], np.array([
+                                     cal.mla_layer_overhead_on(gpu_class(g)) for g in gs]
+                                 ).reshape(1, G, 1, 1, 1, 1, 1))
     f["ovh_prefill"] = f["ovh"] * cal.prefill_overhead_ratio
     f["mem"] = np.array([float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB for g in gs]).reshape(
         1, G, 1, 1, 1, 1, 1)

@@ -190,6 +190,36 @@ class Calibration:
         return float(self.data.get("mla_layer_overhead_s", 0.0))
 
     @property
+    def mla_layer_overhead_amd_factor(self) -> float:
+        """Ratio of the MLA layer cost on AMD Instinct GPUs to that on NVIDIA ones [-]: the
+        latent-attention kernels of the ROCm stacks (AITER, Triton) run more, slower
+        launches than FlashMLA / FlashInfer / TensorRT-LLM's. 1 in calibrations written
+        before it existed."""
+        return float(self.data.get("mla_layer_overhead_amd_factor", 1.0))
+
+    @property
+    def mla_layer_overhead_log_change_per_year(self) -> float:
+        """Change of the logarithm of the MLA layer cost per year of measurement date [1/yr]
+        (negative: the engines' MLA kernels got faster). The fit reads each measurement at
+        its own date; estimates use the cost at :attr:`mla_layer_overhead_date`. 0 in
+        calibrations written before it existed."""
+        return float(self.data.get("mla_layer_overhead_log_change_per_year", 0.0))
+
+    @property
+    def mla_layer_overhead_date(self) -> str | None:
+        """Date (ISO) at which :attr:`mla_layer_overhead_s` applies: that of the newest
+        latent-attention measurement the calibration was fitted to. None in calibrations
+        written before it existed."""
+        value = self.data.get("mla_layer_overhead_date")
+        return str(value) if value else None
+
+    def mla_layer_overhead_on(self, gpu_class_id: str) -> float:
+        """:attr:`mla_layer_overhead_s` on a GPU class (``hbm``, ``gddr``, ``amd``) [s]:
+        AMD Instinct parts pay :attr:`mla_layer_overhead_amd_factor` times it."""
+        factor = self.mla_layer_overhead_amd_factor if gpu_class_id == "amd" else 1.0
+        return self.mla_layer_overhead_s * factor
+
+    @property
     def achievable_basis(self) -> bool:
         """True when the engine efficiencies are shares of each GPU's achievable rates
         (:func:`achievable_fractions`, ``"efficiency_basis": "achievable"``), False when they
@@ -1006,7 +1036,8 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     fac = efficiency_factors(cal, engine_id, gpu_class(g), precision, g)
     fac = overlay_factors(cal, fac, g.id, engine_id)
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
-                           cal.moe_layer_overhead_s, f["mla_layers"], cal.mla_layer_overhead_s)
+                           cal.moe_layer_overhead_s, f["mla_layers"],
+                           cal.mla_layer_overhead_on(gpu_class(g)))
     link_bw, link_lat = link_bandwidth_latency(g, n, cal)
     sync = float(synchronization_slowdown(n, cal.sync_jitter, spec["multi_gpu_mode"] == "tensor"))
     fac = wait_for_latest_gpu(fac, sync)

@@ -108,12 +108,26 @@ PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 # Mean delay of one GPU's share of a tensor-parallel pass as a fraction of it (log scale, [-];
 # features.synchronization_slowdown): a few per cent of clock and contention spread.
 PRIOR_SYNC_JITTER = (math.log(0.03), 1.5)
+# Change of the MLA layer cost's logarithm per year of measurement date (1/yr): no trend
+# expected a priori; a factor e per year either way is one sd. FlashMLA, FlashInfer's MLA
+# kernels and the engines' fused latent projections all came out during 2025.
+PRIOR_MLA_TREND = (0.0, 1.0)
+# Log ratio of the MLA layer cost on AMD Instinct GPUs to NVIDIA's: none expected a priori.
+PRIOR_MLA_AMD = (0.0, 1.0)
+DAYS_PER_YEAR = 365.25
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
 # Relative change of the cost, the factors and the gradient at which a fit stops. The data
 # scatter by ~10 %; at 1e-5 the fitted figures move in their fourth digit against scipy's
 # default 1e-8, which took four times as many model evaluations.
 FIT_TOLERANCE = 1e-5
 BAND_PERCENTILES = features.ERROR_BAND_PERCENTILES
+
+
+def _decimal_years(dates: pd.Series) -> np.ndarray:
+    """Dates as decimal years (2026-07-02 -> about 2026.5); NaN where a date is missing."""
+    d = pd.to_datetime(dates, errors="coerce")
+    days = (d - pd.Timestamp("2000-01-01")).dt.days.to_numpy(float)
+    return 2000.0 + days / DAYS_PER_YEAR
 
 
 def _sig(z):
@@ -306,6 +320,18 @@ class _Design:
         # Rows measured with N requests always in flight (closed loop) are predicted in that
         # steady state (kernel.closed_loop_seconds); the others ran as one batch.
         self.closed_loop = _column_is(self.df, "load", "concurrency")
+        # Measurement dates as decimal years. The MLA layer cost changes with them; the
+        # newest latent-attention row's date is the one the stored cost applies at
+        # (``mla_layer_overhead_date``). Rows without a date count as of that date.
+        dates = (pd.to_datetime(self.df["as_of"], errors="coerce") if "as_of" in self.df.columns
+                 else pd.Series(pd.NaT, index=self.df.index))
+        self.year = _decimal_years(dates)
+        mla_dates = dates[self.f["mla_layers"] > 0]
+        self.mla_date = mla_dates.max().date().isoformat() if mla_dates.notna().any() else None
+        self.reference_year = (float(_decimal_years(pd.Series([self.mla_date]))[0])
+                               if self.mla_date else math.nan)
+        self.years_since_reference = np.nan_to_num(self.year - self.reference_year, nan=0.0)
+        self.mla_amd = (self.f["mla_layers"] > 0) & (self.klass == "amd")
 
     def groups(self, by: str) -> np.ndarray:
         """Group label of every row for a leave-one-group-out split (:data:`CV_GROUPS`)."""
@@ -334,6 +360,11 @@ class _Design:
             names.append("moe_layer")
         if (self.f["mla_layers"][sel] > 0).any():
             names.append("mla_layer")
+            years = self.year[sel & (self.f["mla_layers"] > 0)]
+            if np.isfinite(years).sum() > 1 and np.nanmax(years) > np.nanmin(years):
+                names.append("mla_trend")
+            if self.mla_amd[sel].any():
+                names.append("mla_amd")
         if self.weight_only[sel].any():
             names += ["weight_only", "weight_only_bw"]
         if self.fp8[sel].any():
@@ -368,6 +399,10 @@ class _Design:
                 c, s = PRIOR_MOE_LAYER
             elif name == "mla_layer":
                 c, s = PRIOR_MLA_LAYER
+            elif name == "mla_trend":
+                c, s = PRIOR_MLA_TREND
+            elif name == "mla_amd":
+                c, s = PRIOR_MLA_AMD
             elif name == "prefill_compute_shift":
                 c, s = PRIOR_PREFILL_COMPUTE_SHIFT
             elif name == "sync_jitter":
@@ -407,7 +442,9 @@ class _Design:
             "eta_bw": self.a_bw * _sig(zb), "eta_c": self.a_c * _sig(zc) * low,
             "eta_cp": self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * low}, sync)
         moe = math.exp(p["moe_layer"]) if "moe_layer" in p else 0.0
-        mla = math.exp(p["mla_layer"]) if "mla_layer" in p else 0.0
+        mla = (np.exp(p["mla_layer"] + p.get("mla_trend", 0.0) * self.years_since_reference
+                      + p.get("mla_amd", 0.0) * (self.klass == "amd"))
+               if "mla_layer" in p else 0.0)
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
                                         moe, self.f["mla_layers"], mla)
         return {**eta, "ovh": ovh, "wo_bw": wo_bw, "wo_c": wo_c, "sync": sync,
@@ -491,7 +528,8 @@ class _Design:
         # global factors that only some rows carry (1 or 0 elsewhere, see factor_arrays)
         only = {"weight_only": self.weight_only, "weight_only_bw": self.weight_only,
                 "fp8": self.fp8, "fp4": self.fp4, "allreduce": self.fast, "sync_jitter": self.synced,
-                "moe_layer": self.f["moe_layers"] > 0, "mla_layer": self.f["mla_layers"] > 0}
+                "moe_layer": self.f["moe_layers"] > 0, "mla_layer": self.f["mla_layers"] > 0,
+                "mla_trend": self.f["mla_layers"] > 0, "mla_amd": self.mla_amd}
         for j, name in enumerate(names):
             if name.startswith("class-"):
                 out[:n, j] = klass == name.split(":")[0][len("class-"):]
@@ -544,6 +582,9 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
         "moe_layer_overhead_s": float(math.exp(p["moe_layer"])) if "moe_layer" in p else 0.0,
         "mla_layer_overhead_s": float(math.exp(p["mla_layer"])) if "mla_layer" in p else 0.0,
+        "mla_layer_overhead_amd_factor": float(math.exp(p.get("mla_amd", 0.0))),
+        "mla_layer_overhead_log_change_per_year": float(p.get("mla_trend", 0.0)),
+        "mla_layer_overhead_date": design.mla_date,
         "prefill_compute_logit_shift": float(p.get("prefill_compute_shift", 0.0)),
         "sync_jitter": float(math.exp(p["sync_jitter"])) if "sync_jitter" in p else 0.0,
     }
@@ -662,8 +703,16 @@ def _theta_from_calibration(design: _Design, data: dict):
               _share_logit(float(data.get("fp4_compute_factor", 1.0)))]
     moe = float(data.get("moe_layer_overhead_s", 0.0))
     mla = float(data.get("mla_layer_overhead_s", 0.0))
-    names += ["moe_layer", "mla_layer", "prefill_compute_shift"]
-    theta += [math.log(max(moe, tiny)), math.log(max(mla, tiny)),
+    trend = float(data.get("mla_layer_overhead_log_change_per_year", 0.0))
+    # The stored cost is the one at the calibration's date; the design's rows are read
+    # against their own newest latent-attention row.
+    stored = data.get("mla_layer_overhead_date")
+    shift = 0.0
+    if stored and math.isfinite(design.reference_year):
+        shift = trend * (design.reference_year - float(_decimal_years(pd.Series([stored]))[0]))
+    names += ["moe_layer", "mla_layer", "mla_trend", "mla_amd", "prefill_compute_shift"]
+    theta += [math.log(max(moe, tiny)), math.log(max(mla, tiny)) + shift, trend,
+              math.log(float(data.get("mla_layer_overhead_amd_factor", 1.0))),
               float(data.get("prefill_compute_logit_shift", 0.0))]
     names.append("sync_jitter")
     theta.append(math.log(max(float(data.get("sync_jitter", 0.0)), tiny)))
@@ -789,7 +838,7 @@ def out_of_sample_table(block: dict | None) -> pd.DataFrame:
 
 def _table_hash(df: pd.DataFrame) -> str:
     cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load",
-                                "num_requests", "lengths", "flash_attention", "source")
+                                "num_requests", "lengths", "flash_attention", "source", "as_of")
             if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -1255,3 +1255,14 @@ def test_calibrate_refuses_groupings_it_cannot_run(bad):
     # leave one source out sets the error bands, so any subset must hold it
     with pytest.raises(ValueError, match="include 'source'"):
         perf.calibrate(loso=bad)
+
+
+def test_global_factors_table_lists_what_a_calibration_holds():
+    table = perf.global_factors({"sync_jitter": 0.123456, "fp8_compute_factor": 0.8,
+                                 "engines": {}})
+    assert table["factor"].tolist() == ["fp8_compute_factor", "sync_jitter"]
+    assert table["value"].tolist() == ["0.8", "0.1235"]
+    assert table["meaning"].tolist() == [perf.GLOBAL_FACTORS["fp8_compute_factor"],
+                                         perf.GLOBAL_FACTORS["sync_jitter"]]
+    # every factor of the stored calibration has its meaning
+    assert set(perf.global_factors()["factor"]) == set(perf.GLOBAL_FACTORS)

@@ -7,6 +7,7 @@ data/collective_microbenchmarks.csv) and from hand arithmetic.
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_perf import make_gpu, make_llm, unit_cal  # the suite's hand-made GPU, model, calibration
 
@@ -224,8 +225,17 @@ def test_measurements_taken_at_a_concurrency_are_scored_in_the_closed_loop():
     rows = catalog.benchmarks()
     row = rows[rows["id"] == "sglang-inferencex-h200-deepseek-r1-fp8-tp8-c64-1024-1024-tpot"]
     assert row["load"].iloc[0] == "concurrency"
+    # validate reads the row's MLA layer cost at its own date; step_times at the
+    # calibration's date: the same model once that cost is moved to the row's date.
+    stored = perf.stored_calibration().data
+    years = (fit._decimal_years(row["as_of"])[0]
+             - fit._decimal_years(pd.Series([stored["mla_layer_overhead_date"]]))[0])
+    at_row_date = perf.Calibration({
+        **stored, "mla_layer_overhead_s": stored["mla_layer_overhead_s"] * math.exp(
+            stored["mla_layer_overhead_log_change_per_year"] * years)})
     v = fit.validate(row)
-    st = perf.step_times("deepseek-r1", "h200-sxm", n_gpus=8, precision="fp8", engine="sglang")
+    st = perf.step_times("deepseek-r1", "h200-sxm", n_gpus=8, precision="fp8", engine="sglang",
+                         calibration=at_row_date)
     assert v["predicted"].iloc[0] == pytest.approx(st.closed_loop(64, 1024, 1024)[0], rel=1e-9)
     as_batch = fit.validate(row.assign(load=""))
     assert as_batch["predicted"].iloc[0] < v["predicted"].iloc[0]

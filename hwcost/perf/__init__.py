@@ -30,7 +30,11 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
   Fixed overhead = step + layer x layers + moe_layer x routed-MoE layers + mla_layer x
   latent-attention layers: kernel chains run per layer whatever the batch; a routed-MoE layer
   adds routing, permutation and the grouped-GEMM launches, an MLA layer its latent projections
-  and absorbed products (:func:`overhead_seconds`).
+  and absorbed products (:func:`overhead_seconds`). The MLA layer's cost is a software figure:
+  the fit reads it at each measurement's date (a log-linear trend,
+  ``mla_layer_overhead_log_change_per_year``) and with a factor on AMD Instinct parts
+  (``mla_layer_overhead_amd_factor``); estimates use it at the calibration's
+  ``mla_layer_overhead_date`` (:meth:`Calibration.mla_layer_overhead_on`).
 - **Prefill** [s]: 2 x active parameters x tokens + attention (4 x heads x head_dim per
   query-key pair and layer) against peak x eta_cp (prefill GEMMs are large and regular and
   reach a higher share of peak than batched decode), or the memory traffic if larger
@@ -143,10 +147,12 @@ from .features import (  # noqa: F401  # noqa: F401,E402
     weights_bytes,
 )
 from .fit import (  # noqa: F401  # noqa: F401,E402
+    GLOBAL_FACTORS,
     calibrate,
     cross_validate,
     error_summary,
     fit_overlay,
+    global_factors,
     holdout_errors,
     leave_one_source_out,
     out_of_sample_summary,
@@ -187,6 +193,8 @@ __all__ = [
     "synchronization_slowdown",
     "calibrate",
     "validate",
+    "GLOBAL_FACTORS",
+    "global_factors",
     "leave_one_source_out",
     "cross_validate",
     "holdout_errors",

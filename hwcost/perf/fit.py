@@ -123,6 +123,33 @@ FIT_TOLERANCE = 1e-5
 BAND_PERCENTILES = features.ERROR_BAND_PERCENTILES
 
 
+#: What each calibration-wide factor of ``calibration.json`` means (:func:`global_factors`).
+GLOBAL_FACTORS = {
+    "weight_only_efficiency_factor": "int8/int4 weight-only GEMMs' share of 16-bit compute rate",
+    "weight_only_bandwidth_factor": "their share of streaming efficiency on the weights",
+    "fp8_compute_factor": "share of the doubled FP8 peak that FP8 GEMMs reach vs 16-bit",
+    "fp4_compute_factor": "share of the FP4 peak that block-scaled FP4 GEMMs reach vs 16-bit",
+    "allreduce_latency_s": "fixed latency of one all-reduce over NVLink/Infinity Fabric [s]",
+    "prefill_overhead_ratio": "fixed cost of a prefill pass / that of a decode step",
+    "moe_layer_overhead_s": "fixed cost of a routed-MoE layer per pass [s] (routing, permutation)",
+    "mla_layer_overhead_s": ("fixed cost of a latent-attention (MLA) layer per pass on NVIDIA, "
+                             "at mla_layer_overhead_date [s]"),
+    "mla_layer_overhead_amd_factor": "that cost on AMD Instinct / on NVIDIA",
+    "mla_layer_overhead_log_change_per_year": "change of its logarithm per year of measurement date",
+    "prefill_compute_logit_shift": "extra share of peak compute large prefill GEMMs reach (logit)",
+    "sync_jitter": "mean lag of one tensor-parallel GPU as a share of a pass",
+}
+
+
+def global_factors(data: dict | None = None) -> pd.DataFrame:
+    """The calibration-wide factors of a calibration's ``data`` (default: the stored one),
+    with what each means (:data:`GLOBAL_FACTORS`): columns factor, value (4 significant
+    digits), meaning. Factors a calibration lacks are left out."""
+    data = features.stored_calibration().data if data is None else data
+    return pd.DataFrame([{"factor": k, "value": f"{float(data[k]):.4g}", "meaning": m}
+                         for k, m in GLOBAL_FACTORS.items() if k in data])
+
+
 def _decimal_years(dates: pd.Series) -> np.ndarray:
     """Dates as decimal years (2026-07-02 -> about 2026.5); NaN where a date is missing."""
     d = pd.to_datetime(dates, errors="coerce")

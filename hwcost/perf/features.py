@@ -116,6 +116,11 @@ def kv_output_share(spec: dict) -> float:
     return KV_OUTPUT_SHARE[kind]
 
 
+#: The GPU class whose latent-attention layers take the calibration's own factor
+#: (:meth:`Calibration.mla_layer_overhead_on`; the fit's ``mla_amd`` parameter).
+MLA_FACTOR_CLASS = "amd"
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Fitted efficiency factors (see :func:`calibrate`); ``data`` mirrors calibration.json."""
@@ -215,8 +220,9 @@ class Calibration:
 
     def mla_layer_overhead_on(self, gpu_class_id: str) -> float:
         """:attr:`mla_layer_overhead_s` on a GPU class (``hbm``, ``gddr``, ``amd``) [s]:
-        AMD Instinct parts pay :attr:`mla_layer_overhead_amd_factor` times it."""
-        factor = self.mla_layer_overhead_amd_factor if gpu_class_id == "amd" else 1.0
+        the parts of :data:`MLA_FACTOR_CLASS` pay :attr:`mla_layer_overhead_amd_factor`
+        times it."""
+        factor = self.mla_layer_overhead_amd_factor if gpu_class_id == MLA_FACTOR_CLASS else 1.0
         return self.mla_layer_overhead_s * factor
 
     @property

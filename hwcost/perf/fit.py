@@ -157,6 +157,11 @@ def _decimal_years(dates: pd.Series) -> np.ndarray:
     return 2000.0 + days / DAYS_PER_YEAR
 
 
+def _decimal_year(date) -> float:
+    """One date (ISO text or timestamp) as a decimal year (:func:`_decimal_years`)."""
+    return float(_decimal_years(pd.Series([date]))[0])
+
+
 def _sig(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -355,10 +360,9 @@ class _Design:
         self.year = _decimal_years(dates)
         mla_dates = dates[self.f["mla_layers"] > 0]
         self.mla_date = mla_dates.max().date().isoformat() if mla_dates.notna().any() else None
-        self.reference_year = (float(_decimal_years(pd.Series([self.mla_date]))[0])
-                               if self.mla_date else math.nan)
+        self.reference_year = _decimal_year(self.mla_date) if self.mla_date else math.nan
         self.years_since_reference = np.nan_to_num(self.year - self.reference_year, nan=0.0)
-        self.mla_amd = (self.f["mla_layers"] > 0) & (self.klass == "amd")
+        self.mla_amd = (self.f["mla_layers"] > 0) & (self.klass == features.MLA_FACTOR_CLASS)
 
     def groups(self, by: str) -> np.ndarray:
         """Group label of every row for a leave-one-group-out split (:data:`CV_GROUPS`)."""
@@ -470,7 +474,7 @@ class _Design:
             "eta_cp": self.a_c * _sig(zc + p.get("prefill_compute_shift", 0.0)) * low}, sync)
         moe = math.exp(p["moe_layer"]) if "moe_layer" in p else 0.0
         mla = (np.exp(p["mla_layer"] + p.get("mla_trend", 0.0) * self.years_since_reference
-                      + p.get("mla_amd", 0.0) * (self.klass == "amd"))
+                      + p.get("mla_amd", 0.0) * self.mla_amd)
                if "mla_layer" in p else 0.0)
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
                                         moe, self.f["mla_layers"], mla)
@@ -736,7 +740,7 @@ def _theta_from_calibration(design: _Design, data: dict):
     stored = data.get("mla_layer_overhead_date")
     shift = 0.0
     if stored and math.isfinite(design.reference_year):
-        shift = trend * (design.reference_year - float(_decimal_years(pd.Series([stored]))[0]))
+        shift = trend * (design.reference_year - _decimal_year(stored))
     names += ["moe_layer", "mla_layer", "mla_trend", "mla_amd", "prefill_compute_shift"]
     theta += [math.log(max(moe, tiny)), math.log(max(mla, tiny)) + shift, trend,
               math.log(float(data.get("mla_layer_overhead_amd_factor", 1.0))),

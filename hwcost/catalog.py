@@ -234,6 +234,7 @@ SCHEMAS: dict[str, tuple[_Col, ...]] = {
         _c("layout", ("tp", "ep", "dp-attention+ep"), required=False),
         _c("load", ("batch", "concurrency"), required=False),
         _i("num_requests", 1, 10_000_000, required=False, positive=True),
+        _i("max_batch", 1, 10_000_000, required=False, positive=True),
         _c("lengths", ("fixed", "sharegpt"), required=False),
         _c("flash_attention", ("on", "off"), required=False),
         _s("batch_size"),

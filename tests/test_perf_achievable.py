@@ -492,3 +492,52 @@ def test_attention_runs_at_the_cache_type_not_the_weights():
                     batch_sizes=(1,), input_tokens=(32768,), output_tokens=(16,))
     assert est.ttft_s == pytest.approx(slow, rel=1e-9)
     assert float(sw["ttft_s"].iloc[0]) == pytest.approx(slow, rel=1e-9)
+
+
+def test_max_batch_caps_the_batch_that_fills_memory():
+    # Llama 3.1 8B FP8 on one H100 SXM under vLLM, prompts of 871 tokens and 128 out (the
+    # MLPerf llama3.1-8b means): vLLM's default limit is 256 sequences.
+    kw = dict(precision="fp8", engine="vllm", batch_size="max", input_tokens=871, output_tokens=128)
+    default = perf.estimate("llama-3.1-8b", "h100-sxm", **kw)
+    assert default.batch_size == 256
+    # A limit below what memory holds is the batch, and it runs as that fixed batch.
+    low = perf.estimate("llama-3.1-8b", "h100-sxm", max_batch=64, **kw)
+    fixed = perf.estimate("llama-3.1-8b", "h100-sxm", **{**kw, "batch_size": 64})
+    assert low.batch_size == 64
+    assert low.output_tokens_per_s == pytest.approx(fixed.output_tokens_per_s, rel=1e-12)
+    # A limit above it leaves memory as the limit: one sequence more no longer fits.
+    high = perf.estimate("llama-3.1-8b", "h100-sxm", max_batch=1024, **kw)
+    assert 256 < high.batch_size < 1024
+    assert perf.estimate("llama-3.1-8b", "h100-sxm", **{**kw, "batch_size": high.batch_size}).fits
+    assert not perf.estimate("llama-3.1-8b", "h100-sxm", **{**kw, "batch_size": high.batch_size + 1}).fits
+    assert high.output_tokens_per_s > default.output_tokens_per_s
+    with pytest.raises(ValueError, match="max_batch"):
+        perf.estimate("llama-3.1-8b", "h100-sxm", max_batch=0, **kw)
+
+
+def test_a_benchmark_rows_max_batch_is_the_servers_sequence_limit():
+    from hwcost.perf import fit
+
+    rows = catalog.benchmarks()
+    row = rows[rows["id"] == "mlperf-v5.1-redhat-h100-llama-3.1-8b-fp8-tp1-offline"]
+    # Red Hat's MLPerf v5.1 run started vLLM with --max-num-seqs 1024.
+    assert int(row["max_batch"].iloc[0]) == 1024
+    e = perf.estimate("llama-3.1-8b", "h100-sxm", precision="fp8", kv_precision="fp8",
+                      engine="vllm", batch_size="max", input_tokens=int(row["input_tokens"].iloc[0]),
+                      output_tokens=int(row["output_tokens"].iloc[0]), max_batch=1024)
+    v = fit.validate(row)
+    assert int(v["batch_size_used"].iloc[0]) == e.batch_size > 256
+    default = fit.validate(row.assign(max_batch=np.nan))
+    assert int(default["batch_size_used"].iloc[0]) == 256
+    assert default["predicted"].iloc[0] < v["predicted"].iloc[0]
+
+
+@pytest.mark.parametrize("bad", ["0", "lots", "1.5"])
+def test_a_max_batch_that_is_not_a_positive_integer_is_refused(tmp_path, bad):
+    rows = catalog.benchmarks()
+    mine = rows[rows["id"] == "mlperf-v5.1-redhat-h100-llama-3.1-8b-fp8-tp1-offline"].drop(
+        columns="origin").assign(id="mine", max_batch=bad)
+    path = tmp_path / "benchmarks.csv"
+    mine.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="max_batch"):
+        catalog.benchmarks(path=path)

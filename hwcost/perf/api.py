@@ -563,7 +563,7 @@ def output_tokens_per_s_per_gpu(model, gpu, precision="bf16", *, batch_size=1, i
 
 def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch_size=1,
              input_tokens=512, output_tokens=128, engine=None, flash_attention=True,
-             calibration=None, layout=None) -> Estimate:
+             calibration=None, layout=None, max_batch=None) -> Estimate:
     """Memory fit, latency and throughput of serving ``model`` on ``n_gpus`` x ``gpu``.
 
     Parameters
@@ -604,6 +604,12 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
         holds the non-expert weights and its own sequences' KV cache and each MoE layer
         costs two all-to-alls (see :mod:`hwcost.perf.kernel`). The expert layouts need a
         mixture-of-experts model.
+    max_batch : int, optional
+        The engine's limit on concurrent sequences as the server was started (vLLM
+        ``--max-num-seqs``, SGLang ``--max-running-requests``, TensorRT-LLM
+        ``max_batch_size``); ``batch_size="max"`` fills memory up to it. Default: the
+        engine's own default (``max_batch_size`` in ``engines.json``; none for the generic
+        engine). The ``max_batch`` column of a benchmark row means the same.
 
     Returns
     -------
@@ -634,6 +640,8 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     cal = as_calibration(calibration)
     f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal,
                        layout)
+    if max_batch is not None:
+        f = {**f, "cap": float(positive_int("max_batch", max_batch))}
     r = {k: np.asarray(v) for k, v in evaluate(f, float(b_req), float(i), float(o), want_max).items()}
     fits = bool(r["fits"])
     b = int(r["batch"]) if want_max else b_req

@@ -326,6 +326,12 @@ class _Design:
         self.want_max = np.array(want_max)
         b = np.array(batches)
         bmax_mem = core.max_batch_by_memory(self.f, self.i, self.o)
+        # A run that set the engine's sequence limit (max_batch: vLLM --max-num-seqs, SGLang
+        # --max-running-requests, TensorRT-LLM max_batch_size) fills memory up to it instead
+        # of the engine's default.
+        cap = (pd.to_numeric(self.df["max_batch"], errors="coerce").to_numpy(float)
+               if "max_batch" in self.df.columns else np.full(len(self.df), np.nan))
+        self.f["cap"] = np.where(np.isfinite(cap), cap, self.f["cap"])
         bmax = np.maximum(np.minimum(bmax_mem, self.f["cap"]), 0.0)
         # A finite offline run of N requests (num_requests, all submitted at once) goes in
         # batches of at most N (kernel.finite_run_seconds); blank = a steady state.
@@ -868,8 +874,8 @@ def out_of_sample_table(block: dict | None) -> pd.DataFrame:
 
 
 def _table_hash(df: pd.DataFrame) -> str:
-    cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load",
-                                "num_requests", "lengths", "flash_attention", "source", "as_of")
+    cols = [c for c in ("id", *REQUIRED, "kv_precision", "layout", "load", "num_requests",
+                        "max_batch", "lengths", "flash_attention", "source", "as_of")
             if c in df.columns]
     text = df[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -365,14 +365,16 @@ def test_offline_rows_with_a_request_count_are_scored_as_that_finite_run():
     assert float(few["batch_size_used"].iloc[0]) == 100
 
 
-@pytest.mark.parametrize("bad", ["0", "many", "2.5"])
-def test_a_request_count_that_is_not_a_positive_integer_is_refused(tmp_path, bad):
+@pytest.mark.parametrize("column,bad", [("num_requests", "0"), ("num_requests", "many"),
+                                        ("num_requests", "2.5"), ("max_batch", "0"),
+                                        ("max_batch", "lots"), ("max_batch", "1.5")])
+def test_a_count_column_that_is_not_a_positive_integer_is_refused(tmp_path, column, bad):
     rows = catalog.benchmarks()
     mine = rows[rows["id"] == "trtllm-perfov-h200-sxm-gpt-oss-120b-int4-tp1-max-1024-1024"].drop(
-        columns="origin").assign(id="mine", num_requests=bad)
+        columns="origin").assign(id="mine", **{column: bad})
     path = tmp_path / "benchmarks.csv"
     mine.to_csv(path, index=False)
-    with pytest.raises(ValueError, match="num_requests"):
+    with pytest.raises(ValueError, match=column):
         catalog.benchmarks(path=path)
 
 
@@ -530,14 +532,3 @@ def test_a_benchmark_rows_max_batch_is_the_servers_sequence_limit():
     default = fit.validate(row.assign(max_batch=np.nan))
     assert int(default["batch_size_used"].iloc[0]) == 256
     assert default["predicted"].iloc[0] < v["predicted"].iloc[0]
-
-
-@pytest.mark.parametrize("bad", ["0", "lots", "1.5"])
-def test_a_max_batch_that_is_not_a_positive_integer_is_refused(tmp_path, bad):
-    rows = catalog.benchmarks()
-    mine = rows[rows["id"] == "mlperf-v5.1-redhat-h100-llama-3.1-8b-fp8-tp1-offline"].drop(
-        columns="origin").assign(id="mine", max_batch=bad)
-    path = tmp_path / "benchmarks.csv"
-    mine.to_csv(path, index=False)
-    with pytest.raises(ValueError, match="max_batch"):
-        catalog.benchmarks(path=path)

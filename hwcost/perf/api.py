@@ -49,6 +49,7 @@ from .features import (
     routed_expert_params,
     synchronization_slowdown,
     wait_for_latest_gpu,
+    with_sequence_limit,
 )
 
 
@@ -641,7 +642,7 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     f = model_features(m, g, spec, engine_id, precision, kv_precision, n, flash_attention, cal,
                        layout)
     if max_batch is not None:
-        f = {**f, "cap": float(positive_int("max_batch", max_batch))}
+        f = with_sequence_limit(f, positive_int("max_batch", max_batch))
     r = {k: np.asarray(v) for k, v in evaluate(f, float(b_req), float(i), float(o), want_max).items()}
     fits = bool(r["fits"])
     b = int(r["batch"]) if want_max else b_req

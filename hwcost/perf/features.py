@@ -572,6 +572,18 @@ def synchronization_slowdown(n_gpus, jitter, tensor=True):
     return 1.0 + np.where(np.asarray(tensor, dtype=bool) & (n > 1), float(jitter) * excess, 0.0)
 
 
+def with_sequence_limit(f: dict, max_batch) -> dict:
+    """``f`` with its batch cap set to the sequence limit a server was started with
+    (``max_batch``: vLLM ``--max-num-seqs``, SGLang ``--max-running-requests``,
+    TensorRT-LLM ``max_batch_size``); None, or NaN where an array of rows has none, keeps
+    the engine's default (``max_batch_size`` in ``engines.json``). The one place estimates
+    and the fit's benchmark rows apply it."""
+    if max_batch is None:
+        return f
+    limit = np.asarray(max_batch, dtype=float)
+    return {**f, "cap": np.where(np.isfinite(limit), limit, f["cap"])}
+
+
 # The efficiencies every layer's wait for the latest GPU stretches (wait_for_latest_gpu).
 SYNCED_EFFICIENCIES = ("eta_bw", "eta_c", "eta_cp")
 

@@ -251,6 +251,14 @@ def _row_layout(row) -> str:
     return value
 
 
+def _column_numbers(df: pd.DataFrame, column: str) -> np.ndarray:
+    """Values of an optional numeric ``column`` as floats (NaN where the column is missing or
+    a cell is empty)."""
+    if column not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[column], errors="coerce").to_numpy(float)
+
+
 def _column_is(df: pd.DataFrame, column: str, value: str) -> np.ndarray:
     """Rows whose optional ``column`` holds ``value`` (case and spaces ignored; a missing
     column or an empty cell holds nothing)."""
@@ -329,15 +337,11 @@ class _Design:
         # A run that set the engine's sequence limit (max_batch: vLLM --max-num-seqs, SGLang
         # --max-running-requests, TensorRT-LLM max_batch_size) fills memory up to it instead
         # of the engine's default.
-        cap = (pd.to_numeric(self.df["max_batch"], errors="coerce").to_numpy(float)
-               if "max_batch" in self.df.columns else np.full(len(self.df), np.nan))
-        self.f["cap"] = np.where(np.isfinite(cap), cap, self.f["cap"])
+        self.f = features.with_sequence_limit(self.f, _column_numbers(self.df, "max_batch"))
         bmax = np.maximum(np.minimum(bmax_mem, self.f["cap"]), 0.0)
         # A finite offline run of N requests (num_requests, all submitted at once) goes in
         # batches of at most N (kernel.finite_run_seconds); blank = a steady state.
-        n_req = (pd.to_numeric(self.df["num_requests"], errors="coerce")
-                 if "num_requests" in self.df.columns else pd.Series(np.nan, index=self.df.index))
-        self.num_requests = n_req.to_numpy(float)
+        self.num_requests = _column_numbers(self.df, "num_requests")
         self.finite = self.want_max & np.isfinite(self.num_requests)
         # Requests sampled from ShareGPT by the vLLM/SGLang benchmark clients
         # (``lengths`` = sharegpt): output lengths spread around the row's mean, capped by

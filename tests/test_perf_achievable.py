@@ -446,6 +446,49 @@ def test_spread_lengths_drain_slower_than_equal_ones_and_match_a_simulation():
         st.finite_run(1000, 64, 220, 200, max_output_tokens=150)
 
 
+def test_spread_length_occupancy_ratio_by_hand_and_by_quadrature():
+    from scipy.integrate import quad
+
+    # Untruncated exponential steps X of mean 99 (L = 1 + X, mean 100):
+    # E[L^2] = 1 + 2 x 99 + 2 x 99^2 = 19,801, over 100^2.
+    assert float(core.spread_length_occupancy_ratio(100.0, 1e7)) == pytest.approx(1.9801, rel=1e-9)
+    # Equal lengths (one token, no decode step) hold what they hold: 1.
+    assert float(core.spread_length_occupancy_ratio(1.0, 100.0)) == pytest.approx(1.0, abs=1e-6)
+    # ShareGPT as the clients sample it (mean 201 out, cap 2048 - 217): the truncated
+    # exponential's moments by numerical integration.
+    o, cap = 201.0, 2048.0 - 217.0
+    m = float(core.truncated_exponential_scale(o - 1.0, cap - 1.0))
+
+    def moment(k):
+        return quad(lambda x: (1.0 + x) ** k * math.exp(-x / m), 0.0, cap - 1.0)[0]
+
+    by_quadrature = moment(2) * moment(0) / moment(1) ** 2
+    assert float(core.spread_length_occupancy_ratio(o, cap)) == pytest.approx(by_quadrature, rel=1e-9)
+    assert 1.98 < by_quadrature < 1.99
+
+
+def test_spread_output_lengths_fit_fewer_sequences():
+    # Qwen3-32B BF16 on one H100 under vLLM, ShareGPT-like lengths (217 in, 201 out on
+    # average): vLLM hands out KV blocks as tokens come, so a sequence holds on average its
+    # prompt + half its output; with spread lengths, prompt + ratio x half.
+    kw = dict(engine="vllm", batch_size="max", input_tokens=217, output_tokens=201)
+    equal = perf.estimate("qwen3-32b", "h100-sxm", **kw)
+    spread = perf.estimate("qwen3-32b", "h100-sxm", max_output_tokens=1831, **kw)
+    f = perf.step_times("qwen3-32b", "h100-sxm", engine="vllm")._f
+    fixed, _, _, act_seq = core.memory_terms(f, 217.0, 201.0)
+    ratio = float(core.spread_length_occupancy_ratio(201.0, 1831.0))
+    per_seq = float(core.kv_sequence_bytes(f, 217.0 + 0.5 * ratio * 201.0)) + float(act_seq)
+    assert spread.batch_size == math.floor((0.9 * f["mem"] - float(fixed)) / per_seq)
+    assert spread.batch_size < equal.batch_size
+    assert spread.output_tokens_per_s < equal.output_tokens_per_s
+    # Below memory's limit (a fixed batch) the spread changes nothing.
+    few = dict(kw, batch_size=8)
+    assert perf.estimate("qwen3-32b", "h100-sxm", max_output_tokens=1831, **few).tpot_s == \
+        perf.estimate("qwen3-32b", "h100-sxm", **few).tpot_s
+    with pytest.raises(ValueError, match="max_output_tokens"):
+        perf.estimate("qwen3-32b", "h100-sxm", max_output_tokens=201, **kw)
+
+
 def test_sharegpt_offline_rows_are_scored_with_spread_lengths():
     from hwcost.perf import fit
 
@@ -461,6 +504,21 @@ def test_sharegpt_offline_rows_are_scored_with_spread_lengths():
     assert v["predicted"].iloc[0] == pytest.approx(expected, rel=1e-9)
     # The same row with equal lengths is predicted faster (no drain).
     assert fit.validate(row.assign(lengths=""))["predicted"].iloc[0] > v["predicted"].iloc[0]
+
+
+def test_a_sharegpt_rows_batch_is_the_estimates_with_spread_lengths():
+    from hwcost.perf import fit
+
+    rows = catalog.benchmarks()
+    row = rows[rows["id"] == "vllm-gpustack-h100-qwen3-32b-bf16-tp1-max-sharegpt"]
+    i, o = int(row["input_tokens"].iloc[0]), int(row["output_tokens"].iloc[0])
+    e = perf.estimate("qwen3-32b", "h100-sxm", engine="vllm", batch_size="max", input_tokens=i,
+                      output_tokens=o, max_output_tokens=fit.SHAREGPT_MAX_TOTAL_TOKENS - i)
+    v = fit.validate(row)
+    # Memory, not vLLM's 256, limits it: the spread lengths' batch, not the equal ones'.
+    assert int(v["batch_size_used"].iloc[0]) == e.batch_size < 256
+    equal = fit.validate(row.assign(lengths=""))
+    assert int(equal["batch_size_used"].iloc[0]) > e.batch_size
 
 
 def test_attention_runs_at_the_cache_type_not_the_weights():

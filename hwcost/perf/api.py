@@ -50,6 +50,7 @@ from .features import (
     synchronization_slowdown,
     wait_for_latest_gpu,
     with_sequence_limit,
+    with_spread_output_lengths,
 )
 
 
@@ -152,7 +153,8 @@ class StepTimes:
         stay full while requests queue, then the run
         drains at a shrinking batch (:func:`hwcost.perf.kernel.varied_finite_run_seconds`).
         How the calibration scores offline benchmark rows that state their request count.
-        ``batch_size`` is what fits, e.g. :func:`estimate`'s ``max_batch_size``.
+        ``batch_size`` is what fits, e.g. :func:`estimate`'s ``max_batch_size`` (with the
+        same ``max_output_tokens``: spread lengths fit fewer).
         """
         n = np.asarray(n_requests, dtype=float)
         b = np.asarray(batch_size, dtype=float)
@@ -564,7 +566,7 @@ def output_tokens_per_s_per_gpu(model, gpu, precision="bf16", *, batch_size=1, i
 
 def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch_size=1,
              input_tokens=512, output_tokens=128, engine=None, flash_attention=True,
-             calibration=None, layout=None, max_batch=None) -> Estimate:
+             calibration=None, layout=None, max_batch=None, max_output_tokens=None) -> Estimate:
     """Memory fit, latency and throughput of serving ``model`` on ``n_gpus`` x ``gpu``.
 
     Parameters
@@ -611,6 +613,14 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
         ``max_batch_size``); ``batch_size="max"`` fills memory up to it. Default: the
         engine's own default (``max_batch_size`` in ``engines.json``; none for the generic
         engine). The ``max_batch`` column of a benchmark row means the same.
+    max_output_tokens : int, optional
+        Output lengths spread around the mean ``output_tokens`` up to this cap (exponential,
+        as in chat datasets; ShareGPT as vLLM's and SGLang's benchmark clients sample it caps
+        at :data:`hwcost.perf.fit.SHAREGPT_MAX_TOTAL_TOKENS` less ``input_tokens``). Long
+        answers hold their slots longest, so a sequence holds more KV cache on average
+        (:func:`hwcost.perf.kernel.spread_length_occupancy_ratio`, up to twice its output
+        share) and ``batch_size="max"`` fits fewer; the timings stay those of the mean
+        lengths. Default: every output ``output_tokens`` long.
 
     Returns
     -------
@@ -643,6 +653,13 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
                        layout)
     if max_batch is not None:
         f = with_sequence_limit(f, positive_int("max_batch", max_batch))
+    if max_output_tokens is not None:
+        cap = positive_int("max_output_tokens", max_output_tokens)
+        if cap <= o:
+            raise HwcostError(
+                f"max_output_tokens={max_output_tokens!r} must exceed the mean "
+                f"output_tokens={output_tokens!r}: it caps a spread of lengths around it")
+        f = with_spread_output_lengths(f, float(o), float(cap))
     r = {k: np.asarray(v) for k, v in evaluate(f, float(b_req), float(i), float(o), want_max).items()}
     fits = bool(r["fits"])
     b = int(r["batch"]) if want_max else b_req

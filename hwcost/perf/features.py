@@ -584,6 +584,22 @@ def with_sequence_limit(f: dict, max_batch) -> dict:
     return {**f, "cap": np.where(np.isfinite(limit), limit, f["cap"])}
 
 
+def with_spread_output_lengths(f: dict, output_tokens, max_output_tokens) -> dict:
+    """``f`` with the KV a sequence holds for its output raised for output lengths that
+    spread around ``output_tokens`` up to ``max_output_tokens`` (chat datasets such as
+    ShareGPT; :func:`hwcost.perf.kernel.spread_length_occupancy_ratio`): long answers hold
+    their slots longest, so memory fits fewer sequences than at equal lengths. None, or NaN
+    where an array of rows has equal lengths, keeps ``f``. The one place estimates and the
+    fit's ShareGPT rows apply it."""
+    if max_output_tokens is None:
+        return f
+    cap = np.asarray(max_output_tokens, dtype=float)
+    spread = np.isfinite(cap)
+    ratio = core.spread_length_occupancy_ratio(
+        output_tokens, np.where(spread, cap, 10.0 * np.asarray(output_tokens, dtype=float)))
+    return {**f, "kv_out": f["kv_out"] * np.where(spread, ratio, 1.0)}
+
+
 # The efficiencies every layer's wait for the latest GPU stretches (wait_for_latest_gpu).
 SYNCED_EFFICIENCIES = ("eta_bw", "eta_c", "eta_cp")
 

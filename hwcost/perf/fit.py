@@ -333,6 +333,14 @@ class _Design:
         self.o = self.df["output_tokens"].to_numpy(float)
         self.want_max = np.array(want_max)
         b = np.array(batches)
+        # Requests sampled from ShareGPT by the vLLM/SGLang benchmark clients
+        # (``lengths`` = sharegpt): output lengths spread around the row's mean, capped by
+        # the samplers' prompt + output limit: long answers hold their KV longest
+        # (features.with_spread_output_lengths), and an offline run drains at a shrinking
+        # batch (kernel.varied_finite_run_seconds).
+        self.sharegpt = _column_is(self.df, "lengths", "sharegpt")
+        self.f = features.with_spread_output_lengths(
+            self.f, self.o, np.where(self.sharegpt, SHAREGPT_MAX_TOTAL_TOKENS - self.i, np.nan))
         bmax_mem = core.max_batch_by_memory(self.f, self.i, self.o)
         # A run that set the engine's sequence limit (max_batch: vLLM --max-num-seqs, SGLang
         # --max-running-requests, TensorRT-LLM max_batch_size) fills memory up to it instead
@@ -343,10 +351,6 @@ class _Design:
         # batches of at most N (kernel.finite_run_seconds); blank = a steady state.
         self.num_requests = _column_numbers(self.df, "num_requests")
         self.finite = self.want_max & np.isfinite(self.num_requests)
-        # Requests sampled from ShareGPT by the vLLM/SGLang benchmark clients
-        # (``lengths`` = sharegpt): output lengths spread around the row's mean, capped by
-        # the samplers' prompt + output limit (kernel.varied_finite_run_seconds).
-        self.sharegpt = _column_is(self.df, "lengths", "sharegpt")
         bmax = np.where(self.finite, np.minimum(bmax, np.nan_to_num(self.num_requests)), bmax)
         # "max" runs the largest batch that fits; a requested concurrency above what fits is
         # served at the memory-limited batch (the engine queues the rest).

@@ -524,6 +524,37 @@ def truncated_exponential_scale(mean, cap):
     return m
 
 
+def _spread_decode_steps(output_tokens, max_output_tokens):
+    """Mean, cap and exponential scale of the decode steps (output tokens after the first)
+    of spread output lengths: ``(steps, cap, scale)`` [tokens] (see
+    :func:`varied_finite_run_seconds`)."""
+    steps = np.maximum(np.asarray(output_tokens, dtype=float) - 1.0, 1e-9)
+    cap = np.maximum(np.asarray(max_output_tokens, dtype=float) - 1.0, 2.5 * steps)
+    return steps, cap, truncated_exponential_scale(steps, cap)
+
+
+def spread_length_occupancy_ratio(output_tokens, max_output_tokens):
+    """How much more KV cache a slot holds on average when output lengths spread [-].
+
+    A request that generates ``L`` tokens holds its slot for ``L`` steps, so the requests
+    running at any moment are a length-biased sample: the time-averaged output a slot
+    holds is ``E[L^2] / E[L]`` (reserved: the whole length) or half that (blocks given as
+    tokens come), against ``E[L]`` and ``E[L] / 2`` with equal lengths. The ratio
+    ``E[L^2] / E[L]^2`` multiplies the output share of a sequence's KV
+    (:func:`hwcost.perf.features.kv_output_share`). Lengths as in
+    :func:`varied_finite_run_seconds`: ``L = 1 + X``, ``X`` exponential of mean
+    ``output_tokens - 1`` truncated at ``max_output_tokens - 1``, whose second moment is
+    ``(2 m^2 - e^(-c/m) (c^2 + 2 m c + 2 m^2)) / (1 - e^(-c/m))`` for scale ``m`` and cap
+    ``c``. Untruncated the ratio tends to 2 for long answers (1.98 at a mean of 100
+    tokens); equal lengths give 1.
+    """
+    steps, cap, m = _spread_decode_steps(output_tokens, max_output_tokens)
+    tail = np.exp(-cap / m)
+    x2 = (2.0 * m * m - tail * (cap * cap + 2.0 * m * cap + 2.0 * m * m)) / (1.0 - tail)
+    mean = 1.0 + steps
+    return (1.0 + 2.0 * steps + x2) / (mean * mean)
+
+
 def varied_finite_run_seconds(f, batch, n_requests, input_tokens, output_tokens,
                               max_output_tokens):
     """Wall time of a finite run of ``n_requests`` requests whose output lengths vary [s].
@@ -551,9 +582,7 @@ def varied_finite_run_seconds(f, batch, n_requests, input_tokens, output_tokens,
     n = np.maximum(n_requests, 1.0)
     b = np.clip(batch, 1.0, n)
     i = np.asarray(input_tokens, dtype=float)
-    steps = np.maximum(np.asarray(output_tokens, dtype=float) - 1.0, 1e-9)
-    cap = np.maximum(np.asarray(max_output_tokens, dtype=float) - 1.0, 2.5 * steps)
-    scale = truncated_exponential_scale(steps, cap)
+    steps, cap, scale = _spread_decode_steps(output_tokens, max_output_tokens)
     prefill = (n / b) * prefill_seconds(f, b, i, 0.0)
     step_full = decode_total_seconds(f, b, i, steps) / steps
     queue = np.maximum(n - b, 0.0) * steps / b * step_full

@@ -50,6 +50,16 @@ def _typed(rule, **bounds):
     return parse
 
 
+def _batch_size(text: str):
+    """``--batch-size``: a positive integer up to 4,096, or ``max``."""
+    if text.strip().lower() == "max":
+        return "max"
+    try:
+        return _typed(validate.positive_int, high=4096)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or 'max')") from None
+
+
 def parse_duration(text: str) -> float:
     """``"1s"``, ``"500ms"``, ``"0.8"`` (seconds), ``"2min"`` -> seconds. [s]"""
     try:
@@ -344,6 +354,8 @@ examples:
   hwcost estimate --model llama-3.1-70b --gpu h100-sxm --n-gpus 2 --precision fp8
   hwcost estimate --model llama-3.1-8b --gpu rtx-4090 --batch-size 8 \\
       --input-tokens 500 --output-tokens 200 --format json
+  hwcost estimate --model qwen3-32b --gpu h100-sxm --engine vllm --batch-size max \\
+      --input-tokens 217 --output-tokens 201 --max-output-tokens 1831
 """
 
 
@@ -354,6 +366,7 @@ def cmd_estimate(args, out, err) -> int:
         args.model, args.gpu, n_gpus=args.n_gpus, precision=args.precision,
         kv_precision=args.kv_precision, batch_size=args.batch_size,
         input_tokens=args.input_tokens, output_tokens=args.output_tokens, engine=args.engine,
+        layout=args.layout, max_batch=args.max_batch, max_output_tokens=args.max_output_tokens,
     )
     import dataclasses
 
@@ -857,11 +870,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GPUs per replica (tensor parallel) (default 1)")
     p.add_argument("--precision", default="bf16", help="weight precision (default bf16)")
     p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: as weights)")
-    p.add_argument("--batch-size", type=_typed(validate.positive_int, high=4096), default=1, metavar="N",
-                   help="concurrent sequences (default 1)")
+    p.add_argument("--batch-size", type=_batch_size, default=1, metavar="N|max",
+                   help="concurrent sequences, or 'max' for the most that fit memory up to the "
+                        "engine's sequence limit (default 1)")
     p.add_argument("--input-tokens", type=_positive_int, default=512, metavar="N")
     p.add_argument("--output-tokens", type=_positive_int, default=128, metavar="N")
+    p.add_argument("--max-output-tokens", type=_positive_int, default=None, metavar="N",
+                   help="output lengths spread around --output-tokens up to N (chat datasets): "
+                        "'max' then fits fewer sequences (default: all equal)")
     p.add_argument("--engine", default=None, help="serving engine id (default generic)")
+    p.add_argument("--max-batch", type=_typed(validate.positive_int, high=65536), default=None,
+                   metavar="N", help="the server's sequence limit (vLLM --max-num-seqs; "
+                                     "default: the engine's own)")
+    p.add_argument("--layout", default=None,
+                   help="parallel layout of a multi-GPU replica: tp, ep or dp-attention+ep "
+                        "(default tp)")
     _add_format(p)
     p.set_defaults(func=cmd_estimate)
 

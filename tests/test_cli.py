@@ -376,6 +376,30 @@ def test_estimate_prints_one_result():
     assert_one_line_error(code, err, "unknown GPU 'rtx-409'")
 
 
+def test_estimate_takes_max_batch_and_spread_lengths():
+    from hwcost import perf
+
+    args = ("estimate", "--model", "qwen3-32b", "--gpu", "h100-sxm", "--engine", "vllm",
+            "--batch-size", "max", "--input-tokens", "217", "--output-tokens", "201",
+            "--format", "json")
+    code, out, err = run(*args, "--max-output-tokens", "1831", "--max-batch", "64")
+    assert code == 0, err
+    want = perf.estimate("qwen3-32b", "h100-sxm", engine="vllm", batch_size="max",
+                         input_tokens=217, output_tokens=201, max_output_tokens=1831,
+                         max_batch=64)
+    got = json.loads(out)
+    assert got["batch_size"] == want.batch_size == 64
+    assert got["output_tokens_per_s"] == pytest.approx(want.output_tokens_per_s, rel=1e-12)
+    code, out, err = run(*args, "--max-output-tokens", "1831")
+    spread = json.loads(out)["batch_size"]
+    code, out, err = run(*args)
+    assert spread < json.loads(out)["batch_size"] <= 256
+    code, out, err = run(*args, "--max-output-tokens", "150")
+    assert_one_line_error(code, err, "max_output_tokens=150")
+    code, out, err = run("estimate", "--model", "qwen3-32b", "--gpu", "h100-sxm", "--batch-size", "most")
+    assert_one_line_error(code, err, "'most'", "'max'", expected_code=2)
+
+
 def test_entry_point_subprocess_recommend():
     code, out, err = run_subprocess(*ARTICLE_2, "--format", "csv", "--top", "3")
     assert code == 0, err

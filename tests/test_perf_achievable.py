@@ -521,6 +521,27 @@ def test_a_sharegpt_rows_batch_is_the_estimates_with_spread_lengths():
     assert int(equal["batch_size_used"].iloc[0]) > e.batch_size
 
 
+def test_llama_cpp_quantized_products_run_on_int8_tensor_cores_since_mid_2024():
+    import datetime
+
+    spec = features.engine_specs()["llama.cpp"]
+    rtx4090, mi300x = catalog.gpu("rtx-4090"), catalog.gpu("mi300x")
+    # GGUF int4/int8 weights times int8-quantized activations: the 4090's 660.6 int8 TOPS,
+    # against 330.4 TFLOPS for FP16 with FP16 accumulation (the dequantize-then-cuBLAS path).
+    assert features.peak_flops(rtx4090, "int4", spec) == pytest.approx(660.6e12)
+    assert features.peak_flops(rtx4090, "int8", spec) == pytest.approx(660.6e12)
+    assert features.peak_flops(rtx4090, "fp16", spec) == pytest.approx(330.4e12)
+    # Only NVIDIA GPUs with int8 tensor cores; other engines dequantize to 16-bit.
+    assert features.peak_flops(mi300x, "int4", spec) == pytest.approx(1307.4e12)
+    vllm = features.engine_specs()["vllm"]
+    assert features.peak_flops(rtx4090, "int4", vllm) == pytest.approx(165.2e12)
+    # A benchmark row dated before the default changed runs the old path.
+    before = features.engine_as_of(spec, datetime.date(2024, 5, 31))
+    assert features.peak_flops(rtx4090, "int4", before) == pytest.approx(330.4e12)
+    assert features.engine_as_of(spec, "2026-06-04") is spec
+    assert features.engine_as_of(spec, None) is spec
+
+
 def test_attention_runs_at_the_cache_type_not_the_weights():
     vllm = features.engine_specs()["vllm"]
     h100, b200 = catalog.gpu("h100-sxm"), catalog.gpu("b200")

@@ -652,9 +652,37 @@ def activation_precision(gpu: catalog.GPU, spec: dict) -> str:
     return "bf16"
 
 
+def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
+    """Type the matrix products of ``precision`` weights run in on ``gpu``.
+
+    The weights' own type, except for weight-only formats (int8, int4): dequantized to the
+    16-bit activation type (:func:`activation_precision`), or, where the engine multiplies
+    them by activations quantized to int8 (``int8_quantized_matmul``: llama.cpp's mul_mat_q
+    kernels), int8 on NVIDIA GPUs with int8 tensor cores.
+    """
+    if precision not in WEIGHT_ONLY:
+        return precision
+    if (spec.get("int8_quantized_matmul") and gpu.vendor == "nvidia"
+            and gpu.tensor_tflops("int8") is not None):
+        return "int8"
+    return activation_precision(gpu, spec)
+
+
+def engine_as_of(spec: dict, as_of) -> dict:
+    """``spec`` as the engine ran on ``as_of`` (a benchmark row's date: a date or
+    ``YYYY-MM-DD``): a kernel path that became its default later
+    (``int8_quantized_matmul_since``) is off. None or a blank date keeps ``spec`` (the engine
+    as it is now)."""
+    since = spec.get("int8_quantized_matmul_since")
+    day = "" if as_of is None or (isinstance(as_of, float) and math.isnan(as_of)) else str(as_of)[:10]
+    if spec.get("int8_quantized_matmul") and since and day[:1].isdigit() and day < since:
+        return {**spec, "int8_quantized_matmul": False}
+    return spec
+
+
 def peak_flops(gpu: catalog.GPU, precision: str, spec: dict) -> float | None:
     """Dense tensor rate the math of ``precision`` runs at on ``gpu`` [FLOP/s], None if none."""
-    math_prec = activation_precision(gpu, spec) if precision in WEIGHT_ONLY else precision
+    math_prec = weight_math_precision(gpu, precision, spec)
     rate = gpu.tensor_tflops(math_prec)
     if rate is None:
         return None

@@ -298,6 +298,8 @@ class _Design:
                 kv = row["kv_precision"] if isinstance(row["kv_precision"], str) and row["kv_precision"] else None
                 m, g, eid, spec, prec, kvp, n = features.resolve_inputs(
                     row["model_id"], row["gpu_id"], int(row["n_gpus"]), row["precision"], kv, row["engine"])
+                # The engine as it ran on the row's date (kernel paths that came later off).
+                spec = features.engine_as_of(spec, row.get("as_of"))
                 f = features.model_features(m, g, spec, eid, prec, kvp, n,
                                             _row_flash_attention(row), unit, _row_layout(row))
             except ValueError as exc:

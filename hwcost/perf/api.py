@@ -166,12 +166,7 @@ class StepTimes:
         if max_output_tokens is None:
             t = core.finite_run_seconds(self._f, b, n, i, o)
         else:
-            cap = np.asarray(max_output_tokens, dtype=float)
-            _check_nonneg("max_output_tokens", cap, strict=True)
-            if np.any(cap <= o):
-                raise HwcostError(
-                    f"max_output_tokens={max_output_tokens!r} must exceed the mean "
-                    f"output_tokens={output_tokens!r}: it caps a spread of lengths around it")
+            cap = _output_cap(max_output_tokens, output_tokens)
             t = core.varied_finite_run_seconds(self._f, b, n, i, o, cap)
         return _scalar(t), _scalar(n * o / t)
 
@@ -356,6 +351,18 @@ def _scalar(x):
 
 def _check_nonneg(name, v, strict=False):
     (checks.positive if strict else checks.non_negative)(name, v, array=True)
+
+
+def _output_cap(max_output_tokens, output_tokens) -> np.ndarray:
+    """``max_output_tokens`` checked as the cap of output lengths spread around the mean
+    ``output_tokens`` (positive and above it) [tokens]."""
+    cap = np.asarray(max_output_tokens, dtype=float)
+    _check_nonneg("max_output_tokens", cap, strict=True)
+    if np.any(cap <= np.asarray(output_tokens, dtype=float)):
+        raise HwcostError(
+            f"max_output_tokens={max_output_tokens!r} must exceed the mean "
+            f"output_tokens={output_tokens!r}: it caps a spread of lengths around it")
+    return cap
 
 
 def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, engine=None,
@@ -654,11 +661,7 @@ def estimate(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, batch
     if max_batch is not None:
         f = with_sequence_limit(f, positive_int("max_batch", max_batch))
     if max_output_tokens is not None:
-        cap = positive_int("max_output_tokens", max_output_tokens)
-        if cap <= o:
-            raise HwcostError(
-                f"max_output_tokens={max_output_tokens!r} must exceed the mean "
-                f"output_tokens={output_tokens!r}: it caps a spread of lengths around it")
+        cap = _output_cap(positive_int("max_output_tokens", max_output_tokens), o)
         f = with_spread_output_lengths(f, float(o), float(cap))
     r = {k: np.asarray(v) for k, v in evaluate(f, float(b_req), float(i), float(o), want_max).items()}
     fits = bool(r["fits"])

@@ -674,7 +674,7 @@ def engine_as_of(spec: dict, as_of) -> dict:
     (``int8_quantized_matmul_since``) is off. None or a blank date keeps ``spec`` (the engine
     as it is now)."""
     since = spec.get("int8_quantized_matmul_since")
-    day = "" if as_of is None or (isinstance(as_of, float) and math.isnan(as_of)) else str(as_of)[:10]
+    day = str(as_of)[:10]  # None, NaN and NaT read as text that is not a date: kept
     if spec.get("int8_quantized_matmul") and since and day[:1].isdigit() and day < since:
         return {**spec, "int8_quantized_matmul": False}
     return spec

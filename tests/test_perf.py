@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hwcost import catalog, perf
+from hwcost.errors import HwcostError
 from hwcost.perf import features, fit
 from hwcost.perf import kernel as core
 
@@ -316,6 +317,71 @@ def test_mla_layer_cost_follows_its_trend_over_measurement_dates_by_hand():
     # (the MI300X one pays the AMD factor 2)
     assert (ovh - base).tolist() == pytest.approx(
         [61 * 50e-6 * math.exp(365 / 365.25), 61 * 50e-6, 61 * 100e-6], rel=1e-9)
+
+
+def test_engine_fixed_costs_follow_their_trend_over_measurement_dates_by_hand():
+    row = {"engine": "vllm", "gpu_id": "h100-sxm", "n_gpus": 1, "model_id": "llama-3.1-8b",
+           "precision": "bf16", "batch_size": "1", "input_tokens": 1000, "output_tokens": 200,
+           "metric": "tpot_s", "value": 0.01, "source": "s"}
+    dates = ["2024-03-18"] * 5 + ["2025-03-18"] * 4 + ["2025-03-19"]
+    rows = pd.DataFrame([{**row, "id": f"r{k}", "as_of": d} for k, d in enumerate(dates)]
+                        + [{**row, "id": "undated", "as_of": None}])
+    design = fit._Design(fit._table(rows))
+    assert design.engine_date == {"vllm": "2025-03-19"}
+    assert design.years_since_engine_date.tolist() == pytest.approx(
+        [-366 / 365.25] * 5 + [-1 / 365.25] * 4 + [0.0, 0.0])
+    names = design.layout()
+    assert "vllm:trend" in names
+    # ten dated rows over a year identify a trend; nine, or a span under a year, do not
+    assert "vllm:trend" not in design.layout(np.arange(11) != 0)
+    assert "vllm:trend" not in design.layout(np.arange(11) >= 5)
+    centre, _ = design.prior(names)
+    p = dict(zip(names, centre))
+    p.update({"lo": math.log(100e-6), "ll": math.log(20e-6), "vllm:trend": -0.5})
+    ovh = design.factor_arrays(np.array([p[n] for n in names]), names)["ovh"]
+    # 32 layers; a year and a day before the newest date the fixed costs were e^(0.5 x 1.002)
+    # times higher; undated rows count as of that date
+    now = 100e-6 + 32 * 20e-6
+    assert ovh[0] == pytest.approx(now * math.exp(0.5 * 366 / 365.25), rel=1e-9)
+    assert ovh[-2:].tolist() == pytest.approx([now, now], rel=1e-9)
+
+
+def test_calibration_as_of_moves_the_dated_costs_by_hand():
+    data = {"engines": {"vllm": {"bandwidth_efficiency": 0.8, "compute_efficiency": 0.7,
+                                 "step_overhead_s": 2e-4, "layer_overhead_s": 3e-5,
+                                 "overhead_log_change_per_year": -0.5,
+                                 "overhead_date": "2026-01-01"},
+                        "sglang": {"bandwidth_efficiency": 0.8, "compute_efficiency": 0.7,
+                                   "step_overhead_s": 2e-4, "layer_overhead_s": 3e-5}},
+            "mla_layer_overhead_s": 6e-5, "mla_layer_overhead_log_change_per_year": -1.0,
+            "mla_layer_overhead_date": "2026-01-01"}
+    moved = perf.calibration_as_of(data, "2025-01-01").data
+    year = 365 / 365.25
+    assert moved["engines"]["vllm"]["step_overhead_s"] == pytest.approx(2e-4 * math.exp(0.5 * year))
+    assert moved["engines"]["vllm"]["layer_overhead_s"] == pytest.approx(3e-5 * math.exp(0.5 * year))
+    assert moved["engines"]["vllm"]["overhead_date"] == "2025-01-01"
+    assert moved["engines"]["sglang"] == data["engines"]["sglang"]  # no date, no trend
+    assert moved["mla_layer_overhead_s"] == pytest.approx(6e-5 * math.exp(year))
+    assert data["engines"]["vllm"]["step_overhead_s"] == 2e-4  # the input is left as it was
+    with pytest.raises(HwcostError, match="date must be a date"):
+        perf.calibration_as_of(data, "last spring")
+
+
+def test_validate_reads_a_row_at_its_own_date_like_estimate_with_calibration_as_of():
+    rows = catalog.benchmarks()
+    row = rows[rows["id"] == "vllm-qwen-a100-qwen2.5-14b-bf16-tp1-bs1-1-2048"]
+    stored = perf.stored_calibration().data
+    assert str(row["as_of"].iloc[0]) < stored["engines"]["vllm"]["overhead_date"]
+    at_row = perf.calibration_as_of(None, row["as_of"].iloc[0])
+    est = perf.estimate("qwen2.5-14b", "a100-80gb-sxm", engine="vllm", input_tokens=1,
+                        output_tokens=2048, calibration=at_row)
+    assert fit.validate(row)["predicted"].iloc[0] == pytest.approx(est.output_tokens_per_s, rel=1e-9)
+    today = perf.estimate("qwen2.5-14b", "a100-80gb-sxm", engine="vllm", input_tokens=1,
+                          output_tokens=2048)
+    trend = stored["engines"]["vllm"]["overhead_log_change_per_year"]
+    # an older run paid more fixed cost where the engine's costs fell since (and less where
+    # they grew)
+    assert (est.output_tokens_per_s - today.output_tokens_per_s) * trend > 0
 
 
 def test_moe_at_large_batch_reads_all_experts_by_hand():
@@ -903,8 +969,10 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
         "hwcost.perf.calibrate(write=True)")
     for key, ef in stored["engines"].items():
         for name in ("bandwidth_efficiency", "compute_efficiency", "step_overhead_s",
-                     "layer_overhead_s"):
-            assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4), (key, name)
+                     "layer_overhead_s", "overhead_log_change_per_year"):
+            assert fresh["engines"][key][name] == pytest.approx(ef[name], rel=1e-4, abs=1e-9), (
+                key, name)
+        assert fresh["engines"][key].get("overhead_date") == ef.get("overhead_date")
     for name in ("weight_only_efficiency_factor", "weight_only_bandwidth_factor",
                  "fp8_compute_factor", "fp4_compute_factor", "allreduce_latency_s",
                  "prefill_overhead_ratio",
@@ -921,6 +989,12 @@ def test_stored_factors_are_physical(stored):
         assert 0 < ef["compute_efficiency"] <= 1
         assert 0 < ef["step_overhead_s"] < 0.05
         assert 0 < ef["layer_overhead_s"] < 1e-3
+        # an engine's fixed costs change by less than a factor e^2 a year
+        assert abs(ef["overhead_log_change_per_year"]) < 2
+    newest = str(catalog.benchmarks()["as_of"].max())[:10]
+    for key in ("vllm", "sglang", "tensorrt-llm", "llama.cpp"):
+        assert stored["engines"][key]["overhead_log_change_per_year"] != 0.0
+        assert stored["engines"][key]["overhead_date"] == newest
     assert 0 < stored["weight_only_efficiency_factor"] <= 1
     assert 0 < stored["weight_only_bandwidth_factor"] <= 1
     # a tensor-parallel GPU's mean lag: a share of the pass, not a multiple of it

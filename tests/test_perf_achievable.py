@@ -7,7 +7,6 @@ data/collective_microbenchmarks.csv) and from hand arithmetic.
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from test_perf import make_gpu, make_llm, unit_cal  # the suite's hand-made GPU, model, calibration
 
@@ -225,14 +224,9 @@ def test_measurements_taken_at_a_concurrency_are_scored_in_the_closed_loop():
     rows = catalog.benchmarks()
     row = rows[rows["id"] == "sglang-inferencex-h200-deepseek-r1-fp8-tp8-c64-1024-1024-tpot"]
     assert row["load"].iloc[0] == "concurrency"
-    # validate reads the row's MLA layer cost at its own date; step_times at the
-    # calibration's date: the same model once that cost is moved to the row's date.
-    stored = perf.stored_calibration().data
-    years = (fit._decimal_years(row["as_of"])[0]
-             - fit._decimal_years(pd.Series([stored["mla_layer_overhead_date"]]))[0])
-    at_row_date = perf.Calibration({
-        **stored, "mla_layer_overhead_s": stored["mla_layer_overhead_s"] * math.exp(
-            stored["mla_layer_overhead_log_change_per_year"] * years)})
+    # validate reads the row's dated costs (MLA layer, the engine's fixed costs) at its own
+    # date; step_times at the calibration's: the same model once they are moved there.
+    at_row_date = perf.calibration_as_of(None, row["as_of"].iloc[0])
     v = fit.validate(row)
     st = perf.step_times("deepseek-r1", "h200-sxm", n_gpus=8, precision="fp8", engine="sglang",
                          calibration=at_row_date)
@@ -253,7 +247,8 @@ def test_rows_run_without_flash_attention_are_scored_with_the_score_matrix():
     row = dated.assign(as_of=datetime.date(2026, 6, 4))
     v = fit.validate(row)
     st = perf.step_times("llama-3.1-8b", "rtx-4090", precision="int4", kv_precision="fp16",
-                         engine="llama.cpp", flash_attention=False)
+                         engine="llama.cpp", flash_attention=False,
+                         calibration=perf.calibration_as_of(None, row["as_of"].iloc[0]))
     # prefill_tokens_per_s of a 4096-token prompt: 4096 / the pass without fused attention.
     assert v["predicted"].iloc[0] == pytest.approx(4096 / st.prefill_seconds(4096), rel=1e-9)
     # In May 2024 llama.cpp dequantized to FP16 (half the int8 rate): a slower prediction.
@@ -361,7 +356,9 @@ def test_offline_rows_with_a_request_count_are_scored_as_that_finite_run():
     v = fit.validate(row)
     b = float(v["batch_size_used"].iloc[0])
     assert 1 <= b < 1500  # memory-limited: more than two batches
-    st = perf.step_times("gpt-oss-120b", "h200-sxm", precision="int4", engine="tensorrt-llm")
+    # The engine's fixed costs as of the row's date, as validate reads them.
+    st = perf.step_times("gpt-oss-120b", "h200-sxm", precision="int4", engine="tensorrt-llm",
+                         calibration=perf.calibration_as_of(None, row["as_of"].iloc[0]))
     expected = 3000 * 1024 / float(core.finite_run_seconds(st._f, b, 3000.0, 1024.0, 1024.0))
     assert v["predicted"].iloc[0] == pytest.approx(expected, rel=1e-9)
     steady = fit.validate(row.assign(num_requests=np.nan))
@@ -504,7 +501,8 @@ def test_sharegpt_offline_rows_are_scored_with_spread_lengths():
     v = fit.validate(row)
     b = float(v["batch_size_used"].iloc[0])
     i, o = float(row["input_tokens"].iloc[0]), float(row["output_tokens"].iloc[0])
-    st = perf.step_times("gpt-oss-120b", "h100-sxm", precision="int4", engine="vllm")
+    st = perf.step_times("gpt-oss-120b", "h100-sxm", precision="int4", engine="vllm",
+                         calibration=perf.calibration_as_of(None, row["as_of"].iloc[0]))
     expected = 1000 * o / float(core.varied_finite_run_seconds(
         st._f, b, 1000.0, i, o, fit.SHAREGPT_MAX_TOTAL_TOKENS - i))
     assert v["predicted"].iloc[0] == pytest.approx(expected, rel=1e-9)

@@ -34,7 +34,10 @@ The model, per GPU of a replica of ``n_gpus`` GPUs:
   the fit reads it at each measurement's date (a log-linear trend,
   ``mla_layer_overhead_log_change_per_year``) and with a factor on AMD Instinct parts
   (``mla_layer_overhead_amd_factor``); estimates use it at the calibration's
-  ``mla_layer_overhead_date`` (:meth:`Calibration.mla_layer_overhead_on`).
+  ``mla_layer_overhead_date`` (:meth:`Calibration.mla_layer_overhead_on`). Each engine's
+  step and layer costs are software figures too: the fit reads them at each row's date on the
+  engine's own trend (``overhead_log_change_per_year``), estimates at the calibration's
+  ``overhead_date``; :func:`calibration_as_of` moves both kinds of cost to another date.
 - **Prefill** [s]: 2 x active parameters x tokens + attention (4 x heads x head_dim per
   query-key pair and layer) against peak x eta_cp (prefill GEMMs are large and regular and
   reach a higher share of peak than batched decode), or the memory traffic if larger
@@ -149,6 +152,7 @@ from .features import (  # noqa: F401  # noqa: F401,E402
 from .fit import (  # noqa: F401  # noqa: F401,E402
     GLOBAL_FACTORS,
     calibrate,
+    calibration_as_of,
     cross_validate,
     error_summary,
     fit_overlay,
@@ -192,6 +196,7 @@ __all__ = [
     "attention_peak_flops",
     "synchronization_slowdown",
     "calibrate",
+    "calibration_as_of",
     "validate",
     "GLOBAL_FACTORS",
     "global_factors",

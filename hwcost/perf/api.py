@@ -972,8 +972,10 @@ def engines(calibration=None) -> pd.DataFrame:
     GDDR and AMD GPUs shift them, see calibration.json), ``step_overhead_s`` (fixed cost of a
     forward pass [s]), ``layer_overhead_s`` (fixed cost per layer [s]; a routed-MoE layer
     adds the calibration's ``moe_layer_overhead_s``, a latent-attention layer its
-    ``mla_layer_overhead_s``) and
-    ``calibration_rows``
+    ``mla_layer_overhead_s``), ``overhead_log_change_per_year`` (change of those two fixed
+    costs' logarithm per year of measurement date [1/yr]; 0 where the fit has no trend),
+    ``overhead_date`` (the date they apply at, that of the engine's newest measurement; None
+    without one; :func:`hwcost.perf.calibration_as_of` moves them) and ``calibration_rows``
     (benchmark rows the fit used; 0 = generic factors).
     """
     cal = as_calibration(calibration)
@@ -989,6 +991,8 @@ def engines(calibration=None) -> pd.DataFrame:
         row["compute_efficiency"] = float(ef["compute_efficiency"])
         row["step_overhead_s"] = float(ef["step_overhead_s"])
         row["layer_overhead_s"] = float(ef.get("layer_overhead_s", 0.0))
+        row["overhead_log_change_per_year"] = float(ef.get("overhead_log_change_per_year", 0.0))
+        row["overhead_date"] = ef.get("overhead_date")
         row["calibration_rows"] = int(cal.data.get("engines", {}).get(key, {}).get("n_rows", 0))
         rows.append(row)
     return pd.DataFrame(rows).set_index("engine")

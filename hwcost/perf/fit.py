@@ -56,6 +56,7 @@ Huber, "Robust Estimation of a Location Parameter", 1964 (robust loss). Gelman e
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import os
@@ -114,6 +115,15 @@ PRIOR_SYNC_JITTER = (math.log(0.03), 1.5)
 PRIOR_MLA_TREND = (0.0, 1.0)
 # Log ratio of the MLA layer cost on AMD Instinct GPUs to NVIDIA's: none expected a priori.
 PRIOR_MLA_AMD = (0.0, 1.0)
+# Change of an engine's fixed costs' logarithm per year of measurement date (1/yr): no trend
+# expected a priori, a factor e^0.5 a year either way one sd. The engines rewrote their host
+# side more than once: vLLM's scheduler and output processing (v0.6, 2024) and its V1 engine
+# (2025), SGLang's overlapped scheduler (v0.4, 2024), TensorRT-LLM's PyTorch runtime (the
+# default from v1.0, 2025; a Python loop where its C++ runtime ran before).
+PRIOR_ENGINE_TREND = (0.0, 0.5)
+# An engine's trend is fitted where its fitted rows are this many and span this long [yr].
+ENGINE_TREND_MIN_ROWS = 10
+ENGINE_TREND_MIN_YEARS = 1.0
 DAYS_PER_YEAR = 365.25
 ROBUST_SCALE = 0.15  # soft-L1 scale on log errors (about 15%)
 # Relative change of the cost, the factors and the gradient at which a fit stops. The data
@@ -160,6 +170,50 @@ def _decimal_years(dates: pd.Series) -> np.ndarray:
 def _decimal_year(date) -> float:
     """One date (ISO text or timestamp) as a decimal year (:func:`_decimal_years`)."""
     return float(_decimal_years(pd.Series([date]))[0])
+
+
+def calibration_as_of(calibration=None, date=None) -> features.Calibration:
+    """A calibration's dated costs moved to ``date``: what it says of a run on that day.
+
+    The MLA layer cost and each engine's fixed costs (step and per layer) change with the
+    measurement date (``mla_layer_overhead_log_change_per_year``, each engine's
+    ``overhead_log_change_per_year``); a calibration stores them at the date of the newest
+    measurement it saw (``mla_layer_overhead_date``, each engine's ``overhead_date``), which
+    estimates use. :func:`validate` reads every benchmark row at its own date: this
+    calibration, given to :func:`hwcost.perf.estimate`, predicts a row of that date alike.
+
+    Parameters
+    ----------
+    calibration : Calibration, dict or None
+        The calibration (None: the one estimates use by default).
+    date : str or datetime.date
+        Measurement date (ISO ``YYYY-MM-DD``).
+    """
+    cal = features.as_calibration(calibration)
+    year = _decimal_year(date)
+    if not math.isfinite(year):
+        raise HwcostError(f"date must be a date such as '2025-06-30', got {date!r}")
+    data = copy.deepcopy(cal.data)
+    day = pd.Timestamp(date).date().isoformat()
+
+    def moved(value, trend, stored):
+        return value * math.exp(trend * (year - _decimal_year(stored))) if stored else value
+
+    mla_date = data.get("mla_layer_overhead_date")
+    if mla_date and "mla_layer_overhead_s" in data:
+        data["mla_layer_overhead_s"] = moved(
+            float(data["mla_layer_overhead_s"]),
+            float(data.get("mla_layer_overhead_log_change_per_year", 0.0)), mla_date)
+        data["mla_layer_overhead_date"] = day
+    for ef in data.get("engines", {}).values():
+        stored = ef.get("overhead_date")
+        if stored:
+            trend = float(ef.get("overhead_log_change_per_year", 0.0))
+            for key in ("step_overhead_s", "layer_overhead_s"):
+                if key in ef:
+                    ef[key] = moved(float(ef[key]), trend, stored)
+            ef["overhead_date"] = day
+    return features.Calibration(data)
 
 
 def _sig(z):
@@ -379,6 +433,15 @@ class _Design:
         self.reference_year = _decimal_year(self.mla_date) if self.mla_date else math.nan
         self.years_since_reference = np.nan_to_num(self.year - self.reference_year, nan=0.0)
         self.mla_amd = (self.f["mla_layers"] > 0) & (self.klass == features.MLA_FACTOR_CLASS)
+        # Each engine's fixed costs change with its software over the measurement dates. The
+        # stored costs apply at one date for every engine, the table's newest measurement
+        # (``overhead_date``): the engines' costs are compared, and drawn toward the generic
+        # ones, as of the same day.
+        newest = dates.max() if dates.notna().any() else None
+        self.engine_date = ({e: newest.date().isoformat() for e in sorted(set(self.engine))}
+                            if newest is not None else {})
+        self.years_since_engine_date = np.nan_to_num(
+            self.year - (_decimal_year(newest) if newest is not None else math.nan), nan=0.0)
 
     def groups(self, by: str) -> np.ndarray:
         """Group label of every row for a leave-one-group-out split (:data:`CV_GROUPS`)."""
@@ -390,6 +453,15 @@ class _Design:
             return self.engine
         raise HwcostError(f"unknown grouping {by!r}; accepted: {', '.join(CV_GROUPS)}")
 
+    def _engine_trend_identified(self, engine, sel) -> bool:
+        """Whether ``engine``'s fitted rows (``sel``) date far enough apart, and are many
+        enough, to fit its fixed costs' trend (:data:`ENGINE_TREND_MIN_ROWS`,
+        :data:`ENGINE_TREND_MIN_YEARS`)."""
+        years = self.year[sel & (self.engine == engine)]
+        years = years[np.isfinite(years)]
+        return (years.size >= ENGINE_TREND_MIN_ROWS
+                and float(years.max() - years.min()) >= ENGINE_TREND_MIN_YEARS)
+
     # -- parameters ---------------------------------------------------------------------
     def layout(self, mask=None):
         sel = np.ones(len(self.df), bool) if mask is None else mask
@@ -400,6 +472,7 @@ class _Design:
             names += [f"{e}:zb", f"{e}:zc", f"{e}:lo", f"{e}:ll"]
         for c in classes:
             names += [f"class-{c}:zb", f"class-{c}:zc"]
+        names += [f"{e}:trend" for e in engines if self._engine_trend_identified(e, sel)]
         names.append("prefill_overhead")
         if (self.regime[sel] == "ttft").any():
             names.append("prefill_compute_shift")
@@ -454,6 +527,8 @@ class _Design:
                 c, s = PRIOR_PREFILL_COMPUTE_SHIFT
             elif name == "sync_jitter":
                 c, s = PRIOR_SYNC_JITTER
+            elif name.endswith(":trend"):
+                c, s = PRIOR_ENGINE_TREND
             else:
                 eng, par = name.split(":")
                 c, s = 0.0, PRIOR_ENGINE_SD_BY_ENGINE.get(eng, {}).get(par, PRIOR_ENGINE_SD[par])
@@ -473,6 +548,9 @@ class _Design:
             zc[sel] += p.get(f"{e}:zc", 0.0)
             lo[sel] += p.get(f"{e}:lo", 0.0)
             ll[sel] += p.get(f"{e}:ll", 0.0)
+            drift = p.get(f"{e}:trend", 0.0) * self.years_since_engine_date[sel]
+            lo[sel] += drift
+            ll[sel] += drift
         for c in CLASSES[1:]:
             sel = self.klass == c
             zb[sel] += p.get(f"class-{c}:zb", 0.0)
@@ -596,6 +674,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
     n_rows = pd.Series(design.engine).value_counts().to_dict()
     generic = {"bandwidth_efficiency": float(_sig(p["zb"])), "compute_efficiency": float(_sig(p["zc"])),
                "step_overhead_s": float(math.exp(p["lo"])), "layer_overhead_s": float(math.exp(p["ll"])),
+               "overhead_log_change_per_year": 0.0, "overhead_date": None,
                "n_rows": int(len(design.df)), "fitted": True}
     for key in features.engine_specs():
         if key == "generic":
@@ -607,6 +686,8 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
                 "compute_efficiency": float(_sig(p["zc"] + p[f"{key}:zc"])),
                 "step_overhead_s": float(math.exp(p["lo"] + p[f"{key}:lo"])),
                 "layer_overhead_s": float(math.exp(p["ll"] + p[f"{key}:ll"])),
+                "overhead_log_change_per_year": float(p.get(f"{key}:trend", 0.0)),
+                "overhead_date": design.engine_date.get(key),
                 "n_rows": int(n_rows.get(key, 0)), "fitted": True,
             }
         else:
@@ -727,13 +808,20 @@ def _theta_from_calibration(design: _Design, data: dict):
     tiny = 1e-30  # a zero layer overhead (old calibrations) as a vanishing one
     theta = [features.logit(gen["bandwidth_efficiency"]), features.logit(gen["compute_efficiency"]),
              math.log(gen["step_overhead_s"]), math.log(max(gen.get("layer_overhead_s", 0.0), tiny))]
+    trends = []
     for e in sorted(set(design.engine) - {"generic"}):
         ef = engines.get(e) or features.engine_specs()[e]["prior"]
+        # Stored fixed costs apply at their engine's stored date; the parameters at the
+        # design's newest row of that engine.
+        trend = float(ef.get("overhead_log_change_per_year", 0.0))
+        stored, own = ef.get("overhead_date"), design.engine_date.get(e)
+        shift = trend * (_decimal_year(own) - _decimal_year(stored)) if stored and own else 0.0
         names += [f"{e}:zb", f"{e}:zc", f"{e}:lo", f"{e}:ll"]
         theta += [features.logit(ef["bandwidth_efficiency"]) - theta[0],
                   features.logit(ef["compute_efficiency"]) - theta[1],
-                  math.log(ef["step_overhead_s"]) - theta[2],
-                  math.log(max(ef.get("layer_overhead_s", 0.0), tiny)) - theta[3]]
+                  math.log(ef["step_overhead_s"]) - theta[2] + shift,
+                  math.log(max(ef.get("layer_overhead_s", 0.0), tiny)) - theta[3] + shift]
+        trends.append((f"{e}:trend", trend))
     for c in CLASSES[1:]:
         cl = data.get("gpu_classes", {}).get(c, {})
         names += [f"class-{c}:zb", f"class-{c}:zc"]
@@ -763,6 +851,8 @@ def _theta_from_calibration(design: _Design, data: dict):
               float(data.get("prefill_compute_logit_shift", 0.0))]
     names.append("sync_jitter")
     theta.append(math.log(max(float(data.get("sync_jitter", 0.0)), tiny)))
+    names += [n for n, _ in trends]
+    theta += [t for _, t in trends]
     return names, np.array(theta)
 
 

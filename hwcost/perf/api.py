@@ -974,8 +974,8 @@ def engines(calibration=None) -> pd.DataFrame:
     adds the calibration's ``moe_layer_overhead_s``, a latent-attention layer its
     ``mla_layer_overhead_s``), ``overhead_log_change_per_year`` (change of those two fixed
     costs' logarithm per year of measurement date [1/yr]; 0 where the fit has no trend),
-    ``overhead_date`` (the date they apply at, that of the engine's newest measurement; None
-    without one; :func:`hwcost.perf.calibration_as_of` moves them) and ``calibration_rows``
+    ``overhead_date`` (the date they apply at, that of the calibration table's newest
+    measurement; None without one; :func:`hwcost.perf.calibration_as_of` moves them) and ``calibration_rows``
     (benchmark rows the fit used; 0 = generic factors).
     """
     cal = as_calibration(calibration)

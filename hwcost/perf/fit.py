@@ -172,7 +172,13 @@ def _decimal_year(date) -> float:
     return float(_decimal_years(pd.Series([date]))[0])
 
 
-def calibration_as_of(calibration=None, date=None) -> features.Calibration:
+def _log_change(trend, stored, to) -> float:
+    """Change of a dated cost's logarithm from its ``stored`` date to ``to`` on ``trend``
+    [1/yr]: 0 where either date is missing (the cost is kept)."""
+    return trend * (_decimal_year(to) - _decimal_year(stored)) if stored and to else 0.0
+
+
+def calibration_as_of(calibration, date) -> features.Calibration:
     """A calibration's dated costs moved to ``date``: what it says of a run on that day.
 
     The MLA layer cost and each engine's fixed costs (step and per layer) change with the
@@ -190,28 +196,24 @@ def calibration_as_of(calibration=None, date=None) -> features.Calibration:
         Measurement date (ISO ``YYYY-MM-DD``).
     """
     cal = features.as_calibration(calibration)
-    year = _decimal_year(date)
-    if not math.isfinite(year):
+    if not math.isfinite(_decimal_year(date)):
         raise HwcostError(f"date must be a date such as '2025-06-30', got {date!r}")
     data = copy.deepcopy(cal.data)
     day = pd.Timestamp(date).date().isoformat()
 
-    def moved(value, trend, stored):
-        return value * math.exp(trend * (year - _decimal_year(stored))) if stored else value
-
     mla_date = data.get("mla_layer_overhead_date")
     if mla_date and "mla_layer_overhead_s" in data:
-        data["mla_layer_overhead_s"] = moved(
-            float(data["mla_layer_overhead_s"]),
-            float(data.get("mla_layer_overhead_log_change_per_year", 0.0)), mla_date)
+        data["mla_layer_overhead_s"] = float(data["mla_layer_overhead_s"]) * math.exp(_log_change(
+            float(data.get("mla_layer_overhead_log_change_per_year", 0.0)), mla_date, day))
         data["mla_layer_overhead_date"] = day
     for ef in data.get("engines", {}).values():
         stored = ef.get("overhead_date")
         if stored:
-            trend = float(ef.get("overhead_log_change_per_year", 0.0))
+            factor = math.exp(_log_change(float(ef.get("overhead_log_change_per_year", 0.0)),
+                                          stored, day))
             for key in ("step_overhead_s", "layer_overhead_s"):
                 if key in ef:
-                    ef[key] = moved(float(ef[key]), trend, stored)
+                    ef[key] = float(ef[key]) * factor
             ef["overhead_date"] = day
     return features.Calibration(data)
 
@@ -812,10 +814,9 @@ def _theta_from_calibration(design: _Design, data: dict):
     for e in sorted(set(design.engine) - {"generic"}):
         ef = engines.get(e) or features.engine_specs()[e]["prior"]
         # Stored fixed costs apply at their engine's stored date; the parameters at the
-        # design's newest row of that engine.
+        # design's own (``engine_date``).
         trend = float(ef.get("overhead_log_change_per_year", 0.0))
-        stored, own = ef.get("overhead_date"), design.engine_date.get(e)
-        shift = trend * (_decimal_year(own) - _decimal_year(stored)) if stored and own else 0.0
+        shift = _log_change(trend, ef.get("overhead_date"), design.engine_date.get(e))
         names += [f"{e}:zb", f"{e}:zc", f"{e}:lo", f"{e}:ll"]
         theta += [features.logit(ef["bandwidth_efficiency"]) - theta[0],
                   features.logit(ef["compute_efficiency"]) - theta[1],
@@ -841,10 +842,7 @@ def _theta_from_calibration(design: _Design, data: dict):
     trend = float(data.get("mla_layer_overhead_log_change_per_year", 0.0))
     # The stored cost is the one at the calibration's date; the design's rows are read
     # against their own newest latent-attention row.
-    stored = data.get("mla_layer_overhead_date")
-    shift = 0.0
-    if stored and math.isfinite(design.reference_year):
-        shift = trend * (design.reference_year - _decimal_year(stored))
+    shift = _log_change(trend, data.get("mla_layer_overhead_date"), design.mla_date)
     names += ["moe_layer", "mla_layer", "mla_trend", "mla_amd", "prefill_compute_shift"]
     theta += [math.log(max(moe, tiny)), math.log(max(mla, tiny)) + shift, trend,
               math.log(float(data.get("mla_layer_overhead_amd_factor", 1.0))),

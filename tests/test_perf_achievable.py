@@ -546,6 +546,31 @@ def test_llama_cpp_quantized_products_run_on_int8_tensor_cores_since_mid_2024():
     assert features.engine_as_of(spec, None) is spec
 
 
+def test_tensorrt_llm_read_a_grouped_query_cache_once_per_query_head_before_xqa():
+    spec = features.engine_specs()["tensorrt-llm"]
+    llama70, llama7 = catalog.llm("llama-2-70b"), catalog.llm("llama-2-7b")
+    # Rows of December 2023 (v0.6) ran the masked multi-head attention kernel; from v0.8
+    # (March 2024) the XQA kernels load each key-value head once for its query group.
+    before = features.engine_as_of(spec, "2023-12-31")
+    assert before["gqa_shared_kv_reads"] is False
+    assert features.engine_as_of(spec, "2024-03-01") is spec
+    # Llama 2 70B, 64 query heads over 8 key-value heads: 1 + 0.5 x (8 - 1) = 4.5 reads.
+    assert features.gqa_kv_read_factor(llama70, before) == 4.5
+    assert features.gqa_kv_read_factor(llama70, spec) == 1.0
+    # Multi-head attention (Llama 2 7B, 32 over 32) and engines that always shared: 1.
+    assert features.gqa_kv_read_factor(llama7, before) == 1.0
+    assert features.gqa_kv_read_factor(llama70, features.engine_specs()["vllm"]) == 1.0
+    # The decode step's KV term on 2 x H100 (FP8 cache: 2 x 8 x 128 B x 80 layers = 163,840 B
+    # a token, half on each GPU) at 0.5 of 3.35 TB/s: 4.5 x 163,840 x 0.5 / 1.675e12 s per
+    # token of context; the weights' term does not change.
+    h100, cal = catalog.gpu("h100-sxm"), unit_cal()
+    now, then = (core.decode_coefficients(features.model_features(
+        llama70, h100, s, "tensorrt-llm", "fp8", "fp8", 2, True, cal, "tp"), 1.0) for s in (spec, before))
+    assert then[1] == pytest.approx(4.5 * 163840 * 0.5 / 1.675e12, rel=1e-12)
+    assert then[1] == pytest.approx(4.5 * now[1], rel=1e-12)
+    assert then[0] == now[0]
+
+
 def test_attention_runs_at_the_cache_type_not_the_weights():
     vllm = features.engine_specs()["vllm"]
     h100, b200 = catalog.gpu("h100-sxm"), catalog.gpu("b200")

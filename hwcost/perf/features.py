@@ -668,16 +668,44 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
     return activation_precision(gpu, spec)
 
 
+#: Kernel paths that became an engine's default on a date (``<path>_since`` in
+#: ``engines.json``), and the value each path had before: int8 products of quantized weights
+#: (llama.cpp), decode attention that loads a key-value head once for its query group
+#: (TensorRT-LLM's XQA kernels). A path an engine has no flag for is on.
+DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads")
+
+
 def engine_as_of(spec: dict, as_of) -> dict:
     """``spec`` as the engine ran on ``as_of`` (a benchmark row's date: a date or
     ``YYYY-MM-DD``): a kernel path that became its default later
-    (``int8_quantized_matmul_since``) is off. None or a blank date keeps ``spec`` (the engine
-    as it is now)."""
-    since = spec.get("int8_quantized_matmul_since")
+    (:data:`DATED_KERNEL_PATHS`, ``<path>_since``) is off. None or a blank date keeps
+    ``spec`` (the engine as it is now)."""
     day = str(as_of)[:10]  # None, NaN and NaT read as text that is not a date: kept
-    if spec.get("int8_quantized_matmul") and since and day[:1].isdigit() and day < since:
-        return {**spec, "int8_quantized_matmul": False}
-    return spec
+    if not day[:1].isdigit():
+        return spec
+    off = [path for path in DATED_KERNEL_PATHS
+           if spec.get(path, True) and spec.get(f"{path}_since") and day < spec[f"{path}_since"]]
+    return {**spec, **dict.fromkeys(off, False)} if off else spec
+
+
+#: Share of the extra key-value loads of an attention kernel that does not share a group's
+#: loads (see :func:`gqa_kv_read_factor`) that reach device memory; the rest hit the L2 cache,
+#: since the query heads of a group run at about the same time. Chosen among 0.25, 0.4, 0.5,
+#: 0.65 and 1 by the leave-one-source, -GPU and -engine-out errors and the hold-out's.
+GQA_KV_REREAD_FRACTION = 0.5
+
+
+def gqa_kv_read_factor(m: catalog.LLM, spec: dict) -> float:
+    """How many times a decode step reads the KV cache from memory [-]: 1 where the engine's
+    decode attention loads each key-value head once for the query heads that share it
+    (grouped-query attention kernels: TensorRT-LLM's XQA, FlashAttention's and FlashInfer's
+    decode), else ``1 + GQA_KV_REREAD_FRACTION x (n_heads / n_kv_heads - 1)``: a kernel that
+    gives each query head its own thread blocks (TensorRT-LLM's masked multi-head attention
+    before XQA) loads the group's cache once per query head. Multi-head and latent attention:
+    1."""
+    if spec.get("gqa_shared_kv_reads", True) or m.attention != "gqa" or m.n_heads <= m.n_kv_heads:
+        return 1.0
+    return 1.0 + GQA_KV_REREAD_FRACTION * (m.n_heads / m.n_kv_heads - 1.0)
 
 
 def peak_flops(gpu: catalog.GPU, precision: str, spec: dict) -> float | None:
@@ -884,6 +912,7 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
         "attn_f": attn_pair * l_full, "attn_s": attn_pair * l_slide,
         "attn_dec_f": dec_pair * l_full, "attn_dec_s": dec_pair * l_slide,
         "kv_f": per_layer * l_full, "kv_s": per_layer * l_slide, "window": window,
+        "kv_read": gqa_kv_read_factor(m, spec),
         "score_f": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_full,
         "score_s": core.SCORE_BYTES_PER_ELEMENT * m.n_heads * l_slide,
         "n_layers": float(layers),

@@ -311,8 +311,10 @@ def decode_coefficients(f, batch):
     noflash = 1.0 - f["flash"]
     bw_w, peak_w = weight_product_rates(f)
     m0 = weights_read_per_gpu(f, batch) / bw_w
-    mf = batch * f["kv_f"] * kv_t / bw
-    ms = batch * f["kv_s"] * kv_t / bw
+    # a grouped-query cache read once per query head where the kernel does not share it
+    kv_bw = bw / f["kv_read"]
+    mf = batch * f["kv_f"] * kv_t / kv_bw
+    ms = batch * f["kv_s"] * kv_t / kv_bw
     c0 = linear_flops(f, batch, a) / peak_w
     peak_a = peak * f["attn_rate"]  # attention at the cache's type (features)
     cf = batch * f["attn_dec_f"] * a / peak_a

@@ -302,7 +302,9 @@ def decode_coefficients(f, batch):
     ``roofline(m0, c0) + max(mf c + ms cw, cf c + cs cw) + sf c + ss cw + fixed`` [s] (the
     matrix products and the attention each at their own roofline). The ``sf``/``ss`` terms are the
     materialized score matrix without flash attention: separate memory-bound kernels
-    (softmax) that do not overlap the matrix products.
+    (softmax) that do not overlap the matrix products. The KV terms read the cache
+    ``kv_read`` times (:func:`hwcost.perf.features.gqa_kv_read_factor`: once, except for an
+    engine release whose attention loaded a grouped-query cache per query head).
     """
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_c"]

@@ -669,8 +669,8 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
 
 
 #: Kernel paths that became an engine's default on a date (``<path>_since`` in
-#: ``engines.json``), and the value each path had before: int8 products of quantized weights
-#: (llama.cpp), decode attention that loads a key-value head once for its query group
+#: ``engines.json``; off for benchmark rows dated earlier): int8 products of quantized
+#: weights (llama.cpp), decode attention that loads a key-value head once for its query group
 #: (TensorRT-LLM's XQA kernels). A path an engine has no flag for is on.
 DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads")
 

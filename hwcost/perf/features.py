@@ -671,7 +671,9 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
 #: Kernel paths that became an engine's default on a date (``<path>_since`` in
 #: ``engines.json``; off for benchmark rows dated earlier): int8 products of quantized
 #: weights (llama.cpp), decode attention that loads a key-value head once for its query group
-#: (TensorRT-LLM's XQA kernels). A path an engine has no flag for is on.
+#: (TensorRT-LLM's XQA kernels). Only a path with a ``_since`` date is turned off; what a
+#: missing flag means is the path's own reader's to say (:func:`weight_math_precision`: off,
+#: :func:`gqa_kv_read_factor`: on).
 DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads")
 
 

@@ -553,7 +553,7 @@ def test_tensorrt_llm_read_a_grouped_query_cache_once_per_query_head_before_xqa(
     # (March 2024) the XQA kernels load each key-value head once for its query group.
     before = features.engine_as_of(spec, "2023-12-31")
     assert before["gqa_shared_kv_reads"] is False
-    assert features.engine_as_of(spec, "2024-03-01") is spec
+    assert features.engine_as_of(spec, "2024-03-01").get("gqa_shared_kv_reads", True) is True
     # Llama 2 70B, 64 query heads over 8 key-value heads: 1 + 0.5 x (8 - 1) = 4.5 reads.
     assert features.gqa_kv_read_factor(llama70, before) == 4.5
     assert features.gqa_kv_read_factor(llama70, spec) == 1.0
@@ -569,6 +569,30 @@ def test_tensorrt_llm_read_a_grouped_query_cache_once_per_query_head_before_xqa(
     assert then[1] == pytest.approx(4.5 * 163840 * 0.5 / 1.675e12, rel=1e-12)
     assert then[1] == pytest.approx(4.5 * now[1], rel=1e-12)
     assert then[0] == now[0]
+
+
+def test_tensorrt_llm_engines_ignored_a_models_sliding_window_before_the_pytorch_backend():
+    spec = features.engine_specs()["tensorrt-llm"]
+    mistral = catalog.llm("mistral-7b")
+    # The v0.17 engines (February 2025) attended over the runtime's window, the whole
+    # sequence unless set; the PyTorch backend (default from June 2025) takes the model's.
+    before = features.engine_as_of(spec, "2025-02-28")
+    assert before["model_sliding_window"] is False
+    assert features.engine_as_of(spec, "2025-06-18") is spec
+    # Mistral 7B v0.1: 32 layers x 2 x 8 KV heads x 128 x 2 B = 131,072 B a token, all in
+    # windowed (4,096-token) layers with the window, all in full layers without it.
+    now = features.model_numbers(mistral, "bf16", "bf16", spec)
+    then = features.model_numbers(mistral, "bf16", "bf16", before)
+    assert (now["kv_f"], now["kv_s"], now["window"]) == (0.0, 131072.0, 4096.0)
+    assert (then["kv_f"], then["kv_s"]) == (131072.0, 0.0)
+    assert then["window"] == core.NO_WINDOW
+    # A 20,000-token context then holds 20,000 tokens of cache instead of 4,096; the weights
+    # are the same, and engines that always applied the window (vLLM) keep it.
+    assert core.kv_sequence_bytes(then, 20000) == 20000 * 131072
+    assert core.kv_sequence_bytes(now, 20000) == 4096 * 131072
+    assert then["w_bytes"] == now["w_bytes"]
+    vllm = features.engine_as_of(features.engine_specs()["vllm"], "2025-02-28")
+    assert features.model_numbers(mistral, "bf16", "bf16", vllm)["window"] == 4096.0
 
 
 def test_attention_runs_at_the_cache_type_not_the_weights():

@@ -671,10 +671,12 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
 #: Kernel paths that became an engine's default on a date (``<path>_since`` in
 #: ``engines.json``; off for benchmark rows dated earlier): int8 products of quantized
 #: weights (llama.cpp), decode attention that loads a key-value head once for its query group
-#: (TensorRT-LLM's XQA kernels). Only a path with a ``_since`` date is turned off; what a
-#: missing flag means is the path's own reader's to say (:func:`weight_math_precision`: off,
-#: :func:`gqa_kv_read_factor`: on).
-DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads")
+#: (TensorRT-LLM's XQA kernels), attention and KV cache limited to the model's own sliding
+#: window (TensorRT-LLM's engines used the window only when the user passed it). Only a path
+#: with a ``_since`` date is turned off; what a missing flag means is the path's own reader's
+#: to say (:func:`weight_math_precision`: off, :func:`gqa_kv_read_factor` and
+#: :func:`model_numbers`' window: on).
+DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads", "model_sliding_window")
 
 
 def engine_as_of(spec: dict, as_of) -> dict:
@@ -877,7 +879,9 @@ def model_numbers(m: catalog.LLM, precision: str, kv_precision: str, spec: dict)
     p_flops = total - (0.0 if tied else emb) - expert_total * (1.0 - moe_frac)
 
     layers = m.n_layers
-    if m.sliding_window_tokens:
+    # An engine that does not apply the model's sliding window (model_sliding_window off)
+    # attends over, and caches, the whole context on every layer.
+    if m.sliding_window_tokens and spec.get("model_sliding_window", True):
         frac = m.sliding_layer_fraction if m.sliding_layer_fraction is not None else 1.0
         l_slide = round(frac * layers)
         window = float(m.sliding_window_tokens)

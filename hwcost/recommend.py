@@ -298,8 +298,9 @@ def _screen(workload: Workload, constraints: Constraints, gpu_ids, engines) -> p
         lam_sat = np.nanmax(np.where(ok_fit, lam, np.nan), axis=1, initial=0.0)
         lam_sat = np.where(np.isfinite(lam_sat), lam_sat, 0.0)
         lam_plan = np.minimum(lam_slo, constraints.utilization_cap * lam_sat)
-        engine_cap = perf.ENGINES.get(engine or "generic", {}).get("max_batch_size") or math.inf
+        spec = perf.ENGINES.get(engine or "generic", {})
         for c in range(C):
+            engine_cap = perf.features.batch_cap(spec, catalog.gpu(gpu[c]))
             row = {
                 "gpu_id": gpu[c], "n_gpus": int(n_gpus[c]), "precision": prec[c],
                 "engine": engine, "weights_gb": float(weights_gb[c]),

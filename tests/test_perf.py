@@ -683,9 +683,13 @@ def test_output_tokens_1_is_the_prefill_alone():
 
 
 def test_batch_max_uses_memory_and_engine_cap():
-    e = perf.estimate("llama-3.1-8b", "h100-sxm", engine="vllm", batch_size="max",
+    e = perf.estimate("llama-3.1-8b", "l40s", engine="vllm", batch_size="max",
                       input_tokens=128, output_tokens=128)
     assert e.fits and e.batch_size == e.max_batch_size == 256  # vLLM max_num_seqs
+    # On GPUs of 70 GiB or more (not A100s) vLLM's default is 1024 sequences.
+    big = perf.estimate("llama-3.1-8b", "h100-sxm", engine="vllm", batch_size="max",
+                        input_tokens=128, output_tokens=128)
+    assert big.fits and big.batch_size == big.max_batch_size == 1024
     e2 = perf.estimate("llama-3.1-70b", "h100-sxm", n_gpus=4, engine="vllm", batch_size="max",
                        input_tokens=8000, output_tokens=2000)
     assert e2.fits and 1 <= e2.batch_size == e2.max_batch_size < 256

@@ -629,24 +629,45 @@ def test_attention_runs_at_the_cache_type_not_the_weights():
 
 
 def test_max_batch_caps_the_batch_that_fills_memory():
-    # Llama 3.1 8B FP8 on one H100 SXM under vLLM, prompts of 871 tokens and 128 out (the
-    # MLPerf llama3.1-8b means): vLLM's default limit is 256 sequences.
+    # Llama 3.1 8B FP8 on one L40S under vLLM, prompts of 871 tokens and 128 out (the MLPerf
+    # llama3.1-8b means): vLLM's default limit on a 48 GB GPU is 256 sequences.
     kw = dict(precision="fp8", engine="vllm", batch_size="max", input_tokens=871, output_tokens=128)
-    default = perf.estimate("llama-3.1-8b", "h100-sxm", **kw)
+    default = perf.estimate("llama-3.1-8b", "l40s", **kw)
     assert default.batch_size == 256
     # A limit below what memory holds is the batch, and it runs as that fixed batch.
-    low = perf.estimate("llama-3.1-8b", "h100-sxm", max_batch=64, **kw)
-    fixed = perf.estimate("llama-3.1-8b", "h100-sxm", **{**kw, "batch_size": 64})
+    low = perf.estimate("llama-3.1-8b", "l40s", max_batch=64, **kw)
+    fixed = perf.estimate("llama-3.1-8b", "l40s", **{**kw, "batch_size": 64})
     assert low.batch_size == 64
     assert low.output_tokens_per_s == pytest.approx(fixed.output_tokens_per_s, rel=1e-12)
     # A limit above it leaves memory as the limit: one sequence more no longer fits.
-    high = perf.estimate("llama-3.1-8b", "h100-sxm", max_batch=1024, **kw)
+    high = perf.estimate("llama-3.1-8b", "l40s", max_batch=1024, **kw)
     assert 256 < high.batch_size < 1024
-    assert perf.estimate("llama-3.1-8b", "h100-sxm", **{**kw, "batch_size": high.batch_size}).fits
-    assert not perf.estimate("llama-3.1-8b", "h100-sxm", **{**kw, "batch_size": high.batch_size + 1}).fits
+    assert perf.estimate("llama-3.1-8b", "l40s", **{**kw, "batch_size": high.batch_size}).fits
+    assert not perf.estimate("llama-3.1-8b", "l40s", **{**kw, "batch_size": high.batch_size + 1}).fits
     assert high.output_tokens_per_s > default.output_tokens_per_s
+    # On an H100 SXM (80 GB) the default of 1024 is above what memory holds: memory sets it.
+    h100 = perf.estimate("llama-3.1-8b", "h100-sxm", **kw)
+    assert h100.batch_size == perf.estimate("llama-3.1-8b", "h100-sxm", max_batch=4096, **kw).batch_size
+    assert 256 < h100.batch_size < 1024
     with pytest.raises(ValueError, match="max_batch"):
-        perf.estimate("llama-3.1-8b", "h100-sxm", max_batch=0, **kw)
+        perf.estimate("llama-3.1-8b", "l40s", max_batch=0, **kw)
+
+
+def test_vllm_caps_sequences_at_1024_on_large_gpus_since_april_2025():
+    vllm = features.engine_specs()["vllm"]
+    before = features.engine_as_of(vllm, "2025-03-01")
+    # 70 GiB or more and not an A100: 1024; smaller GPUs and A100s: 256; rows dated before
+    # April 2025 (V0, and V1 on most GPUs until then): 256 everywhere.
+    for gpu_id, now, then in (("h100-sxm", 1024, 256), ("h200-sxm", 1024, 256), ("mi300x", 1024, 256),
+                              ("a100-80gb-sxm", 256, 256), ("l40s", 256, 256), ("rtx-4090", 256, 256)):
+        g = catalog.gpu(gpu_id)
+        assert features.batch_cap(vllm, g) == now, gpu_id
+        assert features.batch_cap(before, g) == then, gpu_id
+    # Engines without the rule keep their plain cap (TensorRT-LLM 2048, SGLang none).
+    assert features.batch_cap(features.engine_specs()["tensorrt-llm"], catalog.gpu("h100-sxm")) == 2048
+    assert features.batch_cap(features.engine_specs()["sglang"], catalog.gpu("h100-sxm")) == math.inf
+    assert perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm").max_batch_size == 1024
+    assert perf.step_times("llama-3.1-8b", "l40s", engine="vllm").max_batch_size == 256
 
 
 def test_a_benchmark_rows_max_batch_is_the_servers_sequence_limit():
@@ -661,6 +682,9 @@ def test_a_benchmark_rows_max_batch_is_the_servers_sequence_limit():
                       output_tokens=int(row["output_tokens"].iloc[0]), max_batch=1024)
     v = fit.validate(row)
     assert int(v["batch_size_used"].iloc[0]) == e.batch_size > 256
-    default = fit.validate(row.assign(max_batch=np.nan))
+    # Without the column the engine's default applies: 1024 on an H100 since April 2025 (the
+    # same figure), 256 for a row dated before.
+    assert int(fit.validate(row.assign(max_batch=np.nan))["batch_size_used"].iloc[0]) == e.batch_size
+    default = fit.validate(row.assign(max_batch=np.nan, as_of="2025-03-01"))
     assert int(default["batch_size_used"].iloc[0]) == 256
     assert default["predicted"].iloc[0] < v["predicted"].iloc[0]

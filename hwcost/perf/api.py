@@ -26,6 +26,7 @@ from .features import (
     WEIGHT_ONLY,
     as_calibration,
     attention_rate_ratio,
+    batch_cap,
     check_layout,
     check_precision,
     default_calibration,
@@ -388,12 +389,12 @@ def step_times(model, gpu, *, n_gpus=1, precision="bf16", kv_precision=None, eng
     free = f["mem_frac"] * (f["mem"] - fixed) if f["free_mode"] else f["mem_frac"] * f["mem"] - fixed
     kv_per_gpu_token = per_token * float(core.kv_memory_share(f))
     capacity = max(0, int(free // kv_per_gpu_token))
-    cap = spec.get("max_batch_size")
+    cap = batch_cap(spec, g)
     return StepTimes(
         model_id=m.id, gpu_id=g.id, engine=engine_id, precision=precision,
         kv_precision=kv_precision, n_gpus=n, flash_attention=bool(flash_attention),
         kv_cache_bytes_per_token=float(per_token), kv_capacity_tokens=capacity,
-        max_batch_size=int(cap) if cap else None,
+        max_batch_size=int(cap) if math.isfinite(cap) else None,
         bandwidth_efficiency=f["eta_bw"] * f["wo_bw"], compute_efficiency=f["eta_c"] * f["wo_c"],
         step_overhead_s=f["ovh"],
         _f=f, layout=layout, sync_slowdown=float(f["sync"]),
@@ -905,6 +906,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
         M, 1, 1, 1, 1, 1, 1)
     f["mla"] = f["mla"].astype(bool)
     f.update(engine_numbers(spec, flash_attention))
+    f["cap"] = np.array([batch_cap(spec, g) for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
     valid_n = np.array([[gpu_count_problem(m, n, spec) is None for n in ns] for m in ms]).reshape(M, 1, 1, N, 1, 1, 1)
     b_arr = np.array(bs).reshape(1, 1, 1, 1, B, 1, 1)
     i_arr = np.array(ins).reshape(1, 1, 1, 1, 1, I, 1)

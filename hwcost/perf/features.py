@@ -672,11 +672,13 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
 #: ``engines.json``; off for benchmark rows dated earlier): int8 products of quantized
 #: weights (llama.cpp), decode attention that loads a key-value head once for its query group
 #: (TensorRT-LLM's XQA kernels), attention and KV cache limited to the model's own sliding
-#: window (TensorRT-LLM's engines used the window only when the user passed it). Only a path
-#: with a ``_since`` date is turned off; what a missing flag means is the path's own reader's
-#: to say (:func:`weight_math_precision`: off, :func:`gqa_kv_read_factor` and
-#: :func:`model_numbers`' window: on).
-DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads", "model_sliding_window")
+#: window (TensorRT-LLM's engines used the window only when the user passed it), and a
+#: default like a larger batch cap on large-memory GPUs (vLLM, :func:`batch_cap`). Only a
+#: path with a ``_since`` date is turned off; what a missing flag means is the path's own
+#: reader's to say (:func:`weight_math_precision`: off, :func:`gqa_kv_read_factor` and
+#: :func:`model_numbers`' window: on, :func:`batch_cap`: the plain ``max_batch_size``).
+DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads", "model_sliding_window",
+                      "large_gpu_batch_cap")
 
 
 def engine_as_of(spec: dict, as_of) -> dict:
@@ -1113,6 +1115,22 @@ def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
                 midsize_link_gbps=midsize_link_bandwidth(g, n, cal) / 1e9)
 
 
+def batch_cap(spec: dict, gpu: catalog.GPU) -> float:
+    """The engine's default cap on concurrent sequences on ``gpu`` [sequences], inf if none.
+
+    ``max_batch_size``, or, where the spec has a ``large_gpu_batch_cap`` (vLLM since April
+    2025: 1024 on GPUs with at least 70 GiB that are not A100s), its ``max_batch_size`` on
+    GPUs with at least ``min_memory_gib`` of memory whose id contains none of
+    ``except_gpu_ids_containing``.
+    """
+    rule = spec.get("large_gpu_batch_cap")
+    cap = spec.get("max_batch_size")
+    if rule and (float(gpu.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB >= float(rule["min_memory_gib"]) * 2**30
+                 and not any(x in gpu.id for x in rule.get("except_gpu_ids_containing", ()))):
+        cap = rule["max_batch_size"]
+    return float(cap) if cap else math.inf
+
+
 def engine_numbers(spec: dict, flash) -> dict:
     """The engine's memory and batching defaults as kernel features (:mod:`kernel`): memory
     reserve and its basis, runtime memory, prefill chunk, batch cap, how much of each output
@@ -1149,6 +1167,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
     })
     f.update(engine_numbers(spec, flash))
+    f["cap"] = batch_cap(spec, g)
     return f
 
 

@@ -673,7 +673,7 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
 #: weights (llama.cpp), decode attention that loads a key-value head once for its query group
 #: (TensorRT-LLM's XQA kernels), attention and KV cache limited to the model's own sliding
 #: window (TensorRT-LLM's engines used the window only when the user passed it), and a
-#: default like a larger batch cap on large-memory GPUs (vLLM, :func:`batch_cap`). Only a
+#: larger default batch cap on large-memory GPUs (vLLM, :func:`batch_cap`). Only a
 #: path with a ``_since`` date is turned off; what a missing flag means is the path's own
 #: reader's to say (:func:`weight_math_precision`: off, :func:`gqa_kv_read_factor` and
 #: :func:`model_numbers`' window: on, :func:`batch_cap`: the plain ``max_batch_size``).
@@ -1133,14 +1133,14 @@ def batch_cap(spec: dict, gpu: catalog.GPU) -> float:
 
 def engine_numbers(spec: dict, flash) -> dict:
     """The engine's memory and batching defaults as kernel features (:mod:`kernel`): memory
-    reserve and its basis, runtime memory, prefill chunk, batch cap, how much of each output
-    a sequence's KV holds (:func:`kv_output_share`), tensor or layer split, fused attention."""
-    cap = spec.get("max_batch_size")
+    reserve and its basis, runtime memory, prefill chunk, how much of each output a sequence's
+    KV holds (:func:`kv_output_share`), tensor or layer split, fused attention. The batch cap
+    depends on the GPU too: callers add it (``cap``, :func:`batch_cap`)."""
     return {
         "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
         "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
         "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
-        "cap": float(cap) if cap else math.inf, "kv_out": kv_output_share(spec),
+        "kv_out": kv_output_share(spec),
     }
 
 

@@ -595,6 +595,27 @@ def test_tensorrt_llm_engines_ignored_a_models_sliding_window_before_the_pytorch
     assert features.model_numbers(mistral, "bf16", "bf16", vllm)["window"] == 4096.0
 
 
+def test_every_running_sequence_adds_host_time_to_a_decode_step():
+    # Llama 3.1 8B on one H100 under vLLM with a calibration whose only change is 5 us of host
+    # work per running sequence per step: a step of 200 sequences takes 200 x 5 us = 1 ms
+    # longer at any context, one of a single sequence 5 us longer.
+    cal = features.default_calibration()
+    more = features.Calibration({**cal.data, "sequence_step_overhead_s": 5e-6})
+    base = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm",
+                           calibration=features.Calibration({**cal.data, "sequence_step_overhead_s": 0.0}))
+    st = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm", calibration=more)
+    for batch, context in ((200, 200_000), (1, 50)):  # tokens held by the whole batch
+        assert st.decode_step_seconds(batch, context) - base.decode_step_seconds(batch, context) == \
+            pytest.approx(batch * 5e-6, rel=1e-9)
+    # The simulator's mixed iteration charges the same for its decoding sequences.
+    assert st.iteration_seconds(0, 200, 200_000, 0) == pytest.approx(st.decode_step_seconds(200, 200_000), rel=1e-9)
+    assert st.iteration_seconds(512, 200, 200_000, 0) - base.iteration_seconds(512, 200, 200_000, 0) == \
+        pytest.approx(200 * 5e-6, rel=1e-9)
+    # The stored calibration carries the fitted figure; a calibration without it, none.
+    assert 0.0 < cal.sequence_step_overhead_s < 1e-4
+    assert features.Calibration({}).sequence_step_overhead_s == 0.0
+
+
 def test_attention_runs_at_the_cache_type_not_the_weights():
     vllm = features.engine_specs()["vllm"]
     h100, b200 = catalog.gpu("h100-sxm"), catalog.gpu("b200")

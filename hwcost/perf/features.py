@@ -180,6 +180,13 @@ class Calibration:
         return float(self.data.get("sync_jitter", 0.0))
 
     @property
+    def sequence_step_overhead_s(self) -> float:
+        """Host time per running sequence per decode step [s] (sampling, stop checks,
+        scheduling and output handling loop over the sequences). Calibrations written before
+        it existed carry none: 0."""
+        return float(self.data.get("sequence_step_overhead_s", 0.0))
+
+    @property
     def moe_layer_overhead_s(self) -> float:
         """Fixed cost of one routed-MoE layer per forward pass on top of a dense layer's [s]
         (routing, token permutation, grouped-GEMM launches; see :func:`overhead_seconds`).
@@ -278,6 +285,7 @@ def _prior_calibration() -> Calibration:
         "allreduce_latency_s": 10e-6,
         "moe_layer_overhead_s": 50e-6,
         "mla_layer_overhead_s": 50e-6,
+        "sequence_step_overhead_s": 3e-6,
         "prefill_compute_logit_shift": 0.0,
         "error_bands": {},
         "note": "priors only (no calibration.json found)",
@@ -1165,6 +1173,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
         "wo_bw": fac["wo_bw"], "wo_c": fac["wo_c"], "sync": sync,
         "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
+        "ovh_seq": cal.sequence_step_overhead_s,
     })
     f.update(engine_numbers(spec, flash))
     f["cap"] = batch_cap(spec, g)

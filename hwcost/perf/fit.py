@@ -106,6 +106,10 @@ PRIOR_MOE_LAYER = (math.log(50e-6), 1.0)
 # than a grouped-query attention layer runs.
 PRIOR_MLA_LAYER = (math.log(50e-6), 1.0)
 PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
+# Host time per running sequence per decode step (log scale, [s]): the sampler, the stop
+# checks, the scheduler's bookkeeping and the output handling each loop over the sequences,
+# a few microseconds together.
+PRIOR_SEQUENCE_STEP = (math.log(3e-6), 1.5)
 # Mean delay of one GPU's share of a tensor-parallel pass as a fraction of it (log scale, [-];
 # features.synchronization_slowdown): a few per cent of clock and contention spread.
 PRIOR_SYNC_JITTER = (math.log(0.03), 1.5)
@@ -141,6 +145,7 @@ GLOBAL_FACTORS = {
     "fp4_compute_factor": "share of the FP4 peak that block-scaled FP4 GEMMs reach vs 16-bit",
     "allreduce_latency_s": "fixed latency of one all-reduce over NVLink/Infinity Fabric [s]",
     "prefill_overhead_ratio": "fixed cost of a prefill pass / that of a decode step",
+    "sequence_step_overhead_s": "host time per running sequence per decode step [s]",
     "moe_layer_overhead_s": "fixed cost of a routed-MoE layer per pass [s] (routing, permutation)",
     "mla_layer_overhead_s": ("fixed cost of a latent-attention (MLA) layer per pass on NVIDIA, "
                              "at mla_layer_overhead_date [s]"),
@@ -476,6 +481,7 @@ class _Design:
             names += [f"class-{c}:zb", f"class-{c}:zc"]
         names += [f"{e}:trend" for e in engines if self._engine_trend_identified(e, sel)]
         names.append("prefill_overhead")
+        names.append("sequence_step")
         if (self.regime[sel] == "ttft").any():
             names.append("prefill_compute_shift")
         if (self.f["moe_layers"][sel] > 0).any():
@@ -517,6 +523,8 @@ class _Design:
                 c, s = PRIOR_FP4
             elif name == "prefill_overhead":
                 c, s = PRIOR_PREFILL_OVERHEAD
+            elif name == "sequence_step":
+                c, s = PRIOR_SEQUENCE_STEP
             elif name == "moe_layer":
                 c, s = PRIOR_MOE_LAYER
             elif name == "mla_layer":
@@ -575,7 +583,8 @@ class _Design:
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
                                         moe, self.f["mla_layers"], mla)
         return {**eta, "ovh": ovh, "wo_bw": wo_bw, "wo_c": wo_c, "sync": sync,
-                "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0))}
+                "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0)),
+                "seq": math.exp(p["sequence_step"]) if "sequence_step" in p else 0.0}
 
     def overlay_shifts(self, cal) -> np.ndarray | None:
         """Per-row (bandwidth logit, compute logit, log overhead) shifts of ``cal``'s overlay."""
@@ -597,6 +606,7 @@ class _Design:
         for k in ("eta_bw", "eta_c", "eta_cp", "ovh", "link_lat", "wo_bw", "wo_c", "sync"):
             f[k] = fa[k]
         f["ovh_prefill"] = f["ovh"] * fa["ratio"]
+        f["ovh_seq"] = fa["seq"]
         r = api.evaluate(f, self.batch, self.i, self.o, np.zeros(len(self.df), bool))
         tpot, tput = r["tpot"], r["tput"]
         if self.closed_loop.any():
@@ -710,6 +720,7 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
         "fp4_compute_factor": float(_sig(p["fp4"])) if "fp4" in p else 1.0,
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
+        "sequence_step_overhead_s": float(math.exp(p["sequence_step"])) if "sequence_step" in p else 0.0,
         "moe_layer_overhead_s": float(math.exp(p["moe_layer"])) if "moe_layer" in p else 0.0,
         "mla_layer_overhead_s": float(math.exp(p["mla_layer"])) if "mla_layer" in p else 0.0,
         "mla_layer_overhead_amd_factor": float(math.exp(p.get("mla_amd", 0.0))),
@@ -834,6 +845,8 @@ def _theta_from_calibration(design: _Design, data: dict):
     theta.append(math.log(float(data.get("allreduce_latency_s", 10e-6))))
     names.append("prefill_overhead")
     theta.append(math.log(float(data.get("prefill_overhead_ratio", 1.0))))
+    names.append("sequence_step")
+    theta.append(math.log(max(float(data.get("sequence_step_overhead_s", 0.0)), tiny)))
     names += ["fp8", "fp4"]
     theta += [_share_logit(float(data.get("fp8_compute_factor", 1.0))),
               _share_logit(float(data.get("fp4_compute_factor", 1.0)))]

@@ -304,7 +304,9 @@ def decode_coefficients(f, batch):
     materialized score matrix without flash attention: separate memory-bound kernels
     (softmax) that do not overlap the matrix products. The KV terms read the cache
     ``kv_read`` times (:func:`hwcost.perf.features.gqa_kv_read_factor`: once, except for an
-    engine release whose attention loaded a grouped-query cache per query head).
+    engine release whose attention loaded a grouped-query cache per query head). ``fixed``
+    is the pass's fixed cost, its collectives and the host's work for each running sequence
+    (``ovh_seq`` per sequence: sampling, stop checks, scheduling and output handling).
     """
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_c"]
@@ -323,7 +325,7 @@ def decode_coefficients(f, batch):
     cs = batch * f["attn_dec_s"] * a / peak_a
     sf = noflash * batch * f["score_f"] * a / bw
     ss = noflash * batch * f["score_s"] * a / bw
-    fixed = f["ovh"] + comm_seconds(f, batch)
+    fixed = f["ovh"] + comm_seconds(f, batch) + batch * f.get("ovh_seq", 0.0)
     return m0, mf, ms, c0, cf, cs, sf, ss, fixed
 
 

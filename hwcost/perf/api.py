@@ -237,7 +237,7 @@ class StepTimes:
         attn_t = np.maximum(dec_kv_t + pkv / bw,
                             cf * ctx + cs * cw + pattn / (peak_p * f["attn_rate"]))
         t = lin_t + attn_t + (dec_score + pscore) / bw
-        ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"]) + b * f.get("ovh_seq", 0.0)
+        ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"]) + core.sequence_host_seconds(f, b)
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
 
     def _iteration_scalar(self, p, b, dc, pc) -> float:
@@ -274,7 +274,7 @@ class _ScalarTerms:
 
     __slots__ = ("f", "bw", "peak_p", "peak_pa", "bw_w", "peak_pw", "tdiv", "kv_t", "window",
                  "kv_f", "kv_s", "noflash",
-                 "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill", "ovh_seq",
+                 "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
                  "dec", "tok", "pad", "a1", "p_exp2", "imb")
 
     def __init__(self, f):
@@ -298,7 +298,6 @@ class _ScalarTerms:
         self.p_flops2 = 2.0 * float(f["p_flops"])
         self.attn_f, self.attn_s = float(f["attn_f"]), float(f["attn_s"])
         self.ovh, self.ovh_prefill = float(f["ovh"]), float(f["ovh_prefill"])
-        self.ovh_seq = float(f.get("ovh_seq", 0.0))
         self.dec: dict = {}
         self.tok: dict = {}
         self.pad: dict = {}
@@ -343,7 +342,7 @@ class _ScalarTerms:
         att_c = cf * ctx + cs * cw + pattn / self.peak_pa
         t = (_roofline(lin_m, lin_c) + (att_m if att_m > att_c else att_c)
              + ((sf * ctx + ss * cw) * bw + pscore) / bw)
-        return t + ovh + b * self.ovh_seq + tk[1]
+        return t + ovh + float(core.sequence_host_seconds(self.f, b)) + tk[1]
 
 
 def _scalar(x):

@@ -276,6 +276,11 @@ class Calibration:
         return json.dumps(self.data, indent=1, sort_keys=False) + "\n"
 
 
+#: Prior host time per running sequence per decode step [s] (the fit's prior centre,
+#: :data:`hwcost.perf.fit.PRIOR_SEQUENCE_STEP`, and the figure when no calibration exists).
+SEQUENCE_STEP_OVERHEAD_PRIOR_S = 3e-6
+
+
 def _prior_calibration() -> Calibration:
     specs = engine_specs()
     return Calibration({
@@ -285,7 +290,7 @@ def _prior_calibration() -> Calibration:
         "allreduce_latency_s": 10e-6,
         "moe_layer_overhead_s": 50e-6,
         "mla_layer_overhead_s": 50e-6,
-        "sequence_step_overhead_s": 3e-6,
+        "sequence_step_overhead_s": SEQUENCE_STEP_OVERHEAD_PRIOR_S,
         "prefill_compute_logit_shift": 0.0,
         "error_bands": {},
         "note": "priors only (no calibration.json found)",
@@ -1126,14 +1131,14 @@ def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
 def batch_cap(spec: dict, gpu: catalog.GPU) -> float:
     """The engine's default cap on concurrent sequences on ``gpu`` [sequences], inf if none.
 
-    ``max_batch_size``, or, where the spec has a ``large_gpu_batch_cap`` (vLLM since April
-    2025: 1024 on GPUs with at least 70 GiB that are not A100s), its ``max_batch_size`` on
-    GPUs with at least ``min_memory_gib`` of memory whose id contains none of
-    ``except_gpu_ids_containing``.
+    ``max_batch_size``, or, where the spec has a ``large_gpu_batch_cap`` (vLLM's, with its
+    figures and source in ``engines.json``), that rule's ``max_batch_size`` on GPUs with at
+    least ``min_memory_gib`` of memory whose id contains none of ``except_gpu_ids_containing``.
     """
     rule = spec.get("large_gpu_batch_cap")
     cap = spec.get("max_batch_size")
-    if rule and (float(gpu.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB >= float(rule["min_memory_gib"]) * 2**30
+    memory_gib = float(gpu.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB / 2**30
+    if rule and (memory_gib >= float(rule["min_memory_gib"])
                  and not any(x in gpu.id for x in rule.get("except_gpu_ids_containing", ()))):
         cap = rule["max_batch_size"]
     return float(cap) if cap else math.inf

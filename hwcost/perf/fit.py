@@ -109,7 +109,7 @@ PRIOR_PREFILL_COMPUTE_SHIFT = (0.0, 1.0)
 # Host time per running sequence per decode step (log scale, [s]): the sampler, the stop
 # checks, the scheduler's bookkeeping and the output handling each loop over the sequences,
 # a few microseconds together.
-PRIOR_SEQUENCE_STEP = (math.log(3e-6), 1.5)
+PRIOR_SEQUENCE_STEP = (math.log(features.SEQUENCE_STEP_OVERHEAD_PRIOR_S), 1.5)
 # Mean delay of one GPU's share of a tensor-parallel pass as a fraction of it (log scale, [-];
 # features.synchronization_slowdown): a few per cent of clock and contention spread.
 PRIOR_SYNC_JITTER = (math.log(0.03), 1.5)

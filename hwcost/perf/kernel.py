@@ -225,6 +225,13 @@ def ring_allreduce_seconds(message_bytes, n, link_bytes_per_s, latency_s,
     return np.where(n > 1, latency_s + 2.0 * (n - 1.0) / n * transfer, 0.0)
 
 
+def sequence_host_seconds(f, sequences):
+    """Host time a decode pass spends on its running sequences [s]: ``ovh_seq`` per sequence
+    (sampling, stop checks, scheduling and output handling loop over them; features without
+    the figure, older calibrations, spend none)."""
+    return sequences * f.get("ovh_seq", 0.0)
+
+
 def comm_seconds(f, tokens, passes=1.0):
     """Inter-GPU communication time of ``passes`` forward passes over ``tokens`` tokens [s].
 
@@ -306,7 +313,7 @@ def decode_coefficients(f, batch):
     ``kv_read`` times (:func:`hwcost.perf.features.gqa_kv_read_factor`: once, except for an
     engine release whose attention loaded a grouped-query cache per query head). ``fixed``
     is the pass's fixed cost, its collectives and the host's work for each running sequence
-    (``ovh_seq`` per sequence: sampling, stop checks, scheduling and output handling).
+    (:func:`sequence_host_seconds`).
     """
     bw = f["bw"] * f["eta_bw"]
     peak = f["peak"] * f["eta_c"]
@@ -325,7 +332,7 @@ def decode_coefficients(f, batch):
     cs = batch * f["attn_dec_s"] * a / peak_a
     sf = noflash * batch * f["score_f"] * a / bw
     ss = noflash * batch * f["score_s"] * a / bw
-    fixed = f["ovh"] + comm_seconds(f, batch) + batch * f.get("ovh_seq", 0.0)
+    fixed = f["ovh"] + comm_seconds(f, batch) + sequence_host_seconds(f, batch)
     return m0, mf, ms, c0, cf, cs, sf, ss, fixed
 
 

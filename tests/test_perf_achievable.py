@@ -616,6 +616,40 @@ def test_every_running_sequence_adds_host_time_to_a_decode_step():
     assert features.Calibration({}).sequence_step_overhead_s == 0.0
 
 
+def test_a_compiled_prefill_pass_pays_its_own_fixed_cost_ratio():
+    # A calibration with a fixed-cost ratio of 10 for prefill passes launched kernel by kernel
+    # and 2 for compiled ones: vLLM's prefill pass pays 10 x its decode step's fixed cost,
+    # LMDeploy's TurboMind 2 x, TensorRT-LLM 2 x with its engines (before 18 June 2025) and
+    # 10 x with the PyTorch backend after.
+    cal = features.Calibration({**features.default_calibration().data,
+                                "prefill_overhead_ratio": 10.0,
+                                "compiled_prefill_overhead_ratio": 2.0})
+    specs = features.engine_specs()
+    m, g = catalog.llm("llama-3.1-8b"), catalog.gpu("a100-80gb-sxm")
+    trt = specs["tensorrt-llm"]
+    cases = (("vllm", specs["vllm"], 10.0), ("lmdeploy", specs["lmdeploy"], 2.0),
+             ("tensorrt-llm", features.engine_as_of(trt, "2025-02-28"), 2.0),
+             ("tensorrt-llm", features.engine_as_of(trt, "2025-06-18"), 10.0))
+    for eid, spec, ratio in cases:
+        f = features.model_features(m, g, spec, eid, "bf16", "bf16", 1, True, cal)
+        assert f["ovh_prefill"] == pytest.approx(ratio * f["ovh"], rel=1e-12)
+    # One 512-token prompt is one prefill pass: moving the compiled ratio from 2 to 5 makes
+    # LMDeploy's prefill 3 x its fixed cost longer and leaves vLLM's alone.
+    later = features.Calibration({**cal.data, "compiled_prefill_overhead_ratio": 5.0})
+    lm = features.model_features(m, g, specs["lmdeploy"], "lmdeploy", "bf16", "bf16", 1, True, cal)
+    for eid, extra in (("lmdeploy", 3.0 * lm["ovh"]), ("vllm", 0.0)):
+        a = perf.estimate(m, g, engine=eid, input_tokens=512, calibration=cal).prefill_s
+        b = perf.estimate(m, g, engine=eid, input_tokens=512, calibration=later).prefill_s
+        assert b - a == pytest.approx(extra, rel=1e-9, abs=1e-15)
+    # A calibration from before the split uses its one ratio for both kinds.
+    old = features.Calibration({"prefill_overhead_ratio": 7.0})
+    assert old.compiled_prefill_overhead_ratio == 7.0
+    assert features.prefill_overhead_ratio({}, old) == 7.0  # no flag: eager
+    # The stored calibration fits both, the compiled one the smaller.
+    stored = features.default_calibration()
+    assert 1.0 < stored.compiled_prefill_overhead_ratio < stored.prefill_overhead_ratio
+
+
 def test_attention_runs_at_the_cache_type_not_the_weights():
     vllm = features.engine_specs()["vllm"]
     h100, b200 = catalog.gpu("h100-sxm"), catalog.gpu("b200")

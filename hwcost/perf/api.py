@@ -45,6 +45,7 @@ from .features import (
     overlay_factors,
     peak_flops,
     positive_int,
+    prefill_overhead_ratio,
     resolve_engine_id,
     resolve_inputs,
     routed_expert_params,
@@ -886,7 +887,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
                                  f["mla_layers"], np.array([
                                      cal.mla_layer_overhead_on(gpu_class(g)) for g in gs]
                                  ).reshape(1, G, 1, 1, 1, 1, 1))
-    f["ovh_prefill"] = f["ovh"] * cal.prefill_overhead_ratio
+    f["ovh_prefill"] = f["ovh"] * prefill_overhead_ratio(spec, cal)
     f["ovh_seq"] = cal.sequence_step_overhead_s
     f["mem"] = np.array([float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB for g in gs]).reshape(
         1, G, 1, 1, 1, 1, 1)

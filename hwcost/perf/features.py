@@ -154,7 +154,16 @@ class Calibration:
 
     @property
     def prefill_overhead_ratio(self) -> float:
+        """Fixed cost of a prefill pass / that of a decode step [-], for engines that launch
+        a prefill pass's kernels one by one from the host (``eager_prefill``)."""
         return float(self.data.get("prefill_overhead_ratio", 1.0))
+
+    @property
+    def compiled_prefill_overhead_ratio(self) -> float:
+        """The same ratio for engines that run prefill as one compiled pass (TensorRT
+        engines, TurboMind, TVM) [-]. Calibrations written before it existed used the one
+        ratio for every engine: that value."""
+        return float(self.data.get("compiled_prefill_overhead_ratio", self.prefill_overhead_ratio))
 
     @property
     def fp8_compute_factor(self) -> float:
@@ -685,13 +694,16 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
 #: ``engines.json``; off for benchmark rows dated earlier): int8 products of quantized
 #: weights (llama.cpp), decode attention that loads a key-value head once for its query group
 #: (TensorRT-LLM's XQA kernels), attention and KV cache limited to the model's own sliding
-#: window (TensorRT-LLM's engines used the window only when the user passed it), and a
-#: larger default batch cap on large-memory GPUs (vLLM, :func:`batch_cap`). Only a
-#: path with a ``_since`` date is turned off; what a missing flag means is the path's own
-#: reader's to say (:func:`weight_math_precision`: off, :func:`gqa_kv_read_factor` and
-#: :func:`model_numbers`' window: on, :func:`batch_cap`: the plain ``max_batch_size``).
+#: window (TensorRT-LLM's engines used the window only when the user passed it), a
+#: larger default batch cap on large-memory GPUs (vLLM, :func:`batch_cap`), and prefill
+#: passes launched operation by operation (TensorRT-LLM's PyTorch backend, after its
+#: compiled engines: :func:`prefill_overhead_ratio`). Only a path with a ``_since`` date is
+#: turned off; what a missing flag means is the path's own reader's to say
+#: (:func:`weight_math_precision`: off, :func:`gqa_kv_read_factor`, :func:`model_numbers`'
+#: window and :func:`prefill_overhead_ratio`: on, :func:`batch_cap`: the plain
+#: ``max_batch_size``).
 DATED_KERNEL_PATHS = ("int8_quantized_matmul", "gqa_shared_kv_reads", "model_sliding_window",
-                      "large_gpu_batch_cap")
+                      "large_gpu_batch_cap", "eager_prefill")
 
 
 def engine_as_of(spec: dict, as_of) -> dict:
@@ -1147,14 +1159,33 @@ def batch_cap(spec: dict, gpu: catalog.GPU) -> float:
 def engine_numbers(spec: dict, flash) -> dict:
     """The engine's memory and batching defaults as kernel features (:mod:`kernel`): memory
     reserve and its basis, runtime memory, prefill chunk, how much of each output a sequence's
-    KV holds (:func:`kv_output_share`), tensor or layer split, fused attention. The batch cap
-    depends on the GPU too: callers add it (``cap``, :func:`batch_cap`)."""
+    KV holds (:func:`kv_output_share`), tensor or layer split, fused attention, and whether
+    prefill passes are launched operation by operation (``eager``, 1 or 0:
+    :func:`prefill_overhead_ratio`). The batch cap depends on the GPU too: callers add it
+    (``cap``, :func:`batch_cap`)."""
     return {
         "tensor": spec["multi_gpu_mode"] == "tensor", "flash": 1.0 if flash else 0.0,
         "mem_frac": float(spec["memory_fraction"]), "free_mode": spec["memory_fraction_of"] == "free",
         "runtime": float(spec["runtime_overhead_gb"]) * 1e9, "chunk": float(spec["prefill_chunk_tokens"]),
         "kv_out": kv_output_share(spec),
+        "eager": 1.0 if spec.get("eager_prefill", True) else 0.0,
     }
+
+
+def prefill_overhead_ratio(spec: dict, cal: Calibration) -> float:
+    """Fixed cost of a prefill pass / that of a decode step [-] on the engine ``spec``.
+
+    Decode steps replay captured graphs in every modern engine; a prefill pass does so only
+    where the whole pass is compiled (TensorRT engines, LMDeploy's TurboMind, MLC's TVM
+    functions: ``eager_prefill`` false in ``engines.json``,
+    :attr:`Calibration.compiled_prefill_overhead_ratio`). Elsewhere its kernels are launched
+    one by one from the host (vLLM, SGLang, TGI, TensorRT-LLM's PyTorch backend, llama.cpp
+    above one token): :attr:`Calibration.prefill_overhead_ratio`. A spec without the flag
+    counts as eager.
+    """
+    if spec.get("eager_prefill", True):
+        return cal.prefill_overhead_ratio
+    return cal.compiled_prefill_overhead_ratio
 
 
 def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal,
@@ -1177,7 +1208,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
         "link_bw_mid": midsize_link_bandwidth(g, n, cal),
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],
         "wo_bw": fac["wo_bw"], "wo_c": fac["wo_c"], "sync": sync,
-        "ovh": ovh, "ovh_prefill": ovh * cal.prefill_overhead_ratio, "ovh_step": float(fac["step"]),
+        "ovh": ovh, "ovh_prefill": ovh * prefill_overhead_ratio(spec, cal), "ovh_step": float(fac["step"]),
         "ovh_seq": cal.sequence_step_overhead_s,
     })
     f.update(engine_numbers(spec, flash))

@@ -98,6 +98,9 @@ PRIOR_FP8 = (features.logit(0.75), 1.0)
 # the doubled peak is lost; same prior.
 PRIOR_FP4 = PRIOR_FP8
 PRIOR_PREFILL_OVERHEAD = (math.log(2.0), 1.5)
+# A prefill pass that runs as one compiled pass (features.prefill_overhead_ratio) pays about
+# what a decode step does: centred on a ratio of 1.
+PRIOR_COMPILED_PREFILL_OVERHEAD = (0.0, 1.0)
 # Extra fixed cost of a routed-MoE layer per pass (log scale, [s]): about a dozen more kernels
 # (gate GEMM, top-k, permutation and its inverse, grouped GEMMs) at a few microseconds each.
 PRIOR_MOE_LAYER = (math.log(50e-6), 1.0)
@@ -144,7 +147,8 @@ GLOBAL_FACTORS = {
     "fp8_compute_factor": "share of the doubled FP8 peak that FP8 GEMMs reach vs 16-bit",
     "fp4_compute_factor": "share of the FP4 peak that block-scaled FP4 GEMMs reach vs 16-bit",
     "allreduce_latency_s": "fixed latency of one all-reduce over NVLink/Infinity Fabric [s]",
-    "prefill_overhead_ratio": "fixed cost of a prefill pass / that of a decode step",
+    "prefill_overhead_ratio": "fixed cost of a prefill pass / that of a decode step (eager prefill)",
+    "compiled_prefill_overhead_ratio": "the same where prefill is one compiled pass",
     "sequence_step_overhead_s": "host time per running sequence per decode step [s]",
     "moe_layer_overhead_s": "fixed cost of a routed-MoE layer per pass [s] (routing, permutation)",
     "mla_layer_overhead_s": ("fixed cost of a latent-attention (MLA) layer per pass on NVIDIA, "
@@ -481,6 +485,8 @@ class _Design:
             names += [f"class-{c}:zb", f"class-{c}:zc"]
         names += [f"{e}:trend" for e in engines if self._engine_trend_identified(e, sel)]
         names.append("prefill_overhead")
+        if (self.f["eager"][sel] == 0).any():
+            names.append("compiled_prefill_overhead")
         names.append("sequence_step")
         if (self.regime[sel] == "ttft").any():
             names.append("prefill_compute_shift")
@@ -523,6 +529,8 @@ class _Design:
                 c, s = PRIOR_FP4
             elif name == "prefill_overhead":
                 c, s = PRIOR_PREFILL_OVERHEAD
+            elif name == "compiled_prefill_overhead":
+                c, s = PRIOR_COMPILED_PREFILL_OVERHEAD
             elif name == "sequence_step":
                 c, s = PRIOR_SEQUENCE_STEP
             elif name == "moe_layer":
@@ -583,7 +591,9 @@ class _Design:
         ovh = features.overhead_seconds(np.exp(lo), np.exp(ll), self.f["n_layers"], self.f["moe_layers"],
                                         moe, self.f["mla_layers"], mla)
         return {**eta, "ovh": ovh, "wo_bw": wo_bw, "wo_c": wo_c, "sync": sync,
-                "link_lat": link_lat, "ratio": math.exp(p.get("prefill_overhead", 0.0)),
+                "link_lat": link_lat,
+                "ratio": np.where(self.f["eager"] > 0, math.exp(p.get("prefill_overhead", 0.0)),
+                                  math.exp(p.get("compiled_prefill_overhead", p.get("prefill_overhead", 0.0)))),
                 "seq": math.exp(p["sequence_step"]) if "sequence_step" in p else 0.0}
 
     def overlay_shifts(self, cal) -> np.ndarray | None:
@@ -666,7 +676,8 @@ class _Design:
         only = {"weight_only": self.weight_only, "weight_only_bw": self.weight_only,
                 "fp8": self.fp8, "fp4": self.fp4, "allreduce": self.fast, "sync_jitter": self.synced,
                 "moe_layer": self.f["moe_layers"] > 0, "mla_layer": self.f["mla_layers"] > 0,
-                "mla_trend": self.f["mla_layers"] > 0, "mla_amd": self.mla_amd}
+                "mla_trend": self.f["mla_layers"] > 0, "mla_amd": self.mla_amd,
+                "compiled_prefill_overhead": self.f["eager"] == 0}
         for j, name in enumerate(names):
             if name.startswith("class-"):
                 out[:n, j] = klass == name.split(":")[0][len("class-"):]
@@ -720,6 +731,8 @@ def _calibration_dict(design: _Design, names, theta, df_all) -> dict:
         "fp8_compute_factor": float(_sig(p["fp8"])) if "fp8" in p else 1.0,
         "fp4_compute_factor": float(_sig(p["fp4"])) if "fp4" in p else 1.0,
         "prefill_overhead_ratio": float(math.exp(p["prefill_overhead"])),
+        "compiled_prefill_overhead_ratio": float(math.exp(p.get("compiled_prefill_overhead",
+                                                               p["prefill_overhead"]))),
         "sequence_step_overhead_s": float(math.exp(p["sequence_step"])) if "sequence_step" in p else 0.0,
         "moe_layer_overhead_s": float(math.exp(p["moe_layer"])) if "moe_layer" in p else 0.0,
         "mla_layer_overhead_s": float(math.exp(p["mla_layer"])) if "mla_layer" in p else 0.0,
@@ -845,6 +858,9 @@ def _theta_from_calibration(design: _Design, data: dict):
     theta.append(math.log(float(data.get("allreduce_latency_s", 10e-6))))
     names.append("prefill_overhead")
     theta.append(math.log(float(data.get("prefill_overhead_ratio", 1.0))))
+    names.append("compiled_prefill_overhead")
+    theta.append(math.log(float(data.get("compiled_prefill_overhead_ratio",
+                                         data.get("prefill_overhead_ratio", 1.0)))))
     names.append("sequence_step")
     theta.append(math.log(max(float(data.get("sequence_step_overhead_s", 0.0)), tiny)))
     names += ["fp8", "fp4"]

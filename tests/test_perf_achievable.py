@@ -650,6 +650,40 @@ def test_a_compiled_prefill_pass_pays_its_own_fixed_cost_ratio():
     assert 1.0 < stored.compiled_prefill_overhead_ratio < stored.prefill_overhead_ratio
 
 
+def test_tensorrt_llm_runs_mxfp4_experts_with_fp8_activations_on_blackwell():
+    # gpt-oss's experts are published in MXFP4 (served as int4). TensorRT-LLM's MoE backend
+    # multiplies them by MXFP8 activations on Blackwell: B200's FP8 rate, 4,500 TFLOP/s, with
+    # the FP8 factor and no weight-only share. On H200, under vLLM, and for an AWQ int4 Llama
+    # the products stay weight-only at the 16-bit rate (B200: 2,250 TFLOP/s).
+    specs = features.engine_specs()
+    oss, llama = catalog.llm("gpt-oss-120b"), catalog.llm("llama-3.1-8b")
+    b200, h200 = catalog.gpu("b200"), catalog.gpu("h200-sxm")
+    trt = specs["tensorrt-llm"]
+    assert features.math_precision(oss, b200, "int4", trt) == "fp8"
+    assert features.math_precision(oss, h200, "int4", trt) == "int4"
+    assert features.math_precision(oss, b200, "int4", specs["vllm"]) == "int4"
+    assert features.math_precision(llama, b200, "int4", trt) == "int4"
+    assert features.math_precision(oss, b200, "fp4", trt) == "fp4"
+    cal = features.default_calibration()
+    f = features.model_features(oss, b200, trt, "tensorrt-llm", "int4", "bf16", 1, True, cal)
+    assert f["peak"] == 4500e12
+    assert (f["wo_c"], f["wo_bw"]) == (1.0, 1.0)
+    fp8 = features.efficiency_factors(cal, "tensorrt-llm", "hbm", "fp8", b200)
+    assert f["eta_c"] == pytest.approx(fp8["eta_c"], rel=1e-12)
+    g = features.model_features(llama, b200, trt, "tensorrt-llm", "int4", "bf16", 1, True, cal)
+    assert g["peak"] == 2250e12 and g["wo_c"] == cal.weight_only_factor
+    # The weights are the same MXFP4 bytes either way; only the products' rate changes.
+    h = features.model_features(oss, b200, specs["vllm"], "vllm", "int4", "bf16", 1, True, cal)
+    assert h["w_bytes"] == f["w_bytes"]
+    # A sweep gives each model its own rate: it agrees with the estimate of each point.
+    df = perf.sweep(["gpt-oss-120b", "llama-3.1-8b"], ["b200", "h200-sxm"], precisions=["int4"],
+                    batch_sizes=[256], engine="tensorrt-llm")
+    for r in df.itertuples(index=False):
+        e = perf.estimate(r.model_id, r.gpu_id, precision="int4", batch_size=256,
+                          engine="tensorrt-llm")
+        assert r.output_tokens_per_s == pytest.approx(e.output_tokens_per_s, rel=1e-9)
+
+
 def test_attention_runs_at_the_cache_type_not_the_weights():
     vllm = features.engine_specs()["vllm"]
     h100, b200 = catalog.gpu("h100-sxm"), catalog.gpu("b200")

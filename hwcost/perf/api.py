@@ -38,6 +38,7 @@ from .features import (
     gpu_count_problem,
     layout_numbers,
     link_bandwidth_latency,
+    math_precision,
     midsize_link_bandwidth,
     model_features,
     model_numbers,
@@ -882,6 +883,24 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     f["attn_rate"] = attn_rate.reshape(shape_gp)
     for k in ("eta_bw", "eta_c", "eta_cp", "wo_bw", "wo_c"):
         f[k] = fac[k].reshape(shape_gp)
+    # Models whose products run at another precision than their weights' on some GPU
+    # (math_precision: MXFP4 experts with MXFP8 activations) take that one's rate and factors.
+    swaps = [(a, gi, pi, mp) for a, m in enumerate(ms) for gi, g in enumerate(gs)
+             for pi, p in enumerate(ps)
+             if np.isfinite(peak[gi, pi]) and (mp := math_precision(m, g, p, spec)) != p]
+    if swaps:
+        keys = ("peak", "attn_rate", "eta_bw", "eta_c", "eta_cp", "wo_bw", "wo_c")
+        for k in keys:
+            f[k] = np.broadcast_to(f[k], (M, G, P, 1, 1, 1, 1)).copy()
+        for a, gi, pi, mp in swaps:
+            g = gs[gi]
+            one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), mp, g),
+                                  g.id, engine_id)
+            one["peak"] = peak_flops(g, mp, spec)
+            one["attn_rate"] = attention_rate_ratio(
+                g, mp, kvp or default_kv_precision(ps[pi], g, spec), spec)
+            for k in keys:
+                f[k][a, gi, pi] = one[k]
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),
                                  f["n_layers"], f["moe_layers"], cal.moe_layer_overhead_s,
                                  f["mla_layers"], np.array([

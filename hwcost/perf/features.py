@@ -690,6 +690,22 @@ def weight_math_precision(gpu: catalog.GPU, precision: str, spec: dict) -> str:
     return activation_precision(gpu, spec)
 
 
+def math_precision(m: catalog.LLM, gpu: catalog.GPU, precision: str, spec: dict) -> str:
+    """Precision whose tensor rate and efficiency factors a configuration's matrix products
+    take (:func:`peak_flops`, :func:`efficiency_factors`): ``precision`` itself, except where
+    the engine multiplies a model's native MXFP4 experts (:data:`NATIVE_EXPERT_ONLY_4BIT`,
+    served as ``int4``) by activations quantized to another type on GPUs with FP4 tensor
+    cores (``mxfp4_moe_activations`` in ``engines.json``: TensorRT-LLM's MoE backend on
+    Blackwell runs MXFP4 weights with MXFP8 activations at the FP8 rate): that type. Elsewhere
+    such weights are dequantized, weight-only (Hopper, other engines)."""
+    act = spec.get("mxfp4_moe_activations")
+    if (act and precision == "int4" and routed_expert_params(m) > 0
+            and str(m.native_precision).lower() in NATIVE_EXPERT_ONLY_4BIT
+            and gpu.tensor_tflops("fp4") is not None and gpu.tensor_tflops(act) is not None):
+        return act
+    return precision
+
+
 #: Kernel paths that became an engine's default on a date (``<path>_since`` in
 #: ``engines.json``; off for benchmark rows dated earlier): int8 products of quantized
 #: weights (llama.cpp), decode attention that loads a key-value head once for its query group
@@ -1192,7 +1208,8 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
                    layout: str = "tp") -> dict:
     f = model_numbers(m, precision, kv_precision, spec)
     f.update(layout_numbers(m, n, check_layout(layout, m, spec)))
-    fac = efficiency_factors(cal, engine_id, gpu_class(g), precision, g)
+    mp = math_precision(m, g, precision, spec)
+    fac = efficiency_factors(cal, engine_id, gpu_class(g), mp, g)
     fac = overlay_factors(cal, fac, g.id, engine_id)
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
                            cal.moe_layer_overhead_s, f["mla_layers"],
@@ -1202,8 +1219,8 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     fac = wait_for_latest_gpu(fac, sync)
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
-        "peak": peak_flops(g, precision, spec),
-        "attn_rate": attention_rate_ratio(g, precision, kv_precision, spec),
+        "peak": peak_flops(g, mp, spec),
+        "attn_rate": attention_rate_ratio(g, mp, kv_precision, spec),
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "link_bw_mid": midsize_link_bandwidth(g, n, cal),
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],

@@ -375,9 +375,10 @@ class _Design:
             self.engine.append(eid)
             self.klass.append(features.gpu_class(g))
             self.achievable.append(features.achievable_fractions(g) if achievable else (1.0, 1.0))
-            self.weight_only.append(prec in features.WEIGHT_ONLY)
-            self.fp8.append(prec == "fp8")
-            self.fp4.append(prec == "fp4")
+            mp = features.math_precision(m, g, prec, spec)  # the products' precision
+            self.weight_only.append(mp in features.WEIGHT_ONLY)
+            self.fp8.append(mp == "fp8")
+            self.fp4.append(mp == "fp4")
             self.fast.append(features.fast_link(g, n) and spec["multi_gpu_mode"] == "tensor" and n > 1)
             bs = str(row["batch_size"]).strip().lower()
             want_max.append(bs == "max")

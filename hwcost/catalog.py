@@ -24,6 +24,7 @@ import csv
 import dataclasses
 import datetime as _dt
 import difflib
+import functools
 import io
 import math
 import os
@@ -600,6 +601,14 @@ def bundled_only():
         _BUNDLED_ONLY[0] -= 1
 
 
+@functools.lru_cache(maxsize=None)
+def _bundled_resolved(name: str) -> Path:
+    """The bundled file of table ``name`` with links resolved (the package's data folder is
+    fixed once imported, so this is worked out once per table: resolving a path is a system
+    call per link on every lookup otherwise)."""
+    return (DATA_DIR / f"{name}.csv").resolve()
+
+
 def table_sources(name: str, path: str | os.PathLike | None = None,
                   replace: bool | None = None) -> tuple[Path | None, Path | None]:
     """The bundled file and the user file that make up table ``name``.
@@ -636,7 +645,7 @@ def table_sources(name: str, path: str | os.PathLike | None = None,
             f"replacing the bundled {name} table needs a user table: set {ENV_VARS[name]} "
             f"(or pass path=) as well as {REPLACE_ENV_VARS[name]}"
         )
-    if user is not None and user.exists() and user.resolve() == bundled.resolve():
+    if user is not None and user.exists() and user.resolve() == _bundled_resolved(name):
         user = None  # the bundled file itself
     return (None if replace else bundled), user
 
@@ -677,7 +686,8 @@ def _cached(name: str, path: str | os.PathLike | None = None,
             replace: bool | None = None) -> tuple[pd.DataFrame, tuple]:
     """The validated table (shared: callers must not modify it) and its cache key."""
     bundled, user = table_sources(name, path, replace)
-    parts = tuple((str(p.resolve()), _mtime(p, name)) for p in (bundled, user) if p is not None)
+    parts = tuple((str(_bundled_resolved(name) if p is bundled else p.resolve()), _mtime(p, name))
+                  for p in (bundled, user) if p is not None)
     key = (name, bundled is not None, user is not None) + parts
     if key not in _CACHE:
         frames = {}

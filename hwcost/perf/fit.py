@@ -35,8 +35,10 @@ are kept tight on purpose: in the bundled table some engines were measured on on
 only (ExLlamaV2 only on the RTX 4090), and a loose
 engine prior would let the engine absorb what belongs to the hardware class, then carry it to
 other GPUs. Leave-one-source-out validation agreed with this choice.
-``scipy.optimize.least_squares`` from a fixed start makes the fit deterministic; the Jacobian's
-sparsity (:meth:`_Design.jacobian_sparsity`) keeps it fast.
+``scipy.optimize.least_squares`` from a fixed start (the priors' centres; each
+leave-one-group-out refit starts at the fit to all rows, which halves its evaluations) makes
+the fit deterministic; the Jacobian's sparsity (:meth:`_Design.jacobian_sparsity`) keeps it
+fast.
 
 Validation is out of sample first: :func:`cross_validate` refits without each source, each
 GPU and each engine in turn and predicts the rows left out; a hold-out of whole sources
@@ -645,19 +647,22 @@ class _Design:
         )
         return out
 
-    def fit(self, mask=None):
+    def fit(self, mask=None, start=None):
+        """Fitted ``(names, theta)`` on the rows of ``mask``, from the priors' centres, or
+        from ``start`` (a name -> value mapping, e.g. a fit to more rows) where it has a name."""
         from scipy.optimize import least_squares
 
         sel = np.ones(len(self.df), bool) if mask is None else mask
         names = self.layout(sel)
         centre, sd = self.prior(names)
         log_meas = np.log(self.measured[sel])
+        x0 = np.array([(start or {}).get(n, c) for n, c in zip(names, centre)], dtype=float)
 
         def residuals(theta):
             pred = self.predict(theta, names)[sel]
             return np.concatenate([np.log(pred) - log_meas, (theta - centre) / sd])
 
-        res = least_squares(residuals, centre.copy(), method="trf", loss="soft_l1",
+        res = least_squares(residuals, x0, method="trf", loss="soft_l1",
                             f_scale=ROBUST_SCALE, x_scale=1.0, max_nfev=2000,
                             ftol=FIT_TOLERANCE, xtol=FIT_TOLERANCE, gtol=FIT_TOLERANCE,
                             jac_sparsity=self.jacobian_sparsity(names, sel))
@@ -893,11 +898,12 @@ def leave_one_source_out(benchmarks=None) -> pd.DataFrame:
     design = _Design(_table(benchmarks))
     pred = np.full(len(design.df), np.nan)
     held = np.empty(len(design.df), dtype=object)
+    full = dict(zip(*design.fit()))  # each refit starts here (deterministic, about 2x faster)
     for src in sorted(set(design.sources)):
         test = design.sources == src
         if test.all():
             continue
-        names, theta = design.fit(~test)
+        names, theta = design.fit(~test, start=full)
         pred[test] = design.predict(theta, names)[test]
         held[test] = src
     out = _frame(design, pred, design.memory_ok)
@@ -920,6 +926,9 @@ def cross_validate(benchmarks=None, by=CV_GROUPS, *, holdout: bool = True) -> pd
     """
     design = _Design(_table(benchmarks))
     usable = ~design.holdout if holdout else np.ones(len(design.df), bool)
+    # Each refit starts from the fit to every usable row: the same optimum as from the priors
+    # to the fit's tolerance (predictions within about 0.1 %), in about half the evaluations.
+    full = dict(zip(*design.fit(usable)))
     frames = []
     for grouping in ([by] if isinstance(by, str) else list(by)):
         labels = design.groups(grouping)
@@ -929,7 +938,7 @@ def cross_validate(benchmarks=None, by=CV_GROUPS, *, holdout: bool = True) -> pd
             train = usable & ~test
             if not train.any():
                 continue
-            names, theta = design.fit(train)
+            names, theta = design.fit(train, start=full)
             pred[test] = design.predict(theta, names)[test]
         out = _frame(design, pred, design.memory_ok)
         out["held_out_by"] = grouping
@@ -1094,7 +1103,8 @@ def calibrate(benchmarks=None, *, write=False, path=None, loso=True,
                        "sha256": _table_hash(df)},
         "method": ("robust (soft-L1, scale 0.15) least squares on log(predicted / measured) with "
                    "Gaussian priors; scipy.optimize.least_squares, trf with the Jacobian's "
-                   f"sparsity, fixed start at the priors, tolerances {FIT_TOLERANCE:g}"),
+                   f"sparsity, fixed start at the priors (each leave-one-group-out refit at the full fit), "
+                   f"tolerances {FIT_TOLERANCE:g}"),
         **data,
         "error_bands": bands,
         "error_band_source": band_source,

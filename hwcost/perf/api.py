@@ -25,13 +25,11 @@ from .features import (
     WEIGHT_BITS,
     WEIGHT_ONLY,
     as_calibration,
-    attention_rate_ratio,
     batch_cap,
     check_layout,
     check_precision,
     default_calibration,
     default_kv_precision,
-    efficiency_factors,
     engine_numbers,
     engine_specs,
     gpu_class,
@@ -43,10 +41,10 @@ from .features import (
     model_features,
     model_numbers,
     overhead_seconds,
-    overlay_factors,
     peak_flops,
     positive_int,
     prefill_overhead_ratio,
+    product_numbers,
     resolve_engine_id,
     resolve_inputs,
     routed_expert_params,
@@ -868,13 +866,10 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     fac = {k: np.ones((G, P)) for k in names}
     for gi, g in enumerate(gs):
         for pi, p in enumerate(ps):
+            one = product_numbers(g, p, kvp or default_kv_precision(p, g, spec), spec, cal, engine_id)
             if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
-                pk = peak_flops(g, p, spec)
-                peak[gi, pi] = pk if pk is not None else np.nan
-                attn_rate[gi, pi] = attention_rate_ratio(
-                    g, p, kvp or default_kv_precision(p, g, spec), spec)
-            one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), p, g),
-                                  g.id, engine_id)
+                peak[gi, pi] = one["peak"] if one["peak"] is not None else np.nan
+                attn_rate[gi, pi] = one["attn_rate"]
             for k in names:
                 fac[k][gi, pi] = one[k]
     shape_gp = (1, G, P, 1, 1, 1, 1)
@@ -894,11 +889,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
             f[k] = np.broadcast_to(f[k], (M, G, P, 1, 1, 1, 1)).copy()
         for a, gi, pi, mp in swaps:
             g = gs[gi]
-            one = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), mp, g),
-                                  g.id, engine_id)
-            one["peak"] = peak_flops(g, mp, spec)
-            one["attn_rate"] = attention_rate_ratio(
-                g, mp, kvp or default_kv_precision(ps[pi], g, spec), spec)
+            one = product_numbers(g, mp, kvp or default_kv_precision(ps[pi], g, spec), spec, cal,
+                                  engine_id)
             for k in keys:
                 f[k][a, gi, pi] = one[k]
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),

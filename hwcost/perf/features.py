@@ -1204,13 +1204,24 @@ def prefill_overhead_ratio(spec: dict, cal: Calibration) -> float:
     return cal.compiled_prefill_overhead_ratio
 
 
+def product_numbers(g: catalog.GPU, math_prec: str, kv_precision: str, spec: dict,
+                    cal: Calibration, engine_id: str) -> dict:
+    """Rates and factors of products at ``math_prec`` (:func:`math_precision`) on ``g``:
+    ``peak`` (:func:`peak_flops`, None where the GPU has no such tensor rate), ``attn_rate``
+    (:func:`attention_rate_ratio`) and :func:`efficiency_factors` after the user's overlay
+    (:func:`overlay_factors`), before the tensor-parallel wait (:func:`wait_for_latest_gpu`)."""
+    fac = overlay_factors(cal, efficiency_factors(cal, engine_id, gpu_class(g), math_prec, g),
+                          g.id, engine_id)
+    return {**fac, "peak": peak_flops(g, math_prec, spec),
+            "attn_rate": attention_rate_ratio(g, math_prec, kv_precision, spec)}
+
+
 def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal,
                    layout: str = "tp") -> dict:
     f = model_numbers(m, precision, kv_precision, spec)
     f.update(layout_numbers(m, n, check_layout(layout, m, spec)))
-    mp = math_precision(m, g, precision, spec)
-    fac = efficiency_factors(cal, engine_id, gpu_class(g), mp, g)
-    fac = overlay_factors(cal, fac, g.id, engine_id)
+    fac = product_numbers(g, math_precision(m, g, precision, spec), kv_precision, spec, cal,
+                          engine_id)
     ovh = overhead_seconds(fac["step"], fac["layer"], f["n_layers"], f["moe_layers"],
                            cal.moe_layer_overhead_s, f["mla_layers"],
                            cal.mla_layer_overhead_on(gpu_class(g)))
@@ -1219,8 +1230,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     fac = wait_for_latest_gpu(fac, sync)
     f.update({
         "mem": float(g.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB, "bw": float(g.mem_bw_gbps) * 1e9,
-        "peak": peak_flops(g, mp, spec),
-        "attn_rate": attention_rate_ratio(g, mp, kv_precision, spec),
+        "peak": fac["peak"], "attn_rate": fac["attn_rate"],
         "link_bw": link_bw, "link_lat": link_lat, "n": float(n),
         "link_bw_mid": midsize_link_bandwidth(g, n, cal),
         "eta_bw": fac["eta_bw"], "eta_c": fac["eta_c"], "eta_cp": fac["eta_cp"],

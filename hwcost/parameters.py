@@ -15,6 +15,7 @@ rules. (``hwcost.notebook`` re-exports :func:`parameters`.)
 from __future__ import annotations
 
 import ast
+import datetime as _dt
 import sys
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -163,6 +164,19 @@ def _audit_status(name, value) -> str:
     return _choice(("all",) + tuple(seed.STATUSES))(name, value)
 
 
+def _reference_date(name, value) -> _dt.date:
+    """A date ages are counted to: a ``datetime.date``, ``YYYY-MM-DD`` or ``today``."""
+    if isinstance(value, _dt.date):
+        return value
+    text = str(value).strip().lower()
+    if text == "today":
+        return _dt.date.today()
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise ParameterError(str(validate.fail(name, "a date as YYYY-MM-DD or 'today'", value))) from None
+
+
 # Rules by exact name first, then by suffix.
 _BY_NAME = {
     "gpu": _gpu,
@@ -181,6 +195,7 @@ _BY_NAME = {
     "n_gpus": _positive_int,
     "batch_size": _bounded(_positive_int, MAX_BATCH_SIZE),
     "max_price_age_days": _bounded(_positive_int, 36_500),
+    "price_age_reference_setting": _reference_date,
     "draft_tokens": _bounded(_positive_int, 64),
     "n_samples": _bounded(_positive_int, MAX_SAMPLES),
     "amortization_years": _bounded(_positive, 100),

@@ -32,14 +32,15 @@ CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-extens
                 "--proxy-server=127.0.0.1:9", "--window-size=1100,700"]
 
 
-def money_notebook(directory: Path, code: str | None = None) -> Path:
-    """Execute a one-cell notebook that shows :data:`SENTENCE` through ``nb.md`` (or ``code``)."""
+def money_notebook(directory: Path, code: str | None = None, name: str = "money") -> Path:
+    """Execute a one-cell notebook that shows :data:`SENTENCE` through ``nb.md`` (or ``code``),
+    written as ``directory / f"{name}.ipynb"``."""
     import nbformat
 
     from hwcost import report
 
     directory.mkdir(parents=True, exist_ok=True)
-    src = directory / "money_src.ipynb"
+    src = directory / f"{name}_src.ipynb"
     node = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Money\n\nWhat does a GPU cost?"),
         nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
@@ -49,7 +50,7 @@ def money_notebook(directory: Path, code: str | None = None) -> Path:
     node.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                    "language": "python"}
     nbformat.write(node, str(src))
-    out = report.execute(src, directory / "money.ipynb", {}, timeout_s=120)
+    out = report.execute(src, directory / f"{name}.ipynb", {}, timeout_s=120)
     src.unlink()
     return out
 
@@ -61,21 +62,21 @@ def visible_text(dom: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", dom)))
 
 
-def _chrome(url: str, *extra: str, budget_ms: int = 5000, timeout_s: int = 120,
+def _chrome(url: str, screenshot: Path, *, budget_ms: int = 5000, timeout_s: int = 120,
             reachable: str = "<-loopback>") -> str:
+    """The DOM of ``url`` once loaded, with a screenshot of it, from one Chromium run."""
     cmd = [CHROMIUM, *CHROME_FLAGS, f"--proxy-bypass-list={reachable}",
-           f"--virtual-time-budget={budget_ms}", *extra, url]
+           f"--virtual-time-budget={budget_ms}", f"--screenshot={screenshot}", "--dump-dom", url]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
                           check=True).stdout
 
 
 def report_view(notebook: Path, out: Path) -> str:
-    """The report page's visible text (and a screenshot in ``out``)."""
+    """The report page's visible text (and a screenshot ``report.png`` in ``out``)."""
     from hwcost import report
 
-    page = report.to_html(notebook, out / "money.html")
-    _chrome(page.as_uri(), f"--screenshot={out / 'report.png'}")
-    return visible_text(_chrome(page.as_uri(), "--dump-dom"))
+    page = report.to_html(notebook, out / f"{notebook.stem}.html")
+    return visible_text(_chrome(page.as_uri(), out / "report.png"))
 
 
 def _free_port() -> int:
@@ -84,12 +85,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def jupyterlab_view(notebook: Path, out: Path, *, wait_s: float = 60.0) -> str:
-    """The notebook's visible text in JupyterLab (and a screenshot in ``out``)."""
+def jupyterlab_views(notebooks: list[Path], out: Path, *, wait_s: float = 60.0) -> dict[str, str]:
+    """Each notebook's visible text in JupyterLab, by file name (and a screenshot
+    ``jupyterlab.png`` of the first in ``out``). The notebooks share one folder and one server."""
+    folders = {n.parent for n in notebooks}
+    if len(folders) != 1:
+        raise ValueError(f"the notebooks must share one folder, got {sorted(map(str, folders))}")
     port = _free_port()
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
            f"--port={port}", "--IdentityProvider.token=", "--ServerApp.password=",
-           f"--ServerApp.root_dir={notebook.parent}", "--ServerApp.open_browser=False",
+           f"--ServerApp.root_dir={folders.pop()}", "--ServerApp.open_browser=False",
            "--ServerApp.terminals_enabled=False"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -105,10 +110,15 @@ def jupyterlab_view(notebook: Path, out: Path, *, wait_s: float = 60.0) -> str:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError(f"JupyterLab did not start; see {out / 'jupyterlab.log'}") from exc
                 time.sleep(0.5)
-        url = f"http://127.0.0.1:{port}/lab/tree/{notebook.name}"
-        here = f"127.0.0.1:{port}"
-        _chrome(url, f"--screenshot={out / 'jupyterlab.png'}", budget_ms=25000, reachable=here)
-        return visible_text(_chrome(url, "--dump-dom", budget_ms=25000, reachable=here))
+        views = {}
+        for i, notebook in enumerate(notebooks):
+            shot = out / ("jupyterlab.png" if i == 0 else f"jupyterlab_{notebook.stem}.png")
+            # a workspace of its own, so the page shows this notebook alone
+            url = f"http://127.0.0.1:{port}/lab/workspaces/view{i}/tree/{notebook.name}?reset"
+            dom = _chrome(url, shot,
+                          budget_ms=25000, reachable=f"127.0.0.1:{port}")
+            views[notebook.name] = visible_text(dom)
+        return views
     finally:
         server.terminate()
         try:
@@ -116,6 +126,11 @@ def jupyterlab_view(notebook: Path, out: Path, *, wait_s: float = 60.0) -> str:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def jupyterlab_view(notebook: Path, out: Path, *, wait_s: float = 60.0) -> str:
+    """The notebook's visible text in JupyterLab (and a screenshot in ``out``)."""
+    return jupyterlab_views([notebook], out, wait_s=wait_s)[notebook.name]
 
 
 def main(out_dir: str) -> int:

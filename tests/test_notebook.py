@@ -147,3 +147,17 @@ def test_table_is_stable_readable_and_math_free():
     assert nb.table(df, name="t1")._repr_html_() == html
     with pytest.raises(ValueError, match="table name"):
         nb.table(df, name="two words")
+
+
+def test_price_age_reference_is_a_date_or_today():
+    import datetime as dt
+
+    assert nb.parameters(price_age_reference_setting=" 2026-12-06 ").price_age_reference_setting \
+        == dt.date(2026, 12, 6)
+    assert nb.parameters(price_age_reference_setting=dt.date(2025, 1, 31)).price_age_reference_setting \
+        == dt.date(2025, 1, 31)  # a scenario file's YAML gives a date
+    assert nb.parameters(price_age_reference_setting="Today").price_age_reference_setting \
+        == dt.date.today()
+    with pytest.raises(nb.ParameterError, match="price_age_reference_setting must be a date as "
+                                                "YYYY-MM-DD or 'today', got '6/12/2026'"):
+        nb.parameters(price_age_reference_setting="6/12/2026")

@@ -979,8 +979,9 @@ def test_stored_calibration_is_reproducible_from_the_table(stored):
         assert fresh["engines"][key].get("overhead_date") == ef.get("overhead_date")
     for name in ("weight_only_efficiency_factor", "weight_only_bandwidth_factor",
                  "fp8_compute_factor", "fp4_compute_factor", "allreduce_latency_s",
-                 "prefill_overhead_ratio",
-                 "moe_layer_overhead_s", "mla_layer_overhead_s", "mla_layer_overhead_amd_factor",
+                 "prefill_overhead_ratio", "compiled_prefill_overhead_ratio",
+                 "sequence_step_overhead_s", "moe_layer_overhead_s", "mla_layer_overhead_s",
+                 "mla_layer_overhead_amd_factor",
                  "mla_layer_overhead_log_change_per_year", "prefill_compute_logit_shift",
                  "sync_jitter"):
         assert fresh[name] == pytest.approx(stored[name], rel=1e-4)

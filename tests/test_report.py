@@ -1,9 +1,15 @@
 """The HTML report: builds, names failures, and renders offline with every chart visible."""
 
+import contextlib
+import functools
+import html
+import http.server
 import json
 import re
 import shutil
 import subprocess
+import threading
+import urllib.parse
 from pathlib import Path
 
 import nbformat
@@ -100,14 +106,50 @@ window.addEventListener('load', function () { setTimeout(function () {
 }, 500); });
 </script></body>"""
 
+# Loads every probed page in a frame of its own and, once each has counted, writes their counts
+# into this page, so one browser run checks them all (the pages are served from one origin).
+FRAMES = """<!DOCTYPE html><html><body><script>
+var pages = %s, counts = {}, left = pages.length;
+pages.forEach(function (name) {
+  var frame = document.createElement('iframe');
+  frame.style.width = '1100px'; frame.style.height = '700px';
+  frame.onload = function () { setTimeout(function () {
+    var b = frame.contentDocument.body;
+    counts[name] = ['data-charts', 'data-live', 'data-broken'].map(function (k) {
+      return b.getAttribute(k); });
+    if (--left === 0) { document.body.setAttribute('data-counts', JSON.stringify(counts)); }
+  }, 1500); };
+  frame.src = name;
+  document.body.appendChild(frame);
+});
+</script></body></html>"""
 
-def _render(html: Path) -> str:
+
+def _render(url: str, budget_ms: int = 5000) -> str:
+    """The DOM of ``url`` once loaded; every request goes to a dead proxy (nothing loads from
+    the network) except those to ``url``'s own host and port."""
+    here = urllib.parse.urlsplit(url).netloc
     cmd = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
-        "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-        "--virtual-time-budget=5000", "--dump-dom", html.as_uri(),
+        "--proxy-server=127.0.0.1:9", f"--proxy-bypass-list={here}",
+        f"--virtual-time-budget={budget_ms}", "--dump-dom", url,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=True).stdout
+
+
+@contextlib.contextmanager
+def _served(directory: Path):
+    """``directory`` over HTTP on 127.0.0.1 (a free port) while the block runs."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.browser
@@ -118,23 +160,26 @@ def test_report_renders_offline_with_every_chart(tmp_path):
         report.to_html(path, tmp_path / f"{path.stem}.html")
         infos.append(report.describe(path))
     index = report.write_index(infos, tmp_path)
-    dom = _render(index)
-    links = re.findall(r'href="([^"]+\.html)"', dom)
-    assert sorted(links) == sorted(f"{p.stem}.html" for p in report.notebooks())
+    probes = []
     for path in report.notebooks():
-        page = tmp_path / f"{path.stem}.html"
-        text = page.read_text()
+        text = (tmp_path / f"{path.stem}.html").read_text()
         assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', text), "no network resources"
-        probe = tmp_path / f"probe_{path.stem}.html"
-        probe.write_text(text.replace("</body>", PROBE, 1))
-        dom = _render(probe)
-        charts = int(re.search(r'data-charts="(\d+)"', dom).group(1))
-        broken = int(re.search(r'data-broken="(\d+)"', dom).group(1))
-        live = int(re.search(r'data-live="(\d+)"', dom).group(1))
+        probes.append(f"probe_{path.stem}.html")
+        (tmp_path / probes[-1]).write_text(text.replace("</body>", PROBE, 1))
+    (tmp_path / "frames.html").write_text(FRAMES % json.dumps(probes))
+    with _served(tmp_path) as origin:
+        links = re.findall(r'href="([^"]+\.html)"', _render(f"{origin}/{index.name}"))
+        dom = _render(f"{origin}/frames.html", budget_ms=60000)
+    assert sorted(links) == sorted(f"{p.stem}.html" for p in report.notebooks())
+    found = re.search(r'data-counts="([^"]+)"', dom)
+    assert found, "the pages did not all finish loading"
+    counts = json.loads(html.unescape(found.group(1)))
+    for path in report.notebooks():
+        charts, live, broken = (int(x) for x in counts[f"probe_{path.stem}.html"])
         assert charts == _chart_count(path) and charts > 0, path.name
-        assert broken == 0, f"{broken} charts did not render in {page.name}"
+        assert broken == 0, f"{broken} charts did not render in {path.stem}.html"
         # every chart that carries its specification is drawn by Vega from the local bundle
-        assert live == _chart_count(path, with_spec=True), page.name
+        assert live == _chart_count(path, with_spec=True), path.name
 
 
 def test_relative_table_paths_survive_the_notebook_working_directory(tmp_path, monkeypatch):

@@ -1,10 +1,15 @@
+import datetime as dt
+
+import pandas as pd
 import pytest
 
 from hwcost import catalog, recommend
 
 STEM = "08_selection_flowchart"
-# sensitive data at 25 times the traffic: only owned hardware may serve it
-PARAMS = {"privacy_required_flag": True, "requests_per_day": 50_000}
+# sensitive data at 25 times the traffic: only owned hardware may serve it; price ages to the
+# day of the run
+PARAMS = {"privacy_required_flag": True, "requests_per_day": 50_000,
+          "price_age_reference_setting": "today"}
 
 TOKENS_PER_REQUEST = 500 + 200  # the notebook's default input + output tokens
 ADMIN_USD = 96_800 / 0.70  # BLS median wage grossed up by the 70% wage share
@@ -55,6 +60,11 @@ def check_default(r):
     # (traffic under 10K, 99%+ availability) against one self-hosted (2+ years)
     assert r["flow_deployment"] == "cloud"
     assert (r["flow_votes_cloud"], r["flow_votes_self_hosted"]) == (2, 1)
+    # price ages count to the notebook's reference date, not to the day it runs
+    if r["top_kind"] == "api":
+        prices = catalog.api_prices().set_index("id")
+        as_of = pd.Timestamp(prices.loc[r["top_offer_id"], "as_of"]).date()
+        assert r["top_price_age_days"] == (dt.date(2026, 12, 6) - as_of).days
     assert r["n_feasible_by_kind"]["api"] > 0 and r["n_feasible_by_kind"]["cloud"] > 0
     assert r["public_best_total_usd_by_kind"] == pytest.approx(r["best_total_usd_by_kind"], rel=1e-5)
     if r["top_kind"] == "api":  # an API total is its catalog token price times the tokens

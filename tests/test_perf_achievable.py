@@ -34,16 +34,27 @@ def test_a_geforce_gemm_above_its_datasheet_is_capped_at_one():
 
 
 def test_a_gpu_without_measurements_takes_its_peers_median():
-    # No bandwidth row for the H100 SXM: the median over NVIDIA datacenter HBM GPUs that have
+    # No bandwidth row for the GB200: the median over NVIDIA datacenter HBM GPUs that have
     # one; the same value for any unmeasured GPU of that kind, including a user's own.
-    h100 = features.achievable_fractions("h100-sxm")[0]
-    assert features.achievable_fractions("b200")[0] == h100
-    assert features.achievable_fractions(make_gpu())[0] == h100
+    gb200 = features.achievable_fractions("gb200")[0]
+    assert features.achievable_fractions("h100-nvl")[0] == gb200
+    assert features.achievable_fractions(make_gpu())[0] == gb200
     measured = [features.achievable_fractions(g)[0] for g in
-                ("a100-40gb-sxm", "a100-80gb-sxm", "h100-pcie", "b300")]
-    assert h100 == pytest.approx(float(np.median(measured)), rel=1e-12)
+                ("a100-40gb-sxm", "a100-80gb-sxm", "h100-pcie", "h100-sxm", "h200-sxm", "b200",
+                 "b300")]
+    assert gb200 == pytest.approx(float(np.median(measured)), rel=1e-12)
     for value in features.achievable_fractions("gaudi3") + features.achievable_fractions("t4"):
         assert 0.3 < value <= 1.0
+
+
+def test_hopper_and_blackwell_bandwidth_from_published_streaming_runs():
+    # Azure's BabelStream runs: Copy and Dot (TB/s) -> their median of the datasheet
+    assert features.achievable_fractions("h100-sxm")[0] == pytest.approx((2.90 + 3.18) / 2 / 3.35, abs=1e-4)
+    assert features.achievable_fractions("h200-sxm")[0] == pytest.approx((4.01 + 4.48) / 2 / 4.80, abs=1e-4)
+    # A100 80GB SXM: a copy at 1776 GB/s and Azure's 1610 and 1750 of 2039 GB/s -> the middle one
+    assert features.achievable_fractions("a100-80gb-sxm")[0] == pytest.approx(1750 / 2039, abs=1e-4)
+    # B200: one OpenCL coalesced read, 6668.71 of the HGX B200 datasheet's 7700 GB/s
+    assert features.achievable_fractions("b200")[0] == pytest.approx(6668.71 / 7700, abs=1e-4)
 
 
 def test_engine_efficiency_is_a_share_of_the_achievable_rate_on_that_basis():

@@ -864,9 +864,10 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     attn_rate = np.ones((G, P))
     names = ("eta_bw", "eta_c", "eta_cp", "wo_bw", "wo_c", "step", "layer")
     fac = {k: np.ones((G, P)) for k in names}
+    kv_of = [[kvp or default_kv_precision(p, g, spec) for p in ps] for g in gs]
     for gi, g in enumerate(gs):
         for pi, p in enumerate(ps):
-            one = product_numbers(g, p, kvp or default_kv_precision(p, g, spec), spec, cal, engine_id)
+            one = product_numbers(g, p, kv_of[gi][pi], spec, cal, engine_id)
             if p in spec["weight_precisions"] and not (g.vendor == "amd" and not spec["amd_support"]):
                 peak[gi, pi] = one["peak"] if one["peak"] is not None else np.nan
                 attn_rate[gi, pi] = one["attn_rate"]
@@ -888,9 +889,7 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
         for k in keys:
             f[k] = np.broadcast_to(f[k], (M, G, P, 1, 1, 1, 1)).copy()
         for a, gi, pi, mp in swaps:
-            g = gs[gi]
-            one = product_numbers(g, mp, kvp or default_kv_precision(ps[pi], g, spec), spec, cal,
-                                  engine_id)
+            one = product_numbers(gs[gi], mp, kv_of[gi][pi], spec, cal, engine_id)
             for k in keys:
                 f[k][a, gi, pi] = one[k]
     f["ovh"] = overhead_seconds(fac["step"].reshape(shape_gp), fac["layer"].reshape(shape_gp),

@@ -454,7 +454,7 @@ def _read_table(name: str, path: Path) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records, columns=[c.name for c in schema])
     df = _numeric(name, df)
     df.attrs["source_file"] = str(path)
-    df.attrs["lines"] = lines
+    df.attrs["lines"] = _PerRow(lines)
     _check_table(name, path, df, lines)
     return df
 
@@ -583,6 +583,22 @@ def user_dir() -> Path:
     return Path(os.environ.get("HWCOST_HOME") or "~/.hwcost").expanduser()
 
 
+class _PerRow(tuple):
+    """Per-row provenance of a catalog table (each row's file and line, in ``attrs``).
+
+    Immutable, so the copy of a table's ``attrs`` that pandas makes on every selection
+    (``df[mask]``, ``df.iloc[i]``) shares it instead of copying one entry per row each time.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+
 _BUNDLED_ONLY = [0]
 
 
@@ -670,7 +686,7 @@ def _merge(name: str, bundled: pd.DataFrame, user: pd.DataFrame) -> pd.DataFrame
     for o, i in pieces:
         files.append(src[o].attrs["files"][i])
         lines.append(src[o].attrs["lines"][i])
-    df.attrs["files"], df.attrs["lines"] = files, lines
+    df.attrs["files"], df.attrs["lines"] = _PerRow(files), _PerRow(lines)
     df.attrs["overridden"] = [" / ".join(ukeys[i]) for o, i in pieces if o == "user" and i in used]
     return df
 
@@ -682,9 +698,40 @@ def _mtime(p: Path, name: str) -> float:
         raise CatalogError(f"{name} table not found: {p}") from None
 
 
+_HELD: list = [0, {}]
+
+
+@contextlib.contextmanager
+def tables_held():
+    """Within this block each table is read once: later lookups take it as it was then.
+
+    Outside it every lookup checks the table's files (which file, and whether it changed
+    since it was read), a few system calls each; a computation that looks up thousands of
+    GPUs, models and prices (:func:`hwcost.recommend.rank`) holds the tables instead, as a
+    table edited in the middle of one answer should not change half of it. Blocks nest.
+    """
+    _HELD[0] += 1
+    try:
+        yield
+    finally:
+        _HELD[0] -= 1
+        if not _HELD[0]:
+            _HELD[1].clear()
+
+
 def _cached(name: str, path: str | os.PathLike | None = None,
             replace: bool | None = None) -> tuple[pd.DataFrame, tuple]:
     """The validated table (shared: callers must not modify it) and its cache key."""
+    if _HELD[0]:
+        held = (name, None if path is None else str(path), replace, bool(_BUNDLED_ONLY[0]))
+        if held not in _HELD[1]:
+            _HELD[1][held] = _cached_from_files(name, path, replace)
+        return _HELD[1][held]
+    return _cached_from_files(name, path, replace)
+
+
+def _cached_from_files(name: str, path: str | os.PathLike | None,
+                       replace: bool | None) -> tuple[pd.DataFrame, tuple]:
     bundled, user = table_sources(name, path, replace)
     parts = tuple((str(_bundled_resolved(name) if p is bundled else p.resolve()), _mtime(p, name))
                   for p in (bundled, user) if p is not None)
@@ -696,7 +743,7 @@ def _cached(name: str, path: str | os.PathLike | None = None,
                 continue
             df = _read_table(name, p)
             df["origin"] = origin
-            df.attrs["files"] = [str(p)] * len(df)
+            df.attrs["files"] = _PerRow([str(p)] * len(df))
             frames[origin] = df
         if len(frames) == 2:
             df = _numeric(name, _merge(name, frames["bundled"], frames["user"]))
@@ -1444,7 +1491,7 @@ def import_price_snapshot(snapshot, *, table: str | None = None, history=None,
     if table not in PRICE_METRICS:
         raise CatalogError(f"unknown price table {table!r}; expected one of {', '.join(PRICE_METRICS)}")
     df = _read_table(table, snap)
-    df.attrs["files"] = [str(snap)] * len(df)
+    df.attrs["files"] = _PerRow([str(snap)] * len(df))
     _cross_check(table, df)
     hist_path = Path(history) if history is not None else price_history_path()
     old = price_history(hist_path)

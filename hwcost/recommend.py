@@ -550,7 +550,13 @@ def rank(workload: Workload, constraints: Constraints | None = None, *, strict: 
     :data:`IDLE_POWER_FRACTION` -- colocation per kW-month or PUE, maintenance, staff per
     box); cloud options add ``cloud_operations_usd_per_year`` over the horizon. APIs bill tokens
     (:func:`hwcost.economics.api_cost`); their latency and availability are not modelled.
+    The catalog's tables are read once for the whole ranking (:func:`hwcost.catalog.tables_held`).
     """
+    with catalog.tables_held():
+        return _rank(workload, constraints, strict=strict, simulate=simulate, sort_by=sort_by)
+
+
+def _rank(workload, constraints, *, strict, simulate, sort_by) -> pd.DataFrame:
     from . import economics
 
     if not isinstance(workload, Workload):

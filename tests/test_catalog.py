@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+import os
 import shutil
 
 import pandas as pd
@@ -241,6 +242,49 @@ def test_one_row_overlay_overrides_a_bundled_price_and_keeps_the_rest(tmp_path, 
     assert df.attrs["overridden"] == ["lambda-on-demand-cloud-h100-sxm-1x"]
     # the override keeps the bundled row's place in the table
     assert list(df["id"]) == list(bundled["id"])
+
+
+def test_tables_held_reads_each_table_once_for_the_block(tmp_path, monkeypatch):
+    path = _one_row(tmp_path, "cloud_prices", "lambda-on-demand-cloud-h100-sxm-1x",
+                    usd_per_hour="1.50", usd_per_gpu_hour="1.50")
+    monkeypatch.setenv(catalog.ENV_VARS["cloud_prices"], str(path))
+
+    def price():
+        df = catalog.cloud_prices()
+        return float(df.loc[df["id"] == "lambda-on-demand-cloud-h100-sxm-1x", "usd_per_gpu_hour"].iloc[0])
+
+    def rewrite(usd):
+        text = path.read_text().replace("1.50", usd)
+        path.write_text(text)
+        st = path.stat()
+        os.utime(path, (st.st_atime, st.st_mtime + 10))  # a later modification time
+
+    assert price() == 1.50
+    with catalog.tables_held():
+        assert price() == 1.50
+        rewrite("1.25")
+        with catalog.tables_held():
+            assert price() == 1.50  # as read at the start of the outer block
+        assert price() == 1.50
+        # a table not yet read in the block is read from its files then
+        assert catalog.gpu("h100-sxm").id == "h100-sxm"
+    assert price() == 1.25  # outside, every lookup sees the file as it is now
+    with catalog.tables_held(), catalog.bundled_only():
+        bundled = catalog.cloud_prices()
+        assert (bundled["origin"] == "bundled").all()
+    assert price() == 1.25
+
+
+def test_selections_share_the_tables_row_provenance():
+    # pandas copies a table's attrs on every selection; the per-row file and line lists are
+    # immutable, so the copies share them rather than copying an entry per row each time
+    df = catalog.cloud_prices()
+    part = df[df["provider"] == df["provider"].iloc[0]]
+    assert part.attrs["files"] is df.attrs["files"] and part.attrs["lines"] is df.attrs["lines"]
+    assert df.iloc[3].attrs["lines"] is df.attrs["lines"]
+    assert len(df.attrs["lines"]) == len(df) and df.attrs["lines"][0] == 2
+    with pytest.raises(TypeError):
+        df.attrs["lines"][0] = 5
 
 
 def test_overlay_adds_new_rows_after_the_bundled_ones(tmp_path):

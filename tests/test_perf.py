@@ -782,6 +782,29 @@ def test_sweep_matches_estimate():
     assert len(maxed) > 0
 
 
+def test_sweep_keeps_the_order_of_fixed_and_max_batches():
+    # Fixed batches and "max" are evaluated apart (a fixed batch's step costs do not vary with
+    # the lengths); the grid must come back in the order asked, as single-batch sweeps give it.
+    kw = dict(precisions=("bf16", "fp8"), n_gpus=(1, 2), input_tokens=(256, 4000),
+              output_tokens=(1, 300), engine="vllm")
+    order = (32, "max", 1, "max")
+    df = perf.sweep(["llama-3.1-8b", "mixtral-8x7b"], ["h100-sxm", "l40s"], batch_sizes=order, **kw)
+    parts = [perf.sweep(["llama-3.1-8b", "mixtral-8x7b"], ["h100-sxm", "l40s"], batch_sizes=b, **kw)
+             for b in order]
+    cols = ["model_id", "gpu_id", "precision", "n_gpus"]
+    keys = ["input_tokens", "output_tokens"]
+    # rows run model, GPU, precision, n, batch, input, output: 4 batches x 4 lengths per block
+    block = 4 * len(kw["input_tokens"]) * len(kw["output_tokens"])
+    assert len(df) == block * 2 * 2 * 2 * 2
+    for k, part in enumerate(parts):
+        got = df.iloc[[j for j in range(len(df)) if (j % block) // 4 == k]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, part.reset_index(drop=True))
+        assert got[cols + keys].equals(part[cols + keys])
+    second = df.iloc[[j for j in range(len(df)) if (j % block) // 4 == 1]]
+    assert second.fits.sum() >= 16
+    assert (second[second.fits].batch_size == second[second.fits].max_batch_size).all()
+
+
 def test_iteration_seconds_reads_weights_once():
     st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
     mixed = st_.iteration_seconds(256, 16, 16 * 1000)

@@ -480,7 +480,15 @@ def evaluate(f, batch, input_tokens, output_tokens, want_max, valid=True):
     o = output_tokens
     bmax_mem = core.max_batch_by_memory(f, i, o)
     bmax = np.maximum(np.minimum(bmax_mem, f["cap"]), 0.0)
-    b = np.where(want_max, bmax, batch)
+    # A fixed batch keeps its own (smaller) shape: the step costs then do not repeat for
+    # every prompt and output length (sweep evaluates its "max" entries apart).
+    want = np.asarray(want_max)
+    if not want.any():
+        b = np.asarray(batch, dtype=float)
+    elif want.all():
+        b = bmax
+    else:
+        b = np.where(want, bmax, batch)
     ctx_ok = (i + o) <= f["max_ctx"]
     fits = valid & ctx_ok & (b >= 1) & (b <= bmax_mem)
     bc = np.maximum(b, 1.0)
@@ -805,6 +813,28 @@ def _as_list(x) -> list:
     return list(x)
 
 
+def _evaluate_fixed_and_max(f, batches, i_arr, o_arr, valid, shape):
+    """:func:`evaluate` of a sweep's grid, the fixed batch sizes and the "max" entries (-1 in
+    ``batches``) apart: a fixed batch's step costs vary along the batch axis only, a
+    "max" batch's along the lengths too, so evaluating them together would repeat every step
+    cost for every length. Each result is given the grid's full ``shape``."""
+    groups = [(np.flatnonzero(batches > 0), False), (np.flatnonzero(batches < 0), True)]
+    parts = []
+    for idx, want_max in groups:
+        if idx.size == 0:
+            continue
+        b = batches[idx].reshape(1, 1, 1, 1, -1, 1, 1)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            part = evaluate(f, b, i_arr, o_arr, want_max, valid)
+        sub = shape[:4] + (idx.size,) + shape[5:]
+        parts.append((idx, {k: np.broadcast_to(v, sub) for k, v in part.items()}))
+    if len(parts) == 1:
+        return parts[0][1]
+    order = np.argsort(np.concatenate([idx for idx, _ in parts]), kind="stable")
+    return {k: np.take(np.concatenate([p[k] for _, p in parts], axis=4), order, axis=4)
+            for k in parts[0][1]}
+
+
 def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
           input_tokens=(512,), output_tokens=(128,), engine=None, kv_precision=None,
           flash_attention=True, calibration=None, layout=None) -> pd.DataFrame:
@@ -920,14 +950,12 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     f.update(engine_numbers(spec, flash_attention))
     f["cap"] = np.array([batch_cap(spec, g) for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
     valid_n = np.array([[gpu_count_problem(m, n, spec) is None for n in ns] for m in ms]).reshape(M, 1, 1, N, 1, 1, 1)
-    b_arr = np.array(bs).reshape(1, 1, 1, 1, B, 1, 1)
     i_arr = np.array(ins).reshape(1, 1, 1, 1, 1, I, 1)
     o_arr = np.array(outs).reshape(1, 1, 1, 1, 1, 1, O)
     valid = valid_prec & valid_n & valid_layout
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        r = evaluate(f, b_arr, i_arr, o_arr, b_arr < 0, valid)
     shape = (M, G, P, N, B, I, O)
     total = int(np.prod(shape))
+    r = _evaluate_fixed_and_max(f, np.array(bs), i_arr, o_arr, valid, shape)
 
     def full(x):
         return np.broadcast_to(x, shape).reshape(total)

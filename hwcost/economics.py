@@ -1035,6 +1035,46 @@ class Range:
         return (self.low + self.typical + self.high) / 3.0
 
 
+_ROWS: dict[tuple, pd.Series] = {}
+
+
+def _energy_row(energy: str) -> pd.Series:
+    """The ``energy.csv`` row of setting ``energy`` (shared: read only); an unknown id names
+    the closest ones. Kept until the table's file changes (a ranking looks rows up per GPU)."""
+    key = ("energy", catalog.table_version("energy"), energy)
+    if key not in _ROWS:
+        en = catalog.energy()
+        pos = np.flatnonzero(en["id"].to_numpy() == energy)
+        if not pos.size:
+            raise _closest(energy, en["id"], "energy setting")
+        _remember_row(key, en.iloc[int(pos[0])])
+    return _ROWS[key]
+
+
+def _hardware_row(gpu_id: str, condition: str) -> pd.Series:
+    """The ``hardware_prices.csv`` row of a GPU in a condition (shared: read only), as
+    :func:`_energy_row` keeps it; a GPU without a price, or without one in that condition,
+    is an error naming what there is."""
+    key = ("hardware_prices", catalog.table_version("hardware_prices"), gpu_id, condition)
+    if key not in _ROWS:
+        hw = catalog.hardware_prices()
+        rows = np.flatnonzero(hw["gpu_id"].to_numpy() == gpu_id)
+        if not rows.size:
+            raise _closest(gpu_id, hw["gpu_id"], "GPU with a purchase price")
+        conditions = hw["condition"].to_numpy()[rows]
+        if condition not in set(conditions):
+            raise HwcostError(f"no {condition!r} price for {gpu_id}; available: "
+                              f"{', '.join(sorted(set(conditions)))}")
+        _remember_row(key, hw.iloc[int(rows[conditions == condition][0])])
+    return _ROWS[key]
+
+
+def _remember_row(key: tuple, row: pd.Series) -> None:
+    if len(_ROWS) > 4096:
+        _ROWS.clear()
+    _ROWS[key] = row
+
+
 def tco_inputs_from_catalog(gpu, *, energy: str = "us-industrial-colo", condition: str = "new",
                             n_gpus: int = 1, **overrides) -> dict:
     """Inputs of :class:`SelfHostedTCO` from the catalog, as :class:`Range` where uncertain.
@@ -1048,17 +1088,8 @@ def tco_inputs_from_catalog(gpu, *, energy: str = "us-industrial-colo", conditio
     purchase price in the catalog.
     """
     g = catalog.gpu(gpu)
-    hw = catalog.hardware_prices()
-    rows = hw[(hw["gpu_id"] == g.id)]
-    if rows.empty:
-        raise _closest(g.id, hw["gpu_id"], "GPU with a purchase price")
-    if condition not in set(rows["condition"]):
-        raise HwcostError(f"no {condition!r} price for {g.id}; available: {', '.join(sorted(set(rows['condition'])))}")
-    row = rows[rows["condition"] == condition].iloc[0]
-    en = catalog.energy()
-    if energy not in set(en["id"]):
-        raise _closest(energy, en["id"], "energy setting")
-    erow = en[en["id"] == energy].iloc[0]
+    row = _hardware_row(g.id, condition)
+    erow = _energy_row(energy)
     out = {
         "gpu_usd": Range(row["usd_low"], row["usd_typical"], row["usd_high"]),
         "server_share_usd": Range(row["server_share_usd_low"], row["server_share_usd_typical"],
@@ -2332,7 +2363,7 @@ def _ownership_prices(g, row, energy, condition, estimate):
                          row["host_usd_per_gpu_high"])
         else:
             host = inputs["server_share_usd"]
-        erow = catalog.energy().set_index("id").loc[energy]
+        erow = _energy_row(energy)
         rate = erow[f"colocation_usd_per_kw_month_{estimate}"]
         if rate is None or pd.isna(rate):
             rate, pue = None, _pick(inputs["pue"], estimate)

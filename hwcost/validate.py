@@ -138,6 +138,13 @@ def number(name: str, value, *, low=None, low_open: bool = False, high=None,
     -------
     float, or ndarray when ``array`` and ``value`` is not a scalar.
     """
+    if isinstance(value, float) or (type(value) is int and abs(value) < 2**1023):
+        # the common case, checked without building the rule's wording
+        x = float(value)
+        if math.isfinite(x) \
+                and (low is None or (x > low if low_open else x >= low)) \
+                and (high is None or (x < high if high_open else x <= high)):
+            return x
     what = rule or _bounds_rule("a finite number", low, low_open, high, high_open)
     if array and not _is_number(value) and not isinstance(value, (str, bool, bytes)) \
             and value is not None:

@@ -280,6 +280,32 @@ def test_tco_from_catalog_uses_typical_values():
         e.tco_inputs_from_catalog("h100-sxm", energy="us-industrial-colo2")
 
 
+def test_catalog_rows_follow_the_users_tables(tmp_path, monkeypatch):
+    # the rows behind the ownership inputs are kept between calls, until a table changes
+    from hwcost import catalog
+    before = e.tco_inputs_from_catalog("h100-sxm")
+    assert before["gpu_usd"].typical == pytest.approx(30_000)
+    for table, key_col, key, changes in (
+            ("hardware_prices", "gpu_id", "h100-sxm", {"usd_typical": "27500"}),
+            ("energy", "id", "us-industrial-colo", {"usd_per_kwh_typical": "0.1"})):
+        df = pd.read_csv(catalog.DATA_DIR / f"{table}.csv", dtype=str, keep_default_na=False)
+        row = df[(df[key_col] == key) & ((df["condition"] == "new") if "condition" in df else True)].head(1)
+        for col, value in changes.items():
+            row[col] = value
+        path = tmp_path / f"{table}.csv"
+        row.to_csv(path, index=False)
+        monkeypatch.setenv(catalog.ENV_VARS[table], str(path))
+    after = e.tco_inputs_from_catalog("h100-sxm")
+    assert after["gpu_usd"].typical == pytest.approx(27_500)
+    assert after["usd_per_kwh"].typical == pytest.approx(0.1)
+    assert after["server_share_usd"] == before["server_share_usd"]
+    with pytest.raises(ValueError, match="no 'refurbished' price for h100-sxm; available: "):
+        e.tco_inputs_from_catalog("h100-sxm", condition="refurbished")
+    monkeypatch.delenv(catalog.ENV_VARS["hardware_prices"])
+    monkeypatch.delenv(catalog.ENV_VARS["energy"])
+    assert e.tco_inputs_from_catalog("h100-sxm")["gpu_usd"].typical == pytest.approx(30_000)
+
+
 # ----------------------------------------------------------------------------------------
 # API
 # ----------------------------------------------------------------------------------------

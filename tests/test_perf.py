@@ -805,6 +805,56 @@ def test_sweep_keeps_the_order_of_fixed_and_max_batches():
     assert (second[second.fits].batch_size == second[second.fits].max_batch_size).all()
 
 
+def test_decode_graph_limit_by_engine_release_gpu_memory_and_gpu_count():
+    sglang = features.engine_specs()["sglang"]
+
+    def limit(gpu, n, day=None):
+        spec = features.engine_as_of(sglang, day) if day else sglang
+        return features.decode_graph_max_batch(spec, catalog.gpu(gpu), n)
+
+    # since 2025-09-12, by memory: 80 GiB -> 256 below 4 GPUs, 512 from 4; 141 GB the same;
+    # 180 GB and more 512; 48 GB 32 / 160; 24 GB 24 / 80
+    assert (limit("h100-sxm", 1), limit("h100-sxm", 4)) == (256, 512)
+    assert (limit("h200-sxm", 2), limit("b200", 1), limit("mi300x", 8)) == (256, 512, 512)
+    assert (limit("l40s", 1), limit("l40s", 4), limit("rtx-4090", 1), limit("rtx-4090", 4)) == (32, 160, 24, 80)
+    # from 2024-12-05 to then: 8 / 80 under 25,000 MiB, else 160; before, 160 everywhere
+    assert (limit("rtx-4090", 1, "2025-03-18"), limit("rtx-4090", 4, "2025-03-18")) == (8, 80)
+    assert limit("h100-sxm", 1, "2025-09-11") == 160 and limit("h100-sxm", 1, "2025-09-12") == 256
+    assert limit("rtx-4090", 1, "2024-09-06") == 160
+    # engines that capture every batch they run
+    for engine in ("vllm", "tensorrt-llm", "generic"):
+        assert features.decode_graph_max_batch(features.engine_specs()[engine], catalog.gpu("h100-sxm"), 1) == math.inf
+
+
+def test_a_decode_step_past_the_captured_batch_pays_the_eager_fixed_cost():
+    # SGLang on one H100: a step of 257 sequences is launched operation by operation, so its
+    # fixed cost is an eager pass's (ovh_prefill) instead of a graph replay's (ovh); one of 256
+    # replays. The rest of the step is the same affine function of the batch.
+    st_ = perf.step_times("llama-3.1-8b", "h100-sxm", engine="sglang")
+    f = st_._f
+    assert f["graph_max"] == 256 and f["ovh_prefill"] > 5 * f["ovh"]
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = core.decode_coefficients(f, 257.0)
+    assert fixed == pytest.approx(f["ovh_prefill"] + float(core.comm_seconds(f, 257.0))
+                                  + 257 * f["ovh_seq"], rel=1e-12)
+    jump = st_.decode_step_seconds(257, 257 * 1000) - st_.decode_step_seconds(256, 256 * 1000)
+    no_jump = st_.decode_step_seconds(256, 256 * 1000) - st_.decode_step_seconds(255, 255 * 1000)
+    assert jump - no_jump == pytest.approx(f["ovh_prefill"] - f["ovh"], rel=0.02)
+    # the simulator's scalar iteration agrees with the array path on both sides
+    for b in (256, 257):
+        assert st_.iteration_seconds(0, b, b * 1000) == pytest.approx(
+            st_.iteration_seconds(np.array(0.0), np.array(float(b)), np.array(b * 1000.0)), rel=1e-12)
+    # vLLM on the same GPU replays every decode batch it runs
+    v = perf.step_times("llama-3.1-8b", "h100-sxm", engine="vllm")
+    assert math.isinf(v._f["graph_max"])
+    assert (v.decode_step_seconds(257, 257 * 1000) - v.decode_step_seconds(256, 256 * 1000)) < 2 * no_jump + 1e-6
+    # under attention data parallelism the limit is per rank: 8 ranks of 512 hold 4,096
+    f8 = perf.step_times("deepseek-r1", "h200-sxm", n_gpus=8, precision="fp8", engine="sglang",
+                         layout="dp-attention+ep")._f
+    assert f8["graph_max"] == 512 and f8["dp"] == 8
+    assert core.decode_overhead_seconds(f8, 4096.0) == f8["ovh"]
+    assert core.decode_overhead_seconds(f8, 4104.0) == f8["ovh_prefill"]
+
+
 def test_iteration_seconds_reads_weights_once():
     st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
     mixed = st_.iteration_seconds(256, 16, 16 * 1000)
@@ -912,6 +962,10 @@ def test_more_bandwidth_is_never_slower(model, gpu, precision, engine, factor, b
        o=st.integers(1, 1000), n=st.sampled_from([1, 2]), flash=st.booleans())
 def test_more_batch_never_less_aggregate_throughput(model, gpu, engine, b1, extra, i, o, n, flash):
     assume(_supported(gpu, engine, "bf16"))
+    # A mixture of experts computes its experts in whole tiles, so its throughput steps down
+    # where a pass's rows per expert cross a tile edge (expert_tile_padding's tests): dense
+    # models only.
+    assume(features.routed_expert_params(catalog.llm(model)) == 0)
     b2 = b1 + extra
     kw = dict(engine=engine, input_tokens=i, output_tokens=o, n_gpus=n, flash_attention=flash)
     try:
@@ -920,6 +974,10 @@ def test_more_batch_never_less_aggregate_throughput(model, gpu, engine, b1, extr
         assume(False)
     big = perf.estimate(model, gpu, batch_size=b2, **kw)
     assume(small.fits and big.fits)
+    # Past the engine's largest captured decode batch a step is launched eagerly and costs
+    # more (tested below); on one side of it:
+    limit = features.decode_graph_max_batch(features.engine_specs()[small.engine], catalog.gpu(gpu), n)
+    assume((b1 <= limit) == (b2 <= limit))
     # Throughput rises with the batch and saturates at the compute roof; it never falls.
     assert big.output_tokens_per_s >= small.output_tokens_per_s * (1 - 1e-9)
     assert big.tpot_s >= small.tpot_s * (1 - 1e-9)  # each sequence waits at least as long

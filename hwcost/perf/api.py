@@ -28,6 +28,7 @@ from .features import (
     batch_cap,
     check_layout,
     check_precision,
+    decode_graph_max_batch,
     default_calibration,
     default_kv_precision,
     engine_numbers,
@@ -237,7 +238,8 @@ class StepTimes:
         attn_t = np.maximum(dec_kv_t + pkv / bw,
                             cf * ctx + cs * cw + pattn / (peak_p * f["attn_rate"]))
         t = lin_t + attn_t + (dec_score + pscore) / bw
-        ovh = np.where(p > 0, f["ovh_prefill"], f["ovh"]) + core.sequence_host_seconds(f, b)
+        ovh = (np.where(p > 0, f["ovh_prefill"], core.decode_overhead_seconds(f, b))
+               + core.sequence_host_seconds(f, b))
         return _scalar(t + ovh + core.comm_seconds(f, tokens))
 
     def _iteration_scalar(self, p, b, dc, pc) -> float:
@@ -275,7 +277,7 @@ class _ScalarTerms:
     __slots__ = ("f", "bw", "peak_p", "peak_pa", "bw_w", "peak_pw", "tdiv", "kv_t", "window",
                  "kv_f", "kv_s", "noflash",
                  "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
-                 "dec", "tok", "pad", "a1", "p_exp2", "imb")
+                 "dec", "tok", "pad", "a1", "p_exp2", "imb", "graph_max")
 
     def __init__(self, f):
         self.f = f
@@ -298,6 +300,8 @@ class _ScalarTerms:
         self.p_flops2 = 2.0 * float(f["p_flops"])
         self.attn_f, self.attn_s = float(f["attn_f"]), float(f["attn_s"])
         self.ovh, self.ovh_prefill = float(f["ovh"]), float(f["ovh_prefill"])
+        # per rank: kernel.decode_overhead_seconds
+        self.graph_max = float(f.get("graph_max", math.inf)) * max(float(f["dp"]), 1.0)
         self.dec: dict = {}
         self.tok: dict = {}
         self.pad: dict = {}
@@ -335,7 +339,7 @@ class _ScalarTerms:
             ovh = self.ovh_prefill
         else:
             pkv = pscore = plin = pattn = 0.0
-            ovh = self.ovh
+            ovh = self.ovh if b <= self.graph_max else self.ovh_prefill
         lin_m = tk[0]
         lin_c = c0 + plin / self.peak_pw
         att_m = mf * ctx + ms * cw + pkv / bw
@@ -949,6 +953,8 @@ def sweep(models, gpus, *, precisions=("bf16",), n_gpus=(1,), batch_sizes=(1,),
     f["mla"] = f["mla"].astype(bool)
     f.update(engine_numbers(spec, flash_attention))
     f["cap"] = np.array([batch_cap(spec, g) for g in gs]).reshape(1, G, 1, 1, 1, 1, 1)
+    f["graph_max"] = np.array([[decode_graph_max_batch(spec, g, n) for n in ns] for g in gs]
+                              ).reshape(1, G, 1, N, 1, 1, 1)
     valid_n = np.array([[gpu_count_problem(m, n, spec) is None for n in ns] for m in ms]).reshape(M, 1, 1, N, 1, 1, 1)
     i_arr = np.array(ins).reshape(1, 1, 1, 1, 1, I, 1)
     o_arr = np.array(outs).reshape(1, 1, 1, 1, 1, 1, O)

@@ -732,7 +732,38 @@ def engine_as_of(spec: dict, as_of) -> dict:
         return spec
     off = [path for path in DATED_KERNEL_PATHS
            if spec.get(path, True) and spec.get(f"{path}_since") and day < spec[f"{path}_since"]]
-    return {**spec, **dict.fromkeys(off, False)} if off else spec
+    out = {**spec, **dict.fromkeys(off, False)} if off else spec
+    rule_sets = spec.get("decode_graph_max_batch")
+    if rule_sets:
+        # the rule sets in force on that day (decode_graph_max_batch uses the newest)
+        out = {**out, "decode_graph_max_batch": [
+            r for r in rule_sets if r["since"] is None or r["since"] <= day] or rule_sets[:1]}
+    return out
+
+
+def decode_graph_max_batch(spec: dict, gpu: catalog.GPU, n: int) -> float:
+    """Largest decode batch per attention rank that replays a captured graph [sequences].
+
+    Larger decode steps are launched operation by operation from the host and pay the fixed
+    cost of an eager pass (:func:`hwcost.perf.kernel.decode_overhead_seconds`). From the
+    engine's ``decode_graph_max_batch`` (SGLang's ``--cuda-graph-max-bs`` defaults, which
+    depend on GPU memory and on whether the replica has 4 or more GPUs, and changed on
+    dated releases: :func:`engine_as_of` keeps those in force on a date); its newest rule set
+    applies. ``inf`` for engines that capture every batch they run.
+
+    Examples
+    --------
+    SGLang on one H100 (80 GiB): 256 since 2025-09-12, 160 before; on one RTX 4090 (24 GiB):
+    24 since then, 8 from 2024-12-05, 160 before.
+    """
+    rule_sets = spec.get("decode_graph_max_batch")
+    if not rule_sets:
+        return math.inf
+    memory_gib = float(gpu.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB / 2**30
+    for below_gib, under_four, from_four in rule_sets[-1]["rules"]:
+        if below_gib is None or memory_gib < float(below_gib):
+            return float(under_four if n < 4 else from_four)
+    return math.inf
 
 
 #: Share of the extra key-value loads of an attention kernel that does not share a group's
@@ -1240,6 +1271,7 @@ def model_features(m, g, spec, engine_id, precision, kv_precision, n, flash, cal
     })
     f.update(engine_numbers(spec, flash))
     f["cap"] = batch_cap(spec, g)
+    f["graph_max"] = decode_graph_max_batch(spec, g, n)
     return f
 
 

@@ -225,6 +225,19 @@ def ring_allreduce_seconds(message_bytes, n, link_bytes_per_s, latency_s,
     return np.where(n > 1, latency_s + 2.0 * (n - 1.0) / n * transfer, 0.0)
 
 
+def decode_overhead_seconds(f, batch):
+    """Fixed cost of a decode step of ``batch`` sequences [s]: ``ovh``, the replay of a
+    captured graph, up to the engine's largest captured batch per attention rank
+    (``graph_max``, :func:`hwcost.perf.features.decode_graph_max_batch`); above it the
+    step's kernels are launched one by one and it pays ``ovh_prefill``, an eager pass's
+    fixed cost. Features without ``graph_max`` capture every batch."""
+    limit = f.get("graph_max")
+    if limit is None or not np.any(np.isfinite(limit)):
+        return f["ovh"]
+    per_rank = batch / np.maximum(f["dp"], 1.0)
+    return np.where(per_rank > limit, f["ovh_prefill"], f["ovh"])
+
+
 def sequence_host_seconds(f, sequences):
     """Host time a decode pass spends on its running sequences [s]: ``ovh_seq`` per sequence
     (sampling, stop checks, scheduling and output handling loop over them; features without
@@ -332,7 +345,7 @@ def decode_coefficients(f, batch):
     cs = batch * f["attn_dec_s"] * a / peak_a
     sf = noflash * batch * f["score_f"] * a / bw
     ss = noflash * batch * f["score_s"] * a / bw
-    fixed = f["ovh"] + comm_seconds(f, batch) + sequence_host_seconds(f, batch)
+    fixed = decode_overhead_seconds(f, batch) + comm_seconds(f, batch) + sequence_host_seconds(f, batch)
     return m0, mf, ms, c0, cf, cs, sf, ss, fixed
 
 

@@ -21,12 +21,36 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from .errors import HwcostError
+
+
+def _import_altair():
+    """Altair, imported without jsonschema's optional IRI format checker.
+
+    jsonschema imports ``rfc3987_syntax`` when Altair loads it, if installed, and that
+    module builds a grammar at import (about 1.3-2.8 s: jsonschema issue 1428) for a string
+    format no chart schema uses. While Altair and jsonschema load, the module is marked
+    absent, so jsonschema skips that one check as it does when the package is not installed;
+    the mark is then removed, so a later ``import rfc3987_syntax`` works as usual. A process
+    that has imported it already keeps it.
+    """
+    marked = "rfc3987_syntax" not in sys.modules and "jsonschema" not in sys.modules
+    if marked:
+        sys.modules["rfc3987_syntax"] = None
+    try:
+        import altair
+    finally:
+        if marked and sys.modules.get("rfc3987_syntax", False) is None:
+            del sys.modules["rfc3987_syntax"]
+    return altair
+
+
+alt = _import_altair()
 
 THEME_NAME = "hwcost"
 RENDERER_NAME = "hwcost-static"

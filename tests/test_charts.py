@@ -677,3 +677,23 @@ def test_replicas_by_hour_chart_stacks_owned_in_use_idle_and_rented():
         (9, "owned, in use", 2), (3, "owned, in use", 1), (9, "owned, idle", 0),
         (3, "owned, idle", 1), (9, "rented", 3), (3, "rented", 0)]
     assert _tips(spec) == ["hour", "kind", "replicas"]
+
+
+def test_importing_the_charts_skips_the_iri_grammar_and_leaves_it_importable():
+    # jsonschema's optional IRI checker builds a grammar for seconds at import; hwcost.charts
+    # loads Altair without it, and a later import of the module still works.
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("rfc3987_syntax") is None:
+        pytest.skip("rfc3987_syntax is not installed here (jupyter-events' jsonschema extra)")
+    code = ("import sys, hwcost.charts; print('rfc3987_syntax' in sys.modules); "
+            "import rfc3987_syntax; print(type(rfc3987_syntax).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "module"]
+    # a process that imported it first keeps it
+    code = ("import rfc3987_syntax, sys, hwcost.charts; "
+            "print(sys.modules['rfc3987_syntax'] is rfc3987_syntax)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

@@ -681,19 +681,16 @@ def test_replicas_by_hour_chart_stacks_owned_in_use_idle_and_rented():
 
 def test_importing_the_charts_skips_the_iri_grammar_and_leaves_it_importable():
     # jsonschema's optional IRI checker builds a grammar for seconds at import; hwcost.charts
-    # loads Altair without it, and a later import of the module still works.
-    import importlib.util
+    # loads Altair without it and leaves no mark behind, so a later import works as usual
     import subprocess
     import sys
 
-    if importlib.util.find_spec("rfc3987_syntax") is None:
-        pytest.skip("rfc3987_syntax is not installed here (jupyter-events' jsonschema extra)")
-    code = ("import sys, hwcost.charts; print('rfc3987_syntax' in sys.modules); "
-            "import rfc3987_syntax; print(type(rfc3987_syntax).__name__)")
+    code = "import sys, hwcost.charts; print(sys.modules.get('rfc3987_syntax', 'absent'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "module"]
-    # a process that imported it first keeps it
-    code = ("import rfc3987_syntax, sys, hwcost.charts; "
-            "print(sys.modules['rfc3987_syntax'] is rfc3987_syntax)")
+    assert out.stdout.strip() == "absent"
+    # a process that has the module already keeps it (a stand-in, to skip the grammar here)
+    code = ("import sys, types; m = types.ModuleType('rfc3987_syntax'); "
+            "sys.modules['rfc3987_syntax'] = m; import hwcost.charts; "
+            "print(sys.modules['rfc3987_syntax'] is m)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"

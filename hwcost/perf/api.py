@@ -500,10 +500,11 @@ def evaluate(f, batch, input_tokens, output_tokens, want_max, valid=True):
     # token); the other o - 1 tokens take one decode step each, over caches of i .. i+o-2
     # tokens, which decode sums. step1 (the step over i) is the TPOT of one-token outputs.
     prefill = core.prefill_seconds(f, bc, i, 0.0)
-    step1 = core.decode_step_seconds(f, bc, i)
-    decode = core.decode_total_seconds(f, bc, i, o - 1.0)
+    co = core.decode_coefficients(f, bc)  # the batch's step costs, shared by the three below
+    step1 = core.decode_step_seconds(f, bc, i, co)
+    decode = core.decode_total_seconds(f, bc, i, o - 1.0, co)
     tpot = np.where(o > 1, decode / np.maximum(o - 1.0, 1.0), step1)
-    mem_t, comp_t, _ = core.decode_step_terms(f, bc, i + o * 0.5)
+    mem_t, comp_t, _ = core.decode_step_terms(f, bc, i + o * 0.5, co)
     fixed, per_seq, kv_seq, act_seq = core.memory_terms(f, i, o)
     return {
         "fits": fits, "ctx_ok": ctx_ok, "batch": b, "bmax": bmax, "bmax_mem": bmax_mem,

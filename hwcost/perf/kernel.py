@@ -381,12 +381,13 @@ def linear_flops(f, tokens, share):
     return 2.0 * tokens * ((f["p_flops"] - p_exp) * share + experts)
 
 
-def decode_step_terms(f, batch, context):
+def decode_step_terms(f, batch, context, coefficients=None):
     """(memory time, compute time, additive time) of one decode step; context per sequence [s].
 
     Totals over the step's kernels, for telling which bound dominates; the step's duration is
-    :func:`decode_step_seconds` (roofline per kernel class)."""
-    m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
+    :func:`decode_step_seconds` (roofline per kernel class). ``coefficients``: those of
+    :func:`decode_coefficients` for ``batch``, when the caller has them already."""
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = coefficients or decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
     return m0 + mf * context + ms * cw, c0 + cf * context + cs * cw, sf * context + ss * cw + fixed
 
@@ -409,13 +410,13 @@ def verify_step_seconds(f, batch, context, tokens_per_sequence):
     return roofline_seconds(m0, c0) + attn + sf * context + ss * cw + fixed
 
 
-def decode_step_seconds(f, batch, context):
+def decode_step_seconds(f, batch, context, coefficients=None):
     """Duration of one decode step of ``batch`` sequences of ``context`` tokens each [s].
 
     Roofline per kernel class: ``roofline(weights, linear FLOPs) + max(KV, attention FLOPs)``
-    plus the additive terms of :func:`decode_step_terms`.
+    plus the additive terms of :func:`decode_step_terms` (``coefficients`` as there).
     """
-    m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = coefficients or decode_coefficients(f, batch)
     cw = np.minimum(context, f["window"])
     attn = np.maximum(mf * context + ms * cw, cf * context + cs * cw)
     return roofline_seconds(m0, c0) + attn + sf * context + ss * cw + fixed
@@ -444,14 +445,15 @@ def _sum_max_affine(p0, p1, q0, q1, lo, hi):
     return p_sum + q_sum
 
 
-def decode_total_seconds(f, batch, first_context, steps):
+def decode_total_seconds(f, batch, first_context, steps, coefficients=None):
     """Sum of ``steps`` decode steps at contexts first_context, first_context + 1, ... [s].
 
     Exact closed form (no loop over steps): the matrix products cost the same every step;
     within each side of the sliding window the attention's memory and compute times are
     affine in the step index, so the sum of their maximum splits at the crossing point.
+    ``coefficients`` as for :func:`decode_step_terms`.
     """
-    m0, mf, ms, c0, cf, cs, sf, ss, fixed = decode_coefficients(f, batch)
+    m0, mf, ms, c0, cf, cs, sf, ss, fixed = coefficients or decode_coefficients(f, batch)
     w = f["window"]
     i0 = first_context
     n_out = steps

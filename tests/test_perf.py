@@ -855,6 +855,28 @@ def test_a_decode_step_past_the_captured_batch_pays_the_eager_fixed_cost():
     assert core.decode_overhead_seconds(f8, 4104.0) == f8["ovh_prefill"]
 
 
+def test_decode_step_paths_agree_with_the_kernel():
+    # plain numbers take the scalar path (coefficients kept per batch size), one batch size over
+    # an array of contexts keeps its coefficients too; both agree with the kernel's arrays
+    cases = [("llama-3.1-8b", "h100-sxm", dict(engine="sglang")),
+             ("mixtral-8x7b", "a100-80gb-sxm", dict(n_gpus=2, engine="vllm")),
+             ("deepseek-r1", "h200-sxm", dict(n_gpus=8, precision="fp8", engine="sglang",
+                                              layout="dp-attention+ep")),
+             ("llama-3.1-70b", "l40s", dict(n_gpus=4, flash_attention=False))]
+    for model, gpu, kw in cases:
+        st_ = perf.step_times(model, gpu, **kw)
+        for b in (1, 7, 256, 257, 1000, 4104):
+            contexts = np.array([0.0, 100.0, 5000.0, 40000.0]) * b
+            kernel = core.decode_step_seconds(st_._f, np.float64(b), contexts / b)
+            assert np.allclose(st_.decode_step_seconds(b, contexts), kernel, rtol=1e-12, atol=0)
+            for c, k in zip(contexts, kernel):
+                assert st_.decode_step_seconds(b, float(c)) == pytest.approx(k, rel=1e-12)
+    with pytest.raises(ValueError, match="batch_size"):
+        st_.decode_step_seconds(0, 10.0)
+    with pytest.raises(ValueError, match="context_tokens"):
+        st_.decode_step_seconds(4, -1.0)
+
+
 def test_iteration_seconds_reads_weights_once():
     st_ = perf.step_times("llama-3.1-8b", "h100-sxm")
     mixed = st_.iteration_seconds(256, 16, 16 * 1000)

@@ -90,11 +90,18 @@ class StepTimes:
 
     def decode_step_seconds(self, batch_size, context_tokens):
         """One decode iteration of ``batch_size`` sequences holding ``context_tokens`` in total [s]."""
+        if (batch_size.__class__ in _PY_NUMBERS and context_tokens.__class__ in _PY_NUMBERS
+                and batch_size > 0 and 0 <= context_tokens < math.inf):
+            # the simulators' per-step calls: the scalar path of iteration_seconds, which
+            # keeps each batch size's coefficients (agreement with the arrays is tested)
+            return self._iteration_scalar(0.0, batch_size, context_tokens, 0.0)
         b = np.asarray(batch_size, dtype=float)
         c = np.asarray(context_tokens, dtype=float)
         _check_nonneg("batch_size", b, strict=True)
         _check_nonneg("context_tokens", c)
-        return _scalar(core.decode_step_seconds(self._f, b, c / b))
+        # one batch size over many contexts (a stretch of steps): its coefficients are kept
+        co = self._terms().coefficients(float(b)) if b.ndim == 0 else None
+        return _scalar(core.decode_step_seconds(self._f, b, c / b, co))
 
     def verify_step_seconds(self, batch_size, context_tokens, tokens_per_sequence):
         """One speculative-decoding verification pass of ``batch_size`` sequences holding
@@ -260,11 +267,14 @@ class StepTimes:
         tokens = p + b
         if tokens <= 0:
             raise HwcostError("an iteration needs prefill_tokens + decode_batch_size > 0")
+        return self._terms().iteration(float(p), float(b), float(dc), float(pc))
+
+    def _terms(self) -> "_ScalarTerms":
         terms = self.__dict__.get("_scalar_terms")
         if terms is None:
             terms = _ScalarTerms(self._f)
             object.__setattr__(self, "_scalar_terms", terms)  # a cache, not state
-        return terms.iteration(float(p), float(b), float(dc), float(pc))
+        return terms
 
 
 _PY_NUMBERS = frozenset((int, float, np.int64, np.float64, np.int32))
@@ -277,7 +287,7 @@ class _ScalarTerms:
     __slots__ = ("f", "bw", "peak_p", "peak_pa", "bw_w", "peak_pw", "tdiv", "kv_t", "window",
                  "kv_f", "kv_s", "noflash",
                  "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
-                 "dec", "tok", "pad", "a1", "p_exp2", "imb", "graph_max")
+                 "dec", "tok", "pad", "a1", "p_exp2", "imb", "graph_max", "full")
 
     def __init__(self, f):
         self.f = f
@@ -303,8 +313,16 @@ class _ScalarTerms:
         # per rank: kernel.decode_overhead_seconds
         self.graph_max = float(f.get("graph_max", math.inf)) * max(float(f["dp"]), 1.0)
         self.dec: dict = {}
+        self.full: dict = {}
         self.tok: dict = {}
         self.pad: dict = {}
+
+    def coefficients(self, b: float) -> tuple:
+        """:func:`kernel.decode_coefficients` of a batch of ``b`` sequences, kept per ``b``."""
+        co = self.full.get(b)
+        if co is None:
+            co = self.full[b] = tuple(float(x) for x in core.decode_coefficients(self.f, b))
+        return co
 
     def iteration(self, p, b, dc, pc):
         co = self.dec.get(b)

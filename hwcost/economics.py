@@ -54,6 +54,7 @@ even) the result says so in a ``reached`` flag and a ``reason``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -1035,44 +1036,39 @@ class Range:
         return (self.low + self.typical + self.high) / 3.0
 
 
-_ROWS: dict[tuple, pd.Series] = {}
-
-
 def _energy_row(energy: str) -> pd.Series:
     """The ``energy.csv`` row of setting ``energy`` (shared: read only); an unknown id names
     the closest ones. Kept until the table's file changes (a ranking looks rows up per GPU)."""
-    key = ("energy", catalog.table_version("energy"), energy)
-    if key not in _ROWS:
-        en = catalog.energy()
-        pos = np.flatnonzero(en["id"].to_numpy() == energy)
-        if not pos.size:
-            raise _closest(energy, en["id"], "energy setting")
-        _remember_row(key, en.iloc[int(pos[0])])
-    return _ROWS[key]
+    return _energy_row_of(catalog.table_version("energy"), energy)
+
+
+@functools.lru_cache(maxsize=256)
+def _energy_row_of(version: tuple, energy: str) -> pd.Series:
+    en = catalog.energy()
+    pos = np.flatnonzero(en["id"].to_numpy() == energy)
+    if not pos.size:
+        raise _closest(energy, en["id"], "energy setting")
+    return en.iloc[int(pos[0])]
 
 
 def _hardware_row(gpu_id: str, condition: str) -> pd.Series:
-    """The ``hardware_prices.csv`` row of a GPU in a condition (shared: read only), as
+    """The ``hardware_prices.csv`` row of a GPU in a condition (shared: read only), kept as
     :func:`_energy_row` keeps it; a GPU without a price, or without one in that condition,
     is an error naming what there is."""
-    key = ("hardware_prices", catalog.table_version("hardware_prices"), gpu_id, condition)
-    if key not in _ROWS:
-        hw = catalog.hardware_prices()
-        rows = np.flatnonzero(hw["gpu_id"].to_numpy() == gpu_id)
-        if not rows.size:
-            raise _closest(gpu_id, hw["gpu_id"], "GPU with a purchase price")
-        conditions = hw["condition"].to_numpy()[rows]
-        if condition not in set(conditions):
-            raise HwcostError(f"no {condition!r} price for {gpu_id}; available: "
-                              f"{', '.join(sorted(set(conditions)))}")
-        _remember_row(key, hw.iloc[int(rows[conditions == condition][0])])
-    return _ROWS[key]
+    return _hardware_row_of(catalog.table_version("hardware_prices"), gpu_id, condition)
 
 
-def _remember_row(key: tuple, row: pd.Series) -> None:
-    if len(_ROWS) > 4096:
-        _ROWS.clear()
-    _ROWS[key] = row
+@functools.lru_cache(maxsize=1024)
+def _hardware_row_of(version: tuple, gpu_id: str, condition: str) -> pd.Series:
+    hw = catalog.hardware_prices()
+    rows = np.flatnonzero(hw["gpu_id"].to_numpy() == gpu_id)
+    if not rows.size:
+        raise _closest(gpu_id, hw["gpu_id"], "GPU with a purchase price")
+    conditions = hw["condition"].to_numpy()[rows]
+    if condition not in set(conditions):
+        raise HwcostError(f"no {condition!r} price for {gpu_id}; available: "
+                          f"{', '.join(sorted(set(conditions)))}")
+    return hw.iloc[int(rows[conditions == condition][0])]
 
 
 def tco_inputs_from_catalog(gpu, *, energy: str = "us-industrial-colo", condition: str = "new",

@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import catalog
 from .errors import HwcostError
+from .validate import as_date  # noqa: F401  (margins.as_date, where callers know it)
 
 # Prices older than this are flagged (the same default as notebooks 00 and 02). [days]
 MAX_PRICE_AGE_DAYS = 180
@@ -224,21 +225,6 @@ def _boxes(row) -> int | None:
     if not _blank(bought) and int(bought) != plan.n_gpus_bought:
         return None
     return plan.n_boxes
-
-
-def as_date(value) -> _dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    if hasattr(value, "date"):
-        return value.date()
-    try:
-        return _dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def price_age_days(as_of, today: _dt.date | None = None) -> int | None:

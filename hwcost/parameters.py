@@ -166,15 +166,13 @@ def _audit_status(name, value) -> str:
 
 def _reference_date(name, value) -> _dt.date:
     """A date ages are counted to: a ``datetime.date``, ``YYYY-MM-DD`` or ``today``."""
-    if isinstance(value, _dt.date):
-        return value
-    text = str(value).strip().lower()
-    if text == "today":
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.lower() == "today":
         return _dt.date.today()
-    try:
-        return _dt.date.fromisoformat(text)
-    except ValueError:
-        raise ParameterError(str(validate.fail(name, "a date as YYYY-MM-DD or 'today'", value))) from None
+    day = validate.as_date(text) if not isinstance(text, str) or len(text) == 10 else None
+    if day is None:
+        raise ParameterError(str(validate.fail(name, "a date as YYYY-MM-DD or 'today'", value)))
+    return day
 
 
 # Rules by exact name first, then by suffix.

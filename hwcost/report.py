@@ -43,6 +43,8 @@ REPLY_POLL_S = 0.5
 # ``rfc3987_syntax`` when Altair loads it, which builds a grammar for about 1.3 s per kernel
 # (jsonschema issue 1428) for a format no chart schema uses; marking the module absent makes
 # jsonschema skip that one check, as it does when the package is not installed.
+# ``hwcost.charts`` does the same while it imports Altair, in any process; the kernels keep
+# the mark for a page's whole run, which also covers a page that imports Altair first.
 KERNEL_ARGUMENTS = ("--IPKernelApp.exec_lines=import sys; sys.modules.setdefault('rfc3987_syntax', None)",)
 # Notebooks executed at once by :func:`build` (each in its own kernel); HWCOST_REPORT_JOBS
 # overrides it. Two keep both cores of a small machine busy.

@@ -22,6 +22,7 @@ Conventions
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import math
 import numbers
@@ -138,40 +139,34 @@ def number(name: str, value, *, low=None, low_open: bool = False, high=None,
     -------
     float, or ndarray when ``array`` and ``value`` is not a scalar.
     """
-    if isinstance(value, float) or (type(value) is int and abs(value) < 2**1023):
-        # the common case, checked without building the rule's wording
+    if isinstance(value, float) or (type(value) is int and abs(value) < 2**1023) \
+            or _is_number(value):
+        # a plain float or int skips the general number test: the common case
         x = float(value)
         if math.isfinite(x) \
                 and (low is None or (x > low if low_open else x >= low)) \
                 and (high is None or (x < high if high_open else x <= high)):
             return x
+        raise fail(name, rule or _bounds_rule("a finite number", low, low_open, high, high_open), value)
     what = rule or _bounds_rule("a finite number", low, low_open, high, high_open)
-    if array and not _is_number(value) and not isinstance(value, (str, bool, bytes)) \
-            and value is not None:
-        try:
-            arr = np.asarray(value)
-        except (TypeError, ValueError):
-            raise fail(name, what, value) from None
-        if arr.dtype.kind not in "iuf" or arr.ndim == 0 and not _is_number(arr.item()):
-            raise fail(name, what, value)
-        arr = arr.astype(float)
-        ok = np.isfinite(arr)
-        if low is not None:
-            ok &= (arr > low) if low_open else (arr >= low)
-        if high is not None:
-            ok &= (arr < high) if high_open else (arr <= high)
-        if not np.all(ok):
-            bad = float(arr[~ok].flat[0])
-            raise InvalidValue(f"{name} must be {what}, got {bad!r} (in an array)")
-        return float(arr) if arr.ndim == 0 else arr
-    if not _is_number(value):
+    if not array or isinstance(value, (str, bool, bytes)) or value is None:
         raise fail(name, what, value)
-    x = float(value)
-    if not math.isfinite(x) \
-            or (low is not None and (x <= low if low_open else x < low)) \
-            or (high is not None and (x >= high if high_open else x > high)):
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise fail(name, what, value) from None
+    if arr.dtype.kind not in "iuf" or arr.ndim == 0 and not _is_number(arr.item()):
         raise fail(name, what, value)
-    return x
+    arr = arr.astype(float)
+    ok = np.isfinite(arr)
+    if low is not None:
+        ok &= (arr > low) if low_open else (arr >= low)
+    if high is not None:
+        ok &= (arr < high) if high_open else (arr <= high)
+    if not np.all(ok):
+        bad = float(arr[~ok].flat[0])
+        raise InvalidValue(f"{name} must be {what}, got {bad!r} (in an array)")
+    return float(arr) if arr.ndim == 0 else arr
 
 
 def positive(name: str, value, *, high=None, array: bool = False) -> float:
@@ -302,3 +297,22 @@ def unknown(value, known: Iterable[str], kind: str) -> HwcostError:
     close = difflib.get_close_matches(str(value).lower(), known, n=4, cutoff=0.4)
     hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(known)}"
     return HwcostError(f"unknown {kind} {value!r}; {hint}")
+
+
+def as_date(value) -> _dt.date | None:
+    """The calendar day of ``value`` (a date, a datetime or a pandas timestamp, or text that
+    starts ``YYYY-MM-DD``); None when it holds none. Lenient on purpose: price tables'
+    ``as_of`` cells and user dates both pass through it; a rule that must refuse a bad date
+    checks for None."""
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    if hasattr(value, "date"):
+        return value.date()
+    try:
+        return _dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None

@@ -287,7 +287,7 @@ class _ScalarTerms:
     __slots__ = ("f", "bw", "peak_p", "peak_pa", "bw_w", "peak_pw", "tdiv", "kv_t", "window",
                  "kv_f", "kv_s", "noflash",
                  "score_f", "score_s", "p_flops2", "attn_f", "attn_s", "ovh", "ovh_prefill",
-                 "dec", "tok", "pad", "a1", "p_exp2", "imb", "graph_max", "full")
+                 "dec", "tok", "pad", "a1", "p_exp2", "imb", "graph_max")
 
     def __init__(self, f):
         self.f = f
@@ -313,22 +313,18 @@ class _ScalarTerms:
         # per rank: kernel.decode_overhead_seconds
         self.graph_max = float(f.get("graph_max", math.inf)) * max(float(f["dp"]), 1.0)
         self.dec: dict = {}
-        self.full: dict = {}
         self.tok: dict = {}
         self.pad: dict = {}
 
     def coefficients(self, b: float) -> tuple:
         """:func:`kernel.decode_coefficients` of a batch of ``b`` sequences, kept per ``b``."""
-        co = self.full.get(b)
+        co = self.dec.get(b)
         if co is None:
-            co = self.full[b] = tuple(float(x) for x in core.decode_coefficients(self.f, b))
+            co = self.dec[b] = tuple(float(x) for x in core.decode_coefficients(self.f, b))
         return co
 
     def iteration(self, p, b, dc, pc):
-        co = self.dec.get(b)
-        if co is None:
-            co = self.dec[b] = tuple(float(x) for x in core.decode_coefficients(self.f, b)[:8])
-        m0, mf, ms, c0, cf, cs, sf, ss = co
+        m0, mf, ms, c0, cf, cs, sf, ss, _ = self.coefficients(b)
         tokens = p + b
         tk = self.tok.get(tokens)
         if tk is None:

@@ -759,7 +759,7 @@ def decode_graph_max_batch(spec: dict, gpu: catalog.GPU, n: int) -> float:
     rule_sets = spec.get("decode_graph_max_batch")
     if not rule_sets:
         return math.inf
-    memory_gib = float(gpu.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB / 2**30
+    memory_gib = gpu_memory_gib(gpu)
     for below_gib, under_four, from_four in rule_sets[-1]["rules"]:
         if below_gib is None or memory_gib < float(below_gib):
             return float(under_four if n < 4 else from_four)
@@ -1187,6 +1187,11 @@ def link(gpu, n_gpus: int = 2, *, calibration=None) -> Link:
                 midsize_link_gbps=midsize_link_bandwidth(g, n, cal) / 1e9)
 
 
+def gpu_memory_gib(gpu: catalog.GPU) -> float:
+    """Device memory as the engines' defaults test it (what the driver reports) [GiB]."""
+    return float(gpu.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB / 2**30
+
+
 def batch_cap(spec: dict, gpu: catalog.GPU) -> float:
     """The engine's default cap on concurrent sequences on ``gpu`` [sequences], inf if none.
 
@@ -1196,7 +1201,7 @@ def batch_cap(spec: dict, gpu: catalog.GPU) -> float:
     """
     rule = spec.get("large_gpu_batch_cap")
     cap = spec.get("max_batch_size")
-    memory_gib = float(gpu.memory_gb) * DEVICE_MEMORY_BYTES_PER_GB / 2**30
+    memory_gib = gpu_memory_gib(gpu)
     if rule and (memory_gib >= float(rule["min_memory_gib"])
                  and not any(x in gpu.id for x in rule.get("except_gpu_ids_containing", ()))):
         cap = rule["max_batch_size"]
